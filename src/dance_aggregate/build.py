@@ -1,0 +1,263 @@
+"""The build pipeline: builder plan -> work units -> Parquet parts -> shards, reports, card.
+
+``build_config`` is what ``dance-aggregate build CONFIG`` runs for each config:
+
+1. the source builder parses its raw files into records and exclusions (its *plan*);
+2. records are cut into units of ``part_size`` clips per split; a unit's key is a hash of
+   its record ids and options, so a rerun with the same input finds the parts it already
+   wrote in ``.work/`` and skips them (resume after a crash or Ctrl-C);
+3. a runner encodes each unit into one Parquet part plus a manifest of what it excluded
+   (one broken clip is excluded with its reason, never fatal);
+4. the parts become the config's final shards, swapped in atomically, with its report;
+5. the card (``README.md``) is rendered from every config present in the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import traceback
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from dance_aggregate import __version__
+from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.errors import DanceAggregateError, MediaError
+from dance_aggregate.records import ClipRecord, Exclusion
+from dance_aggregate.report import Accounting, accounting_from, write_reports
+from dance_aggregate.runners import LocalRunner, Runner
+from dance_aggregate.schema import SPLITS, arrow_schema, rows_to_table
+from dance_aggregate.writer import WORK_DIR, atomic_write_json, concat, write_config, write_parquet
+
+logger = logging.getLogger(__name__)
+
+#: Default output folder of a build.
+DEFAULT_OUTPUT = Path("dance_aggregate")
+#: Default number of clips per unit of work (one Parquet part).
+DEFAULT_PART_SIZE = 32
+
+
+@dataclass
+class BuildOptions:
+    """Options of a build, from the CLI down to the pipeline (defaults live here).
+
+    Attributes:
+        output: The output folder.
+        workers: Worker processes.
+        part_size: Clips per unit of work.
+        progress: Show progress bars.
+        runner: The runner (``None``: a :class:`LocalRunner` with ``workers``).
+    """
+
+    output: Path = DEFAULT_OUTPUT
+    workers: int = 1
+    part_size: int = DEFAULT_PART_SIZE
+    progress: bool = True
+    runner: Runner | None = None
+
+    def __post_init__(self) -> None:
+        self.output = Path(self.output)
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.part_size < 1:
+            raise ValueError(f"part_size must be >= 1, got {self.part_size}")
+
+    def get_runner(self) -> Runner:
+        """The runner to use."""
+        return self.runner or LocalRunner(self.workers)
+
+
+@dataclass
+class WorkUnit:
+    """One unit of work: encode ``records`` into the part at ``path``."""
+
+    builder: SourceBuilder
+    config: str
+    split: str
+    records: list[ClipRecord]
+    path: str
+
+    @property
+    def manifest(self) -> Path:
+        """The manifest written after the part; its presence marks the unit done."""
+        return Path(self.path).with_suffix(".json")
+
+
+@dataclass
+class UnitResult:
+    """What a unit produced."""
+
+    path: str
+    split: str
+    rows: int
+    exclusions: list[Exclusion] = field(default_factory=list)
+    skipped: bool = False
+
+
+@dataclass
+class ConfigResult:
+    """The outcome of building one config."""
+
+    config: str
+    accounting: Accounting
+    shards: dict[str, list[str]]
+    elapsed: float
+
+
+def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
+    h = hashlib.sha1()
+    h.update(__version__.encode())
+    h.update(repr(builder.options).encode())
+    h.update(repr(builder.encode).encode())
+    for r in records:
+        h.update(json.dumps(r.to_dict(), sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: Path, part_size: int) -> list[WorkUnit]:
+    """Cut records into units of at most ``part_size`` clips per split (deterministic)."""
+    by_split: dict[str, list[ClipRecord]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: r.id):
+        by_split[r.split].append(r)
+    units = []
+    for split in sorted(by_split):
+        recs = by_split[split]
+        for i in range(0, len(recs), part_size):
+            chunk = recs[i : i + part_size]
+            key = _unit_key(builder, chunk)
+            path = work / "parts" / builder.config_name / f"{split}-{key}.parquet"
+            units.append(WorkUnit(builder, builder.config_name, split, chunk, str(path)))
+    return units
+
+
+def run_unit(unit: WorkUnit) -> UnitResult:
+    """Encode one unit into its part (skip when already done). Runs in a worker."""
+    manifest = unit.manifest
+    if manifest.is_file() and Path(unit.path).is_file():
+        done = json.loads(manifest.read_text(encoding="utf-8"))
+        return UnitResult(
+            unit.path, unit.split, done["rows"], [Exclusion(**e) for e in done["exclusions"]], skipped=True
+        )
+    rows: list[dict[str, Any]] = []
+    exclusions: list[Exclusion] = []
+    for record in unit.records:
+        try:
+            rows.append(unit.builder.materialize(record))
+        except MediaError as exc:
+            logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
+            exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
+        except DanceAggregateError as exc:
+            logger.warning("%s: excluded: %s", record.id, exc)
+            exclusions.append(Exclusion(record.id, "error", str(exc), record.split, record.source_label))
+        except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
+            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc())
+            exclusions.append(
+                Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
+            )
+    table = rows_to_table(rows) if rows else arrow_schema().empty_table()
+    write_parquet(table, Path(unit.path))
+    atomic_write_json(manifest, {"rows": len(rows), "exclusions": [e.to_dict() for e in exclusions]})
+    return UnitResult(unit.path, unit.split, len(rows), exclusions)
+
+
+def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
+    """Build one config into ``options.output``.
+
+    Args:
+        builder: The configured source builder.
+        options: Build options.
+
+    Returns:
+        The accounting and the shards written.
+
+    Raises:
+        DanceAggregateError: for bad input that stops this config (wrong data dir,
+            unreadable annotation file). Single broken clips never raise.
+    """
+    t0 = time.monotonic()
+    config = builder.config_name
+    folder = options.output
+    work = folder / WORK_DIR
+    logger.info("%s: reading annotations from %s", config, builder.data_dir)
+    plan = builder.plan()
+    units = plan_units(builder, plan.records, work, options.part_size)
+    exclusions = list(plan.exclusions)
+    rows_by_split: dict[str, int] = defaultdict(int)
+    parts_by_split: dict[str, list[str]] = defaultdict(list)
+    todo = []
+    for unit in units:
+        if unit.manifest.is_file() and Path(unit.path).is_file():
+            res = run_unit(unit)
+            _collect(res, rows_by_split, parts_by_split, exclusions)
+        else:
+            todo.append(unit)
+    n_done = len(plan.records) - sum(len(u.records) for u in todo)
+    if n_done:
+        logger.info("%s: %d clips already encoded by an earlier run; resuming", config, n_done)
+    bar = tqdm(
+        total=len(plan.records), initial=n_done, desc=f"{config}: clips", unit="clip", disable=not options.progress
+    )
+    failed = 0
+    try:
+        for res in options.get_runner().run(run_unit, todo):
+            _collect(res, rows_by_split, parts_by_split, exclusions)
+            failed += len(res.exclusions)
+            bar.update(res.rows + len(res.exclusions))
+            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed)
+    finally:
+        bar.close()
+    splits = {
+        split: concat(pq.read_table(p, schema=arrow_schema()) for p in sorted(parts_by_split[split]))
+        for split in SPLITS
+        if parts_by_split.get(split)
+    }
+    splits = {k: _sorted_by_id(v) for k, v in splits.items()}
+    shards = write_config(folder, config, splits)
+    acc = accounting_from(config, plan.records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
+    elapsed = time.monotonic() - t0
+    write_reports(
+        folder,
+        acc,
+        exclusions,
+        {
+            "config": config,
+            "source": builder.source,
+            "builder_options": asdict(builder.options),
+            "encode_options": asdict(builder.encode),
+            "data_dir": str(builder.data_dir),
+            "dance_aggregate_version": __version__,
+            "elapsed_seconds": round(elapsed, 2),
+        },
+    )
+    acc.check()
+    return ConfigResult(config, acc, shards, elapsed)
+
+
+def _sorted_by_id(table: pa.Table) -> pa.Table:
+    return table.sort_by("id") if table.num_rows else table
+
+
+def _collect(
+    res: UnitResult,
+    rows_by_split: dict[str, int],
+    parts_by_split: dict[str, list[str]],
+    exclusions: list[Exclusion],
+) -> None:
+    rows_by_split[res.split] += res.rows
+    parts_by_split[res.split].append(res.path)
+    exclusions.extend(res.exclusions)
+
+
+def finalize_folder(folder: Path) -> None:
+    """Steps that span configs, run after every build: the dataset card."""
+    from dance_aggregate.hub.card import write_card
+
+    write_card(folder)

@@ -1,0 +1,31 @@
+"""Source builders, one module per source, and the registry of configs.
+
+``BUILDERS`` maps each config name to its builder class. A config is built by
+``dance-aggregate build CONFIG --data-dir SOURCE=PATH``.
+"""
+
+from __future__ import annotations
+
+from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.builders.ucf101 import UCF101Builder
+from dance_aggregate.errors import ConfigError
+
+#: Config name -> builder class, in build order.
+BUILDERS: dict[str, type[SourceBuilder]] = {
+    UCF101Builder.config_name: UCF101Builder,
+}
+
+
+def get_builder(config_name: str) -> type[SourceBuilder]:
+    """The builder class of ``config_name``.
+
+    Raises:
+        ConfigError: for an unknown config, listing the known ones.
+    """
+    try:
+        return BUILDERS[config_name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown config {config_name!r}; known configs: {', '.join(BUILDERS)} "
+            f"(run `dance-aggregate build --help`)"
+        ) from None

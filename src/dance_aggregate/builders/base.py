@@ -1,0 +1,171 @@
+"""The base of every source builder.
+
+A source builder only knows its source's files. Subclasses set:
+
+- ``source``: the source name (one of :data:`dance_aggregate.schema.SOURCES`);
+- ``config_name``: the config it builds (defaults to ``source``);
+- ``layout``: the expected raw layout as a tree, shown when ``--data-dir`` is wrong;
+- ``Options``: a dataclass of the builder's options (validated in ``__post_init__``);
+- :meth:`plan`: parse annotations into records and exclusions (no media work);
+- optionally :meth:`materialize`: turn one record into a full row (the default cuts
+  ``record.media["path"]`` between ``record.media["start"]``/``["end"]`` and re-encodes).
+
+Builders are pickled into worker processes, so they hold only plain attributes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dance_aggregate.errors import ConfigError, DataDirError, MediaError
+from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
+from dance_aggregate.records import ClipRecord, Plan
+from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
+
+
+@dataclass
+class SourceOptions:
+    """Options shared by every builder (subclass to add more)."""
+
+    def __post_init__(self) -> None:  # noqa: B027 - hook for subclasses
+        pass
+
+
+class SourceBuilder:
+    """Base class of the per-source builders.
+
+    Args:
+        data_dir: Where the source's raw files are (``--data-dir SOURCE=PATH``).
+        options: The builder's options (an instance of ``Options``).
+        encode: How clips are encoded.
+        taxonomy: The label schema (the packaged one by default).
+        video_dir: A local mirror of the source's videos, for sources that list ids.
+        work_dir: A folder the builder may use for caches (downloads, ledgers).
+    """
+
+    source: ClassVar[str]
+    config_name: ClassVar[str]
+    layout: ClassVar[str] = ""
+    Options: ClassVar[type[SourceOptions]] = SourceOptions
+    #: Default encode options for this source (overridable from the CLI).
+    default_encode: ClassVar[EncodeOptions] = EncodeOptions()
+    #: Whether the config is part of a plain ``dance-aggregate build`` with no names.
+    in_default_build: ClassVar[bool] = True
+    #: Whether rows carry pixels (and so belong to the ``all`` config).
+    has_pixels: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        options: SourceOptions | None = None,
+        *,
+        encode: EncodeOptions | None = None,
+        taxonomy: Taxonomy | None = None,
+        video_dir: str | Path | None = None,
+        work_dir: str | Path | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).expanduser()
+        self.options = options if options is not None else self.Options()
+        self.encode = encode or self.default_encode
+        self.taxonomy = taxonomy or load_taxonomy()
+        self.video_dir = Path(video_dir).expanduser() if video_dir else None
+        self.work_dir = Path(work_dir) if work_dir else None
+
+    # -- to implement ---------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """Parse the raw annotation files into records and exclusions."""
+        raise NotImplementedError
+
+    def materialize(self, record: ClipRecord) -> dict[str, Any]:
+        """Produce the full row of ``record`` (media encoded).
+
+        Raises:
+            MediaError: the clip cannot be produced; the build records it as excluded
+                with ``error.reason`` and goes on.
+        """
+        media = record.media
+        path = media.get("path")
+        if not path:
+            raise MediaError(f"{record.id}: no media path in the record", reason="missing video")
+        clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=f"{path} ({record.id})")
+        return clip_row(record, clip)
+
+    # -- helpers --------------------------------------------------------------------------
+    def layout_error(self, problem: str) -> DataDirError:
+        """A :class:`DataDirError` that shows the expected layout and how to pass it."""
+        return DataDirError(
+            f"{self.source}: {problem}\n"
+            f"Expected --data-dir {self.source}=PATH with this layout:\n{self.layout.rstrip()}\n"
+            f"Fix: dance-aggregate build {self.config_name} --data-dir {self.source}=/path/to/{self.source}"
+        )
+
+    @classmethod
+    def parse_options(cls, values: dict[str, str]) -> SourceOptions:
+        """Build ``Options`` from ``KEY=VALUE`` strings (from ``--option``), coercing types."""
+        fields = {f.name: f for f in dataclasses.fields(cls.Options)}
+        kwargs: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"{cls.config_name}: unknown option {key!r}; options are: {', '.join(sorted(fields)) or 'none'}"
+                )
+            kwargs[key] = _coerce(raw, fields[key].type, f"{cls.config_name}.{key}")
+        try:
+            return cls.Options(**kwargs)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{cls.config_name}: {exc}") from exc
+
+
+def layout_from_doc(doc: str | None) -> str:
+    """The first literal block (the indented lines after ``::``) of a module docstring:
+    builder modules document their raw layout as a tree there, and errors show it."""
+    if not doc or "::" not in doc:
+        return ""
+    lines = doc.split("::", 1)[1].splitlines()
+    block: list[str] = []
+    for line in lines[1:]:
+        if line.strip() and not line.startswith("    "):
+            break
+        block.append(line)
+    return "\n".join(block).strip("\n")
+
+
+def _coerce(raw: str, annotation: Any, what: str) -> Any:
+    text = str(annotation)
+    try:
+        if text.startswith("bool") or text == "<class 'bool'>":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if text.startswith("int") or text == "<class 'int'>":
+            return int(raw)
+        if text.startswith("float") or text == "<class 'float'>":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{what}: cannot read {raw!r} as {text}") from None
+    return raw
+
+
+def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
+    """The full row of a record whose media was encoded into ``clip``."""
+    stem = record.id.replace("/", "-")
+    row = record.base_row()
+    row.update(
+        {
+            "video": {"bytes": clip.video, "path": f"{stem}.mp4"},
+            "audio": {"bytes": clip.audio_flac, "path": f"{stem}.flac"} if clip.audio_flac else None,
+            "has_audio": clip.has_audio,
+            "duration": round(clip.duration, 6),
+            "fps": round(clip.fps, 6),
+            "width": clip.width,
+            "height": clip.height,
+            "num_frames": clip.num_frames,
+            "frame_hashes": clip.frame_hashes,
+        }
+    )
+    return row

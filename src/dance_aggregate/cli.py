@@ -1,0 +1,216 @@
+"""The ``dance-aggregate`` command line: a thin click layer over the library.
+
+Library errors (:class:`DanceAggregateError`) become clean one-screen errors here; only
+this module configures logging handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from dance_aggregate import __version__
+from dance_aggregate.errors import DanceAggregateError
+
+logger = logging.getLogger("dance_aggregate")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
+    root = logging.getLogger("dance_aggregate")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key or not val:
+            raise click.BadParameter(f"expected SOURCE=PATH, got {v!r} (e.g. {flag} ucf101=/data/UCF101)", param_hint=flag)
+        out[key.strip()] = val
+    return out
+
+
+def _options(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        cfg, dot, name = key.partition(".")
+        if not sep or not dot or not cfg or not name:
+            raise click.BadParameter(f"expected CONFIG.KEY=VALUE, got {v!r} (e.g. -o ucf101.fold=2)", param_hint="--option")
+        out.setdefault(cfg, {})[name] = val
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dance-aggregate")
+def cli() -> None:
+    """Build one clean dance-video dataset from UCF101, ActivityNet, Kinetics-600,
+    Let's Dance and YouTube-8M, in Hugging Face datasets format.
+
+    \b
+    Quick start (no data needed):
+      dance-aggregate build --sample
+    Then, in Python, from the folder that holds ./dance_aggregate:
+      load_dataset("dance_aggregate", "ucf101")
+    """
+
+
+@cli.command()
+@click.argument("configs", nargs=-1)
+@click.option("--data-dir", "data_dirs", multiple=True, metavar="SOURCE=PATH", help="Raw files of a source (repeatable).")
+@click.option("--video-dir", "video_dirs", multiple=True, metavar="SOURCE=PATH", help="Local mirror of a source's videos (repeatable).")
+@click.option("--output", "-O", type=click.Path(path_type=Path), default=Path("dance_aggregate"), show_default=True, help="Output dataset folder.")
+@click.option("--sample", is_flag=True, help="Generate the built-in miniature sources and build every config from them.")
+@click.option("--option", "-o", "opts", multiple=True, metavar="CONFIG.KEY=VALUE", help="Builder option, e.g. -o ucf101.fold=2 (repeatable).")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--part-size", type=click.IntRange(min=1), default=32, show_default=True, help="Clips per unit of work (resume granularity).")
+@click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
+@click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
+def build(
+    configs: tuple[str, ...],
+    data_dirs: tuple[str, ...],
+    video_dirs: tuple[str, ...],
+    output: Path,
+    sample: bool,
+    opts: tuple[str, ...],
+    workers: int,
+    part_size: int,
+    max_short_side: int | None,
+    cache_dir: Path | None,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Build CONFIGS (default: every config with a --data-dir) into the output folder.
+
+    \b
+    Examples:
+      dance-aggregate build --sample
+      dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101
+      dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101 -o ucf101.fold=2 -j 2
+
+    Configs already in the output folder are kept; a rerun resumes where it stopped.
+    """
+    _setup_logging(verbose, quiet)
+    from dataclasses import replace
+
+    from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+    from dance_aggregate.builders import BUILDERS, get_builder
+    from dance_aggregate.sample import make_sample
+
+    dirs = _pairs(data_dirs, "--data-dir")
+    vdirs = _pairs(video_dirs, "--video-dir")
+    options = _options(opts)
+    if sample:
+        for src in make_sample(cache_dir):
+            dirs.setdefault(src.config, str(src.data_dir))
+            if src.video_dir:
+                vdirs.setdefault(src.config, str(src.video_dir))
+            for k, v in src.options.items():
+                options.setdefault(src.config, {}).setdefault(k, v)
+    names = list(configs) or [c for c, b in BUILDERS.items() if b.in_default_build and b.source in dirs]
+    if not names:
+        raise click.UsageError(
+            "nothing to build: name a config and its --data-dir, e.g.\n"
+            "  dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101\n"
+            "or try the built-in sample:  dance-aggregate build --sample"
+        )
+    try:
+        builders = []
+        for name in names:
+            cls = get_builder(name)
+            if cls.source not in dirs:
+                raise DanceAggregateError(
+                    f"{name}: no --data-dir for source {cls.source!r}.\nExpected layout:\n{cls.layout.rstrip()}\n"
+                    f"Fix: dance-aggregate build {name} --data-dir {cls.source}=/path/to/{cls.source}"
+                )
+            builder_opts = cls.parse_options(options.get(name, {}))
+            encode = cls.default_encode
+            if max_short_side:
+                encode = replace(encode, max_short_side=max_short_side)
+            builders.append(
+                cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work")
+            )
+        bopts = BuildOptions(output=output, workers=workers, part_size=part_size, progress=not quiet)
+    except (DanceAggregateError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    t0 = time.monotonic()
+    failures = []
+    results = []
+    for builder in builders:
+        try:
+            results.append(build_config(builder, bopts))
+        except DanceAggregateError as exc:
+            failures.append(f"{builder.config_name}: {exc}")
+            click.echo(f"Error: {exc}", err=True)
+    try:
+        if results or (output / "data").is_dir():
+            finalize_folder(output)
+    except DanceAggregateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("")
+    click.echo("Build accounting (records read = rows written + records excluded):")
+    for res in results:
+        click.echo(res.accounting.summary())
+    click.echo(f"Output: {output.resolve()}  ({time.monotonic() - t0:.1f} s)")
+    if results:
+        click.echo(
+            "Load it from the folder that holds it:\n"
+            f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
+            f"print(load_dataset('{output.name}', '{results[0].config}'))\""
+        )
+    if failures:
+        raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("dance_aggregate"))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(folder: Path, as_json: bool) -> None:
+    """Counts per config, split and label of a built FOLDER."""
+    from dance_aggregate.stats import folder_stats, format_stats
+
+    try:
+        data = folder_stats(folder)
+    except DanceAggregateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else format_stats(data))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--source", default=None, help="Show the crosswalk of one source only.")
+def taxonomy(as_json: bool, source: str | None) -> None:
+    """The shared dance label schema: labels, families and source labels."""
+    from dance_aggregate.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    rows = tax.table()
+    if source:
+        if source not in tax.crosswalks:
+            raise click.ClickException(f"unknown source {source!r}; known: {', '.join(tax.crosswalks)}")
+        rows = [dict(r, sources={source: r["sources"][source]}) for r in rows if source in r["sources"]]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'idx':>3}  {'label':<20} {'family':<11} source labels")
+    for r in rows:
+        srcs = "; ".join(f"{s}: {', '.join(v)}" for s, v in r["sources"].items())
+        umbrella = " (umbrella)" if r["umbrella"] else ""
+        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['family']:<11} {srcs}{umbrella}")
+
+
+def main() -> None:
+    """Entry point of the ``dance-aggregate`` console script."""
+    cli(prog_name="dance-aggregate")

@@ -1,0 +1,1 @@
+"""Everything that faces the Hugging Face Hub: the dataset card and publishing."""

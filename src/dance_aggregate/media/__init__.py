@@ -1,0 +1,1 @@
+"""Media: cutting and encoding clips (``clip``), torch-free decoding helpers (``decode``)."""

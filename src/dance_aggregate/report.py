@@ -1,0 +1,110 @@
+"""Build accounting and reports.
+
+Every record a builder reads ends in exactly one place: a row of the output, or a line of
+``reports/<config>.excluded.csv`` with its reason. :class:`Accounting` holds the counts and
+checks that they add up; ``reports/<config>.json`` keeps them for ``stats``, the card and
+the publish checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dance_aggregate.errors import OutputError
+from dance_aggregate.records import Exclusion
+from dance_aggregate.writer import REPORTS_DIR, atomic_write_json, atomic_write_text
+
+
+@dataclass
+class Accounting:
+    """Counts of one config's build.
+
+    Attributes:
+        config: Config name.
+        records_read: Records the builder read from the raw files.
+        rows_written: Rows in the output, all splits.
+        rows_by_split: Rows per split.
+        excluded: Excluded records per reason.
+    """
+
+    config: str
+    records_read: int = 0
+    rows_written: int = 0
+    rows_by_split: dict[str, int] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def excluded_total(self) -> int:
+        """All excluded records."""
+        return sum(self.excluded.values())
+
+    @property
+    def adds_up(self) -> bool:
+        """``records_read == rows_written + excluded``."""
+        return self.records_read == self.rows_written + self.excluded_total
+
+    def check(self) -> None:
+        """Raise :class:`OutputError` when the accounting does not add up."""
+        if not self.adds_up:
+            raise OutputError(
+                f"{self.config}: accounting does not add up: {self.records_read} records read, "
+                f"{self.rows_written} rows written + {self.excluded_total} excluded. "
+                f"This is a bug; please report it with reports/{self.config}.json"
+            )
+
+    def summary(self) -> str:
+        """Multi-line human summary, e.g. for the end of a build."""
+        splits = ", ".join(f"{k} {v}" for k, v in sorted(self.rows_by_split.items()))
+        lines = [
+            f"{self.config}: {self.records_read} records read = {self.rows_written} rows written"
+            f" ({splits or 'none'}) + {self.excluded_total} excluded"
+            + ("" if self.adds_up else "   <-- DOES NOT ADD UP")
+        ]
+        for reason, n in sorted(self.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {n:>8}  {reason}")
+        return "\n".join(lines)
+
+
+def accounting_from(config: str, records_read: int, rows_by_split: dict[str, int], exclusions: list[Exclusion]) -> Accounting:
+    """Build an :class:`Accounting` from counts and the exclusion list."""
+    return Accounting(
+        config=config,
+        records_read=records_read,
+        rows_written=sum(rows_by_split.values()),
+        rows_by_split=dict(rows_by_split),
+        excluded=dict(Counter(e.reason for e in exclusions)),
+    )
+
+
+def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None) -> None:
+    """Write ``reports/<config>.json`` and ``reports/<config>.excluded.csv``."""
+    report = {"accounting": asdict(acc), **(extra or {})}
+    atomic_write_json(folder / REPORTS_DIR / f"{acc.config}.json", report)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "split", "source_label", "reason", "detail"])
+    for e in sorted(exclusions, key=lambda e: (e.reason, e.id)):
+        w.writerow([e.id, e.split or "", e.source_label or "", e.reason, e.detail])
+    atomic_write_text(folder / REPORTS_DIR / f"{acc.config}.excluded.csv", buf.getvalue())
+
+
+def read_report(folder: Path, config: str) -> dict[str, Any] | None:
+    """The JSON report of ``config``, or ``None`` when there is none."""
+    path = folder / REPORTS_DIR / f"{config}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_accounting(folder: Path, config: str) -> Accounting | None:
+    """The accounting of ``config`` from its report."""
+    report = read_report(folder, config)
+    if not report or "accounting" not in report:
+        return None
+    return Accounting(**report["accounting"])

@@ -1,0 +1,132 @@
+"""The shared ``datasets.Features`` of every config, and rows built to match it.
+
+Every config (one per source, ``all``, ``*_motion``) has exactly these features, so any
+two configs concatenate and the Hub viewer shows the same columns everywhere. Columns a
+source cannot fill are null (``youtube_id`` for UCF101, ``video``/``audio`` for
+YouTube-8M, the feature columns for pixel sources).
+
+Rows are turned into Arrow with :func:`rows_to_table`, never through
+``datasets.Audio.encode_example`` (which imports torch), so a build runs without torch.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pyarrow as pa
+from datasets import Audio, ClassLabel, Features, List, Value, Video
+
+from dance_aggregate.taxonomy import load_taxonomy
+
+#: The five sources, in ClassLabel order (published contract: append only).
+SOURCES: tuple[str, ...] = ("ucf101", "activitynet", "kinetics600", "letsdance", "youtube8m")
+#: Split names used in every config, whatever the source calls them.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+#: Column documentation, rendered into the README and the dataset card.
+COLUMNS: dict[str, str] = {
+    "id": "Globally unique, stable id: `<source>/<source_id>` (e.g. `ucf101/v_SalsaSpin_g01_c01`).",
+    "source": "Source dataset (ClassLabel: ucf101, activitynet, kinetics600, letsdance, youtube8m).",
+    "source_id": "The clip's id in its source (file stem, YouTube id with segment, pseudo id).",
+    "youtube_id": "YouTube video id, null where unknown (UCF101, YouTube-8M pseudo ids).",
+    "start_time": "Start of the clip in the original video, seconds; null where unknown.",
+    "end_time": "End of the clip in the original video, seconds; null where unknown.",
+    "label": "Canonical dance label (ClassLabel; the index order is part of the published contract).",
+    "labels": "Every canonical label of the clip (multi-label sources such as YouTube-8M); `[label]` elsewhere.",
+    "source_label": "The source's own label string, unchanged.",
+    "family": "Family of the canonical label (ballroom, latin, street, theatrical, folk, ...).",
+    "group": "The unit that never straddles splits: UCF101 group (`SalsaSpin_g07`), otherwise the YouTube id.",
+    "duplicate_ids": "Ids of the other copies of this clip found by deduplication (empty when unique).",
+    "video": "H.264 + AAC MP4 (`+faststart`), browser-playable; null for feature-only sources.",
+    "audio": "The clip's audio as FLAC; null when the source clip has no sound.",
+    "has_audio": "Whether the source clip had an audio track.",
+    "duration": "Clip duration in seconds.",
+    "fps": "Frames per second of the stored video.",
+    "width": "Width of the stored video in pixels.",
+    "height": "Height of the stored video in pixels.",
+    "num_frames": "Number of frames of the stored video.",
+    "frame_hashes": "Per-second 64-bit perceptual hashes of the frames (blank frames skipped), used by dedup.",
+    "mean_rgb": "YouTube-8M video-level mean RGB feature (1024 floats); null elsewhere.",
+    "mean_audio": "YouTube-8M video-level mean audio feature (128 floats); null elsewhere.",
+    "frame_rgb": "YouTube-8M frame-level RGB features, one 1024-float vector per second; null elsewhere.",
+    "frame_audio": "YouTube-8M frame-level audio features, one 128-float vector per second; null elsewhere.",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def features() -> Features:
+    """The ``datasets.Features`` shared by every config."""
+    labels = ClassLabel(names=load_taxonomy().names)
+    return Features(
+        {
+            "id": Value("string"),
+            "source": ClassLabel(names=list(SOURCES)),
+            "source_id": Value("string"),
+            "youtube_id": Value("string"),
+            "start_time": Value("float64"),
+            "end_time": Value("float64"),
+            "label": labels,
+            "labels": List(labels),
+            "source_label": Value("string"),
+            "family": Value("string"),
+            "group": Value("string"),
+            "duplicate_ids": List(Value("string")),
+            "video": Video(),
+            "audio": Audio(),
+            "has_audio": Value("bool"),
+            "duration": Value("float64"),
+            "fps": Value("float64"),
+            "width": Value("int32"),
+            "height": Value("int32"),
+            "num_frames": Value("int32"),
+            "frame_hashes": List(Value("uint64")),
+            "mean_rgb": List(Value("float32")),
+            "mean_audio": List(Value("float32")),
+            "frame_rgb": List(List(Value("float32"))),
+            "frame_audio": List(List(Value("float32"))),
+        }
+    )
+
+
+def arrow_schema() -> pa.Schema:
+    """Arrow schema of the shared features, with the ``datasets`` metadata that makes
+    ``load_dataset`` restore ``Video``/``Audio``/``ClassLabel`` from Parquet."""
+    return features().arrow_schema
+
+
+def empty_row() -> dict[str, Any]:
+    """A row with every column null (lists empty where the column is a list)."""
+    row: dict[str, Any] = {name: None for name in features()}
+    row["labels"] = []
+    row["duplicate_ids"] = []
+    row["frame_hashes"] = []
+    return row
+
+
+def encode_labels(row: dict[str, Any]) -> dict[str, Any]:
+    """Turn label ids / source names into ClassLabel indices (in place copy)."""
+    feats = features()
+    out = dict(row)
+    if isinstance(out.get("source"), str):
+        out["source"] = feats["source"].str2int(out["source"])
+    if isinstance(out.get("label"), str):
+        out["label"] = feats["label"].str2int(out["label"])
+    out["labels"] = [feats["label"].str2int(x) if isinstance(x, str) else x for x in (out.get("labels") or [])]
+    return out
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Build an Arrow table in the shared schema from plain rows.
+
+    ``label``/``labels``/``source`` may be given as names or indices. ``video``/``audio``
+    are ``{"bytes": ..., "path": ...}`` dicts or ``None``.
+    """
+    schema = arrow_schema()
+    full = []
+    for row in rows:
+        r = empty_row()
+        r.update(row)
+        full.append(encode_labels(r))
+    columns = {name: [r[name] for r in full] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)

@@ -1,0 +1,127 @@
+"""Synthetic media with identifiable content, for the embedded sample and the tests.
+
+Frames show a moving pattern whose colours and motion depend on a seed, so two clips with
+different seeds never look alike and a clip can be recognised after re-encoding. Audio is
+a tone whose pitch depends on the seed.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def pattern_frame(seed: int, index: int, width: int, height: int) -> np.ndarray:
+    """One RGB frame (uint8, HxWx3) of the seed's pattern at frame ``index``."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 215, size=3)
+    freq = rng.uniform(1.5, 5.0, size=2)
+    speed = rng.uniform(0.5, 3.0)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    phase = index * speed * 0.08
+    wave = np.sin(x / width * freq[0] * 2 * np.pi + phase) * np.cos(y / height * freq[1] * 2 * np.pi - phase)
+    img = np.empty((height, width, 3), np.float32)
+    for c in range(3):
+        img[..., c] = base[c] + 70 * wave * (1 if c != seed % 3 else -1)
+    # a moving square: content that changes over time
+    s = max(8, min(width, height) // 5)
+    cx = int((width - s) * (0.5 + 0.45 * np.sin(index * 0.07 * speed + seed)))
+    cy = int((height - s) * (0.5 + 0.45 * np.cos(index * 0.05 * speed + seed)))
+    img[cy : cy + s, cx : cx + s] = 255 - base
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def tone(seed: int, seconds: float, sample_rate: int, channels: int) -> np.ndarray:
+    """A seed-dependent tone, float32 of shape (channels, n)."""
+    n = int(round(seconds * sample_rate))
+    t = np.arange(n) / sample_rate
+    f = 220.0 + (seed % 17) * 40.0
+    mono = 0.3 * np.sin(2 * np.pi * f * t) + 0.1 * np.sin(2 * np.pi * 3.1 * f * t)
+    return np.stack([mono] * channels).astype(np.float32)
+
+
+def write_video(
+    path: str | Path,
+    seed: int,
+    *,
+    seconds: float = 2.0,
+    fps: int = 25,
+    width: int = 320,
+    height: int = 240,
+    video_codec: str = "libx264",
+    audio_codec: str | None = "aac",
+    sample_rate: int = 44100,
+    channels: int = 2,
+    container_format: str | None = None,
+    codec_tag: str | None = None,
+    black_intro: float = 0.0,
+) -> Path:
+    """Write a synthetic clip with the given codecs (e.g. ``mpeg4``/``XVID`` + ``libmp3lame``
+    in AVI for UCF101, ``libx264`` + ``aac`` in MP4, ``libvpx-vp9`` + ``libopus`` in WebM).
+
+    Args:
+        black_intro: Seconds of black frames at the start (hard negatives for dedup).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format=container_format) as out:
+        v = out.add_stream(video_codec, rate=fps)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        if codec_tag:
+            v.codec_tag = codec_tag
+        if video_codec == "libx264":
+            v.options = {"preset": "ultrafast"}
+        a = None
+        if audio_codec:
+            a = out.add_stream(audio_codec, rate=sample_rate)
+            a.layout = "stereo" if channels == 2 else "mono"
+        n = int(round(seconds * fps))
+        for i in range(n):
+            if i < black_intro * fps:
+                img = np.zeros((height, width, 3), np.uint8)
+            else:
+                img = pattern_frame(seed, i, width, height)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+        if a is not None:
+            samples = tone(seed, seconds, sample_rate, channels)
+            fmt = "fltp"
+            step = 1152 if audio_codec == "libmp3lame" else 1024
+            for i in range(0, samples.shape[1], step):
+                fr = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(samples[:, i : i + step]), format=fmt, layout=a.layout.name
+                )
+                fr.sample_rate = sample_rate
+                fr.pts = i
+                fr.time_base = Fraction(1, sample_rate)
+                for p in a.encode(fr):
+                    out.mux(p)
+            for p in a.encode(None):
+                out.mux(p)
+    return path
+
+
+def write_ucf_avi(path: str | Path, seed: int, *, seconds: float = 2.0, audio: bool = True) -> Path:
+    """A UCF101-style AVI: Xvid (MPEG-4 Part 2) 320x240 25 fps + MP3 44.1 kHz stereo."""
+    return write_video(
+        path,
+        seed,
+        seconds=seconds,
+        fps=25,
+        width=320,
+        height=240,
+        video_codec="mpeg4",
+        codec_tag="XVID",
+        audio_codec="libmp3lame" if audio else None,
+        sample_rate=44100,
+        channels=2,
+        container_format="avi",
+    )

@@ -1,0 +1,210 @@
+"""Parquet writing: work parts, final shards and the folder layout.
+
+The output folder (default ``./dance_aggregate``) is what goes to the Hub::
+
+    dance_aggregate/
+    ├── README.md                                  dataset card (YAML configs + dataset_info)
+    ├── data/<config>/<split>-NNNNN-of-NNNNN.parquet
+    ├── reports/<config>.json, <config>.excluded.csv
+    └── .work/                                     resumable intermediate parts (not published)
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+killed build never leaves a half-written shard where a reader would find it. A config's
+shards are swapped in as a whole folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dance_aggregate.schema import SPLITS, arrow_schema
+
+logger = logging.getLogger(__name__)
+
+#: Largest final shard, in bytes of Parquet (streaming readers and the Hub like <= 500 MB).
+MAX_SHARD_BYTES = 500 * 1024 * 1024
+#: Target uncompressed size of one row group: far below the viewer's ~286 MiB read limit.
+ROW_GROUP_BYTES = 64 * 1024 * 1024
+#: Media columns are already compressed (H.264, FLAC): store them as they are.
+_UNCOMPRESSED = ("video.bytes", "audio.bytes")
+
+DATA_DIR = "data"
+REPORTS_DIR = "reports"
+WORK_DIR = ".work"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(Path(tmp))
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (sorted keys, indented)."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _row_group_rows(table: pa.Table) -> int:
+    if table.num_rows == 0:
+        return 1
+    per_row = max(1, table.nbytes // table.num_rows)
+    return max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write ``table`` as Parquet atomically, with page indexes and small row groups."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    compression: dict[str, str] = {}
+    for name in _flat_column_names(table.schema):
+        compression[name] = "none" if name in _UNCOMPRESSED else "zstd"
+    try:
+        pq.write_table(
+            table,
+            tmp,
+            row_group_size=_row_group_rows(table),
+            compression=compression,
+            write_page_index=True,
+            use_dictionary=[c for c in _flat_column_names(table.schema) if c not in _UNCOMPRESSED],
+        )
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _flat_column_names(schema: pa.Schema) -> list[str]:
+    names: list[str] = []
+
+    def walk(prefix: str, t: pa.DataType) -> None:
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                f = t.field(i)
+                walk(f"{prefix}.{f.name}", f.type)
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            walk(f"{prefix}.list.element", t.value_type)
+        else:
+            names.append(prefix)
+
+    for f in schema:
+        walk(f.name, f.type)
+    return names
+
+
+def shard_count(total_bytes: int, num_rows: int, max_shard_bytes: int = MAX_SHARD_BYTES) -> int:
+    """How many shards a split of ``total_bytes`` and ``num_rows`` gets."""
+    if num_rows == 0:
+        return 1
+    return max(1, min(num_rows, -(-total_bytes // max_shard_bytes)))
+
+
+def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_shard_bytes: int = MAX_SHARD_BYTES) -> dict[str, list[str]]:
+    """Write the final shards of ``config`` and swap them in as a whole.
+
+    Args:
+        folder: The output folder.
+        config: Config name (``data/<config>/``).
+        splits: Split name -> table in the shared schema. Empty splits are not written.
+        max_shard_bytes: Largest shard.
+
+    Returns:
+        Split -> list of shard paths relative to ``folder``.
+    """
+    data = folder / DATA_DIR
+    data.mkdir(parents=True, exist_ok=True)
+    staging = data / f".{config}.{uuid.uuid4().hex[:8]}.staging"
+    staging.mkdir()
+    written: dict[str, list[str]] = {}
+    try:
+        for split in SPLITS:
+            table = splits.get(split)
+            if table is None or table.num_rows == 0:
+                continue
+            n = shard_count(table.nbytes, table.num_rows, max_shard_bytes)
+            bounds = [round(i * table.num_rows / n) for i in range(n + 1)]
+            names = []
+            for i in range(n):
+                name = f"{split}-{i:05d}-of-{n:05d}.parquet"
+                write_parquet(table.slice(bounds[i], bounds[i + 1] - bounds[i]), staging / name)
+                names.append(f"{DATA_DIR}/{config}/{name}")
+            written[split] = names
+        target = data / config
+        old = data / f".{config}.{uuid.uuid4().hex[:8]}.old"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return written
+
+
+def read_config(folder: Path, config: str) -> dict[str, pa.Table]:
+    """Read back the shards of ``config`` (split -> table)."""
+    out: dict[str, pa.Table] = {}
+    base = folder / DATA_DIR / config
+    for split in SPLITS:
+        files = sorted(base.glob(f"{split}-*.parquet"))
+        if files:
+            out[split] = pa.concat_tables([pq.read_table(f, schema=arrow_schema()) for f in files])
+    return out
+
+
+def configs_in(folder: Path) -> list[str]:
+    """Configs present in the output folder (those with at least one shard)."""
+    base = folder / DATA_DIR
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.parquet")))
+
+
+def shard_files(folder: Path, config: str) -> dict[str, list[str]]:
+    """Split -> shard paths (relative to ``folder``) of an existing config."""
+    base = folder / DATA_DIR / config
+    out: dict[str, list[str]] = {}
+    for split in SPLITS:
+        files = sorted(base.glob(f"{split}-*.parquet"))
+        if files:
+            out[split] = [f"{DATA_DIR}/{config}/{f.name}" for f in files]
+    return out
+
+
+def concat(tables: Iterable[pa.Table]) -> pa.Table:
+    """Concatenate tables of the shared schema (an empty table when there are none)."""
+    tables = list(tables)
+    if not tables:
+        return arrow_schema().empty_table()
+    return pa.concat_tables(tables)
