@@ -1,0 +1,66 @@
+"""The split-leakage check: no YouTube video and no UCF101 group in two splits.
+
+``find_leaks`` reads only the small key columns of a config's shards. The build calls it
+for ``all`` (and the publish checks call it again before any upload); a folder with leaks
+is refused with the offending keys listed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dance_aggregate.errors import OutputError
+from dance_aggregate.writer import shard_files
+
+#: Columns whose values must never appear in two splits of a config.
+LEAK_KEYS = ("group", "youtube_id")
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One key found in several splits."""
+
+    config: str
+    column: str
+    value: str
+    splits: tuple[str, ...]
+    ids: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.config}: {self.column}={self.value!r} in splits {', '.join(self.splits)} (rows {', '.join(self.ids[:4])}{' ...' if len(self.ids) > 4 else ''})"
+
+
+def find_leaks(folder: Path, config: str) -> list[Leak]:
+    """Every ``group`` / ``youtube_id`` value of ``config`` that sits in two splits."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for split, paths in shard_files(folder, config).items():
+        for p in paths:
+            t = pq.read_table(folder / p, columns=["id", *LEAK_KEYS])
+            ids = t.column("id").to_pylist()
+            for col in LEAK_KEYS:
+                for rid, v in zip(ids, t.column(col).to_pylist()):
+                    if v:
+                        seen[(col, v)][split].append(rid)
+    leaks = []
+    for (col, v), by_split in sorted(seen.items()):
+        if len(by_split) > 1:
+            leaks.append(
+                Leak(config, col, v, tuple(sorted(by_split)), tuple(sorted(i for ids in by_split.values() for i in ids)))
+            )
+    return leaks
+
+
+def check_no_leaks(folder: Path, config: str) -> None:
+    """Raise :class:`OutputError` listing the leaks of ``config``, if any."""
+    leaks = find_leaks(folder, config)
+    if leaks:
+        shown = "\n  ".join(str(x) for x in leaks[:20])
+        more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
+        raise OutputError(
+            f"{folder}: split leakage in config {config!r}: {len(leaks)} key(s) in more than one split:\n  {shown}{more}\n"
+            f"Rebuild the folder with `dance-aggregate build` (it assigns splits by group and duplicate cluster)."
+        )
