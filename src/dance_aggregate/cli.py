@@ -74,6 +74,9 @@ def cli() -> None:
 @click.option("--option", "-o", "opts", multiple=True, metavar="CONFIG.KEY=VALUE", help="Builder option, e.g. -o ucf101.fold=2 (repeatable).")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--part-size", type=click.IntRange(min=1), default=32, show_default=True, help="Clips per unit of work (resume granularity).")
+@click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (pip install \"dance-aggregate[ray]\").")
+@click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
+@click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
 @click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
@@ -87,6 +90,9 @@ def build(
     opts: tuple[str, ...],
     workers: int,
     part_size: int,
+    runner: str,
+    ray_address: str | None,
+    work_dir: str | None,
     max_short_side: int | None,
     cache_dir: Path | None,
     quiet: bool,
@@ -99,6 +105,7 @@ def build(
       dance-aggregate build --sample
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101 -o ucf101.fold=2 -j 2
+      dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
@@ -142,18 +149,32 @@ def build(
             builders.append(
                 cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work")
             )
-        bopts = BuildOptions(output=output, workers=workers, part_size=part_size, progress=not quiet)
+        if ray_address and runner != "ray":
+            raise click.UsageError("--ray-address needs --runner ray")
+        unit_runner = None
+        if runner == "ray":
+            from dance_aggregate.runners_ray import RayRunner, import_ray
+
+            import_ray()
+            unit_runner = RayRunner(workers, ray_address)
+        bopts = BuildOptions(
+            output=output, workers=workers, part_size=part_size, progress=not quiet, runner=unit_runner, work_dir=work_dir
+        )
     except (DanceAggregateError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     t0 = time.monotonic()
     failures = []
     results = []
-    for builder in builders:
-        try:
-            results.append(build_config(builder, bopts))
-        except DanceAggregateError as exc:
-            failures.append(f"{builder.config_name}: {exc}")
-            click.echo(f"Error: {exc}", err=True)
+    try:
+        for builder in builders:
+            try:
+                results.append(build_config(builder, bopts))
+            except DanceAggregateError as exc:
+                failures.append(f"{builder.config_name}: {exc}")
+                click.echo(f"Error: {exc}", err=True)
+    finally:
+        if unit_runner is not None:
+            unit_runner.close()
     try:
         if results or (output / "data").is_dir():
             finalize_folder(output)
