@@ -49,6 +49,11 @@ def import_ray() -> Any:
     return ray
 
 
+def _call(fn: Callable[[U], R], unit: U) -> R:
+    """The Ray task: ``fn`` may be any picklable callable, not only a function."""
+    return fn(unit)
+
+
 class RayRunner:
     """Run units as Ray tasks with retries, streaming results back as they finish.
 
@@ -136,14 +141,15 @@ class RayRunner:
         self._connect(ray)
         # retry_exceptions=False: an exception is a bug or bad input and would fail the
         # same way again; only a dead worker (system failure) is worth a rerun.
-        task = ray.remote(fn).options(
+        task = ray.remote(_call).options(
             num_cpus=self.cpus_per_unit, max_retries=self.max_retries, retry_exceptions=False
         )
+        fn_ref = ray.put(fn)  # shipped once, not with every unit
         limit = self._in_flight(ray)
         pending: dict[Any, int] = {}
         it = iter(enumerate(units))
         for i, unit in it:
-            pending[task.remote(unit)] = i
+            pending[task.remote(fn_ref, unit)] = i
             if len(pending) >= limit:
                 break
         while pending:
@@ -164,4 +170,4 @@ class RayRunner:
                 yield result
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending[task.remote(nxt[1])] = nxt[0]
+                    pending[task.remote(fn_ref, nxt[1])] = nxt[0]
