@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate import parts
-from dance_aggregate.build import BuildOptions, ConfigResult, WorkUnit, build_config, finalize_folder
+from dance_aggregate.build import (
+    BuildOptions,
+    ConfigResult,
+    WorkUnit,
+    build_config,
+    finalize_folder,
+)
 from dance_aggregate.builders import get_builder
 from dance_aggregate.sample import SampleSource
 

@@ -4,6 +4,7 @@ politeness. One Ray instance serves the whole module (starting Ray takes seconds
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
@@ -14,16 +15,16 @@ ray = pytest.importorskip(
     "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray runner tests need it'
 )
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from dance_aggregate.build import run_unit  # noqa: E402
-from dance_aggregate.cli import cli  # noqa: E402
-from dance_aggregate.errors import DanceAggregateError  # noqa: E402
-from dance_aggregate.politeness_ray import RayPoliteness  # noqa: E402
-from dance_aggregate.runners_ray import RayRunner  # noqa: E402
-from dance_aggregate.sample import make_sample  # noqa: E402
-from dance_aggregate.writer import read_config  # noqa: E402
-from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot  # noqa: E402
+from dance_aggregate.build import run_unit
+from dance_aggregate.cli import cli
+from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.politeness_ray import RayPoliteness
+from dance_aggregate.runners_ray import RayRunner
+from dance_aggregate.sample import make_sample
+from dance_aggregate.writer import read_config
+from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -142,7 +143,7 @@ def _hit_rate_limit(client: RayPoliteness) -> float:
 def test_politeness_holds_across_workers(ray_instance):
     client = RayPoliteness.start(name="test-politeness", min_interval=0.2, base_pause=1.5, max_pause=10)
     starts = sorted(s for batch in ray.get([_polite_requests.remote(client, 3) for _ in range(2)]) for s in batch)
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(starts) == 6 and min(gaps) >= 0.15, gaps  # one rate for both workers
     # a 429 seen by one worker pauses the other
     assert ray.get(_hit_rate_limit.remote(client)) == pytest.approx(1.5, abs=0.1)
