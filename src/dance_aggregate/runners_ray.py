@@ -102,8 +102,10 @@ class RayRunner:
             ray.shutdown()
             self._started = False
 
-    def _connect(self, ray: Any) -> None:
-        """Initialise Ray unless it already is."""
+    def connect(self) -> None:
+        """Initialise Ray unless it already is (``run`` calls it; call it earlier to create
+        actors such as :class:`~dance_aggregate.politeness_ray.RayPoliteness` first)."""
+        ray = import_ray()
         if ray.is_initialized():
             return
         if self.address:
@@ -138,7 +140,7 @@ class RayRunner:
         if not units:
             return
         ray = import_ray()
-        self._connect(ray)
+        self.connect()
         # retry_exceptions=False: an exception is a bug or bad input and would fail the
         # same way again; only a dead worker (system failure) is worth a rerun.
         task = ray.remote(_call).options(

@@ -123,7 +123,10 @@ class ClipWriter:
         self._v.height = height
         self._v.pix_fmt = "yuv420p"
         self._v.codec_context.thread_count = options.threads
-        self._v.options = {"crf": str(options.crf), "preset": options.preset}
+        # cpu-independent=1: x264's SIMD approximations (AVX-512 ones are even run-to-run
+        # non-deterministic on this kind of machine) differ from its C code; with it every CPU of
+        # a cluster writes the same bytes for the same clip (benchmarks/bench_runners.py checks).
+        self._v.options = {"crf": str(options.crf), "preset": options.preset, "x264-params": "cpu-independent=1"}
         self._a = None
         if sample_rate:
             self._a = self._out.add_stream("aac", rate=sample_rate)
