@@ -8,7 +8,8 @@ Usage::
 
 Each build runs ``dance-aggregate build ucf101`` in a fresh subprocess into a fresh output
 folder, so Ray's start-up is part of the figure (as it is for a user). Reported per run:
-wall time, clips/s (rows written / wall time), and peak memory of the whole process tree
+wall time, clips/s (rows written / wall time), CPU seconds of the whole process tree (from
+/proc, so the figure stays meaningful on a busy machine), and peak memory of the whole process tree
 (driver, worker processes, and for Ray its GCS, raylet and workers), as the peak of the
 sum of PSS over the tree (PSS splits shared pages between processes, so the sum does not
 double count shared libraries), sampled every 0.2 s from /proc (Linux only). The script
@@ -78,12 +79,22 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def _tree_pss_kb(root: int) -> int:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_sample(root: int, cpu: dict[int, float]) -> int:
+    """PSS of the tree in kB; updates ``cpu`` (pid -> CPU seconds used so far)."""
     kids = _children()
     todo, total = [root], 0
     while todo:
         pid = todo.pop()
         todo.extend(kids.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
@@ -104,12 +115,13 @@ def run_build(tree: Path, out: Path, runner: str, workers: int, part_size: int) 
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_pss_kb(proc.pid))
+            peak = max(peak, _tree_sample(proc.pid, cpu))
             stop.wait(0.2)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -129,6 +141,8 @@ def run_build(tree: Path, out: Path, runner: str, workers: int, part_size: int) 
         "wall_s": round(wall, 2),
         "build_s": report["elapsed_seconds"],
         "clips_per_s": round(rows / wall, 2),
+        "cpu_s": round(sum(cpu.values()), 1),
+        "clips_per_cpu_s": round(rows / max(sum(cpu.values()), 1e-9), 2),
         "peak_pss_mb": round(peak / 1024, 1),
         **_digests(out),
     }
@@ -177,12 +191,17 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(f"{'runner':<7} {'workers':>7} {'rows':>5} {'wall s':>7} {'clips/s':>8} {'peak PSS MB':>12}  rows / media / files")
+        print(
+            f"{'runner':<7} {'workers':>7} {'rows':>5} {'wall s':>7} {'clips/s':>8} {'CPU s':>7} {'clips/CPU s':>11} "
+            f"{'peak PSS MB':>12}  rows / media / files"
+        )
         for r in results:
             print(
                 f"{r['runner']:<7} {r['workers']:>7} {r['rows']:>5} {r['wall_s']:>7} {r['clips_per_s']:>8} "
-                f"{r['peak_pss_mb']:>12}  {r['rows_sha']} / {r['media_sha']} / {r['files_sha']}"
+                f"{r['cpu_s']:>7} {r['clips_per_cpu_s']:>11} {r['peak_pss_mb']:>12}  "
+                f"{r['rows_sha']} / {r['media_sha']} / {r['files_sha']}"
             )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", file=sys.stderr)
     if len({r["rows_sha"] for r in results}) > 1:
         raise SystemExit("runs wrote different rows (ids, labels, splits...): the runners must give the same output")
     if len({r["media_sha"] for r in results}) > 1:

@@ -110,6 +110,8 @@ def build(
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
     _setup_logging(verbose, quiet)
+    if ray_address and runner != "ray":
+        raise click.UsageError("--ray-address needs --runner ray")
     from dataclasses import replace
 
     from dance_aggregate.build import BuildOptions, build_config, finalize_folder
@@ -149,8 +151,6 @@ def build(
             builders.append(
                 cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work")
             )
-        if ray_address and runner != "ray":
-            raise click.UsageError("--ray-address needs --runner ray")
         unit_runner = None
         if runner == "ray":
             from dance_aggregate.runners_ray import RayRunner, import_ray
