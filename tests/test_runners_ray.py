@@ -166,3 +166,18 @@ def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, t
         u.records = None  # a bug inside the unit function: TypeError in the worker
     with pytest.raises(DanceAggregateError, match=r"\.parquet: failed on Ray"):
         list(RayRunner(2, max_retries=2).run(run_unit, units))
+
+
+def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_out, tmp_path):
+    """A second driver process joins the running instance, as on a cluster's head node."""
+    import subprocess
+    import sys
+
+    address = ray.get_runtime_context().gcs_address
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "dance_aggregate", "build", "--sample", "--cache-dir", str(cache), "-O", str(out),
+           "-q", "--part-size", "2", "--runner", "ray", "--ray-address", address]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Started a local Ray instance" not in proc.stderr
+    assert folder_snapshot(out) == folder_snapshot(local_out)
