@@ -111,7 +111,7 @@ class RayRunner:
         if self.address:
             logger.info("connecting to the Ray cluster at %s", self.address)
             try:
-                ray.init(address=self.address, log_to_driver=True)
+                ray.init(address=self.address, log_to_driver=True, logging_level=self._ray_log_level())
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise DanceAggregateError(
                     f"cannot connect to the Ray cluster at --ray-address {self.address}: {exc}\n"
@@ -120,8 +120,15 @@ class RayRunner:
                 ) from None
         else:
             logger.info("starting a local Ray instance with %d CPUs", self.workers)
-            ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=True)
+            ray.init(
+                num_cpus=self.workers, include_dashboard=False, log_to_driver=True, logging_level=self._ray_log_level()
+            )
         self._started = True
+
+    @staticmethod
+    def _ray_log_level() -> int:
+        # Ray's own start-up chatter follows ours: silent under --quiet.
+        return logging.INFO if logger.isEnabledFor(logging.INFO) else logging.WARNING
 
     def _in_flight(self, ray: Any) -> int:
         if self.max_in_flight:
