@@ -106,3 +106,24 @@ def test_local_path_work_dir_default(tmp_path: Path):
 
     assert BuildOptions(output=tmp_path).get_work_dir() == str(tmp_path / ".work")
     assert BuildOptions(output=tmp_path, work_dir="s3://b/w").get_work_dir() == "s3://b/w"
+
+
+def test_cli_unreachable_ray_address_fails_fast(tmp_path):
+    pytest.importorskip("ray", reason='Ray is not installed (pip install "dance-aggregate[ray]")')
+    import socket
+
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = CliRunner().invoke(
+        cli,
+        ["build", "--sample", "--cache-dir", str(tmp_path), "-O", str(tmp_path / "o"),
+         "--runner", "ray", "--ray-address", f"127.0.0.1:{port}"],
+    )
+    assert res.exit_code != 0
+    assert f"cannot connect to the Ray cluster at --ray-address 127.0.0.1:{port}" in res.output
+    assert "ray start --head" in res.output

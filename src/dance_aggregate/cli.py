@@ -157,6 +157,7 @@ def build(
 
             import_ray()
             unit_runner = RayRunner(workers, ray_address)
+            unit_runner.connect()  # a wrong --ray-address fails here, before any config
         bopts = BuildOptions(
             output=output, workers=workers, part_size=part_size, progress=not quiet, runner=unit_runner, work_dir=work_dir
         )

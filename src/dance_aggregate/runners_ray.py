@@ -20,6 +20,7 @@ fixture), the runner uses it as it is and leaves it running.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Self, TypeVar
 
@@ -47,6 +48,26 @@ def import_ray() -> Any:
             'Fix: pip install "dance-aggregate[ray]"   (or use the default --runner local)'
         ) from None
     return ray
+
+
+def _cluster_error(address: str, problem: str) -> DanceAggregateError:
+    return DanceAggregateError(
+        f"cannot connect to the Ray cluster at --ray-address {address}: {problem}\n"
+        "Expected the address of a running cluster (ray://HEAD:10001, HEAD:6379 or auto); "
+        "start one with: ray start --head   (or drop --ray-address to run a local Ray instance)"
+    )
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (Ray itself retries for minutes)."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return  # "auto" and other forms: Ray reports those itself, quickly
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise _cluster_error(address, f"nothing answers at {host}:{port} ({exc})") from None
 
 
 def _call(fn: Callable[[U], R], unit: U) -> R:
@@ -110,14 +131,11 @@ class RayRunner:
             return
         if self.address:
             logger.info("connecting to the Ray cluster at %s", self.address)
+            _check_reachable(self.address)
             try:
                 ray.init(address=self.address, log_to_driver=True, logging_level=self._ray_log_level())
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise DanceAggregateError(
-                    f"cannot connect to the Ray cluster at --ray-address {self.address}: {exc}\n"
-                    "Expected the address of a running cluster (ray://HEAD:10001, HEAD:6379 or auto); "
-                    "start one with: ray start --head   (or drop --ray-address to run a local Ray instance)"
-                ) from None
+                raise _cluster_error(self.address, str(exc)) from None
         else:
             logger.info("starting a local Ray instance with %d CPUs", self.workers)
             ray.init(
