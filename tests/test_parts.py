@@ -17,8 +17,13 @@ from tests.helpers_runners import build_sample, folder_snapshot
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    return make_sample(tmp_path_factory.mktemp("cache"))
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def sample(cache_dir):
+    return make_sample(cache_dir)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +113,7 @@ def test_local_path_work_dir_default(tmp_path: Path):
     assert BuildOptions(output=tmp_path, work_dir="s3://b/w").get_work_dir() == "s3://b/w"
 
 
-def test_cli_unreachable_ray_address_fails_fast(tmp_path):
+def test_cli_unreachable_ray_address_fails_fast(sample, cache_dir, tmp_path):
     pytest.importorskip("ray", reason='Ray is not installed (pip install "dance-aggregate[ray]")')
     import socket
 
@@ -121,7 +126,7 @@ def test_cli_unreachable_ray_address_fails_fast(tmp_path):
         port = s.getsockname()[1]
     res = CliRunner().invoke(
         cli,
-        ["build", "--sample", "--cache-dir", str(tmp_path), "-O", str(tmp_path / "o"),
+        ["build", "--sample", "--cache-dir", str(cache_dir), "-O", str(tmp_path / "o"),
          "--runner", "ray", "--ray-address", f"127.0.0.1:{port}"],
     )
     assert res.exit_code != 0
