@@ -154,15 +154,18 @@ def build(
         except DanceAggregateError as exc:
             failures.append(f"{builder.config_name}: {exc}")
             click.echo(f"Error: {exc}", err=True)
+    all_acc = None
     try:
         if results or (output / "data").is_dir():
-            finalize_folder(output)
+            all_acc = finalize_folder(output, progress=not quiet)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("")
     click.echo("Build accounting (records read = rows written + records excluded):")
     for res in results:
         click.echo(res.accounting.summary())
+    if all_acc is not None:
+        click.echo(all_acc.summary())
     click.echo(f"Output: {output.resolve()}  ({time.monotonic() - t0:.1f} s)")
     if results:
         click.echo(
