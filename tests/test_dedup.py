@@ -1,0 +1,221 @@
+"""Dedup: exact index, fingerprints, precision/recall on a planted corpus, split rule,
+leakage check both ways, the ``all`` config (default, loads and streams)."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from dance_aggregate.cli import cli
+from dance_aggregate.dedup import apply_split_rule
+from dance_aggregate.dedup.combine import build_all
+from dance_aggregate.dedup.index import band_layout, brute_force_pairs, hamming, near_pairs
+from dance_aggregate.errors import OutputError
+from dance_aggregate.fingerprint import BLANK, FrameHasher
+from dance_aggregate.leakage import check_no_leaks, find_leaks
+from dance_aggregate.schema import rows_to_table
+from dance_aggregate.writer import read_config, write_config
+from tests.helpers_dedup import encode_corpus, plan_corpus, true_pairs
+
+
+# -- index -------------------------------------------------------------------------------
+def test_bands_cover_64_bits_and_pigeonhole():
+    layout = band_layout(4)
+    assert len(layout) == 5
+    assert sum(w for _, w in layout) == 64
+    assert sorted(s for s, _ in layout) == [0, 12, 25, 38, 51]
+
+
+def test_index_finds_exactly_what_brute_force_finds():
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 2**63, size=3000, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, 3000, dtype=np.uint64)
+    near = base[:600].copy()
+    for k in range(600):  # plant neighbours 0..6 bits away
+        for bit in rng.choice(64, size=k % 7, replace=False):
+            near[k] ^= np.uint64(1) << np.uint64(int(bit))
+    h = np.concatenate([base, near])
+    i, j, d = near_pairs(h, 4)
+    got = set(zip(i.tolist(), j.tolist()))
+    assert len(got) == len(i), "a pair was reported twice"
+    assert np.all(d == hamming(h[i], h[j])) and np.all(d <= 4)
+    q, c, _ = brute_force_pairs(h, np.arange(len(h)), 4)
+    want = {(min(a, b), max(a, b)) for a, b in zip(q.tolist(), c.tolist())}
+    assert got == want
+    assert len(want) >= 400
+
+
+# -- fingerprints ------------------------------------------------------------------------
+def _frame(img: np.ndarray) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+
+
+def test_blank_and_faded_windows():
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8)
+    texture = np.kron(texture[::10, ::10], np.ones((10, 10, 1), np.uint8))
+    hasher = FrameHasher(rate=1)
+    hasher.add(_frame(np.zeros((60, 80, 3), np.uint8)), 0.0)  # black
+    hasher.add(_frame(np.full((60, 80, 3), 128, np.uint8)), 1.0)  # flat grey
+    hasher.add(_frame((texture * 0.05).astype(np.uint8)), 2.0)  # end of a fade: dark, no detail
+    hasher.add(_frame(texture), 3.0)
+    hasher.add(_frame((texture * 0.5).astype(np.uint8)), 4.0)  # half-way through a fade
+    h = hasher.hashes()
+    assert h[:3] == [BLANK, BLANK, BLANK]
+    assert h[3] != BLANK
+    assert int(hamming(h[3], h[4])) <= 4  # a partial fade is still the same content
+
+
+# -- the planted corpus ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    clips = plan_corpus(root / "videos")
+    encode_corpus(clips)
+    return clips
+
+
+def _write_sources(folder: Path, clips) -> dict[str, int]:
+    by: dict[str, dict[str, list]] = {}
+    for c in clips:
+        by.setdefault(c.source, {}).setdefault(c.split, []).append(c.row)
+    for config, splits in by.items():
+        write_config(folder, config, {s: rows_to_table(sorted(r, key=lambda r: r["id"])) for s, r in splits.items()})
+    return {config: sum(len(r) for r in splits.values()) for config, splits in by.items()}
+
+
+@pytest.fixture(scope="module")
+def built(corpus, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("out") / "dance_aggregate"
+    inputs = _write_sources(folder, corpus)
+    acc = build_all(folder)
+    return folder, inputs, acc
+
+
+def test_precision_and_recall_on_planted_corpus(corpus, built):
+    folder, _, _ = built
+    with (folder / "reports" / "duplicates.csv").open() as f:
+        clusters = list(csv.DictReader(f))
+    predicted = {
+        (a, b) for row in clusters for a, b in itertools.combinations(sorted(row["members"].split()), 2)
+    }
+    truth = true_pairs(corpus)
+    tp = len(predicted & truth)
+    precision = tp / len(predicted) if predicted else 0.0
+    recall = tp / len(truth)
+    kinds = {c.id: c.kind for c in corpus}
+    print(f"\ndedup on {len(corpus)} clips: {len(truth)} true duplicate pairs, {len(predicted)} predicted; "
+          f"precision {precision:.3f}, recall {recall:.3f}")
+    print("false positives:", sorted((kinds[a], kinds[b]) for a, b in predicted - truth))
+    print("missed:", sorted((kinds[a], kinds[b]) for a, b in truth - predicted))
+    assert precision >= 0.95
+    assert recall >= 0.95
+    tiers = {row["tier"] for row in clusters}
+    assert "1" in tiers or "1+2" in tiers  # the cross-source copies sharing a YouTube id
+
+
+def test_all_keeps_one_best_copy_per_cluster_and_adds_up(corpus, built):
+    folder, inputs, acc = built
+    tables = read_config(folder, "all")
+    rows = [r for t in tables.values() for r in t.select(["id", "duplicate_ids", "width", "group"]).to_pylist()]
+    ids = {r["id"] for r in rows}
+    by_truth: dict[str, list] = {}
+    for c in corpus:
+        if c.truth:
+            by_truth.setdefault(c.truth, []).append(c)
+    for members in by_truth.values():
+        kept = [c for c in members if c.id in ids]
+        assert len(kept) == 1, [c.id for c in members]
+        row = next(r for r in rows if r["id"] == kept[0].id)
+        assert set(row["duplicate_ids"]) == {c.id for c in members} - {kept[0].id}
+        assert row["width"] == max(c.row["width"] for c in members)  # never the downscaled copy
+    report = json.loads((folder / "reports" / "all.json").read_text())
+    a = report["accounting"]
+    assert report["inputs"] == inputs
+    assert a["records_read"] == sum(inputs.values()) == len(corpus)
+    assert a["records_read"] == a["rows_written"] + a["excluded"]["duplicate"]
+    assert a["rows_written"] == len(rows)
+    assert report["dedup"]["duplicates_removed"] == a["excluded"]["duplicate"]
+    assert acc.adds_up
+
+
+def test_split_rule_fixes_a_corpus_that_would_leak(corpus, built, tmp_path):
+    folder, _, _ = built
+    # Without the rule (sources concatenated as they are), the corpus leaks.
+    naive = tmp_path / "naive"
+    splits: dict[str, list] = {}
+    for c in corpus:
+        splits.setdefault(c.split, []).append(c.row)
+    write_config(naive, "all", {s: rows_to_table(r) for s, r in splits.items()})
+    leaks = find_leaks(naive, "all")
+    assert any(leak.column == "group" and leak.value == "SalsaSpin_g03" for leak in leaks)
+    with pytest.raises(OutputError, match="split leakage"):
+        check_no_leaks(naive, "all")
+    # With it, nothing leaks, and held-out clips never moved into train.
+    assert find_leaks(folder, "all") == []
+    check_no_leaks(folder, "all")
+    final = {r["id"]: s for s, t in read_config(folder, "all").items() for r in t.select(["id"]).to_pylist()}
+    for c in corpus:
+        if c.id in final and c.split != "train":
+            assert final[c.id] != "train", c.id
+    ucf = [final[c.id] for c in corpus if c.group == "SalsaSpin_g03"]
+    assert ucf == ["test", "test"]
+
+
+def test_hand_made_leaky_folder_is_refused(corpus, tmp_path):
+    a, b = corpus[-1].row, dict(corpus[-2].row, id="kinetics600/other", youtube_id=corpus[-1].row["youtube_id"])
+    write_config(tmp_path, "all", {"train": rows_to_table([a]), "test": rows_to_table([b])})
+    with pytest.raises(OutputError, match="youtube_id"):
+        check_no_leaks(tmp_path, "all")
+
+
+def test_split_rule_within_one_source_config(corpus):
+    members = [c for c in corpus if c.truth == "T1"]
+    rows = [dict(c.row, id=f"kinetics600/t1_{k}") for k, c in enumerate(members)]
+    splits = {"train": rows_to_table(rows[:-1]), "validation": rows_to_table(rows[-1:])}
+    out, analysis = apply_split_rule(splits)
+    assert set(out) == {"validation"}
+    assert out["validation"].num_rows == len(rows)  # a per-source config keeps every copy
+    dups = out["validation"].column("duplicate_ids").to_pylist()
+    assert all(len(d) == len(rows) - 1 for d in dups)
+    assert len(analysis.moves) == len(rows) - 1
+
+
+# -- the `all` config in a real build ----------------------------------------------------
+def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp_path, monkeypatch):
+    from datasets import load_dataset
+
+    out = tmp_path / "dance_aggregate"
+    args = ["build", "--sample", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "all: 8 records read = 8 rows written" in res.output
+    # A second pixel source arrives (written directly: its builder lives on another branch),
+    # with a copy of a clip and a clip sharing the YouTube id: the next build folds it in.
+    t1 = [c for c in corpus if c.truth == "T3"]
+    write_config(out, "kinetics600", {"train": rows_to_table([c.row for c in t1]), "test": rows_to_table([corpus[-1].row])})
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "reports" / "all.json").read_text())
+    assert report["inputs"] == {"kinetics600": len(t1) + 1, "ucf101": 8}
+    assert report["accounting"]["rows_written"] == 8 + 2
+    assert "default: true" in (out / "README.md").read_text().split("config_name: all", 1)[1].split("config_name:", 1)[0]
+    stats = CliRunner().invoke(cli, ["stats", str(out)])
+    assert "dedup: 1 duplicate cluster(s)" in stats.output, stats.output
+
+    monkeypatch.chdir(tmp_path)
+    ds = load_dataset("dance_aggregate", cache_dir=str(tmp_path / "hf"))
+    assert sum(ds.num_rows.values()) == 10
+    assert set(ds) == {"train", "test"}
+    stream = load_dataset("dance_aggregate", split="train", streaming=True, cache_dir=str(tmp_path / "hf")).decode(False)
+    first = next(iter(stream))
+    assert first["video"]["path"].endswith(".mp4") and first["video"]["bytes"]
+    assert pq.read_schema(next((out / "data" / "all").glob("train-*.parquet"))).field("frame_hashes")
