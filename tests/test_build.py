@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -156,3 +155,16 @@ def test_parquet_schema_is_the_shared_schema(built_ucf: Path):
         assert schema.remove_metadata().equals(arrow_schema().remove_metadata())
         meta = json.loads(schema.metadata[b"huggingface"])
         assert meta["info"]["features"]["video"]["_type"] == "Video"
+
+
+def test_datasets_builder_api(ucf_sample: Path, tmp_path):
+    """The same source builder behind the `datasets` builder API (torch-free Arrow tables)."""
+    from dance_aggregate.hf_builder import DanceAggregate
+
+    b = DanceAggregate(config_name="ucf101", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate")
+    b.download_and_prepare()
+    ds = b.as_dataset()
+    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert ds["train"].features == features()
+    with pytest.raises(ValueError, match="not found"):
+        DanceAggregate(config_name="nosuch", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"))

@@ -127,5 +127,5 @@ def test_sample_frames_and_indices(src30):
     assert frame_indices(60, 4).tolist() == [7, 22, 37, 52]
     r1 = frame_indices(60, 4, "random", seed=1)
     assert r1.tolist() == frame_indices(60, 4, "random", seed=1).tolist()
-    assert all(lo <= i < lo + 15 for i, lo in zip(r1, (0, 15, 30, 45)))
+    assert all(lo <= i < lo + 15 for i, lo in zip(r1, (0, 15, 30, 45), strict=True))
     assert sample_frames({"bytes": clip.video, "path": "x.mp4"}, 2).shape[0] == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from dance_aggregate.schema import COLUMNS, arrow_schema, features, rows_to_table
