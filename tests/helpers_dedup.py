@@ -46,7 +46,7 @@ def _background(scene: int, w: int, h: int) -> np.ndarray:
 def scene_frame(scene: int, action: int, t: float, w: int = W, h: int = H) -> np.ndarray:
     """RGB frame at time ``t``: the scene's background (panning) and the action's dancer."""
     bg = _background(scene, w, h)
-    pan = int((np.random.default_rng(scene).uniform(2.0, 5.0) * t)) % w
+    pan = int(np.random.default_rng(scene).uniform(2.0, 5.0) * t) % w
     img = bg[:, pan : pan + w].copy()
     a = np.random.default_rng(10_000 + action)
     sp = a.uniform(0.5, 1.2, size=2)
@@ -151,13 +151,22 @@ def plan_corpus(root: Path, seed: int = 0) -> list[Clip]:
     clips: list[Clip] = []
     yt = iter(range(1, 10_000))
 
-    def add(source: str, video: Path, start: float, end: float, truth: str | None, kind: str,
-            youtube_id: str | None = None, group: str | None = None) -> None:
+    def add(
+        source: str,
+        video: Path,
+        start: float,
+        end: float,
+        truth: str | None,
+        kind: str,
+        youtube_id: str | None = None,
+        group: str | None = None,
+    ) -> None:
         y = youtube_id if youtube_id is not None else (None if source == "ucf101" else _yt(next(yt)))
         n = len(clips)
         sid = f"clip{n:03d}"
-        clips.append(Clip(f"{source}/{sid}", source, y, start, end, rng.choice(splits),
-                          group or y or f"G{n}", truth, kind, video))
+        clips.append(
+            Clip(f"{source}/{sid}", source, y, start, end, rng.choice(splits), group or y or f"G{n}", truth, kind, video)
+        )
 
     variants = {
         1: ["reencode", "resize", "shift1.3"],
@@ -205,7 +214,7 @@ def plan_corpus(root: Path, seed: int = 0) -> list[Clip]:
     add("activitynet", video, 0.0, 5.0, None, "negative-segment", youtube_id="ytsegments1")
     add("activitynet", video, 8.0, 13.0, None, "negative-segment", youtube_id="ytsegments1")
     # UCF101 clips: one group split across train and test in the source config would leak.
-    for k, c in ((50, 1), (51, 2)):
+    for k in (50, 51):
         video = write_source(root / f"u{k}.mp4", k, k)
         add("ucf101", video, 1.0, 7.0, None, "ucf-group", group="SalsaSpin_g03")
     clips[-2].split, clips[-1].split = "train", "test"

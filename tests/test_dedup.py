@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -44,11 +43,11 @@ def test_index_finds_exactly_what_brute_force_finds():
             near[k] ^= np.uint64(1) << np.uint64(int(bit))
     h = np.concatenate([base, near])
     i, j, d = near_pairs(h, 4)
-    got = set(zip(i.tolist(), j.tolist()))
+    got = set(zip(i.tolist(), j.tolist(), strict=True))
     assert len(got) == len(i), "a pair was reported twice"
     assert np.all(d == hamming(h[i], h[j])) and np.all(d <= 4)
     q, c, _ = brute_force_pairs(h, np.arange(len(h)), 4)
-    want = {(min(a, b), max(a, b)) for a, b in zip(q.tolist(), c.tolist())}
+    want = {(min(a, b), max(a, b)) for a, b in zip(q.tolist(), c.tolist(), strict=True)}
     assert got == want
     assert len(want) >= 400
 
@@ -104,16 +103,16 @@ def test_precision_and_recall_on_planted_corpus(corpus, built):
     folder, _, _ = built
     with (folder / "reports" / "duplicates.csv").open() as f:
         clusters = list(csv.DictReader(f))
-    predicted = {
-        (a, b) for row in clusters for a, b in itertools.combinations(sorted(row["members"].split()), 2)
-    }
+    predicted = {(a, b) for row in clusters for a, b in itertools.combinations(sorted(row["members"].split()), 2)}
     truth = true_pairs(corpus)
     tp = len(predicted & truth)
     precision = tp / len(predicted) if predicted else 0.0
     recall = tp / len(truth)
     kinds = {c.id: c.kind for c in corpus}
-    print(f"\ndedup on {len(corpus)} clips: {len(truth)} true duplicate pairs, {len(predicted)} predicted; "
-          f"precision {precision:.3f}, recall {recall:.3f}")
+    print(
+        f"\ndedup on {len(corpus)} clips: {len(truth)} true duplicate pairs, {len(predicted)} predicted; "
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )
     print("false positives:", sorted((kinds[a], kinds[b]) for a, b in predicted - truth))
     print("missed:", sorted((kinds[a], kinds[b]) for a, b in truth - predicted))
     assert precision >= 0.95

@@ -121,7 +121,7 @@ class FrameHasher:
         repeats the previous window's thumbnail."""
         pooled = []
         last = None
-        for total, n in zip(self._sums, self._counts):
+        for total, n in zip(self._sums, self._counts, strict=True):
             if n:
                 last = total / n
             pooled.append(last if last is not None else total)

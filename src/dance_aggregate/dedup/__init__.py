@@ -107,7 +107,7 @@ def analyse(keys: pa.Table, splits: list[str]) -> Analysis:
     ranks = [
         copy_rank(d, w, h, a, _source_name(s), i)
         for d, w, h, a, s, i in zip(
-            cols["duration"], cols["width"], cols["height"], cols["has_audio"], cols["source"], ids
+            cols["duration"], cols["width"], cols["height"], cols["has_audio"], cols["source"], ids, strict=True
         )
     ]
     clusters = build_clusters(len(ids), pairs, ranks)

@@ -97,4 +97,3 @@ def build_clusters(n: int, pairs: Iterable, ranks: Sequence[tuple]) -> list[Clus
         c.tiers.add(p.tier)
         c.score = min(c.score, p.score)
     return list(by_root.values())
-

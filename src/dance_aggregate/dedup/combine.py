@@ -58,7 +58,7 @@ def pixel_configs(folder: Path) -> list[str]:
         if name == ALL_CONFIG or name.endswith("_motion"):
             continue
         cls = BUILDERS.get(name)
-        if (cls.has_pixels if cls is not None else name in PIXEL_SOURCES):
+        if cls.has_pixels if cls is not None else name in PIXEL_SOURCES:
             out.append(name)
     return out
 
@@ -113,12 +113,10 @@ def build_all(folder: Path, *, progress: bool = False, check: bool = True) -> Ac
     ids = result.ids
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
-    dup_ids = [
-        sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))
-    ]
+    dup_ids = [sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))]
     by_split: dict[str, list[pa.Table]] = {s: [] for s in SPLITS}
     start = 0
-    for config, path, n in tqdm(shards, desc="all: rows", unit="shard", disable=not progress):
+    for _config, path, n in tqdm(shards, desc="all: rows", unit="shard", disable=not progress):
         rows = [k for k in range(start, start + n) if keep[k]]
         if rows:
             t = pq.read_table(folder / path, schema=arrow_schema()).take([k - start for k in rows])
@@ -189,8 +187,15 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
         members = sorted(result.ids[m] for m in c.members)
         sources = sorted({SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]) for m in c.members})
         w.writerow(
-            [f"c{n:06d}", result.ids[c.keep], " ".join(members), " ".join(sources), c.tier, f"{c.score:.4f}",
-             result.new_splits[c.keep]]
+            [
+                f"c{n:06d}",
+                result.ids[c.keep],
+                " ".join(members),
+                " ".join(sources),
+                c.tier,
+                f"{c.score:.4f}",
+                result.new_splits[c.keep],
+            ]
         )
     path = folder / REPORTS_DIR / "duplicates.csv"
     atomic_write_text(path, buf.getvalue())

@@ -103,7 +103,7 @@ def tier2_pairs(hashes: Sequence[Sequence[int]], max_distance: int = MAX_DISTANC
     hi = np.where(swap, ca, cb)
     off = np.where(swap, pos[a] - pos[b], pos[b] - pos[a])
     offsets: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for i, j, o in zip(lo.tolist(), hi.tolist(), off.tolist()):
+    for i, j, o in zip(lo.tolist(), hi.tolist(), off.tolist(), strict=True):
         offsets[(i, j)].add(o)
     out = []
     for (i, j), offs in sorted(offsets.items()):
