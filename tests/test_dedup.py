@@ -52,6 +52,18 @@ def test_index_finds_exactly_what_brute_force_finds():
     assert len(want) >= 400
 
 
+def test_index_with_crowded_bands_matches_brute_force():
+    # Every hash shares its top 26 bits: two bands are one long run (the dense code path).
+    rng = np.random.default_rng(3)
+    low = rng.integers(0, 2**38, size=1500, dtype=np.uint64)
+    h = (np.uint64(0x2AAAAAA) << np.uint64(38)) | low
+    h[750:900] = h[:150] ^ (np.uint64(1) << rng.integers(0, 38, 150, dtype=np.uint64))
+    i, j, _ = near_pairs(h, 4)
+    q, c, _ = brute_force_pairs(h, np.arange(len(h)), 4)
+    want = {(min(a, b), max(a, b)) for a, b in zip(q.tolist(), c.tolist(), strict=True)}
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == want and len(i) == len(want) >= 150
+
+
 # -- fingerprints ------------------------------------------------------------------------
 def _frame(img: np.ndarray) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
