@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -85,6 +86,55 @@ def test_blank_and_faded_windows():
     assert int(hamming(h[3], h[4])) <= 4  # a partial fade is still the same content
 
 
+def _variant(src: Path, dst: Path, *, crf: int = 23, scale: float = 1.0, crop: float = 0.0) -> Path:
+    """Re-encode ``src`` (video only) with another quality, size or a crop."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vs = inp.streams.video[0]
+        w, h = vs.width, vs.height
+        cw, ch = int(w * crop), int(h * crop)
+        ow, oh = int(w * scale) // 2 * 2, int(h * scale) // 2 * 2
+        v = out.add_stream("libx264", rate=vs.average_rate)
+        v.width, v.height, v.pix_fmt = ow, oh, "yuv420p"
+        v.options = {"crf": str(crf), "preset": "ultrafast"}
+        for n, frame in enumerate(inp.decode(vs)):
+            img = frame.to_ndarray(format="rgb24")[ch : h - ch, cw : w - cw]
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24").reformat(width=ow, height=oh)
+            f.pts = n
+            f.time_base = 1 / Fraction(vs.average_rate)
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    return dst
+
+
+def test_real_footage_copies_found_and_other_segments_not(tmp_path):
+    from dance_aggregate.dedup.match import tier2_pairs
+    from dance_aggregate.media.clip import EncodeOptions, cut_and_encode
+
+    real = Path(__file__).parent / "data" / "media" / "test.avi"  # real Xvid/MP3 AVI (see tests/data/SOURCES.md)
+    enc = EncodeOptions(preset="ultrafast")
+
+    def hashes(path, start, end):
+        return cut_and_encode(path, start, end, enc).frame_hashes
+
+    clips = {
+        "original": hashes(real, 0.0, 6.0),
+        "crf40": hashes(_variant(real, tmp_path / "re.mp4", crf=40), 0.0, 6.0),
+        "half": hashes(_variant(real, tmp_path / "half.mp4", scale=0.5), 0.0, 6.0),
+        "crop5": hashes(_variant(real, tmp_path / "crop.mp4", crop=0.05), 0.0, 6.0),
+        "shift1.3": hashes(real, 1.3, 6.56),
+        "first_half": hashes(real, 0.0, 3.0),  # with the next one: same scene, other moments
+        "second_half": hashes(real, 3.3, 6.5),
+    }
+    names = list(clips)
+    found = {tuple(sorted((names[p.i], names[p.j]))) for p in tier2_pairs(list(clips.values()))}
+    copies = ["original", "crf40", "half", "crop5", "shift1.3"]
+    want = {tuple(sorted(x)) for x in itertools.combinations(copies, 2)}
+    assert want <= found
+    assert ("first_half", "second_half") not in found and ("second_half", "first_half") not in found
+
+
 # -- the planted corpus ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -156,6 +206,10 @@ def test_all_keeps_one_best_copy_per_cluster_and_adds_up(corpus, built):
     assert a["rows_written"] == len(rows)
     assert report["dedup"]["duplicates_removed"] == a["excluded"]["duplicate"]
     assert acc.adds_up
+    # A rebuild with unchanged inputs keeps `all` as it is.
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (folder / "data" / "all").iterdir())
+    assert build_all(folder) == acc
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (folder / "data" / "all").iterdir()) == before
 
 
 def test_split_rule_fixes_a_corpus_that_would_leak(corpus, built, tmp_path):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dance_aggregate.dedup.align import align, is_same_content
+from dance_aggregate.dedup.align import align, is_same_content, required_overlap
 from dance_aggregate.dedup.index import MAX_DISTANCE, near_pairs
 from dance_aggregate.fingerprint import BLANK
 
@@ -107,7 +107,7 @@ def tier2_pairs(hashes: Sequence[Sequence[int]], max_distance: int = MAX_DISTANC
         offsets[(i, j)].add(o)
     out = []
     for (i, j), offs in sorted(offsets.items()):
-        al = align(seqs[i], seqs[j], offs)
+        al = align(seqs[i], seqs[j], offs, min_compared=required_overlap(seqs[i], seqs[j]))
         if is_same_content(al, seqs[i], seqs[j]):
             out.append(Pair(i, j, 2, round(al.score, 4)))
     return out
