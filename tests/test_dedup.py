@@ -65,6 +65,33 @@ def test_index_with_crowded_bands_matches_brute_force():
     assert set(zip(i.tolist(), j.tolist(), strict=True)) == want and len(i) == len(want) >= 150
 
 
+# -- tier 1 on real annotations ---------------------------------------------------------
+def test_tier1_on_real_kinetics_400_and_600_val_dance_rows():
+    """Kinetics-600 val re-uses Kinetics-400 val videos: every shared id is a tier-1 pair,
+    and the split rule puts both copies in the held-out split."""
+    from dance_aggregate.dedup.match import ranges_overlap, tier1_pairs
+    from dance_aggregate.dedup.splits import assign_splits
+
+    rows = []
+    for version, split in (("400", "train"), ("600", "validation")):  # as if K400 val were used for training
+        path = Path(__file__).parent / "data" / "dedup" / f"kinetics-{version}_val.dancing.csv"
+        with path.open(newline="") as f:
+            rows += [dict(r, version=version, our_split=split) for r in csv.DictReader(f)]
+    ytid = [r["youtube_id"] for r in rows]
+    start = [float(r["time_start"]) for r in rows]
+    end = [float(r["time_end"]) for r in rows]
+    pairs = tier1_pairs(ytid, start, end)
+    shared = {r["youtube_id"] for r in rows if r["version"] == "400"} & {r["youtube_id"] for r in rows if r["version"] == "600"}
+    assert len(shared) == 515
+    assert len(pairs) == 515
+    assert all(rows[p.i]["version"] != rows[p.j]["version"] and ytid[p.i] == ytid[p.j] for p in pairs)
+    assert all(ranges_overlap((start[p.i], end[p.i]), (start[p.j], end[p.j])) for p in pairs)
+    ids = [f"k{r['version']}/{r['youtube_id']}" for r in rows]
+    new, moves = assign_splits(ids, [r["our_split"] for r in rows], ytid, ytid, pairs)
+    assert len(moves) == 515
+    assert all(new[i] == "validation" for i, y in enumerate(ytid) if y in shared)
+
+
 # -- fingerprints ------------------------------------------------------------------------
 def _frame(img: np.ndarray) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
