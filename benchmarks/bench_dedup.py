@@ -4,6 +4,7 @@ Run from the repository root (one core; numpy-vectorised, no threads)::
 
     python benchmarks/bench_dedup.py                 # 1,000,000 hashes, distance <= 4
     python benchmarks/bench_dedup.py --n 200000 --sample 1000
+    python benchmarks/bench_dedup.py --pipeline      # also the whole tier-2 step of a build
 
 The fingerprints imitate stored ``frame_hashes``: clips of 40 hashes (10 s at 4 per second)
 whose consecutive hashes differ by a couple of bits (a slowly changing scene), from random
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dance_aggregate.dedup.index import MAX_DISTANCE, brute_force_pairs, near_pairs
+from dance_aggregate.dedup.match import tier2_pairs
 
 
 def make_fingerprints(n: int, clip_len: int = 40, copy_share: float = 0.1, seed: int = 0) -> np.ndarray:
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000, help="brute-force query sample")
     parser.add_argument("--distance", type=int, default=MAX_DISTANCE, help="Hamming distance threshold")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--pipeline", action="store_true", help="also time the whole tier-2 step (index + alignment)")
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -86,6 +89,16 @@ def main() -> None:
     extra = len(got - want)
     print(f"recall of the index vs brute force on the sample: {recall:.4f} ({len(want):,} pairs; {extra} not in brute force)")
     print(f"speed-up: {t_brute / t_index:.0f}x")
+    figures = {}
+    if args.pipeline:
+        # The whole tier-2 step of a build over the same fingerprints as 40-hash clips:
+        # index, candidate clip pairs, temporal alignment.
+        clips = h[: len(h) // 40 * 40].reshape(-1, 40)
+        t = time.perf_counter()
+        pairs = tier2_pairs(list(clips))
+        t_tier2 = time.perf_counter() - t
+        print(f"tier 2 over {len(clips):,} clips of 40 hashes: {len(pairs):,} duplicate clip pairs in {t_tier2:.2f} s")
+        figures = {"tier2_clips": len(clips), "tier2_pairs": len(pairs), "tier2_seconds": round(t_tier2, 3)}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
@@ -99,6 +112,7 @@ def main() -> None:
                     "brute_force_sample_seconds": round(t_sample, 3),
                     "brute_force_scaled_seconds": round(t_brute, 1),
                     "recall": recall,
+                    **figures,
                 },
                 indent=2,
             )

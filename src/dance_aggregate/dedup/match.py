@@ -3,9 +3,11 @@
 Both tiers read only metadata columns and the stored ``frame_hashes``; no clip is decoded.
 
 - **Tier 1, same video**: the same ``youtube_id`` and time ranges that overlap by at least
-  :data:`MIN_RANGE_OVERLAP` of the shorter clip. A clip with no known range stands for
-  the whole video, so it overlaps every clip of its video. Clips are grouped by
-  ``youtube_id`` first (a hash join), so only clips of one video are compared.
+  :data:`MIN_RANGE_OVERLAP` of the shorter clip. A clip whose range is unknown is never a
+  tier-1 pair (overlap cannot be shown, and merging every segment of a video would lose
+  clips); tier 2 still finds it if it is a copy, and the split rule keeps every clip of a
+  video in one split anyway. Clips are grouped by ``youtube_id`` first (a hash join), so
+  only clips of one video are compared.
 - **Tier 2, same content**: every non-blank hash goes into the multi-index
   (:func:`~dance_aggregate.dedup.index.near_pairs`, Hamming distance
   ``<= MAX_DISTANCE``); two clips sharing at least one such hash are a candidate pair,
@@ -27,6 +29,8 @@ from dance_aggregate.fingerprint import BLANK
 
 #: Tier 1: least overlap of two time ranges of one video, as a fraction of the shorter.
 MIN_RANGE_OVERLAP = 0.5
+#: Tier 2: offsets tried per candidate pair, the most voted by its matching hashes.
+MAX_OFFSETS = 8
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,10 @@ class Pair:
 
 
 def ranges_overlap(a: tuple[float | None, float | None], b: tuple[float | None, float | None]) -> bool:
-    """Whether two ``(start, end)`` ranges of one video overlap enough (unknown = whole video)."""
+    """Whether two ``(start, end)`` ranges of one video overlap enough (never when a range
+    is unknown)."""
     if None in a or None in b:
-        return True
+        return False
     (s1, e1), (s2, e2) = a, b
     inter = min(e1, e2) - max(s1, s2)
     shorter = min(e1 - s1, e2 - s2)
@@ -99,17 +104,39 @@ def tier2_pairs(hashes: Sequence[Sequence[int]], max_distance: int = MAX_DISTANC
     other = ca != cb
     a, b, ca, cb = a[other], b[other], ca[other], cb[other]
     swap = ca > cb
-    lo = np.where(swap, cb, ca)
-    hi = np.where(swap, ca, cb)
-    off = np.where(swap, pos[a] - pos[b], pos[b] - pos[a])
-    offsets: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for i, j, o in zip(lo.tolist(), hi.tolist(), off.tolist(), strict=True):
-        offsets[(i, j)].add(o)
+    lo = np.where(swap, cb, ca).astype(np.int64)
+    hi = np.where(swap, ca, cb).astype(np.int64)
+    off = np.where(swap, pos[a] - pos[b], pos[b] - pos[a]).astype(np.int64)
     out = []
-    for (i, j), offs in sorted(offsets.items()):
+    for i, j, offs in _voted_offsets(lo, hi, off, len(seqs)):
         al = align(seqs[i], seqs[j], offs, min_compared=required_overlap(seqs[i], seqs[j]))
         if is_same_content(al, seqs[i], seqs[j]):
             out.append(Pair(i, j, 2, round(al.score, 4)))
+    return out
+
+
+def _voted_offsets(lo: np.ndarray, hi: np.ndarray, off: np.ndarray, n: int) -> list[tuple[int, int, list[int]]]:
+    """Candidate clip pairs with their most voted offsets (at most :data:`MAX_OFFSETS`):
+    a true copy's matching hashes agree on one offset, so its offset collects the votes."""
+    if not len(lo):
+        return []
+    pair = lo * n + hi
+    order = np.lexsort((off, pair))
+    pair, off = pair[order], off[order]
+    # Votes per (pair, offset).
+    new_run = np.ones(len(pair), bool)
+    new_run[1:] = (pair[1:] != pair[:-1]) | (off[1:] != off[:-1])
+    starts = np.flatnonzero(new_run)
+    votes = np.diff(np.append(starts, len(pair)))
+    upair, uoff = pair[starts], off[starts]
+    # Most voted first within each pair.
+    order = np.lexsort((-votes, upair))
+    upair, uoff = upair[order], uoff[order]
+    bounds = np.flatnonzero(np.diff(upair)) + 1
+    out = []
+    for chunk_pair, chunk_off in zip(np.split(upair, bounds), np.split(uoff, bounds), strict=True):
+        p = int(chunk_pair[0])
+        out.append((p // n, p % n, chunk_off[:MAX_OFFSETS].tolist()))
     return out
 
 
