@@ -239,6 +239,18 @@ def test_all_keeps_one_best_copy_per_cluster_and_adds_up(corpus, built):
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (folder / "data" / "all").iterdir()) == before
 
 
+def test_all_is_written_shard_by_shard(corpus, built, tmp_path):
+    folder, _, acc = built
+    small = tmp_path / "small"
+    _write_sources(small, corpus)
+    assert build_all(small, max_shard_bytes=300_000) == acc
+    shards = sorted(p.name for p in (small / "data" / "all").glob("*.parquet"))
+    assert len(shards) > 3 and all("-of-" in name for name in shards)
+    assert not list((small / "data").glob(".*"))  # no staging or old folder left behind
+    ids = lambda f: sorted(r for t in read_config(f, "all").values() for r in t.column("id").to_pylist())  # noqa: E731
+    assert ids(small) == ids(folder)
+
+
 def test_split_rule_fixes_a_corpus_that_would_leak(corpus, built, tmp_path):
     folder, _, _ = built
     # Without the rule (sources concatenated as they are), the corpus leaks.

@@ -115,7 +115,8 @@ def analyse(keys: pa.Table, splits: list[str]) -> Analysis:
     return Analysis(ids, list(splits), pairs, clusters, new_splits, moves)
 
 
-def _set_column(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
+def replace_column(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
+    """``table`` with column ``name`` replaced by ``values`` (same Arrow type)."""
     idx = table.schema.get_field_index(name)
     f = table.schema.field(idx)
     return table.set_column(idx, f, pa.array(values, type=f.type))
@@ -145,7 +146,7 @@ def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], 
     for c in result.clusters:
         for m in c.members:
             dup[m] = sorted(set(dup[m] or []) | {result.ids[o] for o in c.members if o != m})
-    table = _set_column(table, "duplicate_ids", dup)
+    table = replace_column(table, "duplicate_ids", dup)
     split_col = pa.array(result.new_splits)
     out: dict[str, pa.Table] = {}
     for s in SPLITS:

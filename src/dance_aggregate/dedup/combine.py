@@ -13,7 +13,8 @@ dedup summary) and ``reports/all.excluded.csv`` (each removed copy and the copy 
 The leakage check then refuses the folder if a ``group`` or ``youtube_id`` of ``all``
 sits in two splits.
 
-Limitation: the kept rows of a split are gathered in memory before they are written.
+Rows are copied shard by shard, so memory stays bounded by a shard whatever the size of
+the folder; within ``all`` rows are grouped by source and sorted by id within each.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ import hashlib
 import io
 import json
 import logging
+import os
+import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +36,24 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from dance_aggregate import __version__
-from dance_aggregate.dedup import KEY_COLUMNS, Analysis, _set_column, analyse
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse, replace_column
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
+from dance_aggregate.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.leakage import check_no_leaks
 from dance_aggregate.records import Exclusion
 from dance_aggregate.report import Accounting, read_report, write_reports
 from dance_aggregate.schema import SOURCES, SPLITS, arrow_schema
-from dance_aggregate.writer import REPORTS_DIR, atomic_write_text, configs_in, shard_files, write_config
+from dance_aggregate.writer import (
+    DATA_DIR,
+    MAX_SHARD_BYTES,
+    REPORTS_DIR,
+    atomic_write_text,
+    configs_in,
+    shard_files,
+    write_parquet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,16 +114,21 @@ def thresholds() -> dict[str, Any]:
         "align_min_score": align_mod.MIN_SCORE,
         "align_min_overlap_seconds": align_mod.MIN_OVERLAP_SECONDS,
         "tier1_min_range_overlap": match_mod.MIN_RANGE_OVERLAP,
+        "tier2_max_offsets": match_mod.MAX_OFFSETS,
+        "hashes_per_second": HASHES_PER_SECOND,
     }
 
 
-def build_all(folder: Path, *, progress: bool = False, check: bool = True) -> Accounting | None:
+def build_all(
+    folder: Path, *, progress: bool = False, check: bool = True, max_shard_bytes: int = MAX_SHARD_BYTES
+) -> Accounting | None:
     """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
 
     Args:
         folder: The output folder.
         progress: Show a progress bar while copying rows.
         check: Run the leakage check on the result.
+        max_shard_bytes: Largest output shard (Arrow bytes).
 
     Returns:
         The accounting of ``all``, or ``None`` when the folder has no pixel config.
@@ -137,22 +155,7 @@ def build_all(folder: Path, *, progress: bool = False, check: bool = True) -> Ac
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
     dup_ids = [sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))]
-    by_split: dict[str, list[pa.Table]] = {s: [] for s in SPLITS}
-    start = 0
-    for _config, path, n in tqdm(shards, desc="all: rows", unit="shard", disable=not progress):
-        rows = [k for k in range(start, start + n) if keep[k]]
-        if rows:
-            t = pq.read_table(folder / path, schema=arrow_schema()).take([k - start for k in rows])
-            t = _set_column(t, "duplicate_ids", [dup_ids[k] for k in rows])
-            new = [result.new_splits[k] for k in rows]
-            for s in SPLITS:
-                sel = [i for i, x in enumerate(new) if x == s]
-                if sel:
-                    by_split[s].append(t.take(sel))
-        start += n
-    tables = {s: pa.concat_tables(ts).sort_by("id") for s, ts in by_split.items() if ts}
-    write_config(folder, ALL_CONFIG, tables)
-    rows_by_split = {s: t.num_rows for s, t in tables.items()}
+    rows_by_split = _write_all(folder, shards, keep, dup_ids, result.new_splits, progress, max_shard_bytes)
     exclusions = _exclusions(result, keys)
     acc = Accounting(
         config=ALL_CONFIG,
@@ -183,6 +186,65 @@ def build_all(folder: Path, *, progress: bool = False, check: bool = True) -> Ac
         check_no_leaks(folder, ALL_CONFIG)
     logger.info("all: %s", acc.summary().splitlines()[0])
     return acc
+
+
+def _write_all(
+    folder: Path,
+    shards: list[tuple[str, str, int]],
+    keep: list[bool],
+    dup_ids: list[list[str]],
+    new_splits: list[str],
+    progress: bool,
+    max_shard_bytes: int,
+) -> dict[str, int]:
+    """Copy the kept rows into ``data/all`` shard by shard (never the whole config in
+    memory: at most one input shard and one pending output shard per split), then swap the
+    folder in atomically. Rows keep the order of their sources (sorted by id within each)."""
+    data = folder / DATA_DIR
+    staging = data / f".{ALL_CONFIG}.{uuid.uuid4().hex[:8]}.staging"
+    staging.mkdir(parents=True)
+    pending: dict[str, list[pa.Table]] = {s: [] for s in SPLITS}
+    written: dict[str, list[Path]] = {s: [] for s in SPLITS}
+    rows_by_split: dict[str, int] = {}
+
+    def flush(split: str) -> None:
+        if pending[split]:
+            path = staging / f".{split}-{len(written[split]):05d}.part"
+            write_parquet(pa.concat_tables(pending[split]), path)
+            written[split].append(path)
+            pending[split] = []
+
+    try:
+        start = 0
+        for _config, path, n in tqdm(shards, desc="all: rows", unit="shard", disable=not progress):
+            rows = [k for k in range(start, start + n) if keep[k]]
+            if rows:
+                t = pq.read_table(folder / path, schema=arrow_schema()).take([k - start for k in rows])
+                t = replace_column(t, "duplicate_ids", [dup_ids[k] for k in rows])
+                for split in SPLITS:
+                    sel = [i for i, k in enumerate(rows) if new_splits[k] == split]
+                    if sel:
+                        part = t.take(sel)
+                        pending[split].append(part)
+                        rows_by_split[split] = rows_by_split.get(split, 0) + part.num_rows
+                        if sum(x.nbytes for x in pending[split]) >= max_shard_bytes:
+                            flush(split)
+            start += n
+        for split in SPLITS:
+            flush(split)
+            total = len(written[split])
+            for i, p in enumerate(written[split]):
+                os.replace(p, staging / f"{split}-{i:05d}-of-{total:05d}.parquet")
+        target = data / ALL_CONFIG
+        old = data / f".{ALL_CONFIG}.{uuid.uuid4().hex[:8]}.old"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return rows_by_split
 
 
 def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
