@@ -281,6 +281,14 @@ def test_hand_made_leaky_folder_is_refused(corpus, tmp_path):
         check_no_leaks(tmp_path, "all")
 
 
+def test_copies_in_two_splits_are_a_leak(corpus, tmp_path):
+    a = dict(corpus[-1].row, duplicate_ids=["kinetics600/copy"])
+    b = dict(corpus[-2].row, id="kinetics600/copy", duplicate_ids=[corpus[-1].id])
+    write_config(tmp_path, "kinetics600", {"train": rows_to_table([a]), "validation": rows_to_table([b])})
+    leaks = find_leaks(tmp_path, "kinetics600")
+    assert [(x.column, x.splits) for x in leaks] == [("duplicate_ids", ("train", "validation"))] * 2
+
+
 def test_split_rule_within_one_source_config(corpus):
     members = [c for c in corpus if c.truth == "T1"]
     rows = [dict(c.row, id=f"kinetics600/t1_{k}") for k, c in enumerate(members)]
