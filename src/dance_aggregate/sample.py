@@ -97,7 +97,7 @@ def make_ucf101(root: Path) -> SampleSource:
 # (class, youtube_id, start token, frames, missing relFrames); 11-character ids, some with
 # "_" and "-" as real ids have, frames named <youtube_id>_<start>_<relFrame:04d>.jpg.
 _LETSDANCE_SAMPLE = [
-    ("ballet", "0DvqbnEtyNY", "073", 45, ()),
+    ("ballet", "0DvqbnEtyNY", "053", 45, ()),
     ("ballet", "0DvqbnEtyNY", "1314", 30, ()),
     ("tango", "-2W1PfHleRM", "033", 40, (7,)),  # one missing frame: filled, reported
     ("break", "t_R8Bazi0RI", "041", 36, ()),

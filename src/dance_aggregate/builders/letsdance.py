@@ -126,9 +126,15 @@ def parse_frame_name(name: str) -> tuple[str, str, int] | None:
 
 
 def start_seconds(token: str, unit: str = "mmss") -> float:
-    """The clip start in seconds from the ``<start>`` token of the names."""
+    """The clip start in seconds from the ``<start>`` token of the names.
+
+    Raises:
+        ValueError: for an ``mmss`` token whose seconds are 60 or more.
+    """
     value = int(token)
     if unit == "mmss":
+        if value % 100 >= 60:
+            raise ValueError(f"start {token!r} is not MMSS (seconds {value % 100} >= 60)")
         return float(value // 100 * 60 + value % 100)
     if unit == "frames":
         return value / FPS
@@ -371,7 +377,11 @@ class LetsDanceBuilder(SourceBuilder):
                     )
                 )
                 continue
-            t0 = start_seconds(start, opts.start_unit)
+            try:
+                t0: float | None = start_seconds(start, opts.start_unit)
+            except ValueError as exc:
+                logger.warning("letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc)
+                t0 = None
             records.append(
                 ClipRecord(
                     id=rid,
@@ -384,7 +394,7 @@ class LetsDanceBuilder(SourceBuilder):
                     group=yt,
                     youtube_id=yt,
                     start_time=t0,
-                    end_time=round(t0 + expected / FPS, 6),
+                    end_time=None if t0 is None else round(t0 + expected / FPS, 6),
                     media={"frames": [[i, frames[i]] for i in sorted(frames)], "expected": expected, "missing": missing},
                 )
             )

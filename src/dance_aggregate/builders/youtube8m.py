@@ -63,9 +63,17 @@ class YouTube8MOptions(SourceOptions):
     Attributes:
         frame_features: Keep the per-second features of frame-level records (off: only
             the labels and ids of frame-level videos are kept, ``frame_*`` null).
+        level: ``any`` (default), ``video`` or ``frame``: read only records of that level;
+            the others are excluded and counted. The two levels of the real release share
+            pseudo ids, so a data dir holding both should be built with one level.
     """
 
     frame_features: bool = True
+    level: str = "any"
+
+    def __post_init__(self) -> None:
+        if self.level not in ("any", "video", "frame"):
+            raise ValueError(f"level must be any, video or frame, got {self.level!r}")
 
 
 def shard_split(name: str) -> str | None:
@@ -197,7 +205,8 @@ class YouTube8MBuilder(SourceBuilder):
         rows: list[dict[str, Any]] = []
         exclusions: list[Exclusion] = []
         problems: list = []
-        read = not_dance = unlabelled = 0
+        read = not_dance = unlabelled = other_level = 0
+        level = self.options.level
         for raw in read_records(shard, problems=problems):
             read += 1
             rid = f"youtube8m/{rel}#{raw.index}"
@@ -208,6 +217,9 @@ class YouTube8MBuilder(SourceBuilder):
                     raise ValueError(f"expected one 'id' bytes value, got {len(ids)}")
                 vid = ids[0].decode("utf-8", "replace")
                 rid = f"youtube8m/{vid}"
+                if level != "any" and parsed.is_sequence != (level == "frame"):
+                    other_level += 1
+                    continue
                 labels = [int(x) for x in parsed.context.get("labels", [])]
                 if not labels:
                     unlabelled += 1
@@ -246,6 +258,16 @@ class YouTube8MBuilder(SourceBuilder):
                     f"{unlabelled} videos of {rel} have no labels (the 2018 test partition is unlabelled)",
                     split,
                     count=unlabelled,
+                )
+            )
+        if other_level:
+            exclusions.append(
+                Exclusion(
+                    f"youtube8m-shard/{rel}",
+                    "other feature level",
+                    f"{other_level} records of {rel} are not {level}-level (option level={level})",
+                    split,
+                    count=other_level,
                 )
             )
         return rows, exclusions, read
