@@ -200,3 +200,17 @@ def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: 
     streamed = load_dataset("dance_aggregate", "letsdance", streaming=True)["train"].decode(False)
     row = next(iter(streamed))
     assert row["video"]["bytes"][4:8] == b"ftyp"
+
+
+def test_broken_frame_and_ambiguous_class(tmp_path: Path) -> None:
+    root = tmp_path / "frames"
+    _write_clip(root, "waltz", "aaaaaaaaaaa_010", range(1, 11), 1)
+    _write_clip(root, "tango", "bbbbbbbbbbb_010", range(1, 11), 2)
+    (root / "tango" / "bbbbbbbbbbb_010_0004.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
+    _write_clip(root, "rumba", "ccccccccccc_020", range(1, 11), 3)
+    _write_clip(root, "samba", "ccccccccccc_020", range(1, 11), 4)
+    res = _build(root, tmp_path)
+    assert res.accounting.rows_written == 1
+    assert res.accounting.excluded == {"unreadable media": 1, "clip in several classes": 1}
+    report = (tmp_path / "dance_aggregate" / "reports" / "letsdance.excluded.csv").read_text()
+    assert "bbbbbbbbbbb_010_0004.jpg" in report and "['rumba', 'samba']" in report

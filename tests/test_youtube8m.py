@@ -157,3 +157,13 @@ def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: 
     assert first["video"] is None and len(first["mean_rgb"] or first["frame_rgb"][0]) == 1024
     parts = sorted((tmp_path / "dance_aggregate" / "data" / "youtube8m").glob("*.parquet"))
     assert pq.read_schema(parts[0]).field("frame_rgb").type.value_type.value_type.bit_width == 32
+
+
+def test_rerun_resumes_per_shard(sample_dir: Path, tmp_path: Path) -> None:
+    first = _build(sample_dir, tmp_path).accounting
+    parts = sorted((tmp_path / "dance_aggregate" / ".work" / "parts" / "youtube8m").glob("*.json"))
+    assert len(parts) == 5  # one unit of work per shard
+    stamps = [p.stat().st_mtime_ns for p in parts]
+    again = _build(sample_dir, tmp_path).accounting
+    assert again == first
+    assert [p.stat().st_mtime_ns for p in parts] == stamps

@@ -135,13 +135,20 @@ _YT8M_VOCAB = [
     (6, 203343, "/m/01350r", "Performance art", "Arts & Entertainment"),
     (8, 181579, "/m/026bk", "Dance", "Arts & Entertainment"),
     (206, 7729, "/m/0d6n1", "Ballet", "Arts & Entertainment"),
+    (346, 4382, "/m/09w24", "Ice dancing", "Sports"),
     (383, 3858, "/m/01514", "Ballroom dance", "Arts & Entertainment"),
     (539, 2509, "/m/0326g", "Flamenco", "Arts & Entertainment"),
+    (650, 1936, "/m/0513yzt", "Ballet dancer", "Arts & Entertainment"),
     (807, 1500, "/m/015jwr", "Swing (dance)", "Arts & Entertainment"),
+    (812, 1417, "/m/0cjyh2", "Dance studio", "Arts & Entertainment"),
     (834, 1398, "/m/01_zvr", "Latin dance", "Arts & Entertainment"),
+    (894, 1289, "/m/01zj8b", "Solo dance", "Arts & Entertainment"),
     (1207, 861, "/m/02h5w", "Dance Dance Revolution", "Games"),
     (1727, 500, "/m/0cc6rng", "Irish dance", "Arts & Entertainment"),
+    (2117, 375, "/m/01z85", "Cheerleading", "Sports"),
+    (3659, 147, "/m/0c9qxs", "Lord of the Dance (musical)", "Arts & Entertainment"),
     (3737, 134, "/m/04cfw8", "Classical ballet", "Arts & Entertainment"),
+    (3802, 140, "/m/0dvjd", "Square dance", "Arts & Entertainment"),
 ]
 # shard -> [(pseudo id, label indices)]; test shards are unlabelled as in the 2018 release.
 _YT8M_SAMPLE = {
