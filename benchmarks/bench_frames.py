@@ -69,9 +69,14 @@ def main() -> None:
         archive = Path(tmp) / "letsdance.zip"
         make_zip(folder, archive)
         mb = sum(f.stat().st_size for f in files) / 1e6
-        print(f"{len(files)} frames 1280x720 JPEG ({mb:.1f} MB), {args.clips} clips; zip {archive.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"{len(files)} frames 1280x720 JPEG ({mb:.1f} MB), {args.clips} clips; zip {archive.stat().st_size / 1e6:.1f} MB"
+        )
         sample = [f.read_bytes() for f in files[:60]]
-        for label, side in (("full 1280x720", None), (f"draft for short side {args.max_short_side}", args.max_short_side)):
+        for label, side in (
+            ("full 1280x720", None),
+            (f"draft for short side {args.max_short_side}", args.max_short_side),
+        ):
             t0 = time.perf_counter()
             shapes = {decode_jpeg(b, side).shape for b in sample}
             dt = time.perf_counter() - t0

@@ -49,7 +49,9 @@ def baseline_tfrecord(path: Path, frame_level: bool) -> int:
 
     n = 0
     if frame_level:
-        it = tfrecord_loader(str(path), None, {"id": "byte", "labels": "int"}, sequence_description={"rgb": "byte", "audio": "byte"})
+        it = tfrecord_loader(
+            str(path), None, {"id": "byte", "labels": "int"}, sequence_description={"rgb": "byte", "audio": "byte"}
+        )
         for _context, seq in it:
             assert len(seq["rgb"]) == len(seq["audio"])
             n += 1

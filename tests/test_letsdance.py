@@ -44,7 +44,7 @@ def _zip_tree(folder: Path, target: Path, prefix: str = "rgb/") -> Path:
     return target
 
 
-def _build(data_dir: Path, out: Path, **opts: str):  # noqa: ANN202
+def _build(data_dir: Path, out: Path, **opts: str):
     builder = LetsDanceBuilder(data_dir, LetsDanceBuilder.parse_options(opts))
     return build_config(builder, BuildOptions(output=out / "dance_aggregate", progress=False))
 
@@ -154,7 +154,13 @@ def test_real_split_lists_against_frames(tmp_path: Path) -> None:
     root = tmp_path / "frames"
     # HknJUs3gPuE: a Latin competition whose five dances the lists spread over train,
     # validation and test; the start tokens follow the competition order at MM:SS.
-    video = [("samba", "014", 251), ("cha", "214", 251), ("rumba", "359", 251), ("pasodoble", "631", 251), ("jive", "804", 251)]
+    video = [
+        ("samba", "014", 251),
+        ("cha", "214", 251),
+        ("rumba", "359", 251),
+        ("pasodoble", "631", 251),
+        ("jive", "804", 251),
+    ]
     for seed, (cls, start, n) in enumerate(video):
         _write_clip(root, cls, f"HknJUs3gPuE_{start}", range(1, n + 1), seed)
     _write_clip(root, "samba", "TMf3baM35K0_026", range(1, 252), 10)

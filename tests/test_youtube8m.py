@@ -44,7 +44,9 @@ def _build(data_dir: Path, out: Path, **opts: str) -> object:
 def test_registry_and_split_names() -> None:
     assert get_builder("youtube8m") is YouTube8MBuilder
     assert not YouTube8MBuilder.has_pixels
-    assert [shard_split(n) for n in ("train0001.tfrecord", "validate0026.tfrecord", "test0999.tfrecord", "x.tfrecord")] == [
+    assert [
+        shard_split(n) for n in ("train0001.tfrecord", "validate0026.tfrecord", "test0999.tfrecord", "x.tfrecord")
+    ] == [
         "train",
         "validation",
         "test",
@@ -77,7 +79,10 @@ def test_real_shard_build(real_dir: Path, tmp_path: Path) -> None:
     assert [names[i] for i in rows["5GaA"]["labels"]] == ["ballroom_dance", "dance"]
     assert rows["5GaA"]["source_label"] == "Ballroom dance"
     assert names[rows["LDaA"]["label"]] == "dance" and rows["LDaA"]["family"] == "umbrella"
-    by_id = {parse_record(r.data).context["id"][0].decode(): parse_record(r.data) for r in read_records(real_dir / "video" / "validate0026.tfrecord")}
+    by_id = {
+        parse_record(r.data).context["id"][0].decode(): parse_record(r.data)
+        for r in read_records(real_dir / "video" / "validate0026.tfrecord")
+    }
     r = rows["tCaA"]
     assert r["id"] == "youtube8m/tCaA" and r["group"] == "tCaA" and r["youtube_id"] is None
     assert r["video"] is None and r["audio"] is None and r["frame_rgb"] is None

@@ -230,8 +230,13 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     n_done = len(plan.records) - sum(len(u.records) for u in todo)
     if n_done:
         logger.info("%s: %d clips already encoded by an earlier run; resuming", config, n_done)
+    unit_name = "shard" if builder.expands_records else "clip"
     bar = tqdm(
-        total=len(plan.records), initial=n_done, desc=f"{config}: clips", unit="clip", disable=not options.progress
+        total=len(plan.records),
+        initial=n_done,
+        desc=f"{config}: {unit_name}s",
+        unit=unit_name,
+        disable=not options.progress,
     )
     failed = 0
     try:

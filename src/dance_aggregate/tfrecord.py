@@ -137,13 +137,17 @@ def _iter_frames(
         end = pos + _HEADER.size + length + _FOOTER.size
         if end > size:
             problems.append(
-                RecordProblem(name, index, pos, "truncated", f"record of {length} bytes ends at byte {end}, file has {size}")
+                RecordProblem(
+                    name, index, pos, "truncated", f"record of {length} bytes ends at byte {end}, file has {size}"
+                )
             )
             return
         data = mm[pos + _HEADER.size : pos + _HEADER.size + length]
         (data_crc,) = _FOOTER.unpack_from(mm, end - _FOOTER.size)
         if check_crc and masked_crc32c(data) != data_crc:
-            problems.append(RecordProblem(name, index, pos, "data crc", f"data CRC mismatch in a {length}-byte record; skipped"))
+            problems.append(
+                RecordProblem(name, index, pos, "data crc", f"data CRC mismatch in a {length}-byte record; skipped")
+            )
         else:
             yield RawRecord(index, pos, data)
         index += 1
@@ -186,7 +190,9 @@ def write_records(target: str | Path | BinaryIO, records: Iterable[bytes]) -> in
 def _build_messages() -> dict[str, Any]:
     """Message classes equivalent to tensorflow/core/example/{feature,example}.proto."""
     fdp = descriptor_pb2.FieldDescriptorProto
-    fp = descriptor_pb2.FileDescriptorProto(name="dance_aggregate/tf_example.proto", package="tensorflow", syntax="proto3")
+    fp = descriptor_pb2.FileDescriptorProto(
+        name="dance_aggregate/tf_example.proto", package="tensorflow", syntax="proto3"
+    )
 
     def msg(name: str, fields: list[tuple[str, int, int, int, str | None]]) -> descriptor_pb2.DescriptorProto:
         m = fp.message_type.add(name=name)

@@ -2,7 +2,7 @@
 
 Raw layout (``--data-dir letsdance=PATH``; PATH is the folder, or the release zip itself)::
 
-    PATH/                               or  PATH = letsdance.zip (read in place, never extracted)
+    PATH/  (or PATH/rgb/)               or  PATH = letsdance.zip (read in place, never extracted)
     ├── ballet/                             └── [rgb/]ballet/... (a top-level folder is detected)
     │   ├── 0DvqbnEtyNY_073_0001.jpg    (<youtube_id>_<start>_<relFrame>.jpg, 1280x720, 30 fps)
     │   ├── 0DvqbnEtyNY_073_0002.jpg
@@ -69,7 +69,13 @@ FPS = 30
 _FRAME_RE = re.compile(r"^(?P<yt>.+)_(?P<start>\d+)_(?P<rel>\d+)$")
 _YT_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _SPLIT_FILES = {"train": ("train",), "validation": ("val", "validation", "valid"), "test": ("test",)}
-_SPLIT_NAMES = {"train": "train", "val": "validation", "valid": "validation", "validation": "validation", "test": "test"}
+_SPLIT_NAMES = {
+    "train": "train",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "test": "test",
+}
 #: Most held-out first: where a video listed in several splits goes.
 _HELD_OUT_ORDER = ("test", "validation", "train")
 _IMAGE_EXTS = (".jpg", ".jpeg")
@@ -105,7 +111,11 @@ class LetsDanceOptions(SourceOptions):
             raise ValueError(f"max_missing must be a fraction in [0, 1], got {self.max_missing}")
         if self.start_unit not in ("mmss", "frames", "seconds"):
             raise ValueError(f"start_unit must be mmss, frames or seconds, got {self.start_unit!r}")
-        if not (0 <= self.train_percent and 0 <= self.validation_percent and self.train_percent + self.validation_percent <= 100):
+        if not (
+            0 <= self.train_percent
+            and 0 <= self.validation_percent
+            and self.train_percent + self.validation_percent <= 100
+        ):
             raise ValueError(
                 f"train_percent + validation_percent must be within 0..100, got {self.train_percent} + {self.validation_percent}"
             )
@@ -223,8 +233,10 @@ class FrameSource:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self.is_zip = path.is_file()
+        if not self.is_zip and (path / "rgb").is_dir():
+            path = path / "rgb"  # the extracted release: rgb/ next to flow/, skeleton/ ...
+        self.path = path
         self._zip: zipfile.ZipFile | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -243,7 +255,9 @@ class FrameSource:
             root = next((p for p in prefixes if p.rstrip("/").endswith("rgb")), prefixes.most_common(1)[0][0])
             others = [p for p in prefixes if p != root]
             if others:
-                logger.warning("%s: frames outside %r ignored (under %s)", self.path, root or "/", ", ".join(others[:5]))
+                logger.warning(
+                    "%s: frames outside %r ignored (under %s)", self.path, root or "/", ", ".join(others[:5])
+                )
             for n in frames:
                 parts = n.rsplit("/", 2)
                 prefix = parts[0] if len(parts) == 3 else ""
@@ -313,7 +327,9 @@ class LetsDanceBuilder(SourceBuilder):
             yt, start, rel = parsed
             clips[f"{yt}_{start}"][cls][rel] = member
         if unreadable:
-            logger.warning("%s: %d image names not of the form <youtube_id>_<start>_<frame>.jpg ignored", source.path, unreadable)
+            logger.warning(
+                "%s: %d image names not of the form <youtube_id>_<start>_<frame>.jpg ignored", source.path, unreadable
+            )
         if not clips:
             raise self.layout_error(f"no <class>/<youtube_id>_<start>_<frame>.jpg frames in {source.path}")
         listed: dict[str, ListedClip] = {}
@@ -326,7 +342,9 @@ class LetsDanceBuilder(SourceBuilder):
             video_splits: dict[str, set[str]] = defaultdict(set)
             for lc in listed.values():
                 video_splits[lc.key.rsplit("_", 1)[0]].add(lc.split)
-            straddling = {yt: next(s for s in _HELD_OUT_ORDER if s in ss) for yt, ss in video_splits.items() if len(ss) > 1}
+            straddling = {
+                yt: next(s for s in _HELD_OUT_ORDER if s in ss) for yt, ss in video_splits.items() if len(ss) > 1
+            }
             if straddling:
                 logger.warning(
                     "letsdance: the split lists put %d videos in several splits; each moved whole to its most "
@@ -344,13 +362,17 @@ class LetsDanceBuilder(SourceBuilder):
             cls = next(iter(by_class)) if len(by_class) == 1 else (lc.source_label if lc else None)
             if opts.splits:
                 if lc is None:
-                    exclusions.append(Exclusion(rid, "not in split lists", f"{key} has frames but is in no split list", None, cls))
+                    exclusions.append(
+                        Exclusion(rid, "not in split lists", f"{key} has frames but is in no split list", None, cls)
+                    )
                     continue
                 split = straddling.get(yt, lc.split)
             else:
                 split = hash_split(yt, opts.train_percent, opts.validation_percent)
             if not by_class:
-                exclusions.append(Exclusion(rid, "missing frames", f"{key} is listed but has no frames in {source.path}", split, cls))
+                exclusions.append(
+                    Exclusion(rid, "missing frames", f"{key} is listed but has no frames in {source.path}", split, cls)
+                )
                 continue
             if len(by_class) > 1:
                 exclusions.append(
@@ -395,7 +417,11 @@ class LetsDanceBuilder(SourceBuilder):
                     youtube_id=yt,
                     start_time=t0,
                     end_time=None if t0 is None else round(t0 + expected / FPS, 6),
-                    media={"frames": [[i, frames[i]] for i in sorted(frames)], "expected": expected, "missing": missing},
+                    media={
+                        "frames": [[i, frames[i]] for i in sorted(frames)],
+                        "expected": expected,
+                        "missing": missing,
+                    },
                 )
             )
         return Plan(records=records, exclusions=exclusions)
@@ -435,7 +461,9 @@ class LetsDanceBuilder(SourceBuilder):
                 try:
                     last = decode_jpeg(source.read(member), encode.max_short_side)
                 except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-                    raise MediaError(f"{record.id}: cannot read frame {member} ({exc})", reason="unreadable media") from exc
+                    raise MediaError(
+                        f"{record.id}: cannot read frame {member} ({exc})", reason="unreadable media"
+                    ) from exc
                 yield last
 
         clip = encode_frames(frames(), FPS, encode, name=record.id)

@@ -25,7 +25,9 @@ line per shard, with the count), as are unlabelled videos (the 2018 test partiti
 
 Rows carry no pixels: ``video``/``audio`` are null, the features are in ``mean_rgb``,
 ``mean_audio`` (video level) or ``frame_rgb``, ``frame_audio`` (frame level, dequantised
-like the starter code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features).
+like the starter code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features,
+``fps`` = 1). ``has_audio`` is true when the record has audio features. Frame-level rows
+leave ``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
 
 Work is planned per shard: the number of videos in a shard (and which are dance) is only
 known after reading it, so each shard is one unit of work (``expands_records``) and a
@@ -193,7 +195,9 @@ class YouTube8MBuilder(SourceBuilder):
         found = {e.name for e in out}
         absent = [name for name in crosswalk.labels if name not in found]
         if absent:
-            logger.warning("%s: dance entities of the crosswalk not in this vocabulary: %s", vocabulary, ", ".join(absent))
+            logger.warning(
+                "%s: dance entities of the crosswalk not in this vocabulary: %s", vocabulary, ", ".join(absent)
+            )
         return out
 
     # -- materialize ------------------------------------------------------------------------
@@ -233,7 +237,9 @@ class YouTube8MBuilder(SourceBuilder):
                 rows.append(self._row(vid, parsed, dance))
             except ValueError as exc:
                 exclusions.append(
-                    Exclusion(rid, "unreadable record", f"{shard}: record {raw.index} (byte {raw.offset}): {exc}", split)
+                    Exclusion(
+                        rid, "unreadable record", f"{shard}: record {raw.index} (byte {raw.offset}): {exc}", split
+                    )
                 )
         for p in problems:
             read += 1
