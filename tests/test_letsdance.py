@@ -177,6 +177,9 @@ def test_real_split_lists_against_frames(tmp_path: Path) -> None:
     tables = read_config(tmp_path / "dance_aggregate", "letsdance")
     assert sorted(tables["test"].column("id").to_pylist()) == sorted(r["id"] for r in hkn)
     assert tables["train"].column("id").to_pylist() == ["letsdance/TMf3baM35K0_026"]
+    from dance_aggregate.leakage import find_leaks
+
+    assert find_leaks(tmp_path / "dance_aggregate", "letsdance") == []
     jive = rows["letsdance/HknJUs3gPuE_804"]
     assert jive["start_time"] == 8 * 60 + 4 and jive["num_frames"] == 251
 

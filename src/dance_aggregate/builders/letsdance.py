@@ -424,6 +424,13 @@ class LetsDanceBuilder(SourceBuilder):
                     },
                 )
             )
+        gappy = [r for r in records if r.media["missing"]]
+        if gappy:
+            logger.info(
+                "letsdance: %d clips have missing frames (%d frames in all), filled by holding the previous frame",
+                len(gappy),
+                sum(len(r.media["missing"]) for r in gappy),
+            )
         return Plan(records=records, exclusions=exclusions)
 
     def materialize(self, record: ClipRecord) -> dict[str, Any]:
