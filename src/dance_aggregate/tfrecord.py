@@ -302,7 +302,11 @@ def parse_record(data: bytes) -> ParsedRecord:
     context = {k: feature_value(v) for k, v in msg.context.feature.items()}
     sequences = {}
     for name, flist in msg.feature_lists.feature_list.items():
-        sequences[name] = [b"".join(f.bytes_list.value) for f in flist.feature]
+        steps = []
+        for f in flist.feature:
+            values = f.bytes_list.value
+            steps.append(values[0] if len(values) == 1 else b"".join(values))
+        sequences[name] = steps
     return ParsedRecord(context, sequences)
 
 
@@ -354,9 +358,10 @@ def dequantize(quantized: np.ndarray, max_value: float = QUANT_MAX, min_value: f
     """uint8 features back to float32, exactly as the YouTube-8M starter code's ``Dequantize``:
     ``x * (max - min) / 255 + (max - min) / 512 + min`` (the half-step bias centres each bin)."""
     span = max_value - min_value
-    return (quantized.astype(np.float32) * np.float32(span / 255.0) + np.float32(span / 512.0 + min_value)).astype(
-        np.float32
-    )
+    out = quantized.astype(np.float32)
+    out *= np.float32(span / 255.0)
+    out += np.float32(span / 512.0 + min_value)
+    return out
 
 
 def quantize(features: np.ndarray, max_value: float = QUANT_MAX, min_value: float = QUANT_MIN) -> np.ndarray:
