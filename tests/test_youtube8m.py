@@ -132,10 +132,30 @@ def test_sample_both_levels(sample_dir: Path, tmp_path: Path) -> None:
     assert tables["validation"].num_rows == 3 and "test" not in tables
 
 
-def test_level_option(sample_dir: Path, tmp_path: Path) -> None:
-    res = _build(sample_dir, tmp_path, level="video")
-    assert res.accounting.excluded["other feature level"] == 4
-    assert res.accounting.rows_written == 5
+def test_level_option(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    YouTube8MBuilder(sample_dir).plan()
+    assert "share pseudo ids" in caplog.text and "-o youtube8m.level=frame" in caplog.text
+    caplog.clear()
+    plan = YouTube8MBuilder(sample_dir, YouTube8MOptions(level="video")).plan()
+    assert sorted(r.source_id for r in plan.records) == [
+        "video/test0000.tfrecord",
+        "video/train0000.tfrecord",
+        "video/validate0000.tfrecord",
+    ]
+    assert "share pseudo ids" not in caplog.text
+    acc = _build(sample_dir, tmp_path, level="frame").accounting
+    assert (acc.records_read, acc.rows_written, acc.excluded) == (4, 3, {"not a dance class": 1})
+
+
+def test_stray_record_of_other_level_is_counted(tmp_path: Path) -> None:
+    from dance_aggregate.sample import write_youtube8m_vocabulary, youtube8m_records
+    from dance_aggregate.tfrecord import write_records
+
+    write_youtube8m_vocabulary(tmp_path / "yt" / "vocabulary.csv")
+    mixed = youtube8m_records([("v001", [8])], frame_level=False) + youtube8m_records([("f001", [8])], frame_level=True)
+    write_records(tmp_path / "yt" / "train0000.tfrecord", mixed)
+    acc = _build(tmp_path / "yt", tmp_path, level="video").accounting
+    assert (acc.records_read, acc.rows_written, acc.excluded) == (2, 1, {"other feature level": 1})
 
 
 def test_layout_errors(tmp_path: Path) -> None:

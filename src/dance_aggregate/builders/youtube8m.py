@@ -65,9 +65,11 @@ class YouTube8MOptions(SourceOptions):
     Attributes:
         frame_features: Keep the per-second features of frame-level records (off: only
             the labels and ids of frame-level videos are kept, ``frame_*`` null).
-        level: ``any`` (default), ``video`` or ``frame``: read only records of that level;
-            the others are excluded and counted. The two levels of the real release share
-            pseudo ids, so a data dir holding both should be built with one level.
+        level: ``any`` (default), ``video`` or ``frame``: read only shards of that level
+            (told from each shard's first record; shards of the other level are skipped,
+            stray records of the other level inside a shard are excluded and counted).
+            The two levels of the real release share pseudo ids, so a data dir holding
+            both should be built with one level (the build warns).
     """
 
     frame_features: bool = True
@@ -84,6 +86,16 @@ def shard_split(name: str) -> str | None:
     for prefix, split in _SPLIT_PREFIXES:
         if lower.startswith(prefix):
             return split
+    return None
+
+
+def shard_level(path: Path) -> str | None:
+    """``video`` or ``frame`` from a shard's first readable record (``None``: none readable)."""
+    for raw in read_records(path):
+        try:
+            return "frame" if parse_record(raw.data).is_sequence else "video"
+        except ValueError:
+            continue
     return None
 
 
@@ -125,8 +137,17 @@ class YouTube8MBuilder(SourceBuilder):
         records: list[ClipRecord] = []
         exclusions: list[Exclusion] = []
         table = [[e.index, e.name, e.train_count, e.label, e.family, e.umbrella] for e in entities]
+        want = self.options.level
+        levels: dict[str, int] = {"video": 0, "frame": 0}
+        skipped = 0
         for shard in shards:
             rel = shard.relative_to(root).as_posix()
+            level = shard_level(shard)
+            if level is not None:
+                levels[level] += 1
+                if want != "any" and level != want:
+                    skipped += 1
+                    continue
             split = shard_split(shard.name)
             if split is None:
                 exclusions.append(
@@ -149,6 +170,18 @@ class YouTube8MBuilder(SourceBuilder):
                     group=rel,
                     media={"shard": str(shard), "rel": rel, "entities": table},
                 )
+            )
+        if skipped:
+            logger.info("youtube8m: %d shards of the other level skipped (level=%s)", skipped, want)
+        if want == "any" and levels["video"] and levels["frame"]:
+            logger.warning(
+                "youtube8m: %s holds video-level (%d shards) and frame-level (%d shards) records; the release's "
+                "two levels share pseudo ids, so a video may appear twice. Build one level: "
+                "dance-aggregate build youtube8m --data-dir youtube8m=%s -o youtube8m.level=frame (or video)",
+                root,
+                levels["video"],
+                levels["frame"],
+                root,
             )
         logger.info("youtube8m: %d shards, %d dance entities in the vocabulary", len(records), len(entities))
         return Plan(records=records, exclusions=exclusions)
