@@ -229,3 +229,20 @@ def test_broken_frame_and_ambiguous_class(tmp_path: Path) -> None:
     assert res.accounting.excluded == {"unreadable media": 1, "clip in several classes": 1}
     report = (tmp_path / "dance_aggregate" / "reports" / "letsdance.excluded.csv").read_text()
     assert "bbbbbbbbbbb_010_0004.jpg" in report and "['rumba', 'samba']" in report
+
+
+def test_cli_builds_from_the_zip_with_options(sample_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    archive = _zip_tree(sample_dir, tmp_path / "letsdance.zip")
+    out = tmp_path / "dance_aggregate"
+    args = ["build", "letsdance", "--data-dir", f"letsdance={archive}", "--output", str(out), "-q"]
+    res = CliRunner().invoke(cli, [*args, "-o", "letsdance.max_short_side=90", "-o", "letsdance.max_missing=0.9"])
+    assert res.exit_code == 0, res.output
+    assert "letsdance: 5 records read = 5 rows written" in res.output
+    rows = _rows(tmp_path)
+    assert {(r["width"], r["height"]) for r in rows.values()} == {(160, 90)}
+    bad = CliRunner().invoke(cli, [*args, "-o", "letsdance.start_unit=hours"])
+    assert bad.exit_code != 0 and "start_unit" in bad.output
