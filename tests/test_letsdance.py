@@ -224,8 +224,10 @@ def test_broken_frame_and_ambiguous_class(tmp_path: Path) -> None:
     (root / "tango" / "bbbbbbbbbbb_010_0004.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
     _write_clip(root, "rumba", "ccccccccccc_020", range(1, 11), 3)
     _write_clip(root, "samba", "ccccccccccc_020", range(1, 11), 4)
+    _write_clip(root, "jive", "ddddddddddd_030", range(0, 10), 5)  # numbered from 0
     res = _build(root, tmp_path)
-    assert res.accounting.rows_written == 1
+    assert res.accounting.rows_written == 2
+    assert _rows(tmp_path)["letsdance/ddddddddddd_030"]["num_frames"] == 10
     assert res.accounting.excluded == {"unreadable media": 1, "clip in several classes": 1}
     report = (tmp_path / "dance_aggregate" / "reports" / "letsdance.excluded.csv").read_text()
     assert "bbbbbbbbbbb_010_0004.jpg" in report and "['rumba', 'samba']" in report

@@ -386,8 +386,11 @@ class LetsDanceBuilder(SourceBuilder):
                 continue
             if not _YT_RE.match(yt):
                 logger.warning("letsdance: %s: %r is not an 11-character YouTube id", key, yt)
-            expected = max(max(frames), (lc.n_frames or 0) if lc else 0)
-            missing = [i for i in range(1, expected + 1) if i not in frames]
+            # Frames are numbered from 1 in the release; a tree numbered from 0 is read as is.
+            first = 0 if 0 in frames else 1
+            last = max(max(frames), (lc.n_frames or 0) - 1 + first if lc else 0)
+            expected = last - first + 1
+            missing = [i for i in range(first, last + 1) if i not in frames]
             if len(missing) > opts.max_missing * expected:
                 exclusions.append(
                     Exclusion(
@@ -420,6 +423,7 @@ class LetsDanceBuilder(SourceBuilder):
                     media={
                         "frames": [[i, frames[i]] for i in sorted(frames)],
                         "expected": expected,
+                        "first": first,
                         "missing": missing,
                     },
                 )
@@ -456,8 +460,9 @@ class LetsDanceBuilder(SourceBuilder):
 
         def frames() -> Iterator[np.ndarray]:
             last: np.ndarray | None = None
+            lo = int(media.get("first", 1))
             first = min(by_index)
-            for i in range(1, int(media["expected"]) + 1):
+            for i in range(lo, lo + int(media["expected"])):
                 member = by_index.get(i)
                 if member is None:
                     if last is None:
