@@ -204,7 +204,8 @@ def make_youtube8m(root: Path) -> SampleSource:
     write_youtube8m_vocabulary(base / "vocabulary.csv")
     for i, (rel, videos) in enumerate(_YT8M_SAMPLE.items()):
         write_records(base / rel, youtube8m_records(videos, frame_level=rel.startswith("frame/"), seed=i))
-    return SampleSource("youtube8m", base)
+    # Both levels in one tree, with distinct pseudo ids (the real levels share theirs).
+    return SampleSource("youtube8m", base, options={"level": "both"})
 
 
 #: Source -> generator of its sample raw tree, in build order.

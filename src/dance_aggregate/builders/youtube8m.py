@@ -69,15 +69,16 @@ class YouTube8MOptions(SourceOptions):
             (told from each shard's first record; shards of the other level are skipped,
             stray records of the other level inside a shard are excluded and counted).
             The two levels of the real release share pseudo ids, so a data dir holding
-            both should be built with one level (the build warns).
+            both should be built with one level (the build warns); ``both`` reads both
+            without the warning, for trees whose ids are known not to collide.
     """
 
     frame_features: bool = True
     level: str = "any"
 
     def __post_init__(self) -> None:
-        if self.level not in ("any", "video", "frame"):
-            raise ValueError(f"level must be any, video or frame, got {self.level!r}")
+        if self.level not in ("any", "both", "video", "frame"):
+            raise ValueError(f"level must be any, both, video or frame, got {self.level!r}")
 
 
 def shard_split(name: str) -> str | None:
@@ -145,7 +146,7 @@ class YouTube8MBuilder(SourceBuilder):
             level = shard_level(shard)
             if level is not None:
                 levels[level] += 1
-                if want != "any" and level != want:
+                if want in ("video", "frame") and level != want:
                     skipped += 1
                     continue
             split = shard_split(shard.name)
@@ -254,7 +255,7 @@ class YouTube8MBuilder(SourceBuilder):
                     raise ValueError(f"expected one 'id' bytes value, got {len(ids)}")
                 vid = ids[0].decode("utf-8", "replace")
                 rid = f"youtube8m/{vid}"
-                if level != "any" and parsed.is_sequence != (level == "frame"):
+                if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
                     other_level += 1
                     continue
                 labels = [int(x) for x in parsed.context.get("labels", [])]
