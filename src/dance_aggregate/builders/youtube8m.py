@@ -250,7 +250,8 @@ class YouTube8MBuilder(SourceBuilder):
             rid = f"youtube8m/{rel}#{raw.index}"
             try:
                 parsed = parse_record(raw.data)
-                ids = parsed.context.get("id") or []
+                # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
+                ids = parsed.context.get("id") or parsed.context.get("video_id") or []
                 if len(ids) != 1:
                     raise ValueError(f"expected one 'id' bytes value, got {len(ids)}")
                 vid = ids[0].decode("utf-8", "replace")
