@@ -209,3 +209,20 @@ def test_datasets_builder_api(sample_dir: Path, tmp_path: Path) -> None:
     train, validation = b.as_dataset(split="train"), b.as_dataset(split="validation")
     assert train.num_rows == 5 and validation.num_rows == 3
     assert train.features == features()
+
+
+def test_malformed_records_are_excluded_not_fatal(tmp_path: Path) -> None:
+    from dance_aggregate.sample import write_youtube8m_vocabulary
+    from dance_aggregate.tfrecord import make_example, write_records
+
+    write_youtube8m_vocabulary(tmp_path / "yt" / "vocabulary.csv")
+    good = make_example({"id": b"ok01", "labels": [206], "mean_rgb": np.zeros(1024), "mean_audio": np.zeros(128)})
+    records = [
+        good,
+        make_example({"id": [1, 2], "labels": [8]}),  # id of the wrong type
+        make_example({"id": b"sh01", "labels": [8], "mean_rgb": np.zeros(7)}),  # wrong feature size
+        b"\x0a\x05garbage",  # not a message
+    ]
+    write_records(tmp_path / "yt" / "train0000.tfrecord", records)
+    acc = _build(tmp_path / "yt", tmp_path).accounting
+    assert (acc.records_read, acc.rows_written, acc.excluded) == (4, 1, {"unreadable record": 3})

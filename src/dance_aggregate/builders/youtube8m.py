@@ -251,9 +251,9 @@ class YouTube8MBuilder(SourceBuilder):
             try:
                 parsed = parse_record(raw.data)
                 # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
-                ids = parsed.context.get("id") or parsed.context.get("video_id") or []
-                if len(ids) != 1:
-                    raise ValueError(f"expected one 'id' bytes value, got {len(ids)}")
+                ids = parsed.context.get("id", parsed.context.get("video_id"))
+                if not isinstance(ids, list) or len(ids) != 1:
+                    raise ValueError(f"expected one 'id' bytes value, got {str(ids)[:60]}")
                 vid = ids[0].decode("utf-8", "replace")
                 rid = f"youtube8m/{vid}"
                 if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
