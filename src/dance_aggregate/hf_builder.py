@@ -87,7 +87,10 @@ class DanceAggregate(datasets.ArrowBasedBuilder):
         key = 0
         for record in records:
             try:
-                rows.append(builder.materialize(record))
+                if builder.expands_records:  # e.g. a YouTube-8M shard: many rows per record
+                    rows.extend(builder.materialize_many(record)[0])
+                else:
+                    rows.append(builder.materialize(record))
             except MediaError as exc:
                 logger.warning("%s: skipped (%s): %s", record.id, exc.reason, exc)
                 continue
