@@ -17,11 +17,12 @@ from click.testing import CliRunner
 
 from dance_aggregate.cli import cli
 from dance_aggregate.dedup import apply_split_rule
-from dance_aggregate.dedup.combine import build_all
+from dance_aggregate.dedup.combine import build_all, pixel_configs
 from dance_aggregate.dedup.index import band_layout, brute_force_pairs, hamming, near_pairs
 from dance_aggregate.errors import OutputError
 from dance_aggregate.fingerprint import BLANK, FrameHasher
 from dance_aggregate.leakage import check_no_leaks, find_leaks
+from dance_aggregate.report import read_accounting
 from dance_aggregate.schema import rows_to_table
 from dance_aggregate.writer import read_config, write_config
 from tests.helpers_dedup import encode_corpus, plan_corpus, true_pairs
@@ -309,24 +310,27 @@ def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp
     args = ["build", "--sample", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    assert "all: 8 records read = 8 rows written" in res.output
+    pixel = {c: read_accounting(out, c).rows_written for c in pixel_configs(out)}
+    assert "ucf101" in pixel and "youtube8m" not in pixel and "all" not in pixel
+    n = sum(pixel.values())
+    assert f"all: {n} records read = {n} rows written" in res.output
     # A second pixel source arrives (written directly: its builder lives on another branch),
     # with a copy of a clip and a clip sharing the YouTube id: the next build folds it in.
-    t1 = [c for c in corpus if c.truth == "T3"]
-    write_config(out, "kinetics600", {"train": rows_to_table([c.row for c in t1]), "test": rows_to_table([corpus[-1].row])})
+    t3 = [c for c in corpus if c.truth == "T3"]
+    write_config(out, "kinetics600", {"train": rows_to_table([c.row for c in t3]), "test": rows_to_table([corpus[-1].row])})
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     report = json.loads((out / "reports" / "all.json").read_text())
-    assert report["inputs"] == {"kinetics600": len(t1) + 1, "ucf101": 8}
-    assert report["accounting"]["rows_written"] == 8 + 2
+    assert report["inputs"] == {**pixel, "kinetics600": len(t3) + 1}
+    assert report["accounting"]["rows_written"] == n + 2
     assert "default: true" in (out / "README.md").read_text().split("config_name: all", 1)[1].split("config_name:", 1)[0]
     stats = CliRunner().invoke(cli, ["stats", str(out)])
     assert "dedup: 1 duplicate cluster(s)" in stats.output, stats.output
 
     monkeypatch.chdir(tmp_path)
     ds = load_dataset("dance_aggregate", cache_dir=str(tmp_path / "hf"))
-    assert sum(ds.num_rows.values()) == 10
-    assert set(ds) == {"train", "test"}
+    assert sum(ds.num_rows.values()) == n + 2
+    assert set(ds) <= {"train", "validation", "test"} and "train" in ds
     stream = load_dataset("dance_aggregate", split="train", streaming=True, cache_dir=str(tmp_path / "hf")).decode(False)
     first = next(iter(stream))
     assert first["video"]["path"].endswith(".mp4") and first["video"]["bytes"]
