@@ -6,8 +6,8 @@ build would store. A source video shows a scene (a textured background with a sl
 pan, set by ``scene``) and a dancer (a large block whose motion is set by ``action``).
 
 Planted duplicates of an original clip: re-encodes at another bitrate, resizes, time
-shifts of 1.3-3.1 s, 3-4 % crops, exact copies under other ids, and cross-source copies
-sharing the YouTube id with an overlapping range. Hard negatives: the same scene with a
+shifts of 1.3-3.1 s, 3-4 % crops, letterboxed and pillarboxed copies, exact copies under
+other ids, and cross-source copies sharing the YouTube id with an overlapping range. Hard negatives: the same scene with a
 different action, clips that share a black intro (and fade in), two segments of one video
 that do not overlap, and unrelated clips.
 """
@@ -71,6 +71,7 @@ def write_source(
     black_intro: float = 0.0,
     fade: float = 0.0,
     seconds: float = SECONDS,
+    bars: tuple[float, float] = (0.0, 0.0),
 ) -> Path:
     """Write a source video (H.264 MP4) of ``scene`` + ``action``.
 
@@ -80,6 +81,8 @@ def write_source(
         crop: Fraction cut off each side before scaling back to ``size``.
         black_intro: Seconds of black at the start.
         fade: Seconds of fade-in from black after the intro.
+        bars: Black bars (fraction of the height top and bottom, of the width left and
+            right): the picture is shrunk into the rest (letterbox, pillarbox).
     """
     out_w, out_h = size or (W, H)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +101,12 @@ def write_source(
             if crop:
                 cy, cx = int(round(H * crop)), int(round(W * crop))
                 img = img[cy : H - cy, cx : W - cx]
+            if any(bars):
+                by, bx = int(round(H * bars[0])), int(round(W * bars[1]))
+                inner = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+                inner = inner.reformat(width=W - 2 * bx, height=H - 2 * by).to_ndarray()
+                img = np.zeros((H, W, 3), np.uint8)
+                img[by : H - by, bx : W - bx] = inner
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
             frame = frame.reformat(width=out_w, height=out_h)
             frame.pts = i
@@ -175,8 +184,8 @@ def plan_corpus(root: Path, seed: int = 0) -> list[Clip]:
         4: ["shift3.1", "resize"],
         5: ["crop0.03", "reencode"],
         6: ["exact", "cross_source"],
-        7: ["resize"],
-        8: ["shift2.2"],
+        7: ["resize", "letterbox"],
+        8: ["shift2.2", "pillarbox"],
         9: ["crop0.03"],
         10: ["reencode", "exact"],
     }
@@ -198,6 +207,9 @@ def plan_corpus(root: Path, seed: int = 0) -> list[Clip]:
             elif kind.startswith("shift"):
                 s = float(kind[5:])
                 add(other, orig, 2.0 + s, 10.0 + s, truth, kind)
+            elif kind in ("letterbox", "pillarbox"):
+                bars = (0.125, 0.0) if kind == "letterbox" else (0.0, 0.125)
+                add(other, write_source(root / f"v{k}_{kind}.mp4", k, k, bars=bars), 2.0, 10.0, truth, kind)
             elif kind == "exact":
                 add(other, orig, 2.0, 10.0, truth, kind)
             elif kind == "cross_source":

@@ -114,8 +114,8 @@ def test_blank_and_faded_windows():
     assert int(hamming(h[3], h[4])) <= 4  # a partial fade is still the same content
 
 
-def _variant(src: Path, dst: Path, *, crf: int = 23, scale: float = 1.0, crop: float = 0.0) -> Path:
-    """Re-encode ``src`` (video only) with another quality, size or a crop."""
+def _variant(src: Path, dst: Path, *, crf: int = 23, scale: float = 1.0, crop: float = 0.0, letterbox: float = 0.0) -> Path:
+    """Re-encode ``src`` (video only) with another quality, size, a crop or black bars."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vs = inp.streams.video[0]
         w, h = vs.width, vs.height
@@ -127,6 +127,12 @@ def _variant(src: Path, dst: Path, *, crf: int = 23, scale: float = 1.0, crop: f
         for n, frame in enumerate(inp.decode(vs)):
             img = frame.to_ndarray(format="rgb24")[ch : h - ch, cw : w - cw]
             f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24").reformat(width=ow, height=oh)
+            if letterbox:
+                bar = int(oh * letterbox) // 2 * 2
+                inner = f.reformat(width=ow, height=oh - 2 * bar).to_ndarray(format="rgb24")
+                img = np.zeros((oh, ow, 3), np.uint8)
+                img[bar : oh - bar] = inner
+                f = av.VideoFrame.from_ndarray(img, format="rgb24")
             f.pts = n
             f.time_base = 1 / Fraction(vs.average_rate)
             for p in v.encode(f):
@@ -151,13 +157,14 @@ def test_real_footage_copies_found_and_other_segments_not(tmp_path):
         "crf40": hashes(_variant(real, tmp_path / "re.mp4", crf=40), 0.0, 6.0),
         "half": hashes(_variant(real, tmp_path / "half.mp4", scale=0.5), 0.0, 6.0),
         "crop5": hashes(_variant(real, tmp_path / "crop.mp4", crop=0.05), 0.0, 6.0),
+        "letterbox": hashes(_variant(real, tmp_path / "lb.mp4", letterbox=0.12), 0.0, 6.0),
         "shift1.3": hashes(real, 1.3, 6.56),
         "first_half": hashes(real, 0.0, 3.0),  # with the next one: same scene, other moments
         "second_half": hashes(real, 3.3, 6.5),
     }
     names = list(clips)
     found = {tuple(sorted((names[p.i], names[p.j]))) for p in tier2_pairs(list(clips.values()))}
-    copies = ["original", "crf40", "half", "crop5", "shift1.3"]
+    copies = ["original", "crf40", "half", "crop5", "letterbox", "shift1.3"]
     want = {tuple(sorted(x)) for x in itertools.combinations(copies, 2)}
     assert want <= found
     assert ("first_half", "second_half") not in found and ("second_half", "first_half") not in found

@@ -1,10 +1,11 @@
 """Perceptual hashes of clip frames, computed while a clip is encoded.
 
-Every decoded frame becomes a grey ``THUMB_SIZE`` x ``THUMB_SIZE`` thumbnail
+Every decoded frame becomes a grey ``GRAB_SIZE`` x ``GRAB_SIZE`` thumbnail
 (:func:`thumbnail`, area-averaged, so resizing and re-encoding barely change it). The
 thumbnails of each window of ``1 / HASHES_PER_SECOND`` seconds are averaged (temporal
-pooling: a copy shifted by a fraction of a window still hashes alike) and each pooled
-thumbnail becomes a 64-bit DCT perceptual hash (:func:`hash_thumbnails`).
+pooling: a copy shifted by a fraction of a window still hashes alike), black bars are cut
+off (:func:`strip_borders`: letterboxed copies match), and each pooled thumbnail becomes a
+64-bit DCT perceptual hash of ``THUMB_SIZE`` x ``THUMB_SIZE`` (:func:`hash_thumbnails`).
 
 ``HASHES_PER_SECOND`` is 4, not 1: with one hash per second a copy shifted by a
 non-integer number of seconds is compared half a second out of phase, and moving dancers
@@ -24,6 +25,7 @@ import functools
 
 import av
 import numpy as np
+from PIL import Image
 
 #: Side of the grey thumbnail kept per second.
 THUMB_SIZE = 32
@@ -37,12 +39,44 @@ DARK_MEAN = 24.0
 DARK_STD = 12.0
 #: Hashes per second of video (one per window of ``1 / HASHES_PER_SECOND`` s).
 HASHES_PER_SECOND = 4
+#: Side of the grey thumbnail taken of every frame; black borders are found at this size,
+#: then cut off before the thumbnail is reduced to ``THUMB_SIZE``.
+GRAB_SIZE = 64
+#: A border row or column whose brightest pixel is below this grey level is a black bar
+#: (letterbox, pillarbox: luma of black is 16 in video range).
+BORDER_MAX = 32.0
 
 
-def thumbnail(frame: av.VideoFrame) -> np.ndarray:
-    """Grey ``THUMB_SIZE`` x ``THUMB_SIZE`` uint8 thumbnail of a frame (area-averaged)."""
-    small = frame.reformat(width=THUMB_SIZE, height=THUMB_SIZE, format="gray", interpolation="AREA")
-    return small.to_ndarray().reshape(THUMB_SIZE, THUMB_SIZE).astype(np.uint8)
+def thumbnail(frame: av.VideoFrame, size: int = GRAB_SIZE) -> np.ndarray:
+    """Grey ``size`` x ``size`` uint8 thumbnail of a frame (area-averaged)."""
+    small = frame.reformat(width=size, height=size, format="gray", interpolation="AREA")
+    return small.to_ndarray().reshape(size, size).astype(np.uint8)
+
+
+def strip_borders(thumb: np.ndarray) -> np.ndarray:
+    """Cut black bars off a grey thumbnail and reduce it to ``THUMB_SIZE`` x ``THUMB_SIZE``.
+
+    Letterboxed or pillarboxed re-uploads then hash like the original. At most a quarter
+    of each side is cut, and never from a thumbnail that is dark all over (a blank).
+    """
+    img = np.asarray(thumb, dtype=np.float32)
+    h, w = img.shape
+    rows = img.max(axis=1) < BORDER_MAX
+    cols = img.max(axis=0) < BORDER_MAX
+    if not rows.all():
+        top = _leading(rows, h // 4)
+        bottom = _leading(rows[::-1], h // 4)
+        left = _leading(cols, w // 4)
+        right = _leading(cols[::-1], w // 4)
+        img = img[top : h - bottom, left : w - right]
+    if img.shape == (THUMB_SIZE, THUMB_SIZE):
+        return img
+    return np.asarray(Image.fromarray(np.ascontiguousarray(img)).resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX))
+
+
+def _leading(flags: np.ndarray, limit: int) -> int:
+    n = int(np.argmin(flags)) if not flags.all() else len(flags)
+    return min(n, limit)
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,7 +145,7 @@ class FrameHasher:
         """Add one frame shown at time ``t`` (seconds)."""
         k = max(0, int(np.floor(t * self.rate + 1e-6)))
         while len(self._sums) <= k:
-            self._sums.append(np.zeros((THUMB_SIZE, THUMB_SIZE), np.float32))
+            self._sums.append(np.zeros((GRAB_SIZE, GRAB_SIZE), np.float32))
             self._counts.append(0)
         self._sums[k] += thumbnail(frame)
         self._counts[k] += 1
@@ -127,4 +161,4 @@ class FrameHasher:
             pooled.append(last if last is not None else total)
         if not pooled:
             return []
-        return hash_thumbnails(np.stack(pooled))
+        return hash_thumbnails(np.stack([strip_borders(p) for p in pooled]))

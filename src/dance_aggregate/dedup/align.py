@@ -10,8 +10,8 @@ over at least :data:`MIN_OVERLAP_SECONDS` of common non-blank video (or the whol
 shorter clip, when it is shorter than that).
 
 Why these numbers (measured on the generated corpus of ``tests/test_dedup.py``, hashes at
-4 per second): re-encodes, resizes, exact copies, time shifts of 1.3-3.1 s and crops of
-3-8 % per side all score 1.0 at 10 bits; the same background with a different dancer's
+4 per second): re-encodes, resizes, exact copies, time shifts of 1.3-3.1 s, crops of
+3-8 % per side and letterboxed or pillarboxed copies all score 1.0 at 10 bits; the same background with a different dancer's
 motion, clips sharing a black intro, non-overlapping segments of one video and unrelated
 clips score at most 0.27. On real footage (the Kinetics-style ``demo.mp4`` and
 ``flipping_a_pancake.mkv`` of the project's test media): re-encodes at CRF 40, half-size
