@@ -171,7 +171,7 @@ def build(
         click.echo(
             "Load it from the folder that holds it:\n"
             f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
-            f"print(load_dataset('{output.name}', '{results[0].config}'))\""
+            f"print(load_dataset('{output.name}', '{'all' if all_acc is not None else results[0].config}'))\""
         )
     if failures:
         raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
