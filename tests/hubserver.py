@@ -8,8 +8,9 @@ It implements only what they use (see FACTS.md): repo create and info, ``validat
 
 Every request is recorded (method, path, whether it writes, its Authorization token) so
 tests can assert what was sent: LFS PUTs per object, commits, no write at all in a dry run.
-Knobs: ``fail_commits_after`` (the next commits answer 500: an interrupted upload) and
-``rate_limit_commits`` (the next N commits answer 429 with ``Retry-After: 0``).
+Knobs: ``fail_commits_after`` (the next commits answer 500: an interrupted upload),
+``rate_limit_commits`` (the next N commits answer 429 with ``Retry-After: 0``) and
+``required_token`` (writes with another token answer 401).
 """
 
 from __future__ import annotations
@@ -109,9 +110,13 @@ class HubState:
         self.requests: list[Request] = []
         self.lfs_puts: Counter[str] = Counter()
         self.commits_ok = 0
+        #: Paths added or deleted by each successful commit, in order.
+        self.commit_paths: list[list[str]] = []
         self.fail_commits_after: int | None = None
         self.rate_limit_commits = 0
         self.rate_limited = 0
+        #: When set, write requests with another token get 401.
+        self.required_token: str | None = None
 
     @property
     def writes(self) -> list[Request]:
@@ -193,7 +198,12 @@ class Handler(BaseHTTPRequestHandler):
         read_only_post = re.search(r"/(preupload|paths-info)/", path) or path in ("/api/validate-yaml",) or path.endswith(
             "/info/lfs/objects/batch"
         )
-        self._record(write=method in ("PUT", "DELETE") or (method == "POST" and not read_only_post))
+        write = method in ("PUT", "DELETE") or (method == "POST" and not read_only_post)
+        self._record(write)
+        required = self.state.required_token
+        presigned = path.startswith("/lfs-upload/")  # like the Hub's presigned storage URLs: no token
+        if write and not presigned and required is not None and self.headers.get("Authorization") != f"Bearer {required}":
+            return self._send(401, b'{"error":"Invalid credentials in Authorization header"}')
         try:
             self._route(method, path, query, body, head)
         except Exception as exc:  # noqa: BLE001 - a test server answers 500 and keeps going
@@ -337,11 +347,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error(500, "simulated failure (interrupted upload)")
             files = dict(repo.files(rev) or {})
             message = ""
+            touched: list[str] = []
             for line in body.splitlines():
                 if not line.strip():
                     continue
                 item = json.loads(line)
                 key, value = item["key"], item["value"]
+                if key != "header":
+                    touched.append(value["path"])
                 if key == "header":
                     message = value.get("summary", "")
                 elif key == "file":
@@ -358,6 +371,7 @@ class Handler(BaseHTTPRequestHandler):
                         del files[p]
             sha = repo.commit(files, message, rev)
             state.commits_ok += 1
+            state.commit_paths.append(touched)
         self._json(200, {"commitUrl": f"{self._repo_url(repo.repo_type, repo.repo_id)}/commit/{sha}", "commitOid": sha, "success": True})
 
     def _tag(self, repo: Repo, rev: str, body: bytes) -> None:

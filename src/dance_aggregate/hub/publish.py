@@ -36,8 +36,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx2 as httpx
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 from huggingface_hub.utils import sha as hf_sha
 from tqdm.auto import tqdm
 
@@ -269,7 +271,7 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPl
     )
 
 
-def _status(exc: HfHubHTTPError) -> str:
+def _status(exc: BaseException) -> str:
     code = getattr(getattr(exc, "response", None), "status_code", None)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"HTTP {code}: {first}" if code else first
@@ -352,16 +354,23 @@ def publish(options: PublishOptions) -> PublishResult:
             "no Hugging Face token found. Log in with `hf auth login` (a token with write access) "
             "or set the HF_TOKEN environment variable, then rerun the same command."
         )
+    bars_were_off = are_progress_bars_disabled()
+    if not options.progress:
+        disable_progress_bars()
     try:
         _upload(api, options, plan, result)
-    except HfHubHTTPError as exc:
+    except (HfHubHTTPError, httpx.HTTPError, RuntimeError, OSError) as exc:
+        # RuntimeError: huggingface_hub wraps failed LFS uploads in it.
         code = getattr(getattr(exc, "response", None), "status_code", None)
         hint = (
             "the token was refused: run `hf auth login` with a token that can write to this namespace"
             if code in (401, 403)
             else "rerun the same command to resume: finished files are skipped"
         )
-        raise PublishError(f"publishing {options.repo_id} failed after {result.commits} commit(s): {_status(exc)}\n{hint}") from None
+        raise PublishError(f"publishing {options.repo_id} failed after {result.commits} commit(s): {_status(exc)}\n{hint}") from exc
+    finally:
+        if not bars_were_off:
+            enable_progress_bars()
     return result
 
 
@@ -388,8 +397,7 @@ def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: Publ
 
 
 def _tag(api: HfApi, options: PublishOptions) -> str:
-    tag = options.tag
-    assert tag is not None
+    tag = options.tag or ""
     head = api.dataset_info(options.repo_id).sha
     try:
         api.create_tag(options.repo_id, tag=tag, repo_type=REPO_TYPE, tag_message=f"dance_aggregate {tag}")
