@@ -61,6 +61,7 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
         monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)  # read at import time
         monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
         monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf_datasets"))
         monkeypatch.setenv("HF_TOKEN", TOKEN)
@@ -212,14 +213,11 @@ def test_token_never_printed_or_logged(folder: Path, hub: HubServer, caplog: pyt
     # a refused token: the error says what to do, without the token
     hub.state.required_token = "hf_another"
     (folder / "reports" / "extra.json").write_text("{}")
-    bad = subprocess.run(
-        [sys.executable, "-m", "dance_aggregate", "publish", "--repo-id", REPO, "--folder", str(folder), "-vv"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert bad.returncode != 0 and "hf auth login" in bad.stderr
+    with pytest.raises(PublishError, match="hf auth login") as refused:
+        publish(_options(folder, hub))
     out, err = capfd.readouterr()
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    for text in (out, err, logged, proc.stdout, proc.stderr, bad.stdout, bad.stderr):
+    for text in (out, err, logged, proc.stdout, proc.stderr, str(refused.value)):
         assert TOKEN not in text
         assert TOKEN[3:] not in text
 

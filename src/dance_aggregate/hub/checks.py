@@ -16,6 +16,7 @@ What is checked, and why:
   ``.mp4`` / ``.flac`` (the viewer types media by that suffix).
 - ``row_groups``: every row group stays far under what the viewer reads at once, every
   column chunk has a page index, and no shard exceeds the shard size limit.
+- ``streaming``: enough shards per split for several DataLoader workers (warning only).
 - ``leakage``: no group or YouTube id in two splits of ``all``
   (:func:`dance_aggregate.leakage.check_no_leaks`).
 - ``accounting``: each config's report adds up and matches the rows in its shards.
@@ -38,7 +39,7 @@ from dance_aggregate.errors import DanceAggregateError, OutputError
 from dance_aggregate.leakage import check_no_leaks
 from dance_aggregate.report import read_accounting
 from dance_aggregate.schema import features
-from dance_aggregate.writer import MAX_SHARD_BYTES, configs_in, shard_files
+from dance_aggregate.writer import MAX_SHARD_BYTES, MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT, configs_in, shard_files
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +240,23 @@ def check_row_groups(folder: Path, read_limit: int = VIEWER_READ_LIMIT, max_shar
     return CheckResult(name, OK, f"largest row group {largest:,} bytes (limit {read_limit:,}); page indexes present")
 
 
+def check_shard_counts(folder: Path) -> CheckResult:
+    """Enough shards per split for streaming readers to spread over workers (a warning only)."""
+    name = "streaming"
+    few = []
+    for config in configs_in(folder):
+        for split, paths in shard_files(folder, config).items():
+            rows = sum(pq.read_metadata(folder / p).num_rows for p in paths)
+            want = min(MIN_SHARDS_PER_SPLIT, rows // MIN_ROWS_PER_SHARD)
+            if len(paths) < want:
+                few.append(f"{config}/{split}: {len(paths)} shard(s) for {rows} rows (want {want})")
+    if few:
+        return CheckResult(
+            name, WARN, "few shards, streaming will use few workers: " + "; ".join(few[:5]) + ". Rebuild with this version to reshard."
+        )
+    return CheckResult(name, OK, f"every split has enough shards for parallel streaming (up to {MIN_SHARDS_PER_SPLIT} when rows allow)")
+
+
 def check_leakage(folder: Path) -> CheckResult:
     """No group / YouTube id in two splits of ``all``."""
     name = "leakage"
@@ -277,7 +295,13 @@ def check_accounting(folder: Path) -> CheckResult:
 
 
 #: The checks in the order they run.
-CHECKS: tuple[Callable[[Path], CheckResult], ...] = (check_shards, check_row_groups, check_leakage, check_accounting)
+CHECKS: tuple[Callable[[Path], CheckResult], ...] = (
+    check_shards,
+    check_row_groups,
+    check_shard_counts,
+    check_leakage,
+    check_accounting,
+)
 
 
 def run_checks(folder: Path, card_text: str | None = None) -> list[CheckResult]:
