@@ -1,8 +1,8 @@
 """Publishing against a Hub-API server of our own (tests/hubserver.py) with the REAL
 ``huggingface_hub`` client and ``datasets.load_dataset``.
 
-The sample folder is built once per module with ``dance-aggregate build --sample`` into a
-tmp dir; each test publishes a fresh copy of it. ``load_dataset`` runs in a subprocess so
+The UCF101 sample is built once per session (conftest's ``built_ucf``, what
+``dance-aggregate build --sample`` makes); each test publishes a fresh copy of it. ``load_dataset`` runs in a subprocess so
 ``HF_ENDPOINT`` / ``HF_HOME`` are set before ``datasets`` and ``huggingface_hub`` read them.
 """
 
@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dance_aggregate.hub.checks import PublishError, check_accounting, check_leakage, check_row_groups, run_checks
 from dance_aggregate.hub.card import render_card
+from dance_aggregate.hub.checks import PublishError, check_accounting, check_leakage, check_row_groups, run_checks
 from dance_aggregate.hub.publish import PublishOptions, local_files, publish
 from tests.hubserver import HubServer
 
@@ -30,25 +30,11 @@ TOKEN = "hf_TESTsecretTOKEN_0123456789abcdef"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample build, made once: ``dance-aggregate build --sample``."""
-    base = tmp_path_factory.mktemp("sample")
-    out = base / "dance_aggregate"
-    subprocess.run(
-        [sys.executable, "-m", "dance_aggregate", "build", "--sample", "--output", str(out), "--cache-dir", str(base / "cache"), "-q"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return out
-
-
 @pytest.fixture
-def folder(built: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the sample build (publishing rewrites its card)."""
+def folder(built_ucf: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the sample build (conftest's ``built_ucf``; publishing rewrites its card)."""
     dst = tmp_path / "dance_aggregate"
-    shutil.copytree(built, dst)
+    shutil.copytree(built_ucf, dst)
     return dst
 
 

@@ -195,7 +195,7 @@ def check_shards(folder: Path) -> CheckResult:
                     # Light columns only: the footer schema is what readers see, and reading
                     # terabytes of video bytes again would check nothing more.
                     t = f.read(columns=["id", "label", "video.path", "audio.path"])
-                    for rid, video, audio in zip(t.column("id").to_pylist(), t.column("video").to_pylist(), t.column("audio").to_pylist()):
+                    for rid, video, audio in zip(t.column("id").to_pylist(), t.column("video").to_pylist(), t.column("audio").to_pylist(), strict=True):
                         vpath = (video or {}).get("path") if video is not None else None
                         if video is not None and not (vpath or "").endswith(".mp4"):
                             problems.append(f"{rel}: row {rid}: video cell path {vpath!r} does not end in .mp4 (the viewer shows it as video.unknown)")
