@@ -256,7 +256,7 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             if key in self.state.repos:
                 return self._json(409, {"error": "You already created this repo", "url": self._repo_url(kind, key[1])})
-            repo = Repo(kind, key[1], private=bool(payload.get("private")))
+            repo = Repo(kind, key[1], private=bool(payload.get("private")) or payload.get("visibility") == "private")
             gitattributes = "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in _LFS_SUFFIXES)
             repo.commit({".gitattributes": StoredFile(gitattributes.encode(), lfs=False)}, "initial commit")
             self.state.repos[key] = repo

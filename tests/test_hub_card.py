@@ -124,6 +124,10 @@ def test_write_config_makes_enough_shards(tmp_path: Path) -> None:
     assert len(shards) == 4 and shards[0].name == "train-00000-of-00004.parquet"
     assert sum(pq.read_metadata(s).num_rows for s in shards) == len(rows)
     assert {r.name: r for r in run_checks(folder)}["streaming"].status == "ok"
+    from datasets import load_dataset
+
+    stream = load_dataset(str(folder), "kinetics600", split="train", streaming=True)
+    assert stream.num_shards == 4  # what datasets hands out to DataLoader workers / nodes
 
 
 @pytest.mark.parametrize(("rows", "name"), [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"), (250_000, "100K<n<1M")])

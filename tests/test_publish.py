@@ -25,6 +25,8 @@ from dance_aggregate.hub.checks import PublishError, check_accounting, check_lea
 from dance_aggregate.hub.publish import PublishOptions, local_files, publish
 from tests.hubserver import HubServer
 
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # inside huggingface_hub
+
 REPO = "tester/dance-aggregate"
 TOKEN = "hf_TESTsecretTOKEN_0123456789abcdef"
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,9 +142,26 @@ def test_interrupted_upload_resumes_without_resending(folder: Path, hub: HubServ
 
 def test_rate_limited_commits_are_retried(folder: Path, hub: HubServer) -> None:
     hub.state.rate_limit_commits = 2
-    publish(_options(folder, hub, retries=3, backoff=0))
+    publish(_options(folder, hub, retries=3, backoff=0, private=True))
     assert hub.state.rate_limited == 2
     assert "README.md" in hub.repo(REPO).files("main")
+    assert hub.repo(REPO).private
+
+
+def test_republish_deletes_stale_files_and_guards_tags(folder: Path, hub: HubServer) -> None:
+    publish(_options(folder, hub, tag="v1"))
+    publish(_options(folder, hub, tag="v1"))  # nothing changed: the tag already names this version
+    (folder / "reports/ucf101.excluded.csv").unlink()
+    with pytest.raises(PublishError, match="--tag v2") as err:
+        publish(_options(folder, hub, tag="v1"))
+    assert "nothing was uploaded" in str(err.value)
+    commits = hub.state.commits_ok
+    publish(_options(folder, hub, tag="v2"))
+    repo = hub.repo(REPO)
+    assert "reports/ucf101.excluded.csv" not in repo.files("main")
+    assert "reports/ucf101.excluded.csv" in repo.files("v1")
+    assert hub.state.commit_paths[-1] == ["reports/ucf101.excluded.csv"]  # in the (unchanged) card's commit
+    assert hub.state.commits_ok == commits + 1 and repo.tags["v2"] == repo.branches["main"]
 
 
 def test_dry_run_sends_nothing(folder: Path, hub: HubServer) -> None:

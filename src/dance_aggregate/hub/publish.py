@@ -44,7 +44,7 @@ from huggingface_hub.utils import sha as hf_sha
 from tqdm.auto import tqdm
 
 from dance_aggregate.hub.card import render_card, write_card
-from dance_aggregate.hub.checks import CheckResult, PublishError, require_passed, run_checks
+from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +141,7 @@ class PublishPlan:
     card: str
     tag: str | None
     dry_run: bool
+    card_changed: bool = True
 
     @property
     def upload(self) -> list[LocalFile]:
@@ -162,7 +163,8 @@ class PublishPlan:
         for i, batch in enumerate(self.commits, 1):
             lines.append(f"  commit {i}/{len(self.commits)}:")
             lines += [f"    {f.path}  ({_mb(f.size)})" for f in batch]
-        lines.append("Then: README.md (dataset card)" + (f", deleting {len(self.delete)} stale remote file(s)" if self.delete else ""))
+        card = "README.md (dataset card)" if self.card_changed else "README.md unchanged"
+        lines.append(f"Then: {card}" + (f", deleting {len(self.delete)} stale remote file(s)" if self.delete else ""))
         lines += [f"    delete {p}" for p in self.delete]
         if self.tag:
             lines.append(f"Then: tag {self.tag}")
@@ -254,9 +256,14 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPl
         logger.warning("cannot read the repo (%s); listing every file", _status(exc))
         exists = None
     unchanged = [f.path for f in files if f.path in remote and _same(f, remote[f.path])]
+    card_bytes = card.encode("utf-8")
+    readme = remote.get("README.md")
+    card_changed = readme is None or getattr(readme, "blob_id", None) != hf_sha.git_hash(card_bytes)
     todo = [f for f in files if f.path not in set(unchanged)]
     local_paths = {f.path for f in files}
     delete = sorted(p for p in remote if p.startswith(MANAGED_PREFIXES) and p not in local_paths)
+    if options.tag and exists:
+        checks.append(_check_tag(api, options, changes=bool(todo or delete or card_changed)))
     return PublishPlan(
         repo_id=options.repo_id,
         url=repo_url(api, options.repo_id),
@@ -268,7 +275,30 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPl
         card=card,
         tag=options.tag,
         dry_run=options.dry_run,
+        card_changed=card_changed,
     )
+
+
+def _check_tag(api: HfApi, options: PublishOptions, changes: bool) -> CheckResult:
+    """A tag names one version: refuse to publish changes under a tag that already exists."""
+    try:
+        refs = api.list_repo_refs(options.repo_id, repo_type=REPO_TYPE)
+    except HfHubHTTPError as exc:
+        return CheckResult("tag", WARN, f"cannot list the tags of {options.repo_id}: {_status(exc)}")
+    tagged = any(t.name == options.tag for t in refs.tags)
+    if tagged and changes:
+        return CheckResult(
+            "tag",
+            FAIL,
+            f"tag {options.tag} already exists on {options.repo_id} and this folder differs from the published one.\n"
+            f"  Fix: publish under a new version, e.g. --tag {_next_version(options.tag or '')}",
+        )
+    return CheckResult("tag", OK, f"{options.tag} " + ("already names this exact version" if tagged else "is free"))
+
+
+def _next_version(tag: str) -> str:
+    m = re.match(r"^(.*?)(\d+)$", tag)
+    return f"{m.group(1)}{int(m.group(2)) + 1}" if m else f"{tag}.1"
 
 
 def _status(exc: BaseException) -> str:
@@ -304,15 +334,14 @@ class _Committer:
             logger.warning("%d commits in the last hour: waiting %.0f s for the Hub's commit-rate limit", len(self.times), wait)
             time.sleep(max(0.0, wait))
 
-    def commit(self, operations: list[CommitOperationAdd | CommitOperationDelete], message: str) -> str | None:
+    def commit(self, additions: list[tuple[str, str | bytes]], deletions: list[str], message: str) -> str | None:
+        """One commit of ``additions`` ((path in repo, local path or bytes)) and ``deletions``."""
         attempt = 0
         while True:
             self._pace()
-            # Operations are single-use in huggingface_hub: rebuild them for each attempt.
-            ops = [
-                CommitOperationAdd(op.path_in_repo, op.path_or_fileobj) if isinstance(op, CommitOperationAdd) else op
-                for op in operations
-            ]
+            # Operations are single-use in huggingface_hub: build them for each attempt.
+            ops: list[CommitOperationAdd | CommitOperationDelete] = [CommitOperationAdd(p, src) for p, src in additions]
+            ops += [CommitOperationDelete(p) for p in deletions]
             try:
                 info = self.api.create_commit(self.options.repo_id, ops, commit_message=message, repo_type=REPO_TYPE)
             except HfHubHTTPError as exc:
@@ -375,22 +404,22 @@ def publish(options: PublishOptions) -> PublishResult:
 
 
 def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: PublishResult) -> None:
-    api.create_repo(options.repo_id, repo_type=REPO_TYPE, private=options.private, exist_ok=True)
+    # private=None (not False) keeps an organisation's default visibility.
+    api.create_repo(options.repo_id, repo_type=REPO_TYPE, private=True if options.private else None, exist_ok=True)
     logger.info("repo %s ready", plan.url)
     committer = _Committer(api, options)
     n = len(plan.commits)
     bar = tqdm(total=sum(f.size for f in plan.upload), unit="B", unit_scale=True, desc="upload", disable=not options.progress)
     try:
         for i, batch in enumerate(plan.commits, 1):
-            ops: list[CommitOperationAdd | CommitOperationDelete] = [CommitOperationAdd(f.path, str(f.abspath)) for f in batch]
-            committer.commit(ops, f"Upload dance_aggregate data ({i}/{n})")
+            committer.commit([(f.path, str(f.abspath)) for f in batch], [], f"Upload dance_aggregate data ({i}/{n})")
             bar.update(sum(f.size for f in batch))
             logger.info("commit %d/%d: %d file(s)", i, n, len(batch))
     finally:
         bar.close()
-    card_ops: list[CommitOperationAdd | CommitOperationDelete] = [CommitOperationAdd("README.md", plan.card.encode("utf-8"))]
-    card_ops += [CommitOperationDelete(p) for p in plan.delete]
-    committer.commit(card_ops, "Update dataset card" + (f" and delete {len(plan.delete)} stale file(s)" if plan.delete else ""))
+    if plan.card_changed or plan.delete:
+        message = "Update dataset card" + (f" and delete {len(plan.delete)} stale file(s)" if plan.delete else "")
+        committer.commit([("README.md", plan.card.encode("utf-8"))], plan.delete, message)
     result.commits = committer.count
     if options.tag:
         result.tag_url = _tag(api, options)
