@@ -116,8 +116,9 @@ def test_interrupted_upload_resumes_without_resending(folder: Path, hub: HubServ
     hub.state.fail_commits_after = 2  # the 3rd commit dies: an upload interrupted midway
     opts = _options(folder, hub, max_files_per_commit=1, retries=0, backoff=0)
     order = [f.path for f in local_files(folder)]  # one file per commit, in this order
-    with pytest.raises(PublishError, match="rerun the same command"):
+    with pytest.raises(PublishError, match="failed after 2 commit") as err:
         publish(opts)
+    assert "rerun the same command to resume" in str(err.value)
     first_run = [p for c in hub.state.commit_paths for p in c]
     assert first_run == order[:2]
     failed = order[2]

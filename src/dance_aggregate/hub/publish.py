@@ -182,7 +182,10 @@ class PublishResult:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
 
 
 def local_files(folder: Path) -> list[LocalFile]:
@@ -413,6 +416,7 @@ def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: Publ
     try:
         for i, batch in enumerate(plan.commits, 1):
             committer.commit([(f.path, str(f.abspath)) for f in batch], [], f"Upload dance_aggregate data ({i}/{n})")
+            result.commits = committer.count
             bar.update(sum(f.size for f in batch))
             logger.info("commit %d/%d: %d file(s)", i, n, len(batch))
     finally:
