@@ -27,6 +27,7 @@ def two_sources(tmp_path: Path) -> Path:
         "train": fake_rows("kinetics600", "train", 5, "tango") + fake_rows("kinetics600", "train", 2, "waltz", start=100),
         "validation": fake_rows("kinetics600", "validation", 3, "tango"),
     }
+    kin["validation"][-1].update(video=None, audio=None, has_audio=False)  # a feature-only row: null media is fine
     alls = {s: ucf.get(s, []) + kin.get(s, []) for s in ("train", "validation", "test")}
     return make_folder(tmp_path / "dance_aggregate", {"ucf101": ucf, "kinetics600": kin, "all": alls}, excluded=1)
 
