@@ -196,6 +196,15 @@ def test_folder_failing_a_check_is_refused_before_any_upload(folder: Path, hub: 
     assert "nothing was uploaded" in msg and "clip.avi" in msg and ".mp4" in msg and "Fix:" in msg
     assert hub.state.writes == []
     assert hub.state.repos == {}
+    # --dry-run shows every check, the failed one included, and exits non-zero
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    res = CliRunner().invoke(cli, ["publish", "--repo-id", REPO, "--folder", str(folder), "--dry-run", "-q"])
+    assert res.exit_code == 1 and "[FAIL] shards" in res.output and "[PASS] card" in res.output
+    assert "check(s) failed (shards)" in res.output
+    assert hub.state.writes == []
 
 
 def test_token_never_printed_or_logged(folder: Path, hub: HubServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:

@@ -208,18 +208,23 @@ def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str |
     upload resumes when the same command is run again.
     """
     _setup_logging(verbose, quiet)
-    from dance_aggregate.hub.publish import PublishOptions
+    from dance_aggregate.hub.publish import PublishOptions, plan_publish
     from dance_aggregate.hub.publish import publish as run_publish
 
     try:
         options = PublishOptions(repo_id=repo_id, folder=folder, private=private, dry_run=dry_run, tag=tag, progress=not quiet)
+        if dry_run:
+            plan = plan_publish(options)
+            click.echo(plan.describe())
+            failed = [c for c in plan.checks if not c.ok]
+            if failed:
+                raise click.ClickException(f"dry run: {len(failed)} check(s) failed ({', '.join(c.name for c in failed)}); fix them before publishing")
+            click.echo("Dry run: nothing was uploaded.")
+            return
         result = run_publish(options)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(result.plan.describe())
-    if dry_run:
-        click.echo("Dry run: nothing was uploaded.")
-        return
     click.echo(f"Published in {result.commits} commit(s): {result.url}")
     if result.tag_url:
         click.echo(f"Version {tag}: {result.tag_url}")
