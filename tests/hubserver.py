@@ -10,7 +10,8 @@ Every request is recorded (method, path, whether it writes, its Authorization to
 tests can assert what was sent: LFS PUTs per object, commits, no write at all in a dry run.
 Knobs: ``fail_commits_after`` (the next commits answer 500: an interrupted upload),
 ``rate_limit_commits`` (the next N commits answer 429 with ``Retry-After: 0``) and
-``required_token`` (writes with another token answer 401).
+``required_token`` (writes with another token answer 401), ``hang_lfs_after`` (LFS PUTs
+hang, so the client process can be killed mid-upload).
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ class HubState:
         self.rate_limited = 0
         #: When set, write requests with another token get 401.
         self.required_token: str | None = None
+        #: When set, LFS PUTs after this many stored objects hang until ``release`` is set
+        #: (then answer 500): the client can be killed mid-upload.
+        self.hang_lfs_after: int | None = None
+        self.hanging = threading.Event()
+        self.release = threading.Event()
 
     @property
     def writes(self) -> list[Request]:
@@ -235,6 +241,11 @@ class Handler(BaseHTTPRequestHandler):
             oid = m.group(4)
             if repo is None or hashlib.sha256(body).hexdigest() != oid:
                 return self._error(400, "bad LFS upload")
+            hang = self.state.hang_lfs_after
+            if hang is not None and sum(self.state.lfs_puts.values()) >= hang:
+                self.state.hanging.set()
+                self.state.release.wait(30)
+                return self._error(500, "simulated hang")
             with self.state.lock:
                 repo.lfs[oid] = body
                 self.state.lfs_puts[oid] += 1
@@ -486,6 +497,7 @@ class HubServer(ThreadingHTTPServer):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.state.release.set()
         self.shutdown()
         self.server_close()
 

@@ -141,6 +141,28 @@ def test_interrupted_upload_resumes_without_resending(folder: Path, hub: HubServ
     assert again.plan.commits == [] and hub.state.commits_ok == commits
 
 
+def test_killed_publish_resumes_without_resending(folder: Path, hub: HubServer) -> None:
+    """A publish process killed in the middle of its uploads (like Ctrl-C or a lost machine)."""
+    hub.state.hang_lfs_after = 1  # the first LFS object is stored, the second upload hangs
+    cmd = [sys.executable, "-m", "dance_aggregate", "publish", "--repo-id", REPO, "--folder", str(folder), "-q"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert hub.state.hanging.wait(60), "the upload never reached the second file"
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    stored = dict(hub.state.lfs_puts)
+    assert len(stored) == 1
+    hub.state.hang_lfs_after = None
+    hub.state.release.set()
+    result = publish(_options(folder, hub))  # the rerun (in-process: faster, same code path)
+    assert result.commits >= 2
+    assert all(n == 1 for n in hub.state.lfs_puts.values()), f"a finished file was sent again: {hub.state.lfs_puts}"
+    assert set(stored) < set(hub.state.lfs_puts)
+    files = hub.repo(REPO).files("main")
+    assert {f.path for f in local_files(folder)} | {"README.md"} <= set(files)
+
+
 def test_rate_limited_commits_are_retried(folder: Path, hub: HubServer) -> None:
     hub.state.rate_limit_commits = 2
     publish(_options(folder, hub, retries=3, backoff=0, private=True))
