@@ -253,9 +253,12 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPl
         exists = True
     except RepositoryNotFoundError:
         exists = False
-    except HfHubHTTPError as exc:
+    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
         if not options.dry_run:
-            raise PublishError(f"cannot read {options.repo_id} on {api.endpoint}: {_status(exc)}") from None
+            raise PublishError(
+                f"cannot read {options.repo_id} on {api.endpoint}: {_status(exc)}\n"
+                "Check the network connection (and HF_ENDPOINT, if set), then rerun the same command."
+            ) from None
         logger.warning("cannot read the repo (%s); listing every file", _status(exc))
         exists = None
     unchanged = [f.path for f in files if f.path in remote and _same(f, remote[f.path])]
@@ -286,7 +289,7 @@ def _check_tag(api: HfApi, options: PublishOptions, changes: bool) -> CheckResul
     """A tag names one version: refuse to publish changes under a tag that already exists."""
     try:
         refs = api.list_repo_refs(options.repo_id, repo_type=REPO_TYPE)
-    except HfHubHTTPError as exc:
+    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
         return CheckResult("tag", WARN, f"cannot list the tags of {options.repo_id}: {_status(exc)}")
     tagged = any(t.name == options.tag for t in refs.tags)
     if tagged and changes:
