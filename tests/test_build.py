@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -174,3 +175,14 @@ def test_datasets_builder_api(ucf_sample: Path, tmp_path):
     assert ds["train"].features == features()
     with pytest.raises(ValueError, match="not found"):
         DanceAggregate(config_name="nosuch", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"))
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    from dance_aggregate.writer import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "card.md", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "card.md").stat().st_mode & 0o777 == 0o644
