@@ -342,3 +342,23 @@ def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp
     first = next(iter(stream))
     assert first["video"]["path"].endswith(".mp4") and first["video"]["bytes"]
     assert pq.read_schema(next((out / "data" / "all").glob("train-*.parquet"))).field("frame_hashes")
+
+
+def test_documented_thresholds_are_the_ones_in_force():
+    import dance_aggregate.dedup as dedup
+    from dance_aggregate import fingerprint
+    from dance_aggregate.dedup import align, index, match
+
+    doc = dedup.__doc__
+    for mod, name in (
+        (fingerprint, "HASHES_PER_SECOND"),
+        (index, "MAX_DISTANCE"),
+        (align, "MATCH_DISTANCE"),
+        (align, "MIN_SCORE"),
+        (align, "MIN_COMPARED"),
+        (match, "MAX_OFFSETS"),
+        (match, "MIN_RANGE_OVERLAP"),
+    ):
+        value = getattr(mod, name)
+        assert f"{name}`` = {value:g}" in doc, name
+    assert f"MIN_OVERLAP_SECONDS`` = {align.MIN_OVERLAP_SECONDS:g} s" in doc

@@ -14,15 +14,17 @@ Modules:
 - :mod:`.splits`: the split rule (a cluster, a group or a YouTube id never straddles splits);
 - :mod:`.combine`: the ``all`` config, ``reports/duplicates.csv`` and ``reports/all.json``.
 
-Thresholds (one place each, documented there):
+Thresholds (each defined once, with its reasons, in its module):
 
-==========================  ======  ==================================================
-``index.MAX_DISTANCE``      4 bits  candidate: two hashes this close (exact search)
-``align.MATCH_DISTANCE``    10 bits aligned hashes that agree
-``align.MIN_SCORE``         0.6     least fraction of agreeing aligned hashes
-``align.MIN_OVERLAP_SECONDS`` 3 s   least common non-blank duration (or the shorter clip)
-``match.MIN_RANGE_OVERLAP`` 0.5     tier 1: overlap as a fraction of the shorter range
-==========================  ======  ==================================================
+- ``fingerprint.HASHES_PER_SECOND`` = 4: hashes per second of video (pooled windows);
+- ``fingerprint.BLANK_STD`` = 6, ``DARK_MEAN``/``DARK_STD`` = 24/12: blank windows (hash 0);
+- ``index.MAX_DISTANCE`` = 4 bits: two hashes this close make a candidate pair (exact);
+- ``align.MATCH_DISTANCE`` = 10 bits: aligned hashes that agree;
+- ``align.MIN_SCORE`` = 0.6: least fraction of agreeing aligned hashes;
+- ``align.MIN_OVERLAP_SECONDS`` = 3 s: least common non-blank duration compared (or the
+  whole shorter clip), never fewer than ``align.MIN_COMPARED`` = 4 hashes;
+- ``match.MAX_OFFSETS`` = 8: most voted time offsets tried per candidate pair;
+- ``match.MIN_RANGE_OVERLAP`` = 0.5: tier 1 overlap, as a fraction of the shorter range.
 """
 
 from __future__ import annotations
