@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.dedup import apply_split_rule
 from dance_aggregate.errors import DanceAggregateError, MediaError
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.report import Accounting, accounting_from, write_reports
@@ -254,6 +255,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
         if parts_by_split.get(split)
     }
     splits = {k: _sorted_by_id(v) for k, v in splits.items()}
+    splits, dedup = apply_split_rule(splits)  # a cluster or group of this config never straddles splits
     shards = write_config(folder, config, splits)
     acc = accounting_from(config, records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
     elapsed = time.monotonic() - t0
@@ -269,6 +271,8 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
             "data_dir": str(builder.data_dir),
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(elapsed, 2),
+            "dedup": dedup.summary(),
+            "split_moves": [m.to_dict() for m in dedup.moves],
         },
     )
     acc.check()
@@ -290,8 +294,16 @@ def _collect(
     exclusions.extend(res.exclusions)
 
 
-def finalize_folder(folder: Path) -> None:
-    """Steps that span configs, run after every build: the dataset card."""
+def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
+    """Steps that span configs, run after every build: the deduplicated ``all`` config
+    (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
+
+    Returns:
+        The accounting of ``all`` (``None`` when the folder has no pixel config).
+    """
+    from dance_aggregate.dedup.combine import build_all
     from dance_aggregate.hub.card import write_card
 
+    acc = build_all(folder, progress=progress)
     write_card(folder)
+    return acc

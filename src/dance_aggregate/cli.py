@@ -154,21 +154,24 @@ def build(
         except DanceAggregateError as exc:
             failures.append(f"{builder.config_name}: {exc}")
             click.echo(f"Error: {exc}", err=True)
+    all_acc = None
     try:
         if results or (output / "data").is_dir():
-            finalize_folder(output)
+            all_acc = finalize_folder(output, progress=not quiet)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("")
     click.echo("Build accounting (records read = rows written + records excluded):")
     for res in results:
         click.echo(res.accounting.summary())
+    if all_acc is not None:
+        click.echo(all_acc.summary())
     click.echo(f"Output: {output.resolve()}  ({time.monotonic() - t0:.1f} s)")
     if results:
         click.echo(
             "Load it from the folder that holds it:\n"
             f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
-            f"print(load_dataset('{output.name}', '{results[0].config}'))\""
+            f"print(load_dataset('{output.name}', '{'all' if all_acc is not None else results[0].config}'))\""
         )
     if failures:
         raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
