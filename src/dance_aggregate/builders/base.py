@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
-from dance_aggregate.records import ClipRecord, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -92,6 +92,14 @@ class SourceBuilder:
             raise MediaError(f"{record.id}: no media path in the record", reason="missing video")
         clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=f"{path} ({record.id})")
         return clip_row(record, clip)
+
+    def should_redo(self, exclusions: list[Exclusion]) -> bool:
+        """Whether a unit finished by an earlier run must run again because of what it
+        excluded (e.g. a download that failed for a transient reason). Default: never."""
+        return False
+
+    def finish(self, output: Path) -> None:
+        """Called in the main process after every unit ran (e.g. to write a report)."""
 
     # -- helpers --------------------------------------------------------------------------
     def layout_error(self, problem: str) -> DataDirError:
