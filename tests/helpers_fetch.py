@@ -8,12 +8,14 @@ send a truncated body, or serve garbage bytes.
 from __future__ import annotations
 
 import re
+import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
@@ -28,6 +30,7 @@ class Behaviour:
         fail_status: The status of the first failures (429 by default).
         truncate: Send only this fraction of the body (with the full Content-Length).
         garbage: Serve random bytes instead of the video.
+        delay: Seconds to wait before answering (to kill a build mid-download).
     """
 
     status: int | None = None
@@ -35,6 +38,7 @@ class Behaviour:
     fail_status: int = 429
     truncate: float | None = None
     garbage: bool = False
+    delay: float = 0.0
     served_failures: int = 0
 
 
@@ -81,8 +85,14 @@ class FakeTube:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # A small send buffer, so bytes_sent is close to what the client read.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+
             def _id(self) -> str | None:
-                m = re.fullmatch(r"/v/(.+)\.mp4", unquote(self.path.split("?")[0]))
+                # An absolute URI when the server is used as a proxy.
+                m = re.fullmatch(r"/v/(.+)\.mp4", unquote(urlsplit(self.path).path))
                 return m.group(1) if m else None
 
             def do_HEAD(self) -> None:  # noqa: N802
@@ -112,6 +122,8 @@ class FakeTube:
                     self._error(vid or self.path, 404)
                     return
                 b = tube.behaviours.get(vid, Behaviour())
+                if b.delay:
+                    time.sleep(b.delay)
                 if b.status:
                     self._error(vid, b.status)
                     return
@@ -160,11 +172,13 @@ class FakeTube:
                 if b.truncate is not None:
                     body = body[: int(len(body) * b.truncate)]
                 try:
-                    self.wfile.write(body)
-                    with tube.lock:
-                        tube.bytes_sent[vid] += len(body)
+                    for i in range(0, len(body), 65536):
+                        chunk = body[i : i + 65536]
+                        self.wfile.write(chunk)
+                        with tube.lock:
+                            tube.bytes_sent[vid] += len(chunk)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    self.close_connection = True
                 if b.truncate is not None:
                     self.close_connection = True
 
@@ -179,3 +193,37 @@ class FakeTube:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+# -- media helpers ----------------------------------------------------------------------------
+SOURCE_FPS = 25
+SOURCE_SIZE = (160, 120)
+
+
+def make_source(path: Path, seed: int, seconds: float = 8.0) -> Path:
+    """A generated H.264 + AAC MP4 (160x120, 25 fps) with the seed's identifiable pattern."""
+    from dance_aggregate.synth import write_video
+
+    w, h = SOURCE_SIZE
+    return write_video(path, seed, seconds=seconds, fps=SOURCE_FPS, width=w, height=h)
+
+
+def source_frame_index(img, seed: int, n_frames: int) -> int:
+    """The index of the source frame of ``seed`` that ``img`` (RGB ndarray) shows."""
+    import numpy as np
+
+    from dance_aggregate.synth import pattern_frame
+
+    w, h = SOURCE_SIZE
+    errs = [np.abs(img.astype(int) - pattern_frame(seed, i, w, h).astype(int)).mean() for i in range(n_frames)]
+    return int(np.argmin(errs))
+
+
+def clip_frames(video_bytes: bytes) -> list:
+    """The decoded RGB frames of an encoded clip."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(video_bytes)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
