@@ -262,7 +262,8 @@ def download(
             with yt_dlp.YoutubeDL(params) as ydl:
                 info = ydl.extract_info(url, download=True)
     except Exception as exc:  # noqa: BLE001 - every yt-dlp failure is classified below
-        message = scrub(" | ".join([str(exc)] + log.errors[-3:]), secrets)
+        parts = [str(exc)] + [e for e in log.errors[-3:] if e not in str(exc)]
+        message = scrub(" | ".join(parts), secrets)
         if ranged and "ffmpeg exited" in message.lower():
             raise DownloadFailure(L.UNREADABLE, True, False, message, range_failed=True) from None
         reason, transient, pause = classify(message, _http_status(exc))
