@@ -51,6 +51,7 @@ class FakeTube:
     requests: Counter = field(default_factory=Counter)
     bytes_sent: Counter = field(default_factory=Counter)
     statuses: list[tuple[str, int]] = field(default_factory=list)
+    proxied: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
@@ -95,10 +96,10 @@ class FakeTube:
                 m = re.fullmatch(r"/v/(.+)\.mp4", unquote(urlsplit(self.path).path))
                 return m.group(1) if m else None
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._serve(head=True)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._serve(head=False)
 
             def _error(self, vid: str, status: int) -> None:
@@ -118,6 +119,8 @@ class FakeTube:
                 vid = self._id()
                 with tube.lock:
                     tube.requests[vid or self.path] += 1
+                    if self.path.startswith("http://"):
+                        tube.proxied += 1  # an absolute URI: the client used us as its proxy
                 if vid is None or vid not in tube.files:
                     self._error(vid or self.path, 404)
                     return

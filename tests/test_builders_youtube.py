@@ -4,6 +4,7 @@ the JSON twin and official JSON formats, mirrors, and the offline ``--sample`` b
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 from collections import Counter
@@ -13,8 +14,15 @@ import pytest
 from click.testing import CliRunner
 
 from dance_aggregate.builders import BUILDERS
-from dance_aggregate.builders.activitynet import ActivityNetBuilder, _nodes, taxonomy_leaves_under
-from dance_aggregate.builders.kinetics import Kinetics600Builder, Kinetics600MotionBuilder
+from dance_aggregate.builders.activitynet import (
+    ActivityNetBuilder,
+    _nodes,
+    taxonomy_leaves_under,
+)
+from dance_aggregate.builders.kinetics import (
+    Kinetics600Builder,
+    Kinetics600MotionBuilder,
+)
 from dance_aggregate.cli import cli
 from dance_aggregate.errors import ConfigError, DataDirError
 from dance_aggregate.taxonomy import load_taxonomy
@@ -142,7 +150,7 @@ def test_activitynet_bsn_copy(tmp_path: Path) -> None:
         by_seg.setdefault(r.source_id.rsplit("_w", 1)[0], []).append(r)
     for recs in by_seg.values():
         recs.sort(key=lambda r: r.start_time)
-        for a, b in zip(recs, recs[1:]):
+        for a, b in itertools.pairwise(recs):
             assert a.end_time == pytest.approx(b.start_time)
         assert len({(r.media["fetch_start"], r.media["fetch_end"]) for r in recs}) == 1  # one download
     assert any(len(v) > 1 for v in by_seg.values())

@@ -77,7 +77,7 @@ def cli() -> None:
 @click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
 @click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
-@click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network.")
+@click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network (implied by --sample).")
 @click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
 @click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")

@@ -135,7 +135,7 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
                 raise self.layout_error(f"{BSN_ANNOTATIONS} found but no {BSN_INFO} (it holds each video's subset)")
             videos = []
             for key, v in data.items():
-                vid = key[2:] if key.startswith("v_") else key
+                vid = key.removeprefix("v_")
                 videos.append(_Video(vid, subsets.get(key), _float(v.get("duration_second")), v.get("annotations") or []))
             return videos, tax_nodes
         raise self.layout_error(f"neither {OFFICIAL} nor {BSN_ANNOTATIONS} in {root}")

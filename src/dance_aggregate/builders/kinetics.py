@@ -95,7 +95,7 @@ class Kinetics600Builder(YouTubeSourceBuilder):
         for split, path in self.annotation_files().items():
             rows = _read_csv(path, split) if path.suffix == ".csv" else _read_json(path, split)
             for row in rows:
-                stem = f"{row.youtube_id}_{int(row.start):06d}_{int(round(row.end)):06d}"
+                stem = f"{row.youtube_id}_{int(row.start):06d}_{round(row.end):06d}"
                 rid = f"{self.source}/{stem}"
                 if not row.label:
                     exclusions.append(Exclusion(rid, "no label", f"{row.where}: no label (test split)", row.split, None))

@@ -49,7 +49,7 @@ class ClipRequest:
         """Stable key, the Kinetics mirror naming: ``<id>_<start:06d>_<end:06d>``."""
         if self.start is None or self.end is None:
             return f"{self.youtube_id}_full"
-        return f"{self.youtube_id}_{int(self.start):06d}_{int(round(self.end)):06d}"
+        return f"{self.youtube_id}_{int(self.start):06d}_{round(self.end):06d}"
 
 
 @dataclass
@@ -194,5 +194,6 @@ class ClipFetcher:
                 return
             if entry.file:
                 (self.cache / entry.file).unlink(missing_ok=True)
-            entry.status, entry.reason, entry.transient, entry.detail, entry.file = "failed", L.UNREADABLE, False, detail[:500], ""
+            entry.status, entry.reason, entry.transient, entry.detail = "failed", L.UNREADABLE, False, detail[:500]
+            entry.file, entry.bytes = "", 0
             self.ledger.put(entry)
