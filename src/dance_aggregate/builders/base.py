@@ -56,6 +56,10 @@ class SourceBuilder:
     in_default_build: ClassVar[bool] = True
     #: Whether rows carry pixels (and so belong to the ``all`` config).
     has_pixels: ClassVar[bool] = True
+    #: Whether one plan record stands for many input records (a YouTube-8M shard): the
+    #: build then gives each such record its own unit and calls :meth:`materialize_many`,
+    #: and counts the records it reports as read.
+    expands_records: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -100,6 +104,15 @@ class SourceBuilder:
 
     def finish(self, output: Path) -> None:
         """Called in the main process after every unit ran (e.g. to write a report)."""
+
+    def materialize_many(self, record: ClipRecord) -> tuple[list[dict[str, Any]], list[Exclusion], int]:
+        """Produce every row a plan record stands for (builders with ``expands_records``).
+
+        Returns:
+            The rows, the exclusions, and how many input records were read, so that
+            ``read == len(rows) + sum(e.count for e in exclusions)``.
+        """
+        return [self.materialize(record)], [], 1
 
     # -- helpers --------------------------------------------------------------------------
     def layout_error(self, problem: str) -> DataDirError:
