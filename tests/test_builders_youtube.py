@@ -30,6 +30,20 @@ from dance_aggregate.taxonomy import load_taxonomy
 DATA = Path(__file__).parent / "data"
 K600 = DATA / "kinetics600"
 ANET = DATA / "activitynet"
+LABELS = DATA / "labels"  # the ActivityNet taxonomy files (shared with the taxonomy tests)
+
+
+@pytest.fixture
+def anet_dir(tmp_path: Path) -> Path:
+    """The BSN copy (excerpt) plus the official taxonomy tree, in one --data-dir."""
+    import shutil
+
+    d = tmp_path / "anet"
+    d.mkdir()
+    for name in ("anet_anno_action.json", "video_info_new.csv"):
+        shutil.copy(ANET / name, d / name)
+    shutil.copy(LABELS / "activity_net_taxonomy.json", d / "activity_net_taxonomy.json")
+    return d
 
 
 def test_registry_and_default_build() -> None:
@@ -98,7 +112,7 @@ def test_kinetics_layout_error(tmp_path: Path) -> None:
 
 def _dance_leaves(name: str) -> set[str]:
     roots = load_taxonomy().crosswalk("activitynet").taxonomy_roots
-    return taxonomy_leaves_under(_nodes(json.loads((ANET / name).read_text())), roots)
+    return taxonomy_leaves_under(_nodes(json.loads((LABELS / name).read_text())), roots)
 
 
 def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
@@ -108,13 +122,13 @@ def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
         assert leaves == {"Belly dance", "Breakdancing", "Cheerleading", "Cumbia", "Tango"}, name
         assert leaves <= set(cw.labels)
     # Every crosswalk label is an ActivityNet leaf (Ballet and Zumba sit elsewhere in the tree).
-    nodes = _nodes(json.loads((ANET / "simple_activitynet_hierarchy.json").read_text()))
+    nodes = _nodes(json.loads((LABELS / "simple_activitynet_hierarchy.json").read_text()))
     assert set(cw.labels) <= {n["nodeName"] for n in nodes}
 
 
-def test_activitynet_bsn_copy(tmp_path: Path) -> None:
+def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
     opts = ActivityNetBuilder.Options(max_window=10.0)
-    plan = ActivityNetBuilder(ANET, opts, work_dir=tmp_path).plan()
+    plan = ActivityNetBuilder(anet_dir, opts, work_dir=tmp_path).plan()
     anno = json.loads((ANET / "anet_anno_action.json").read_text())
     with (ANET / "video_info_new.csv").open() as f:
         subset = {r["video"]: r["subset"] for r in csv.DictReader(f)}
