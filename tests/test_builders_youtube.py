@@ -225,3 +225,10 @@ def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert ds["train"].num_rows == n_train
         row = next(iter(load_dataset("dance_aggregate", config, streaming=True)["train"].decode(False)))
         assert row["video"]["path"].endswith(".mp4") and row["video"]["bytes"]
+
+
+def test_cli_rejects_url_template_without_id(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        cli, ["build", "kinetics600", "--data-dir", f"kinetics600={K600}", "--url-template", "http://mirror/", "-O", str(tmp_path / "o")]
+    )
+    assert res.exit_code != 0 and "{youtube_id}" in res.output

@@ -292,3 +292,22 @@ def test_killed_build_resumes_without_refetching(tube: FakeTube, tmp_path: Path)
     shards = list((out / "data" / "kinetics600").glob("*"))
     assert shards and all(p.suffix == ".parquet" for p in shards)
     assert sum(pq.read_metadata(p).num_rows for p in shards) == 3
+
+
+def test_fetch_options_and_scrubbing() -> None:
+    from dance_aggregate.fetch.ledger import needs_retry
+    from dance_aggregate.fetch.ytdlp import scrub
+
+    with pytest.raises(ValueError, match="youtube_id"):
+        FetchOptions(url_template="https://example.org/watch?v=")
+    opts = FetchOptions(cookies="/secret/cookies.txt", proxy="http://u:pw@proxy:3128")
+    assert "secret" not in repr(opts) and "pw@" not in repr(opts)
+    assert opts.url("-07WQ2iBlw") == "https://www.youtube.com/watch?v=-07WQ2iBlw"
+    assert "pw" not in scrub("Unable to connect to proxy http://u:pw@proxy:3128/", [])
+    assert "tok" not in scrub("cookie tok in message", ["tok"])
+    assert needs_retry("download failed: network", offline=False, retry_failed=False)
+    assert not needs_retry("download failed: not found", offline=False, retry_failed=False)
+    assert needs_retry("download failed: not found", offline=False, retry_failed=True)
+    assert needs_retry("missing video", offline=False, retry_failed=False)
+    assert not needs_retry("download failed: network", offline=True, retry_failed=False)
+    assert not needs_retry("not a dance class", offline=False, retry_failed=True)
