@@ -196,7 +196,7 @@ def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) 
     assert list(led) == ["ok2"] and led["ok2"]["attempts"] == "1"  # one download for both windows
     rows = sorted(read_config(out, "activitynet")["train"].to_pylist(), key=lambda r: r["start_time"])
     n = int(SECONDS * SOURCE_FPS)
-    for row, (s, e) in zip(rows, [(1.3, 3.0), (3.0, 4.7)]):
+    for row, (s, e) in zip(rows, [(1.3, 3.0), (3.0, 4.7)], strict=True):
         assert (row["start_time"], row["end_time"]) == (s, e) and row["group"] == "ok2"
         frames = clip_frames(row["video"]["bytes"])
         assert abs(source_frame_index(frames[0], SEEDS["ok2"], n) - math.ceil(s * SOURCE_FPS)) <= 1
