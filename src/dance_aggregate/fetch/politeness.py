@@ -96,7 +96,7 @@ class FilePoliteness:
                 remaining = state["pause_until"] - time.time()
             if remaining <= 0:
                 return waited
-            logger.info("rate limited: every worker pauses, %.0f s left", remaining)
+            logger.debug("rate limited: every worker pauses, %.0f s left", remaining)
             # Sleep in slices: another worker may lengthen the pause meanwhile.
             step = min(remaining, 5.0)
             self._sleep(step)
