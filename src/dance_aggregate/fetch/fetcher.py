@@ -81,6 +81,16 @@ class ClipFetcher:
         self.cache = self.folder / "cache"
         self.politeness = politeness or FilePoliteness(self.folder.parent, options.pause_base, options.pause_max)
         self._retried: set[str] = set()
+        self._remove_stale_temp()
+
+    def _remove_stale_temp(self, max_age: float = 6 * 3600) -> None:
+        """Remove download folders left by a killed process (old enough to be nobody's)."""
+        for d in self.folder.glob(".dl-*") if self.folder.is_dir() else ():
+            try:
+                if time.time() - d.stat().st_mtime > max_age:
+                    shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                pass
 
     @contextmanager
     def _lock(self, key: str) -> Iterator[None]:
