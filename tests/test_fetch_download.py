@@ -236,19 +236,27 @@ def test_secrets_never_logged_nor_written(tube: FakeTube, tmp_path: Path, caplog
 
 
 def test_shared_pause_holds_other_processes(tmp_path: Path) -> None:
-    FilePoliteness(tmp_path, base=1.0, maximum=5.0).penalize("test 429")
+    pause = FilePoliteness(tmp_path, base=60.0, maximum=600.0).penalize("test 429")
+    assert 60.0 <= pause <= 75.0
+    # Another process sees the pause and sleeps (its sleep is replaced to report and stop).
     code = textwrap.dedent(
         f"""
+        import sys
         from dance_aggregate.fetch.politeness import FilePoliteness
-        print(FilePoliteness({str(tmp_path)!r}).wait())
+        def stop(seconds):
+            print(f"paused {{seconds}}")
+            sys.exit(0)
+        FilePoliteness({str(tmp_path)!r}, sleep=stop).wait()
+        print("not paused")
         """
     )
-    waited = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    assert waited >= 0.5  # the other process waited out (most of) the pause
-    p = FilePoliteness(tmp_path, base=1.0, maximum=5.0)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("paused ") and float(out.split()[1]) > 0
+    p = FilePoliteness(tmp_path, base=60.0, maximum=600.0)
+    first_until = p.state()["pause_until"]
     assert p.state()["level"] == 1
-    p.penalize("again")
-    assert p.state()["level"] == 2
+    p.penalize("again")  # the next penalty is longer
+    assert p.state()["level"] == 2 and p.state()["pause_until"] > first_until + 30
     p.relax()
     assert p.state()["level"] == 0
 
