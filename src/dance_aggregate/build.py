@@ -156,15 +156,16 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     if manifest.is_file() and Path(unit.path).is_file():
         done = json.loads(manifest.read_text(encoding="utf-8"))
         excl = [Exclusion(**e) for e in done["exclusions"]]
-        return UnitResult(
-            unit.path,
-            unit.split,
-            done["rows"],
-            excl,
-            skipped=True,
-            read=done.get("read", done["rows"] + sum(e.count for e in excl)),
-            planned=len(unit.records),
-        )
+        if not unit.builder.should_redo(excl):
+            return UnitResult(
+                unit.path,
+                unit.split,
+                done["rows"],
+                excl,
+                skipped=True,
+                read=done.get("read", done["rows"] + sum(e.count for e in excl)),
+                planned=len(unit.records),
+            )
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
     read = 0
@@ -222,8 +223,8 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     parts_by_split: dict[str, list[str]] = defaultdict(list)
     todo = []
     for unit in units:
-        if unit.manifest.is_file() and Path(unit.path).is_file():
-            res = run_unit(unit)
+        res = _finished(unit)
+        if res is not None:
             _collect(res, rows_by_split, parts_by_split, exclusions)
             records_read += res.read
         else:
@@ -246,9 +247,10 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
             records_read += res.read
             failed += sum(e.count for e in res.exclusions)
             bar.update(res.planned)
-            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed)
+            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed, pending=bar.total - bar.n)
     finally:
         bar.close()
+        builder.finish(folder)
     splits = {
         split: concat(pq.read_table(p, schema=arrow_schema()) for p in sorted(parts_by_split[split]))
         for split in SPLITS
@@ -277,6 +279,20 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     )
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
+
+
+def _finished(unit: WorkUnit) -> UnitResult | None:
+    """The result of a unit an earlier run finished, or None when it must (re)run."""
+    if not (unit.manifest.is_file() and Path(unit.path).is_file()):
+        return None
+    if unit.builder.should_redo(_manifest_exclusions(unit)):
+        return None
+    return run_unit(unit)
+
+
+def _manifest_exclusions(unit: WorkUnit) -> list[Exclusion]:
+    done = json.loads(unit.manifest.read_text(encoding="utf-8"))
+    return [Exclusion(**e) for e in done["exclusions"]]
 
 
 def _sorted_by_id(table: pa.Table) -> pa.Table:
