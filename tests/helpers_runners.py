@@ -26,10 +26,15 @@ def sample_builder(src: SampleSource, output: Path):
     return cls(src.data_dir, cls.parse_options(src.options), video_dir=src.video_dir, work_dir=output / ".work")
 
 
-def build_sample(srcs: list[SampleSource], output: Path, **options: Any) -> list[ConfigResult]:
-    """Build every sample config into ``output`` (then the card), like ``build --sample``."""
+def build_sample(
+    srcs: list[SampleSource], output: Path, configs: tuple[str, ...] = ("ucf101",), **options: Any
+) -> list[ConfigResult]:
+    """Build sample ``configs`` into ``output`` (then the card and ``all``).
+
+    Only configs whose media is local belong here (the CLI's ``--sample`` also sets the
+    fetching builders offline; use the CLI for the whole sample)."""
     opts = BuildOptions(output=output, progress=False, **options)
-    results = [build_config(sample_builder(src, output), opts) for src in srcs]
+    results = [build_config(sample_builder(src, output), opts) for src in srcs if src.config in configs]
     finalize_folder(output)
     return results
 
@@ -44,6 +49,7 @@ def folder_snapshot(folder: Path) -> dict[str, Any]:
         if rel.startswith("reports/") and rel.endswith(".json"):
             report = json.loads(path.read_text())
             report.pop("elapsed_seconds", None)
+            report.pop("inputs_key", None)  # a cache key made of shard mtimes (reports/all.json)
             out[rel] = report
         else:
             out[rel] = path.read_bytes()

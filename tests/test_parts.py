@@ -68,7 +68,7 @@ def test_object_store_style_filesystem(tmp_path):
 def test_build_with_memory_work_dir_matches_local(sample, local_build, tmp_path):
     out = tmp_path / "out"
     build_sample(sample, out, part_size=3, work_dir="memory://dance-aggregate-test/build1")
-    assert not (out / ".work").exists()
+    assert not (out / ".work" / "parts").exists()
     assert folder_snapshot(out) == folder_snapshot(local_build)
 
 

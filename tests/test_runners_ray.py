@@ -10,11 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-ray = pytest.importorskip(
-    "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray runner tests need it'
-)
-
 from click.testing import CliRunner
 
 from dance_aggregate.build import run_unit
@@ -25,6 +20,11 @@ from dance_aggregate.runners_ray import RayRunner
 from dance_aggregate.sample import make_sample
 from dance_aggregate.writer import read_config
 from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot
+
+ray = pytest.importorskip(
+    "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray runner tests need it'
+)
+
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,9 +52,18 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_out(cache, tmp_path_factory):
+    """The whole sample (every config, dedup, ``all``, card) built by the local runner."""
     out = tmp_path_factory.mktemp("local") / "out"
     res = CliRunner().invoke(cli, ["build", "--sample", "--cache-dir", str(cache), "-O", str(out), "-q", "--part-size", "2"])
     assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_ucf(cache, tmp_path_factory):
+    """The UCF101 sample alone built by the local runner (reference of the kill tests)."""
+    out = tmp_path_factory.mktemp("local-ucf") / "out"
+    build_sample(make_sample(cache), out, part_size=2)
     return out
 
 
@@ -89,9 +98,9 @@ def test_cli_ray_build_equals_local_build(ray_instance, cache, local_out, tmp_pa
     assert ray.is_initialized(), "a Ray instance the runner did not start is left running"
 
 
-def test_killed_tasks_are_retried_nothing_lost_nothing_doubled(ray_instance, cache, local_out, tmp_path):
+def test_killed_tasks_are_retried_nothing_lost_nothing_doubled(ray_instance, cache, local_ucf, tmp_path):
     srcs = make_sample(cache)
-    names = _part_names(local_out)  # same records and options -> same part names
+    names = _part_names(local_ucf)  # same records and options -> same part names
     assert len(names) >= 3
     victims = {names[0]: "before", names[1]: "after_part", names[2]: "after_manifest"}
     marks = tmp_path / "marks"
@@ -104,12 +113,12 @@ def test_killed_tasks_are_retried_nothing_lost_nothing_doubled(ray_instance, cac
     assert result.accounting.adds_up and result.accounting.rows_written == 8
     ids = [i for t in read_config(out, "ucf101").values() for i in t.column("id").to_pylist()]
     assert len(ids) == len(set(ids)) == 8
-    assert folder_snapshot(out) == folder_snapshot(local_out)
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)
 
 
-def test_failed_build_resumes_without_redoing_finished_shards(ray_instance, cache, local_out, tmp_path):
+def test_failed_build_resumes_without_redoing_finished_shards(ray_instance, cache, local_ucf, tmp_path):
     srcs = make_sample(cache)
-    names = _part_names(local_out)
+    names = _part_names(local_ucf)
     marks = tmp_path / "marks"
     marks.mkdir()
     out = tmp_path / "out"
@@ -123,7 +132,7 @@ def test_failed_build_resumes_without_redoing_finished_shards(ray_instance, cach
     marks2.mkdir()
     build_sample(srcs, out, part_size=2, runner=DyingRayRunner(marks2, {}))
     assert set(attempts(marks2)) == set(names) - done_before
-    assert folder_snapshot(out) == folder_snapshot(local_out)
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)
 
 
 @ray.remote(num_cpus=1)
@@ -168,16 +177,16 @@ def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, t
         list(RayRunner(2, max_retries=2).run(run_unit, units))
 
 
-def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_out, tmp_path):
+def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_ucf, tmp_path):
     """A second driver process joins the running instance, as on a cluster's head node."""
     import subprocess
     import sys
 
     address = ray.get_runtime_context().gcs_address
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "dance_aggregate", "build", "--sample", "--cache-dir", str(cache), "-O", str(out),
+    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--sample", "--cache-dir", str(cache), "-O", str(out),
            "-q", "--part-size", "2", "--runner", "ray", "--ray-address", address]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Started a local Ray instance" not in proc.stderr
-    assert folder_snapshot(out) == folder_snapshot(local_out)
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)

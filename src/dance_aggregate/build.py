@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from dance_aggregate import __version__, parts
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.dedup import apply_split_rule
 from dance_aggregate.errors import DanceAggregateError, MediaError
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.report import Accounting, accounting_from, write_reports
@@ -110,6 +111,11 @@ class UnitResult:
     rows: int
     exclusions: list[Exclusion] = field(default_factory=list)
     skipped: bool = False
+    #: Input records read (``rows + excluded``; more than the unit's plan records when
+    #: the builder expands them, as YouTube-8M shards do).
+    read: int = 0
+    #: Plan records in the unit (for progress).
+    planned: int = 0
 
 
 @dataclass
@@ -135,8 +141,12 @@ def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
 def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
     """Cut records into units of at most ``part_size`` clips per split (deterministic).
 
-    ``work`` is the work folder, a local path or an fsspec URL.
+    ``work`` is the work folder, a local path or an fsspec URL. A builder whose records
+    expand into many rows (``expands_records``) gets one record per unit, so a worker holds
+    one shard's rows at a time.
     """
+    if builder.expands_records:
+        part_size = 1
     by_split: dict[str, list[ClipRecord]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.id):
         by_split[r.split].append(r)
@@ -155,14 +165,30 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     """Encode one unit into its part (skip when already done). Runs in a worker."""
     if unit.is_done():
         done = parts.read_manifest(unit.path)
-        return UnitResult(
-            unit.path, unit.split, done["rows"], [Exclusion(**e) for e in done["exclusions"]], skipped=True
-        )
+        excl = [Exclusion(**e) for e in done["exclusions"]]
+        if not unit.builder.should_redo(excl):
+            return UnitResult(
+                unit.path,
+                unit.split,
+                done["rows"],
+                excl,
+                skipped=True,
+                read=done.get("read", done["rows"] + sum(e.count for e in excl)),
+                planned=len(unit.records),
+            )
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
+    read = 0
     for record in unit.records:
+        read += 1
         try:
-            rows.append(unit.builder.materialize(record))
+            if unit.builder.expands_records:
+                many, excl, n_read = unit.builder.materialize_many(record)
+                rows.extend(many)
+                exclusions.extend(excl)
+                read += n_read - 1
+            else:
+                rows.append(unit.builder.materialize(record))
         except MediaError as exc:
             logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
             exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
@@ -178,8 +204,8 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)
-    parts.write_manifest(unit.path, {"rows": len(rows), "exclusions": [e.to_dict() for e in exclusions]})
-    return UnitResult(unit.path, unit.split, len(rows), exclusions)
+    parts.write_manifest(unit.path, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
+    return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
 
 
 def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
@@ -204,38 +230,48 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     plan = builder.plan()
     units = plan_units(builder, plan.records, work, options.part_size)
     exclusions = list(plan.exclusions)
+    records_read = sum(e.count for e in plan.exclusions)
     rows_by_split: dict[str, int] = defaultdict(int)
     parts_by_split: dict[str, list[str]] = defaultdict(list)
     todo = []
     for unit in units:
-        if unit.is_done():
-            res = run_unit(unit)
+        res = _finished(unit)
+        if res is not None:
             _collect(res, rows_by_split, parts_by_split, exclusions)
+            records_read += res.read
         else:
             todo.append(unit)
     n_done = len(plan.records) - sum(len(u.records) for u in todo)
     if n_done:
         logger.info("%s: %d clips already encoded by an earlier run; resuming", config, n_done)
+    unit_name = "shard" if builder.expands_records else "clip"
     bar = tqdm(
-        total=len(plan.records), initial=n_done, desc=f"{config}: clips", unit="clip", disable=not options.progress
+        total=len(plan.records),
+        initial=n_done,
+        desc=f"{config}: {unit_name}s",
+        unit=unit_name,
+        disable=not options.progress,
     )
     failed = 0
     try:
         for res in options.get_runner().run(run_unit, todo):
             _collect(res, rows_by_split, parts_by_split, exclusions)
-            failed += len(res.exclusions)
-            bar.update(res.rows + len(res.exclusions))
-            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed)
+            records_read += res.read
+            failed += sum(e.count for e in res.exclusions)
+            bar.update(res.planned)
+            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed, pending=bar.total - bar.n)
     finally:
         bar.close()
+        builder.finish(folder)
     splits = {
         split: concat(parts.read_part(p, arrow_schema()) for p in sorted(parts_by_split[split]))
         for split in SPLITS
         if parts_by_split.get(split)
     }
     splits = {k: _sorted_by_id(v) for k, v in splits.items()}
+    splits, dedup = apply_split_rule(splits)  # a cluster or group of this config never straddles splits
     shards = write_config(folder, config, splits)
-    acc = accounting_from(config, plan.records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
+    acc = accounting_from(config, records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
     elapsed = time.monotonic() - t0
     write_reports(
         folder,
@@ -249,10 +285,26 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
             "data_dir": str(builder.data_dir),
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(elapsed, 2),
+            "dedup": dedup.summary(),
+            "split_moves": [m.to_dict() for m in dedup.moves],
         },
     )
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
+
+
+def _finished(unit: WorkUnit) -> UnitResult | None:
+    """The result of a unit an earlier run finished, or None when it must (re)run."""
+    if not unit.is_done():
+        return None
+    if unit.builder.should_redo(_manifest_exclusions(unit)):
+        return None
+    return run_unit(unit)
+
+
+def _manifest_exclusions(unit: WorkUnit) -> list[Exclusion]:
+    done = parts.read_manifest(unit.path)
+    return [Exclusion(**e) for e in done["exclusions"]]
 
 
 def _sorted_by_id(table: pa.Table) -> pa.Table:
@@ -270,8 +322,16 @@ def _collect(
     exclusions.extend(res.exclusions)
 
 
-def finalize_folder(folder: Path) -> None:
-    """Steps that span configs, run after every build: the dataset card."""
+def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
+    """Steps that span configs, run after every build: the deduplicated ``all`` config
+    (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
+
+    Returns:
+        The accounting of ``all`` (``None`` when the folder has no pixel config).
+    """
+    from dance_aggregate.dedup.combine import build_all
     from dance_aggregate.hub.card import write_card
 
+    acc = build_all(folder, progress=progress)
     write_card(folder)
+    return acc

@@ -79,6 +79,11 @@ def cli() -> None:
 @click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
 @click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
+@click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
+@click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network (implied by --sample).")
+@click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
+@click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
+@click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -95,6 +100,11 @@ def build(
     work_dir: str | None,
     max_short_side: int | None,
     cache_dir: Path | None,
+    url_template: str | None,
+    offline: bool,
+    retry_failed: bool,
+    cookies: str | None,
+    proxy: str | None,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -105,6 +115,8 @@ def build(
       dance-aggregate build --sample
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101 -o ucf101.fold=2 -j 2
+      dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --video-dir kinetics600=/data/k600/videos -j 4
+      dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
       dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
@@ -116,7 +128,20 @@ def build(
 
     from dance_aggregate.build import BuildOptions, build_config, finalize_folder
     from dance_aggregate.builders import BUILDERS, get_builder
+    from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
     from dance_aggregate.sample import make_sample
+
+    try:
+        # --sample builds from generated mirrors only: it never touches the network.
+        fetch = FetchOptions(
+            url_template=url_template or DEFAULT_URL_TEMPLATE,
+            offline=offline or sample,
+            retry_failed=retry_failed,
+            cookies=cookies,
+            proxy=proxy,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url-template") from None
 
     dirs = _pairs(data_dirs, "--data-dir")
     vdirs = _pairs(video_dirs, "--video-dir")
@@ -148,8 +173,9 @@ def build(
             encode = cls.default_encode
             if max_short_side:
                 encode = replace(encode, max_short_side=max_short_side)
+            extra = {"fetch": fetch} if getattr(cls, "fetches_media", False) else {}
             builders.append(
-                cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work")
+                cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work", **extra)
             )
         unit_runner = None
         if runner == "ray":
@@ -176,21 +202,24 @@ def build(
     finally:
         if unit_runner is not None:
             unit_runner.close()
+    all_acc = None
     try:
         if results or (output / "data").is_dir():
-            finalize_folder(output)
+            all_acc = finalize_folder(output, progress=not quiet)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("")
     click.echo("Build accounting (records read = rows written + records excluded):")
     for res in results:
         click.echo(res.accounting.summary())
+    if all_acc is not None:
+        click.echo(all_acc.summary())
     click.echo(f"Output: {output.resolve()}  ({time.monotonic() - t0:.1f} s)")
     if results:
         click.echo(
             "Load it from the folder that holds it:\n"
             f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
-            f"print(load_dataset('{output.name}', '{results[0].config}'))\""
+            f"print(load_dataset('{output.name}', '{'all' if all_acc is not None else results[0].config}'))\""
         )
     if failures:
         raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
@@ -208,6 +237,48 @@ def stats(folder: Path, as_json: bool) -> None:
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else format_stats(data))
+
+
+@cli.command()
+@click.option("--repo-id", required=True, metavar="NAMESPACE/NAME", help="Dataset repo on the Hub, e.g. my-user/dance_aggregate.")
+@click.option("--folder", type=click.Path(path_type=Path), default=Path("dance_aggregate"), show_default=True, help="The built dataset folder.")
+@click.option("--private", is_flag=True, help="Create the repo private.")
+@click.option("--dry-run", is_flag=True, help="Run the checks and show what would be uploaded; send nothing.")
+@click.option("--tag", default=None, metavar="vX.Y", help="Tag the published version.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
+@click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
+def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str | None, quiet: bool, verbose: int) -> None:
+    """Check a built FOLDER and publish it to the Hugging Face Hub as a dataset repo.
+
+    \b
+    Examples:
+      dance-aggregate publish --repo-id my-user/dance_aggregate --dry-run
+      dance-aggregate publish --repo-id my-user/dance_aggregate --tag v1.0
+
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed. An interrupted
+    upload resumes when the same command is run again.
+    """
+    _setup_logging(verbose, quiet)
+    from dance_aggregate.hub.publish import PublishOptions, plan_publish
+    from dance_aggregate.hub.publish import publish as run_publish
+
+    try:
+        options = PublishOptions(repo_id=repo_id, folder=folder, private=private, dry_run=dry_run, tag=tag, progress=not quiet)
+        if dry_run:
+            plan = plan_publish(options)
+            click.echo(plan.describe())
+            failed = [c for c in plan.checks if not c.ok]
+            if failed:
+                raise click.ClickException(f"dry run: {len(failed)} check(s) failed ({', '.join(c.name for c in failed)}); fix them before publishing")
+            click.echo("Dry run: nothing was uploaded.")
+            return
+        result = run_publish(options)
+    except DanceAggregateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.plan.describe())
+    click.echo(f"Published in {result.commits} commit(s): {result.url}")
+    if result.tag_url:
+        click.echo(f"Version {tag}: {result.tag_url}")
 
 
 @cli.command()
