@@ -18,9 +18,10 @@ two ways:
 Each reader runs in 1 and 2 worker processes (spawned, torch-free), each worker reading a
 disjoint set of shards / files, sampling ``--frames`` uniform frames per clip resized to
 ``--size``. Printed: clips per second (total clips / slowest worker's reading time, setup
-such as ``load_dataset`` excluded and shown apart), the ratio to ``mp4``, and the peak
+such as ``load_dataset`` excluded and shown apart; workers start reading together at a
+barrier), the ratio to ``mp4``, and the peak
 resident memory of the workers (``VmHWM``, or ``ru_maxrss`` off Linux). Each configuration is run ``--repeat``
-times and the best run is kept (the machine is shared).
+times, readers alternating, and the best run of each is kept (the machine is shared).
 
 ``--seek`` instead measures when seeking pays (``media.decode``'s ``JUMP_COST_FRAMES``):
 10 s clips with a keyframe every second, N frames sampled with each method.
@@ -48,6 +49,9 @@ from typing import Any
 import numpy as np
 
 CONFIG = "kinetics600"
+# Torch-free readers: datasets imports torch whenever it is installed (~180 MB per worker),
+# which would blur the memory figures. Inherited by the spawned workers.
+os.environ.setdefault("USE_TORCH", "0")
 
 
 # -- generating the clips --------------------------------------------------------------------
@@ -107,7 +111,7 @@ def prepare(cache: Path, clips: int, shards: int) -> tuple[Path, Path]:
 
 
 # -- the readers (run in spawned worker processes) --------------------------------------------
-def _read_parquet(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None) -> dict[str, float]:
+def _read_parquet(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None, ready: Any) -> dict[str, float]:
     import datasets
     from datasets import load_dataset
     from datasets.distributed import split_dataset_by_node
@@ -120,33 +124,39 @@ def _read_parquet(folder: str, rank: int, world: int, frames: int, size: tuple[i
     ds = load_dataset(folder, CONFIG, split="train", streaming=True, columns=["id", "label", "video"]).decode(False)
     if world > 1:
         ds = split_dataset_by_node(ds, rank=rank, world_size=world)
+    setup = time.perf_counter() - t0
+    ready.wait()
     t1 = time.perf_counter()
     n, end = 0, t1
     for row in ds:
         sample_frames(row["video"], frames, size=size)
         n += 1
-        end = time.perf_counter()
-    return {"clips": n, "setup": t1 - t0, "read": end - t1}
+        end = time.perf_counter()  # not after the loop: datasets may pause when a stream closes
+    return {"clips": n, "setup": setup, "start": t1, "end": end}
 
 
-def _read_mp4(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None) -> dict[str, float]:
+def _read_mp4(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None, ready: Any) -> dict[str, float]:
     from dance_aggregate.media.decode import sample_frames
 
     t0 = time.perf_counter()
     files = sorted(Path(folder).glob("*.mp4"))[rank::world]
+    setup = time.perf_counter() - t0
+    ready.wait()
     t1 = time.perf_counter()
     for path in files:
         sample_frames(path, frames, size=size)
-    return {"clips": len(files), "setup": t1 - t0, "read": time.perf_counter() - t1}
+    return {"clips": len(files), "setup": setup, "start": t1, "end": time.perf_counter()}
 
 
-def _read_mp4_decode_all(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None) -> dict[str, float]:
+def _read_mp4_decode_all(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None, ready: Any) -> dict[str, float]:
     import av
 
     from dance_aggregate.media.decode import frame_indices
 
     t0 = time.perf_counter()
     files = sorted(Path(folder).glob("*.mp4"))[rank::world]
+    setup = time.perf_counter() - t0
+    ready.wait()
     t1 = time.perf_counter()
     for path in files:
         with av.open(str(path)) as container:
@@ -154,17 +164,16 @@ def _read_mp4_decode_all(folder: str, rank: int, world: int, frames: int, size: 
         for i in frame_indices(len(decoded), frames):
             kw = {"width": size[1], "height": size[0]} if size else {}
             decoded[i].to_ndarray(format="rgb24", **kw)
-    return {"clips": len(files), "setup": t1 - t0, "read": time.perf_counter() - t1}
+    return {"clips": len(files), "setup": setup, "start": t1, "end": time.perf_counter()}
 
 
 READERS = {"parquet": _read_parquet, "mp4": _read_mp4, "mp4-decode-all": _read_mp4_decode_all}
 
 
-def _worker(args: tuple[str, str, int, int, int, tuple[int, int] | None]) -> dict[str, float]:
-    reader, folder, rank, world, frames, size = args
-    out = READERS[reader](folder, rank, world, frames, size)
+def _worker(reader: str, folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None, ready: Any, results: Any) -> None:
+    out = READERS[reader](folder, rank, world, frames, size, ready)
     out["maxrss_mb"] = _peak_rss_mb()
-    return out
+    results.put(out)
 
 
 def _peak_rss_mb() -> float:
@@ -184,19 +193,27 @@ def _peak_rss_mb() -> float:
 
 
 def run(reader: str, folder: Path, workers: int, frames: int, size: tuple[int, int] | None) -> dict[str, float]:
-    pool = mp.get_context("spawn").Pool(workers)
-    try:
-        results = pool.map(_worker, [(reader, str(folder), r, workers, frames, size) for r in range(workers)])
-    finally:
-        pool.close()  # let workers exit normally (terminate() leaks their semaphores)
-        pool.join()
-    clips = sum(r["clips"] for r in results)
-    read = max(r["read"] for r in results)
+    """One run: ``workers`` spawned processes set up, wait at a barrier, then all read."""
+    ctx = mp.get_context("spawn")
+    ready, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(reader, str(folder), r, workers, frames, size, ready, results))
+        for r in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    out = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise RuntimeError(f"{reader} worker failed with exit code {p.exitcode}")
+    clips = sum(r["clips"] for r in out)
+    elapsed = max(r["end"] for r in out) - min(r["start"] for r in out)
     return {
         "clips": clips,
-        "clips_per_s": clips / read,
-        "setup_s": max(r["setup"] for r in results),
-        "maxrss_mb": max(r["maxrss_mb"] for r in results),
+        "clips_per_s": clips / elapsed,
+        "setup_s": max(r["setup"] for r in out),
+        "maxrss_mb": max(r["maxrss_mb"] for r in out),
     }
 
 
@@ -212,13 +229,18 @@ def bench(args: argparse.Namespace) -> None:
         f"{args.frames} frames per clip, size {size}, best of {args.repeat}"
     )
     print(f"{'reader':<16}{'workers':>8}{'clips/s':>10}{'vs mp4':>9}{'setup s':>9}{'peak RSS MB':>13}")
+    readers = ("mp4", "parquet", "mp4-decode-all")
     for workers in args.workers:
-        base = None
-        for reader in ("mp4", "parquet", "mp4-decode-all"):
-            src = folder if reader == "parquet" else mp4_dir
-            best = max((run(reader, src, workers, args.frames, size) for _ in range(args.repeat)), key=lambda r: r["clips_per_s"])
-            assert best["clips"] == args.clips, best
-            base = base or best["clips_per_s"]
+        # readers alternate within each repeat, so load from elsewhere hits them alike
+        runs: dict[str, list[dict[str, float]]] = {r: [] for r in readers}
+        for _ in range(args.repeat):
+            for reader in readers:
+                runs[reader].append(run(reader, folder if reader == "parquet" else mp4_dir, workers, args.frames, size))
+        base = max(r["clips_per_s"] for r in runs["mp4"])
+        for reader in readers:
+            best = max(runs[reader], key=lambda r: r["clips_per_s"])
+            if best["clips"] != args.clips:
+                raise RuntimeError(f"{reader} read {best['clips']} clips, expected {args.clips}")
             print(
                 f"{reader:<16}{workers:>8}{best['clips_per_s']:>10.1f}{best['clips_per_s'] / base:>9.2f}"
                 f"{best['setup_s']:>9.2f}{best['maxrss_mb']:>13.0f}",

@@ -16,7 +16,6 @@ existed), the script says so and uses a config that is there.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import sys
@@ -51,6 +50,14 @@ def pick_config(data: str, wanted: str) -> str:
     return fallback
 
 
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="Stream a dance_aggregate config into a training loop.")
     p.add_argument("--data", default="dance_aggregate", help="dataset folder (or Hub repo id)")
@@ -67,7 +74,7 @@ def main() -> None:
 
     rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     config = pick_config(args.data, args.config)
-    has_torch = importlib.util.find_spec("torch") is not None
+    has_torch = torch_available()
     ds = stream(
         args.data, config, "train",
         rank=rank, world_size=world_size, seed=args.seed, buffer_size=64,

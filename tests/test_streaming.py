@@ -148,3 +148,22 @@ def test_real_dataloader_workers(folder: Path, shard_of: dict[str, str]) -> None
             assert isinstance(batch["label"], torch.Tensor)
             seen.update(batch["id"])
     assert seen == Counter(shard_of.keys())
+
+
+def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """examples/train_stream.py on the sample folder (no kinetics600 there until that builder
+    lands): it says which config it uses instead, then streams, decodes and batches."""
+    import logging
+    import runpy
+
+    from dance_aggregate.writer import configs_in
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "train_stream.py"
+    argv = [str(example), "--data", str(folder), "--frames", "4", "--size", "32", "--batch-size", "2", "--workers", "2", "--steps", "2"]
+    monkeypatch.setattr("sys.argv", argv)
+    with caplog.at_level(logging.INFO):
+        runpy.run_path(str(example), run_name="__main__")
+    text = caplog.text
+    if "kinetics600" not in configs_in(folder):
+        assert "config 'kinetics600' is not in" in text and "dance-aggregate build kinetics600" in text
+    assert "step 2" in text
