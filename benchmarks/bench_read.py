@@ -20,7 +20,9 @@ disjoint set of shards / files, sampling ``--frames`` uniform frames per clip re
 ``--size``. Printed: clips per second (total clips / slowest worker's reading time, setup
 such as ``load_dataset`` excluded and shown apart; workers start reading together at a
 barrier), the ratio to ``mp4``, and the peak
-resident memory of the workers (``VmHWM``, or ``ru_maxrss`` off Linux). Each configuration is run ``--repeat``
+resident memory of the workers (``VmHWM``, or ``ru_maxrss`` off Linux). ``cpu ms/clip`` (the
+workers' CPU time, all threads, per clip; best run) is the figure least disturbed by other
+load on a shared machine. Each configuration is run ``--repeat``
 times, readers alternating, and the best run of each is kept (the machine is shared).
 
 ``--seek`` instead measures when seeking pays (``media.decode``'s ``JUMP_COST_FRAMES``):
@@ -126,13 +128,13 @@ def _read_parquet(folder: str, rank: int, world: int, frames: int, size: tuple[i
         ds = split_dataset_by_node(ds, rank=rank, world_size=world)
     setup = time.perf_counter() - t0
     ready.wait()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     n, end = 0, t1
     for row in ds:
         sample_frames(row["video"], frames, size=size)
         n += 1
         end = time.perf_counter()  # not after the loop: datasets may pause when a stream closes
-    return {"clips": n, "setup": setup, "start": t1, "end": end}
+    return {"clips": n, "setup": setup, "start": t1, "end": end, "cpu": time.process_time() - c1}
 
 
 def _read_mp4(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None, ready: Any) -> dict[str, float]:
@@ -142,10 +144,10 @@ def _read_mp4(folder: str, rank: int, world: int, frames: int, size: tuple[int, 
     files = sorted(Path(folder).glob("*.mp4"))[rank::world]
     setup = time.perf_counter() - t0
     ready.wait()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for path in files:
         sample_frames(path, frames, size=size)
-    return {"clips": len(files), "setup": setup, "start": t1, "end": time.perf_counter()}
+    return {"clips": len(files), "setup": setup, "start": t1, "end": time.perf_counter(), "cpu": time.process_time() - c1}
 
 
 def _read_mp4_decode_all(folder: str, rank: int, world: int, frames: int, size: tuple[int, int] | None, ready: Any) -> dict[str, float]:
@@ -157,14 +159,14 @@ def _read_mp4_decode_all(folder: str, rank: int, world: int, frames: int, size: 
     files = sorted(Path(folder).glob("*.mp4"))[rank::world]
     setup = time.perf_counter() - t0
     ready.wait()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for path in files:
         with av.open(str(path)) as container:
             decoded = list(container.decode(video=0))
         for i in frame_indices(len(decoded), frames):
             kw = {"width": size[1], "height": size[0]} if size else {}
             decoded[i].to_ndarray(format="rgb24", **kw)
-    return {"clips": len(files), "setup": setup, "start": t1, "end": time.perf_counter()}
+    return {"clips": len(files), "setup": setup, "start": t1, "end": time.perf_counter(), "cpu": time.process_time() - c1}
 
 
 READERS = {"parquet": _read_parquet, "mp4": _read_mp4, "mp4-decode-all": _read_mp4_decode_all}
@@ -212,6 +214,7 @@ def run(reader: str, folder: Path, workers: int, frames: int, size: tuple[int, i
     return {
         "clips": clips,
         "clips_per_s": clips / elapsed,
+        "cpu_ms": 1000 * sum(r["cpu"] for r in out) / clips,
         "setup_s": max(r["setup"] for r in out),
         "maxrss_mb": max(r["maxrss_mb"] for r in out),
     }
@@ -228,7 +231,7 @@ def bench(args: argparse.Namespace) -> None:
         f"{len(list(mp4_dir.glob('*.mp4')))} MP4 files ({mp4_bytes / 1e6:.1f} MB); "
         f"{args.frames} frames per clip, size {size}, best of {args.repeat}"
     )
-    print(f"{'reader':<16}{'workers':>8}{'clips/s':>10}{'vs mp4':>9}{'setup s':>9}{'peak RSS MB':>13}")
+    print(f"{'reader':<16}{'workers':>8}{'clips/s':>10}{'vs mp4':>9}{'cpu ms/clip':>13}{'setup s':>9}{'peak RSS MB':>13}")
     readers = ("mp4", "parquet", "mp4-decode-all")
     for workers in args.workers:
         # readers alternate within each repeat, so load from elsewhere hits them alike
@@ -243,7 +246,7 @@ def bench(args: argparse.Namespace) -> None:
                 raise RuntimeError(f"{reader} read {best['clips']} clips, expected {args.clips}")
             print(
                 f"{reader:<16}{workers:>8}{best['clips_per_s']:>10.1f}{best['clips_per_s'] / base:>9.2f}"
-                f"{best['setup_s']:>9.2f}{best['maxrss_mb']:>13.0f}",
+                f"{min(r['cpu_ms'] for r in runs[reader]):>13.1f}{best['setup_s']:>9.2f}{best['maxrss_mb']:>13.0f}",
                 flush=True,
             )
 
@@ -273,7 +276,7 @@ def bench_seek(args: argparse.Namespace) -> None:
     from dance_aggregate.media.decode import sample_frames
 
     args.cache.mkdir(parents=True, exist_ok=True)
-    print("10 s clips, 25 fps, keyframe every 25 frames; ms per clip (median of 7)")
+    print("10 s clips, 25 fps, keyframe every 25 frames; CPU ms per clip (median of 7)")
     print(f"{'size':<10}{'frames':>7}{'sequential':>12}{'seek':>8}{'auto':>8}")
     for w, h in ((320, 240), (640, 360)):
         data = _gop_clip(args.cache / f"gop25_{w}x{h}.mp4", w, h)
@@ -282,9 +285,9 @@ def bench_seek(args: argparse.Namespace) -> None:
             for method in ("sequential", "seek", "auto"):
                 times = []
                 for _ in range(7):
-                    t = time.perf_counter()
+                    t = time.process_time()
                     sample_frames(data, n, method=method)
-                    times.append((time.perf_counter() - t) * 1000)
+                    times.append((time.process_time() - t) * 1000)
                 ms[method] = statistics.median(times)
             print(f"{f'{w}x{h}':<10}{n:>7}{ms['sequential']:>12.1f}{ms['seek']:>8.1f}{ms['auto']:>8.1f}", flush=True)
 
