@@ -167,3 +167,16 @@ def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monke
     if "kinetics600" not in configs_in(folder):
         assert "config 'kinetics600' is not in" in text and "dance-aggregate build kinetics600" in text
     assert "step 2" in text
+
+
+def test_collate_stacks_what_it_can_and_keeps_the_rest() -> None:
+    rows = [
+        {"id": "a", "frames": np.zeros((2, 4, 4, 3), np.uint8), "label": 1, "has_audio": True, "audio_samples": np.zeros(3), "youtube_id": None},
+        {"id": "b", "frames": np.ones((2, 4, 4, 3), np.uint8), "label": 2, "has_audio": False, "audio_samples": np.zeros(5), "youtube_id": None},
+    ]
+    batch = collate(rows)
+    assert batch["frames"].shape == (2, 2, 4, 4, 3) and batch["frames"][1].min() == 1
+    assert batch["label"].tolist() == [1, 2] and batch["has_audio"].tolist() == [True, False]
+    assert batch["id"] == ["a", "b"] and batch["youtube_id"] == [None, None]
+    assert [len(a) for a in batch["audio_samples"]] == [3, 5]  # ragged: a list
+    assert collate([]) == {}

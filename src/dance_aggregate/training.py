@@ -186,9 +186,7 @@ def collate(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             out[key] = torch.stack(values)
         elif isinstance(first, np.ndarray) and _same_shape(values):
             out[key] = np.stack(values)
-        elif isinstance(first, (bool, int, float, np.number)) and not isinstance(first, np.ndarray) and all(
-            isinstance(v, type(first)) for v in values
-        ):
+        elif isinstance(first, (bool, int, float, np.number)) and all(isinstance(v, type(first)) for v in values):
             arr = np.asarray(values)
             out[key] = torch.from_numpy(arr) if torch is not None and _has_tensors(batch) else arr
         else:
