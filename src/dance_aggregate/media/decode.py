@@ -48,9 +48,10 @@ logger = logging.getLogger(__name__)
 
 MediaLike = bytes | bytearray | memoryview | str | Path | Mapping[str, Any]
 
-#: A jump to a later keyframe is taken when it skips more than this many frames. Measured
-#: on 320x240 and 640x360 H.264 (``benchmarks/bench_read.py --seek``): a flush plus the
-#: intra frame at the jump target costs about as much as decoding 3-4 inter frames.
+#: A jump to a later keyframe is taken when it skips more than this many frames (a jump
+#: costs a decoder flush and an intra frame, dearer than an inter frame). With this value
+#: ``auto`` matches the cheaper of ``seek`` and ``sequential`` on 320x240 and 640x360 H.264
+#: for 4 to 64 frames (``python benchmarks/bench_read.py --seek``, table in docs/training.md).
 JUMP_COST_FRAMES = 4
 
 _METHODS = ("auto", "seek", "sequential")
