@@ -100,6 +100,11 @@ class UnitResult:
     rows: int
     exclusions: list[Exclusion] = field(default_factory=list)
     skipped: bool = False
+    #: Input records read (``rows + excluded``; more than the unit's plan records when
+    #: the builder expands them, as YouTube-8M shards do).
+    read: int = 0
+    #: Plan records in the unit (for progress).
+    planned: int = 0
 
 
 @dataclass
@@ -123,7 +128,13 @@ def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
 
 
 def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: Path, part_size: int) -> list[WorkUnit]:
-    """Cut records into units of at most ``part_size`` clips per split (deterministic)."""
+    """Cut records into units of at most ``part_size`` clips per split (deterministic).
+
+    A builder whose records expand into many rows (``expands_records``) gets one record
+    per unit, so a worker holds one shard's rows at a time.
+    """
+    if builder.expands_records:
+        part_size = 1
     by_split: dict[str, list[ClipRecord]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.id):
         by_split[r.split].append(r)
@@ -143,14 +154,29 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     manifest = unit.manifest
     if manifest.is_file() and Path(unit.path).is_file():
         done = json.loads(manifest.read_text(encoding="utf-8"))
+        excl = [Exclusion(**e) for e in done["exclusions"]]
         return UnitResult(
-            unit.path, unit.split, done["rows"], [Exclusion(**e) for e in done["exclusions"]], skipped=True
+            unit.path,
+            unit.split,
+            done["rows"],
+            excl,
+            skipped=True,
+            read=done.get("read", done["rows"] + sum(e.count for e in excl)),
+            planned=len(unit.records),
         )
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
+    read = 0
     for record in unit.records:
+        read += 1
         try:
-            rows.append(unit.builder.materialize(record))
+            if unit.builder.expands_records:
+                many, excl, n_read = unit.builder.materialize_many(record)
+                rows.extend(many)
+                exclusions.extend(excl)
+                read += n_read - 1
+            else:
+                rows.append(unit.builder.materialize(record))
         except MediaError as exc:
             logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
             exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
@@ -164,8 +190,8 @@ def run_unit(unit: WorkUnit) -> UnitResult:
             )
     table = rows_to_table(rows) if rows else arrow_schema().empty_table()
     write_parquet(table, Path(unit.path))
-    atomic_write_json(manifest, {"rows": len(rows), "exclusions": [e.to_dict() for e in exclusions]})
-    return UnitResult(unit.path, unit.split, len(rows), exclusions)
+    atomic_write_json(manifest, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
+    return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
 
 
 def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
@@ -190,6 +216,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     plan = builder.plan()
     units = plan_units(builder, plan.records, work, options.part_size)
     exclusions = list(plan.exclusions)
+    records_read = sum(e.count for e in plan.exclusions)
     rows_by_split: dict[str, int] = defaultdict(int)
     parts_by_split: dict[str, list[str]] = defaultdict(list)
     todo = []
@@ -197,20 +224,27 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
         if unit.manifest.is_file() and Path(unit.path).is_file():
             res = run_unit(unit)
             _collect(res, rows_by_split, parts_by_split, exclusions)
+            records_read += res.read
         else:
             todo.append(unit)
     n_done = len(plan.records) - sum(len(u.records) for u in todo)
     if n_done:
         logger.info("%s: %d clips already encoded by an earlier run; resuming", config, n_done)
+    unit_name = "shard" if builder.expands_records else "clip"
     bar = tqdm(
-        total=len(plan.records), initial=n_done, desc=f"{config}: clips", unit="clip", disable=not options.progress
+        total=len(plan.records),
+        initial=n_done,
+        desc=f"{config}: {unit_name}s",
+        unit=unit_name,
+        disable=not options.progress,
     )
     failed = 0
     try:
         for res in options.get_runner().run(run_unit, todo):
             _collect(res, rows_by_split, parts_by_split, exclusions)
-            failed += len(res.exclusions)
-            bar.update(res.rows + len(res.exclusions))
+            records_read += res.read
+            failed += sum(e.count for e in res.exclusions)
+            bar.update(res.planned)
             bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed)
     finally:
         bar.close()
@@ -221,7 +255,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     }
     splits = {k: _sorted_by_id(v) for k, v in splits.items()}
     shards = write_config(folder, config, splits)
-    acc = accounting_from(config, plan.records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
+    acc = accounting_from(config, records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
     elapsed = time.monotonic() - t0
     write_reports(
         folder,

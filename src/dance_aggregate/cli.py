@@ -189,6 +189,48 @@ def stats(folder: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--repo-id", required=True, metavar="NAMESPACE/NAME", help="Dataset repo on the Hub, e.g. my-user/dance_aggregate.")
+@click.option("--folder", type=click.Path(path_type=Path), default=Path("dance_aggregate"), show_default=True, help="The built dataset folder.")
+@click.option("--private", is_flag=True, help="Create the repo private.")
+@click.option("--dry-run", is_flag=True, help="Run the checks and show what would be uploaded; send nothing.")
+@click.option("--tag", default=None, metavar="vX.Y", help="Tag the published version.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
+@click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
+def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str | None, quiet: bool, verbose: int) -> None:
+    """Check a built FOLDER and publish it to the Hugging Face Hub as a dataset repo.
+
+    \b
+    Examples:
+      dance-aggregate publish --repo-id my-user/dance_aggregate --dry-run
+      dance-aggregate publish --repo-id my-user/dance_aggregate --tag v1.0
+
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed. An interrupted
+    upload resumes when the same command is run again.
+    """
+    _setup_logging(verbose, quiet)
+    from dance_aggregate.hub.publish import PublishOptions, plan_publish
+    from dance_aggregate.hub.publish import publish as run_publish
+
+    try:
+        options = PublishOptions(repo_id=repo_id, folder=folder, private=private, dry_run=dry_run, tag=tag, progress=not quiet)
+        if dry_run:
+            plan = plan_publish(options)
+            click.echo(plan.describe())
+            failed = [c for c in plan.checks if not c.ok]
+            if failed:
+                raise click.ClickException(f"dry run: {len(failed)} check(s) failed ({', '.join(c.name for c in failed)}); fix them before publishing")
+            click.echo("Dry run: nothing was uploaded.")
+            return
+        result = run_publish(options)
+    except DanceAggregateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.plan.describe())
+    click.echo(f"Published in {result.commits} commit(s): {result.url}")
+    if result.tag_url:
+        click.echo(f"Version {tag}: {result.tag_url}")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--source", default=None, help="Show the crosswalk of one source only.")
 def taxonomy(as_json: bool, source: str | None) -> None:

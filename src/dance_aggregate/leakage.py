@@ -42,7 +42,7 @@ def find_leaks(folder: Path, config: str) -> list[Leak]:
             t = pq.read_table(folder / p, columns=["id", *LEAK_KEYS])
             ids = t.column("id").to_pylist()
             for col in LEAK_KEYS:
-                for rid, v in zip(ids, t.column(col).to_pylist()):
+                for rid, v in zip(ids, t.column(col).to_pylist(), strict=True):
                     if v:
                         seen[(col, v)][split].append(rid)
     leaks = []

@@ -86,6 +86,8 @@ class Exclusion:
         detail: Free text: the file, the value seen, what to do.
         split: The split the record would have gone to, when known.
         source_label: The source's label string, when known.
+        count: How many input records this line stands for (1, or e.g. the non-dance
+            videos of one YouTube-8M shard, counted without a line each).
     """
 
     id: str
@@ -93,6 +95,7 @@ class Exclusion:
     detail: str = ""
     split: str | None = None
     source_label: str | None = None
+    count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

@@ -78,8 +78,15 @@ def accounting_from(config: str, records_read: int, rows_by_split: dict[str, int
         records_read=records_read,
         rows_written=sum(rows_by_split.values()),
         rows_by_split=dict(rows_by_split),
-        excluded=dict(Counter(e.reason for e in exclusions)),
+        excluded=dict(_count_by_reason(exclusions)),
     )
+
+
+def _count_by_reason(exclusions: list[Exclusion]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for e in exclusions:
+        counts[e.reason] += e.count
+    return counts
 
 
 def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None) -> None:
@@ -88,9 +95,9 @@ def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], ex
     atomic_write_json(folder / REPORTS_DIR / f"{acc.config}.json", report)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "split", "source_label", "reason", "detail"])
+    w.writerow(["id", "split", "source_label", "reason", "detail", "count"])
     for e in sorted(exclusions, key=lambda e: (e.reason, e.id)):
-        w.writerow([e.id, e.split or "", e.source_label or "", e.reason, e.detail])
+        w.writerow([e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count])
     atomic_write_text(folder / REPORTS_DIR / f"{acc.config}.excluded.csv", buf.getvalue())
 
 

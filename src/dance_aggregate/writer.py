@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 #: Largest final shard, in bytes of Parquet (streaming readers and the Hub like <= 500 MB).
 MAX_SHARD_BYTES = 500 * 1024 * 1024
+#: Streaming readers spread shards over DataLoader workers and nodes: aim for at least this
+#: many shards per split (e.g. 2 nodes x 8 workers) ...
+MIN_SHARDS_PER_SPLIT = 16
+#: ... but never shards smaller than this many rows (a few dozen MB of video).
+MIN_ROWS_PER_SHARD = 32
 #: Target uncompressed size of one row group: far below the viewer's ~286 MiB read limit.
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 #: Media columns are already compressed (H.264, FLAC): store them as they are.
@@ -53,10 +58,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates 0600 files; give the file the mode a plain open() would have.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         _unlink(Path(tmp))
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -123,11 +136,25 @@ def _flat_column_names(schema: pa.Schema) -> list[str]:
     return names
 
 
-def shard_count(total_bytes: int, num_rows: int, max_shard_bytes: int = MAX_SHARD_BYTES) -> int:
-    """How many shards a split of ``total_bytes`` and ``num_rows`` gets."""
+def shard_count(
+    total_bytes: int,
+    num_rows: int,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    min_shards: int = MIN_SHARDS_PER_SPLIT,
+    min_rows_per_shard: int = MIN_ROWS_PER_SHARD,
+) -> int:
+    """How many shards a split of ``total_bytes`` and ``num_rows`` gets.
+
+    Enough that no shard exceeds ``max_shard_bytes``, and at least ``min_shards`` when the
+    split has ``min_shards * min_rows_per_shard`` rows or more (fewer, never below
+    ``min_rows_per_shard`` rows each, for smaller splits): ``datasets`` streaming hands whole
+    shards to DataLoader workers and nodes, so a split in one big shard streams on one worker.
+    """
     if num_rows == 0:
         return 1
-    return max(1, min(num_rows, -(-total_bytes // max_shard_bytes)))
+    by_size = -(-total_bytes // max_shard_bytes)
+    by_parallelism = min(min_shards, num_rows // max(1, min_rows_per_shard))
+    return max(1, min(num_rows, max(by_size, by_parallelism)))
 
 
 def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_shard_bytes: int = MAX_SHARD_BYTES) -> dict[str, list[str]]:

@@ -7,12 +7,16 @@
 from __future__ import annotations
 
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.builders.letsdance import LetsDanceBuilder
 from dance_aggregate.builders.ucf101 import UCF101Builder
+from dance_aggregate.builders.youtube8m import YouTube8MBuilder
 from dance_aggregate.errors import ConfigError
 
 #: Config name -> builder class, in build order.
 BUILDERS: dict[str, type[SourceBuilder]] = {
     UCF101Builder.config_name: UCF101Builder,
+    LetsDanceBuilder.config_name: LetsDanceBuilder,
+    YouTube8MBuilder.config_name: YouTube8MBuilder,
 }
 
 

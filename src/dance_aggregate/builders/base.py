@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
-from dance_aggregate.records import ClipRecord, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -56,6 +56,10 @@ class SourceBuilder:
     in_default_build: ClassVar[bool] = True
     #: Whether rows carry pixels (and so belong to the ``all`` config).
     has_pixels: ClassVar[bool] = True
+    #: Whether one plan record stands for many input records (a YouTube-8M shard): the
+    #: build then gives each such record its own unit and calls :meth:`materialize_many`,
+    #: and counts the records it reports as read.
+    expands_records: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -92,6 +96,15 @@ class SourceBuilder:
             raise MediaError(f"{record.id}: no media path in the record", reason="missing video")
         clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=f"{path} ({record.id})")
         return clip_row(record, clip)
+
+    def materialize_many(self, record: ClipRecord) -> tuple[list[dict[str, Any]], list[Exclusion], int]:
+        """Produce every row a plan record stands for (builders with ``expands_records``).
+
+        Returns:
+            The rows, the exclusions, and how many input records were read, so that
+            ``read == len(rows) + sum(e.count for e in exclusions)``.
+        """
+        return [self.materialize(record)], [], 1
 
     # -- helpers --------------------------------------------------------------------------
     def layout_error(self, problem: str) -> DataDirError:

@@ -5,6 +5,14 @@ the folder, with ``data_files`` per split) and ``dataset_info`` (features, split
 come from the ``datasets`` metadata classes, so they are exactly what ``load_dataset``
 and the Hub viewer expect. The body comes from the top-level ``dataset_card.md`` template
 (packaged as ``dance_aggregate/data/dataset_card.md``).
+
+Licences: the sources have different terms, several of them not an SPDX licence, so the
+card says ``license: other`` with ``license_name`` and ``license_link: LICENSE.md`` (the
+form the Hub documents for licences outside its list); ``LICENSE.md`` is written next to the
+card and lists each source's terms. ``size_categories`` is computed from the row count.
+
+:func:`write_card` also writes ``images/class_distribution.png`` (:mod:`.chart`) and
+``LICENSE.md``; the card links both relatively, and they are published with the data.
 """
 
 from __future__ import annotations
@@ -24,16 +32,33 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
 from dance_aggregate import __version__
+from dance_aggregate.hub.chart import CHART_PATH, draw_chart
+from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.report import read_accounting
-from dance_aggregate.schema import COLUMNS, SOURCES, features
+from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
 from dance_aggregate.taxonomy import load_taxonomy
-from dance_aggregate.writer import atomic_write_text, configs_in, shard_files
+from dance_aggregate.writer import atomic_write_bytes, atomic_write_text, configs_in, shard_files
 
 logger = logging.getLogger(__name__)
 
 #: Config shown first and loaded by ``load_dataset(folder)`` when present.
 DEFAULT_CONFIG_PREFERENCE = ("all",)
 PRETTY_NAME = "Dance Aggregate"
+#: ``license_name`` of the card (the Hub wants a lowercase id) and the file it links.
+LICENSE_NAME = "dance-aggregate-source-terms"
+LICENSE_FILE = "LICENSE.md"
+TASK_CATEGORIES = ["video-classification", "audio-classification"]
+TAGS = ["video", "audio", "dance", "action-recognition", "human-motion"]
+#: The Hub's size categories: (upper bound, name), first match wins.
+_SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+]
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,6 +79,37 @@ def default_config(configs: list[str]) -> str | None:
         if name in configs:
             return name
     return configs[0] if configs else None
+
+
+def size_category(rows: int) -> str:
+    """The Hub's ``size_categories`` value for ``rows`` examples."""
+    for bound, name in _SIZE_CATEGORIES:
+        if rows < bound:
+            return name
+    return "n>1B"
+
+
+def _rows(folder: Path, config: str) -> int:
+    return sum(pq.read_metadata(folder / p).num_rows for paths in shard_files(folder, config).values() for p in paths)
+
+
+def dataset_rows(folder: Path) -> int:
+    """Rows of the dataset: the ``all`` config when present, else the sum over the source configs."""
+    configs = configs_in(folder)
+    if "all" in configs:
+        return _rows(folder, "all")
+    return sum(_rows(folder, c) for c in configs)
+
+
+def sources_present(folder: Path) -> list[str]:
+    """Sources with at least one row in the folder, in :data:`SOURCES` order."""
+    names = features()["source"].names
+    seen: set[str] = set()
+    for config in configs_in(folder):
+        for paths in shard_files(folder, config).values():
+            for p in paths:
+                seen.update(names[i] for i in pq.read_table(folder / p, columns=["source"]).column("source").to_pylist() if i is not None)
+    return [s for s in SOURCES if s in seen]
 
 
 def card_data(folder: Path) -> DatasetCardData:
@@ -85,8 +141,15 @@ def card_data(folder: Path) -> DatasetCardData:
         infos[config] = DatasetInfo(features=feats, splits=splits, dataset_size=total_bytes, download_size=sum(
             (folder / p).stat().st_size for paths in files.values() for p in paths
         ))
-    data = DatasetCardData(pretty_name=PRETTY_NAME, license="other", tags=["video", "dance", "audio"],
-                           task_categories=["video-classification"])
+    data = DatasetCardData(
+        pretty_name=PRETTY_NAME,
+        license="other",
+        license_name=LICENSE_NAME,
+        license_link=LICENSE_FILE,
+        tags=list(TAGS),
+        task_categories=list(TASK_CATEGORIES),
+        size_categories=[size_category(dataset_rows(folder))],
+    )
     meta.to_dataset_card_data(data)
     infos.to_dataset_card_data(data)
     return data
@@ -99,19 +162,15 @@ def render_card(folder: Path, repo_id: str = "dance_aggregate") -> str:
     counts = []
     label_counts = []
     feats = features()
-    names = feats["label"].names
     for config in configs:
         for split, paths in shard_files(folder, config).items():
             n = sum(pq.read_metadata(folder / p).num_rows for p in paths)
             counts.append({"config": config, "split": split, "rows": n})
-        per_label: dict[int, int] = {}
-        for paths in shard_files(folder, config).values():
-            for p in paths:
-                col = pq.read_table(folder / p, columns=["label"]).column("label").to_pylist()
-                for v in col:
-                    per_label[v] = per_label.get(v, 0) + 1
-        for idx, n in sorted(per_label.items(), key=lambda kv: (-kv[1], kv[0])):
-            label_counts.append({"config": config, "label": names[idx] if idx is not None else "(none)", "rows": n})
+        per_label = label_split_counts(folder, config)
+        for label, by_split in sorted(per_label.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+            label_counts.append(
+                {"config": config, "label": label, **{s: by_split.get(s, 0) for s in SPLITS}, "rows": sum(by_split.values())}
+            )
     accounting = []
     for config in configs:
         acc = read_accounting(folder, config)
@@ -126,7 +185,9 @@ def render_card(folder: Path, repo_id: str = "dance_aggregate") -> str:
         labels.append({**row, "sources": srcs})
     columns = [{"name": n, "type": _type_name(feats[n]), "doc": COLUMNS.get(n, "")} for n in feats]
     info = source_info()
-    sources = [{**info[s]} for s in SOURCES if s in info]
+    present = sources_present(folder)
+    sources = [{**info[s], "config": s, "in_build": s in present} for s in SOURCES if s in info]
+    chart_config = default_config(configs)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     body = env.from_string(template_text()).render(
         card_yaml=data.to_yaml().strip(),
@@ -140,6 +201,14 @@ def render_card(folder: Path, repo_id: str = "dance_aggregate") -> str:
         repo_id=repo_id,
         example_config=default_config(configs) or "ucf101",
         sources=sources,
+        splits=list(SPLITS),
+        chart_path=CHART_PATH,
+        chart_config=chart_config,
+        license_file=LICENSE_FILE,
+        size_category=data.size_categories[0],
+        total_rows=dataset_rows(folder),
+        dedup=dedup_summary(folder),
+        ledger=ledger_summary(folder),
     )
     return body
 
@@ -153,8 +222,47 @@ def _type_name(feature: Any) -> str:
     return name
 
 
+def label_split_counts(folder: Path, config: str) -> dict[str, dict[str, int]]:
+    """Label name -> split -> rows of ``config``."""
+    names = features()["label"].names
+    out: dict[str, dict[str, int]] = {}
+    for split, paths in shard_files(folder, config).items():
+        for p in paths:
+            for v in pq.read_table(folder / p, columns=["label"]).column("label").to_pylist():
+                label = names[v] if v is not None else "(none)"
+                out.setdefault(label, {}).setdefault(split, 0)
+                out[label][split] += 1
+    return out
+
+
+def license_text(folder: Path) -> str:
+    """``LICENSE.md``: the terms of each source present in ``folder``."""
+    info = source_info()
+    lines = [
+        f"# Terms of use of {PRETTY_NAME}",
+        "",
+        "This dataset aggregates clips and annotations from several public datasets. Each row keeps",
+        "its `source`; the terms of that source apply to it. Videos remain the property of their",
+        "uploaders (most sources were collected from YouTube).",
+        "",
+        "| source | terms | homepage |",
+        "| --- | --- | --- |",
+    ]
+    for s in sources_present(folder) or list(SOURCES):
+        if s in info:
+            lines.append(f"| {info[s]['name']} (`{s}`) | {info[s]['license']} | {info[s]['homepage']} |")
+    lines += ["", "The dance_aggregate code that builds the dataset is released under Apache-2.0.", ""]
+    return "\n".join(lines)
+
+
 def write_card(folder: Path, repo_id: str = "dance_aggregate") -> Path:
-    """Render and write ``folder/README.md`` atomically."""
+    """Write ``folder/README.md``, the chart PNG and ``LICENSE.md`` (each atomically)."""
+    configs = configs_in(folder)
+    chart_config = default_config(configs)
+    if chart_config:
+        png = draw_chart(label_split_counts(folder, chart_config), f"Clips per label and split: config {chart_config}")
+        atomic_write_bytes(folder / CHART_PATH, png)
+    atomic_write_text(folder / LICENSE_FILE, license_text(folder))
     path = folder / "README.md"
     atomic_write_text(path, render_card(folder, repo_id))
     return path

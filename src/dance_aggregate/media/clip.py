@@ -123,7 +123,15 @@ class ClipWriter:
         self._v.height = height
         self._v.pix_fmt = "yuv420p"
         self._v.codec_context.thread_count = options.threads
-        self._v.options = {"crf": str(options.crf), "preset": options.preset}
+        # Same frames -> same bytes (zip and folder builds compare equal, reruns are stable):
+        # thread_count alone leaves libx264 on automatic threads, so "threads" pins it, and
+        # even one thread varied between runs until cpu-independent=1 (measured: no slower).
+        self._v.options = {
+            "crf": str(options.crf),
+            "preset": options.preset,
+            "threads": str(options.threads),
+            "x264-params": "cpu-independent=1",
+        }
         self._a = None
         if sample_rate:
             self._a = self._out.add_stream("aac", rate=sample_rate)

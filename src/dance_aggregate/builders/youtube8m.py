@@ -1,0 +1,372 @@
+"""YouTube-8M (Abu-El-Haija et al. 2016, 2018 v2 release): dance videos as features.
+
+Raw layout (``--data-dir youtube8m=PATH``)::
+
+    PATH/
+    ├── vocabulary.csv                 (Index,TrainVideoCount,KnowledgeGraphId,Name,...; 3,862 rows)
+    └── **/<partition>NNNN.tfrecord    (anywhere below PATH: train*, validate*, test*)
+        video level: tf.train.Example          id, labels, mean_rgb[1024], mean_audio[128]
+        frame level: tf.train.SequenceExample  context id, labels; feature lists rgb, audio
+                                               (one uint8-quantised 1024/128 vector per second)
+
+The split comes from the shard's file name (``train*`` -> train, ``validate*`` ->
+validation, ``test*`` -> test); whether a shard is video or frame level is told from each
+record (a ``SequenceExample`` carries feature lists). Records are read without TensorFlow
+(:mod:`dance_aggregate.tfrecord`, CRCs checked); a corrupt record or truncated tail is
+excluded with its shard, record number and byte offset, and the rest is read.
+
+Labels: ``vocabulary.csv`` maps label indices to entity names, the crosswalk in the
+shared schema (keys are entity names) says which are dance. Every dance label is kept in
+``labels``; the primary ``label`` is the most specific one: a non-umbrella label beats an
+umbrella (``Dance``, ``Ballroom dance``, ``Latin dance``); among equals the rarer entity
+(smaller ``TrainVideoCount``) wins, then the lower index. ``source_label`` is the primary
+entity's name. Videos with no dance label are excluded by rule and counted (one report
+line per shard, with the count), as are unlabelled videos (the 2018 test partition).
+
+Rows carry no pixels: ``video``/``audio`` are null, the features are in ``mean_rgb``,
+``mean_audio`` (video level) or ``frame_rgb``, ``frame_audio`` (frame level, dequantised
+like the starter code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features,
+``fps`` = 1). ``has_audio`` is true when the record has audio features. Frame-level rows
+leave ``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
+
+Work is planned per shard: the number of videos in a shard (and which are dance) is only
+known after reading it, so each shard is one unit of work (``expands_records``) and a
+worker holds one shard's dance rows at a time. Pseudo ids are not YouTube ids:
+``youtube_id`` is null and ``group`` is the pseudo id.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
+from dance_aggregate.errors import AnnotationError
+from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.tfrecord import dequantize, parse_record, read_records
+
+logger = logging.getLogger(__name__)
+
+_MODULE_DOC = __doc__
+_SPLIT_PREFIXES = (("train", "train"), ("validate", "validation"), ("test", "test"))
+_RGB_SIZE, _AUDIO_SIZE = 1024, 128
+_VOCAB_COLUMNS = ("Index", "TrainVideoCount", "Name")
+
+
+@dataclass
+class YouTube8MOptions(SourceOptions):
+    """Options of the ``youtube8m`` config.
+
+    Attributes:
+        frame_features: Keep the per-second features of frame-level records (off: only
+            the labels and ids of frame-level videos are kept, ``frame_*`` null).
+        level: ``any`` (default), ``video`` or ``frame``: read only shards of that level
+            (told from each shard's first record; shards of the other level are skipped,
+            stray records of the other level inside a shard are excluded and counted).
+            The two levels of the real release share pseudo ids, so a data dir holding
+            both should be built with one level (the build warns); ``both`` reads both
+            without the warning, for trees whose ids are known not to collide.
+    """
+
+    frame_features: bool = True
+    level: str = "any"
+
+    def __post_init__(self) -> None:
+        if self.level not in ("any", "both", "video", "frame"):
+            raise ValueError(f"level must be any, both, video or frame, got {self.level!r}")
+
+
+def shard_split(name: str) -> str | None:
+    """The split of a shard from its file name (``validate0026.tfrecord`` -> ``validation``)."""
+    lower = name.lower()
+    for prefix, split in _SPLIT_PREFIXES:
+        if lower.startswith(prefix):
+            return split
+    return None
+
+
+def shard_level(path: Path) -> str | None:
+    """``video`` or ``frame`` from a shard's first readable record (``None``: none readable)."""
+    for raw in read_records(path):
+        try:
+            return "frame" if parse_record(raw.data).is_sequence else "video"
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One dance entity of the vocabulary, with its canonical mapping."""
+
+    index: int
+    name: str
+    train_count: int
+    label: str
+    family: str
+    umbrella: bool
+
+
+class YouTube8MBuilder(SourceBuilder):
+    """Builds the ``youtube8m`` config (features, no pixels) from TFRecord shards."""
+
+    source = "youtube8m"
+    config_name = "youtube8m"
+    layout = layout_from_doc(_MODULE_DOC)
+    Options = YouTube8MOptions
+    has_pixels = False
+    expands_records = True
+
+    # -- plan -------------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """One record per shard (its videos are only known after reading it)."""
+        root = self.data_dir
+        if not root.is_dir():
+            raise self.layout_error(f"--data-dir {root} is not a folder")
+        vocab = root / "vocabulary.csv"
+        if not vocab.is_file():
+            raise self.layout_error(f"no vocabulary.csv in {root}")
+        entities = self.dance_entities(vocab)
+        shards = sorted(p for p in root.rglob("*.tfrecord") if p.is_file())
+        if not shards:
+            raise self.layout_error(f"no *.tfrecord shards below {root}")
+        records: list[ClipRecord] = []
+        exclusions: list[Exclusion] = []
+        table = [[e.index, e.name, e.train_count, e.label, e.family, e.umbrella] for e in entities]
+        want = self.options.level
+        levels: dict[str, int] = {"video": 0, "frame": 0}
+        skipped = 0
+        for shard in shards:
+            rel = shard.relative_to(root).as_posix()
+            level = shard_level(shard)
+            if level is not None:
+                levels[level] += 1
+                if want in ("video", "frame") and level != want:
+                    skipped += 1
+                    continue
+            split = shard_split(shard.name)
+            if split is None:
+                exclusions.append(
+                    Exclusion(
+                        f"youtube8m-shard/{rel}",
+                        "shard with unknown split",
+                        f"{shard}: name does not start with train, validate or test; shard not read",
+                    )
+                )
+                continue
+            records.append(
+                ClipRecord(
+                    id=f"youtube8m-shard/{rel}",
+                    source="youtube8m",
+                    source_id=rel,
+                    split=split,
+                    label="dance",
+                    source_label="",
+                    family="",
+                    group=rel,
+                    media={"shard": str(shard), "rel": rel, "entities": table},
+                )
+            )
+        if skipped:
+            logger.info("youtube8m: %d shards of the other level skipped (level=%s)", skipped, want)
+        if want == "any" and levels["video"] and levels["frame"]:
+            logger.warning(
+                "youtube8m: %s holds video-level (%d shards) and frame-level (%d shards) records; the release's "
+                "two levels share pseudo ids, so a video may appear twice. Build one level: "
+                "dance-aggregate build youtube8m --data-dir youtube8m=%s -o youtube8m.level=frame (or video)",
+                root,
+                levels["video"],
+                levels["frame"],
+                root,
+            )
+        logger.info("youtube8m: %d shards, %d dance entities in the vocabulary", len(records), len(entities))
+        return Plan(records=records, exclusions=exclusions)
+
+    def dance_entities(self, vocabulary: Path) -> list[Entity]:
+        """The vocabulary's dance entities (crosswalk keys are entity names).
+
+        Raises:
+            AnnotationError: when the file lacks the vocabulary columns.
+        """
+        crosswalk = self.taxonomy.crosswalk("youtube8m")
+        out = []
+        with vocabulary.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in _VOCAB_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise AnnotationError(
+                    f"{vocabulary}: columns {missing} missing (header {reader.fieldnames}); expected the "
+                    f"YouTube-8M vocabulary.csv with {', '.join(_VOCAB_COLUMNS)}, ..."
+                )
+            for line_no, row in enumerate(reader, start=2):
+                name = row["Name"]
+                mapping = self.taxonomy.map("youtube8m", name)
+                if mapping is None:
+                    continue
+                try:
+                    index, count = int(row["Index"]), int(row["TrainVideoCount"] or 0)
+                except ValueError:
+                    raise AnnotationError(
+                        f"{vocabulary}:{line_no}: Index {row['Index']!r} / TrainVideoCount "
+                        f"{row['TrainVideoCount']!r} are not integers"
+                    ) from None
+                if mapping.index is not None and mapping.index != index:
+                    logger.warning(
+                        "%s: %r has index %d, the crosswalk expects %d (another vocabulary version?); "
+                        "using the file's index",
+                        vocabulary,
+                        name,
+                        index,
+                        mapping.index,
+                    )
+                label = self.taxonomy.label(mapping.label)
+                out.append(Entity(index, name, count, label.id, label.family, label.umbrella))
+        found = {e.name for e in out}
+        absent = [name for name in crosswalk.labels if name not in found]
+        if absent:
+            logger.warning(
+                "%s: dance entities of the crosswalk not in this vocabulary: %s", vocabulary, ", ".join(absent)
+            )
+        return out
+
+    # -- materialize ------------------------------------------------------------------------
+    def materialize_many(self, record: ClipRecord) -> tuple[list[dict[str, Any]], list[Exclusion], int]:
+        """Read one shard: a row per dance video, exclusions for the rest."""
+        media = record.media
+        shard, rel, split = media["shard"], media["rel"], record.split
+        entities = {int(e[0]): Entity(*e) for e in media["entities"]}
+        rows: list[dict[str, Any]] = []
+        exclusions: list[Exclusion] = []
+        problems: list = []
+        read = not_dance = unlabelled = other_level = 0
+        level = self.options.level
+        for raw in read_records(shard, problems=problems):
+            read += 1
+            rid = f"youtube8m/{rel}#{raw.index}"
+            try:
+                parsed = parse_record(raw.data)
+                # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
+                ids = parsed.context.get("id", parsed.context.get("video_id"))
+                if not isinstance(ids, list) or len(ids) != 1:
+                    raise ValueError(f"expected one 'id' bytes value, got {str(ids)[:60]}")
+                vid = ids[0].decode("utf-8", "replace")
+                rid = f"youtube8m/{vid}"
+                if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
+                    other_level += 1
+                    continue
+                labels = [int(x) for x in parsed.context.get("labels", [])]
+                if not labels:
+                    unlabelled += 1
+                    continue
+                dance = sorted(
+                    {entities[i] for i in labels if i in entities}, key=lambda e: (e.umbrella, e.train_count, e.index)
+                )
+                if not dance:
+                    not_dance += 1
+                    continue
+                rows.append(self._row(vid, parsed, dance))
+            except ValueError as exc:
+                exclusions.append(
+                    Exclusion(
+                        rid, "unreadable record", f"{shard}: record {raw.index} (byte {raw.offset}): {exc}", split
+                    )
+                )
+        for p in problems:
+            read += 1
+            reason = "truncated shard" if p.kind == "truncated" else "corrupt record"
+            exclusions.append(Exclusion(f"youtube8m/{rel}#{p.record}", reason, str(p), split))
+            logger.warning("youtube8m: %s", p)
+        if not_dance:
+            exclusions.append(
+                Exclusion(
+                    f"youtube8m-shard/{rel}",
+                    "not a dance class",
+                    f"{not_dance} videos of {rel} have no dance label",
+                    split,
+                    count=not_dance,
+                )
+            )
+        if unlabelled:
+            exclusions.append(
+                Exclusion(
+                    f"youtube8m-shard/{rel}",
+                    "unlabelled",
+                    f"{unlabelled} videos of {rel} have no labels (the 2018 test partition is unlabelled)",
+                    split,
+                    count=unlabelled,
+                )
+            )
+        if other_level:
+            exclusions.append(
+                Exclusion(
+                    f"youtube8m-shard/{rel}",
+                    "other feature level",
+                    f"{other_level} records of {rel} are not {level}-level (option level={level})",
+                    split,
+                    count=other_level,
+                )
+            )
+        return rows, exclusions, read
+
+    def _row(self, vid: str, parsed: Any, dance: list[Entity]) -> dict[str, Any]:
+        primary = dance[0]
+        labels: list[str] = []
+        for e in dance:
+            if e.label not in labels:
+                labels.append(e.label)
+        row: dict[str, Any] = {
+            "id": f"youtube8m/{vid}",
+            "source": "youtube8m",
+            "source_id": vid,
+            "youtube_id": None,
+            "label": primary.label,
+            "labels": labels,
+            "source_label": primary.name,
+            "family": primary.family,
+            "group": vid,
+            "video": None,
+            "audio": None,
+        }
+        ctx = parsed.context
+        if parsed.is_sequence:
+            rgb = _frames(parsed.sequences.get("rgb", []), _RGB_SIZE, "rgb")
+            audio = _frames(parsed.sequences.get("audio", []), _AUDIO_SIZE, "audio")
+            n = rgb.shape[0]
+            row.update(
+                {
+                    "has_audio": audio.shape[0] > 0,
+                    "duration": float(n),
+                    "num_frames": n,
+                    "fps": 1.0,
+                    "frame_rgb": list(rgb) if self.options.frame_features else None,
+                    "frame_audio": list(audio) if self.options.frame_features else None,
+                }
+            )
+        else:
+            mean_rgb = _vector(ctx.get("mean_rgb"), _RGB_SIZE, "mean_rgb")
+            mean_audio = _vector(ctx.get("mean_audio"), _AUDIO_SIZE, "mean_audio")
+            row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio, "has_audio": mean_audio is not None})
+        return row
+
+
+def _vector(value: Any, size: int, name: str) -> np.ndarray | None:
+    if value is None or len(value) == 0:
+        return None
+    if not isinstance(value, np.ndarray) or value.dtype != np.float32 or value.shape != (size,):
+        raise ValueError(f"{name}: expected {size} floats, got {getattr(value, 'shape', type(value))}")
+    return value
+
+
+def _frames(steps: list[bytes], size: int, name: str) -> np.ndarray:
+    """Per-second uint8 vectors -> dequantised float32 (n, size)."""
+    if not steps:
+        return np.zeros((0, size), np.float32)
+    bad = [i for i, s in enumerate(steps) if len(s) != size]
+    if bad:
+        raise ValueError(f"{name}: second {bad[0]} has {len(steps[bad[0]])} bytes, expected {size}")
+    return dequantize(np.frombuffer(b"".join(steps), dtype=np.uint8).reshape(len(steps), size))

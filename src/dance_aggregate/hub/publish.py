@@ -1,0 +1,451 @@
+"""Publish a built dataset folder to the Hugging Face Hub.
+
+``dance-aggregate publish --repo-id NAMESPACE/NAME`` (and ``python scripts/publish.py``)
+runs :func:`publish`, in the order lerobot uses: checks -> create the repo -> upload the
+data -> the dataset card -> the version tag -> print the URL.
+
+- **Only dataset files go up**: ``data/<config>/*.parquet``, ``reports/*``, ``images/*.png``
+  and ``LICENSE.md`` (:data:`PUBLISHED_PATTERNS`); ``.work/``, temporary files and anything
+  else stay local. The card (``README.md``) goes last, so the Hub copy only announces
+  configs whose shards are already there. Remote files under the managed folders that the
+  local build no longer has (an older shard count) are deleted in that same last commit.
+- **Resumable**: before uploading, the local files are compared with the repo's tree
+  (sha256 of LFS files, git blob id of the others); unchanged files are skipped. The data
+  goes in several commits of at most :attr:`PublishOptions.max_files_per_commit` files, so an
+  interrupted upload keeps its finished commits, and LFS objects that reached the Hub before
+  the interruption are not sent again (the LFS batch API answers that it has them).
+  Rerunning the same command finishes the job.
+- **Commit-rate limits**: the Hub allows about 128 commits per hour and repo. Commits are
+  paced to :attr:`PublishOptions.max_commits_per_hour`, and a 429 (or a 5xx) answer is
+  retried with exponential backoff, honouring ``Retry-After``.
+- **Token**: from ``HF_TOKEN`` or the login cache (``hf auth login``), read by
+  ``huggingface_hub``; it is never printed or logged.
+
+``huggingface_hub.upload_folder`` would also split and resume, but only on its Xet path;
+with Xet disabled (``HF_HUB_DISABLE_XET=1``, or ``hf_xet`` missing) it makes one single
+commit. Batching here keeps the same behaviour on both paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+from huggingface_hub.utils import sha as hf_sha
+from tqdm.auto import tqdm
+
+from dance_aggregate.hub.card import render_card, write_card
+from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
+
+logger = logging.getLogger(__name__)
+
+REPO_TYPE = "dataset"
+#: Files of the folder that are published (globs relative to the folder). ``README.md`` is sent last.
+PUBLISHED_PATTERNS: tuple[str, ...] = ("data/*/*.parquet", "reports/*", "images/*.png", "LICENSE.md")
+#: Remote folders the publisher owns: remote files there that the folder no longer has are deleted.
+MANAGED_PREFIXES: tuple[str, ...] = ("data/", "reports/", "images/")
+#: HTTP statuses retried around a commit (rate limit, transient server errors).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+@dataclass
+class PublishOptions:
+    """What to publish where (defaults live here).
+
+    Attributes:
+        repo_id: ``NAMESPACE/NAME`` of the dataset repo.
+        folder: The built dataset folder.
+        private: Create the repo private (an existing repo keeps its visibility).
+        dry_run: Run the checks and show the plan; send nothing.
+        tag: Version tag to put on the final commit (e.g. ``v1.0``).
+        token: A token; ``None`` lets ``huggingface_hub`` find it (``HF_TOKEN``, login cache).
+        endpoint: Hub URL; ``None`` uses ``HF_ENDPOINT`` or huggingface.co.
+        max_files_per_commit: Files per data commit (the Hub recommends < 100).
+        max_bytes_per_commit: Bytes per data commit.
+        max_commits_per_hour: Commits this run makes in any hour (the Hub allows ~128 per repo).
+        retries: Retries of a commit answered 429 or 5xx.
+        backoff: First retry wait in seconds (doubles each time, at most 10 minutes).
+        progress: Show a progress bar.
+    """
+
+    repo_id: str
+    folder: Path = Path("dance_aggregate")
+    private: bool = False
+    dry_run: bool = False
+    tag: str | None = None
+    token: str | None = field(default=None, repr=False)
+    endpoint: str | None = None
+    max_files_per_commit: int = 50
+    max_bytes_per_commit: int = 20 * 1024**3
+    max_commits_per_hour: int = 100
+    retries: int = 6
+    backoff: float = 10.0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        if not _REPO_ID.match(self.repo_id or ""):
+            raise PublishError(f"--repo-id must be NAMESPACE/NAME (e.g. my-user/dance_aggregate), got {self.repo_id!r}")
+        if self.tag is not None and not _TAG.match(self.tag):
+            raise PublishError(f"--tag must be a simple version name such as v1.0, got {self.tag!r}")
+        for name in ("max_files_per_commit", "max_bytes_per_commit", "max_commits_per_hour"):
+            if getattr(self, name) < 1:
+                raise PublishError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.retries < 0 or self.backoff < 0:
+            raise PublishError(f"retries and backoff must be >= 0, got {self.retries}, {self.backoff}")
+
+
+@dataclass
+class LocalFile:
+    """A file of the folder to publish."""
+
+    path: str
+    abspath: Path
+    size: int
+    _sha256: str | None = field(default=None, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the content (computed once)."""
+        if self._sha256 is None:
+            h = hashlib.sha256()
+            with open(self.abspath, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            self._sha256 = h.hexdigest()
+        return self._sha256
+
+
+@dataclass
+class PublishPlan:
+    """What a publish sends (also what ``--dry-run`` shows)."""
+
+    repo_id: str
+    url: str
+    checks: list[CheckResult]
+    repo_exists: bool | None
+    commits: list[list[LocalFile]]
+    unchanged: list[str]
+    delete: list[str]
+    card: str
+    tag: str | None
+    dry_run: bool
+    card_changed: bool = True
+
+    @property
+    def upload(self) -> list[LocalFile]:
+        """Every file to upload, in commit order."""
+        return [f for batch in self.commits for f in batch]
+
+    def describe(self) -> str:
+        """Human-readable plan (never contains the token)."""
+        lines = [f"Publish {self.repo_id} -> {self.url}" + ("   (dry run: nothing is uploaded)" if self.dry_run else "")]
+        lines.append("Checks:")
+        lines += [f"  {c}" for c in self.checks]
+        exists = {True: "exists", False: "will be created", None: "unknown (could not read it)"}[self.repo_exists]
+        lines.append(f"Repository: {exists}")
+        total = sum(f.size for f in self.upload)
+        lines.append(
+            f"Upload: {len(self.upload)} file(s), {_mb(total)} in {len(self.commits)} data commit(s); "
+            f"{len(self.unchanged)} file(s) already on the Hub and unchanged"
+        )
+        for i, batch in enumerate(self.commits, 1):
+            lines.append(f"  commit {i}/{len(self.commits)}:")
+            lines += [f"    {f.path}  ({_mb(f.size)})" for f in batch]
+        card = "README.md (dataset card)" if self.card_changed else "README.md unchanged"
+        lines.append(f"Then: {card}" + (f", deleting {len(self.delete)} stale remote file(s)" if self.delete else ""))
+        lines += [f"    delete {p}" for p in self.delete]
+        if self.tag:
+            lines.append(f"Then: tag {self.tag}")
+        return "\n".join(lines)
+
+
+@dataclass
+class PublishResult:
+    """What a publish did."""
+
+    url: str
+    plan: PublishPlan
+    commits: int = 0
+    tag_url: str | None = None
+
+
+def _mb(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def local_files(folder: Path) -> list[LocalFile]:
+    """The files of ``folder`` that are published (not ``README.md``, which goes last)."""
+    out: dict[str, LocalFile] = {}
+    for pattern in PUBLISHED_PATTERNS:
+        for p in folder.glob(pattern):
+            rel = p.relative_to(folder).as_posix()
+            if not p.is_file() or any(part.startswith(".") for part in rel.split("/")) or rel.endswith(".tmp"):
+                continue
+            out[rel] = LocalFile(rel, p, p.stat().st_size)
+    return [out[k] for k in sorted(out)]
+
+
+def _same(local: LocalFile, remote: object) -> bool:
+    if getattr(remote, "size", None) != local.size:
+        return False
+    lfs = getattr(remote, "lfs", None)
+    if lfs is not None:
+        return lfs.sha256 == local.sha256
+    return getattr(remote, "blob_id", None) == hf_sha.git_hash(local.abspath.read_bytes())
+
+
+def _batches(files: list[LocalFile], max_files: int, max_bytes: int) -> list[list[LocalFile]]:
+    out: list[list[LocalFile]] = []
+    cur: list[LocalFile] = []
+    size = 0
+    for f in files:
+        if cur and (len(cur) >= max_files or size + f.size > max_bytes):
+            out.append(cur)
+            cur, size = [], 0
+        cur.append(f)
+        size += f.size
+    if cur:
+        out.append(cur)
+    return out
+
+
+def repo_url(api: HfApi, repo_id: str) -> str:
+    """Browser URL of the dataset repo."""
+    return f"{api.endpoint.rstrip('/')}/datasets/{repo_id}"
+
+
+def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPlan:
+    """Render the card, run the checks and compare the folder with the repo (reads only).
+
+    Raises:
+        PublishError: when the folder does not exist.
+    """
+    api = api or HfApi(endpoint=options.endpoint, token=options.token)
+    folder = options.folder
+    if not folder.is_dir():
+        raise PublishError(
+            f"{folder} is not a directory. Build the dataset first: dance-aggregate build --sample --output {folder}"
+        )
+    card = render_card(folder, options.repo_id)
+    checks = run_checks(folder, card_text=card)
+    files = local_files(folder)
+    remote: dict[str, object] = {}
+    exists: bool | None
+    try:
+        for entry in api.list_repo_tree(options.repo_id, repo_type=REPO_TYPE, recursive=True):
+            if hasattr(entry, "blob_id"):
+                remote[entry.path] = entry
+        exists = True
+    except RepositoryNotFoundError:
+        exists = False
+    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+        if not options.dry_run:
+            raise PublishError(
+                f"cannot read {options.repo_id} on {api.endpoint}: {_status(exc)}\n"
+                "Check the network connection (and HF_ENDPOINT, if set), then rerun the same command."
+            ) from None
+        logger.warning("cannot read the repo (%s); listing every file", _status(exc))
+        exists = None
+    unchanged = [f.path for f in files if f.path in remote and _same(f, remote[f.path])]
+    card_bytes = card.encode("utf-8")
+    readme = remote.get("README.md")
+    card_changed = readme is None or getattr(readme, "blob_id", None) != hf_sha.git_hash(card_bytes)
+    todo = [f for f in files if f.path not in set(unchanged)]
+    local_paths = {f.path for f in files}
+    delete = sorted(p for p in remote if p.startswith(MANAGED_PREFIXES) and p not in local_paths)
+    if options.tag and exists:
+        checks.append(_check_tag(api, options, changes=bool(todo or delete or card_changed)))
+    return PublishPlan(
+        repo_id=options.repo_id,
+        url=repo_url(api, options.repo_id),
+        checks=checks,
+        repo_exists=exists,
+        commits=_batches(todo, options.max_files_per_commit, options.max_bytes_per_commit),
+        unchanged=unchanged,
+        delete=delete,
+        card=card,
+        tag=options.tag,
+        dry_run=options.dry_run,
+        card_changed=card_changed,
+    )
+
+
+def _check_tag(api: HfApi, options: PublishOptions, changes: bool) -> CheckResult:
+    """A tag names one version: refuse to publish changes under a tag that already exists."""
+    try:
+        refs = api.list_repo_refs(options.repo_id, repo_type=REPO_TYPE)
+    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+        return CheckResult("tag", WARN, f"cannot list the tags of {options.repo_id}: {_status(exc)}")
+    tagged = any(t.name == options.tag for t in refs.tags)
+    if tagged and changes:
+        return CheckResult(
+            "tag",
+            FAIL,
+            f"tag {options.tag} already exists on {options.repo_id} and this folder differs from the published one.\n"
+            f"  Fix: publish under a new version, e.g. --tag {_next_version(options.tag or '')}",
+        )
+    return CheckResult("tag", OK, f"{options.tag} " + ("already names this exact version" if tagged else "is free"))
+
+
+def _next_version(tag: str) -> str:
+    m = re.match(r"^(.*?)(\d+)$", tag)
+    return f"{m.group(1)}{int(m.group(2)) + 1}" if m else f"{tag}.1"
+
+
+def _status(exc: BaseException) -> str:
+    code = getattr(getattr(exc, "response", None), "status_code", None)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"HTTP {code}: {first}" if code else first
+
+
+def _retry_after(exc: HfHubHTTPError) -> float | None:
+    resp = getattr(exc, "response", None)
+    value = resp.headers.get("Retry-After") if resp is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _Committer:
+    """Commits with pacing (commits per hour) and retry with backoff on 429 / 5xx."""
+
+    def __init__(self, api: HfApi, options: PublishOptions) -> None:
+        self.api = api
+        self.options = options
+        self.times: deque[float] = deque()
+        self.count = 0
+
+    def _pace(self) -> None:
+        now = time.monotonic()
+        while self.times and now - self.times[0] > 3600:
+            self.times.popleft()
+        if len(self.times) >= self.options.max_commits_per_hour:
+            wait = 3600 - (now - self.times[0])
+            logger.warning("%d commits in the last hour: waiting %.0f s for the Hub's commit-rate limit", len(self.times), wait)
+            time.sleep(max(0.0, wait))
+
+    def commit(self, additions: list[tuple[str, str | bytes]], deletions: list[str], message: str) -> str | None:
+        """One commit of ``additions`` ((path in repo, local path or bytes)) and ``deletions``."""
+        attempt = 0
+        while True:
+            self._pace()
+            # Operations are single-use in huggingface_hub: build them for each attempt.
+            ops: list[CommitOperationAdd | CommitOperationDelete] = [CommitOperationAdd(p, src) for p, src in additions]
+            ops += [CommitOperationDelete(p) for p in deletions]
+            try:
+                info = self.api.create_commit(self.options.repo_id, ops, commit_message=message, repo_type=REPO_TYPE)
+            except HfHubHTTPError as exc:
+                code = getattr(getattr(exc, "response", None), "status_code", None)
+                if code not in RETRY_STATUSES or attempt >= self.options.retries:
+                    raise
+                wait = _retry_after(exc)
+                if wait is None:
+                    wait = min(600.0, self.options.backoff * 2**attempt)
+                attempt += 1
+                logger.warning("commit %r answered %s; retry %d/%d in %.1f s", message, code, attempt, self.options.retries, wait)
+                time.sleep(wait)
+                continue
+            self.times.append(time.monotonic())
+            self.count += 1
+            return info.oid
+
+
+def publish(options: PublishOptions) -> PublishResult:
+    """Check ``options.folder`` and publish it to ``options.repo_id`` (or only plan, in a dry run).
+
+    Returns:
+        The plan and what was done.
+
+    Raises:
+        PublishError: a check failed (nothing is uploaded), no token, or the Hub refused.
+    """
+    api = HfApi(endpoint=options.endpoint, token=options.token)
+    if not options.dry_run and options.folder.is_dir():
+        # The card names the repo in its loading examples; the folder keeps the card it publishes.
+        write_card(options.folder, options.repo_id)
+    plan = plan_publish(options, api)
+    result = PublishResult(url=plan.url, plan=plan)
+    require_passed(plan.checks, options.folder)
+    if options.dry_run:
+        return result
+    if not (options.token or get_token()):
+        raise PublishError(
+            "no Hugging Face token found. Log in with `hf auth login` (a token with write access) "
+            "or set the HF_TOKEN environment variable, then rerun the same command."
+        )
+    bars_were_off = are_progress_bars_disabled()
+    if not options.progress:
+        disable_progress_bars()
+    try:
+        _upload(api, options, plan, result)
+    except (HfHubHTTPError, httpx.HTTPError, RuntimeError, OSError) as exc:
+        # RuntimeError: huggingface_hub wraps failed LFS uploads in it.
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+        hint = (
+            "the token was refused: run `hf auth login` with a token that can write to this namespace"
+            if code in (401, 403)
+            else "rerun the same command to resume: finished files are skipped"
+        )
+        raise PublishError(f"publishing {options.repo_id} failed after {result.commits} commit(s): {_status(exc)}\n{hint}") from exc
+    finally:
+        if not bars_were_off:
+            enable_progress_bars()
+    return result
+
+
+def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: PublishResult) -> None:
+    # private=None (not False) keeps an organisation's default visibility.
+    api.create_repo(options.repo_id, repo_type=REPO_TYPE, private=True if options.private else None, exist_ok=True)
+    logger.info("repo %s ready", plan.url)
+    committer = _Committer(api, options)
+    n = len(plan.commits)
+    bar = tqdm(total=sum(f.size for f in plan.upload), unit="B", unit_scale=True, desc="upload", disable=not options.progress)
+    try:
+        for i, batch in enumerate(plan.commits, 1):
+            committer.commit([(f.path, str(f.abspath)) for f in batch], [], f"Upload dance_aggregate data ({i}/{n})")
+            result.commits = committer.count
+            bar.update(sum(f.size for f in batch))
+            logger.info("commit %d/%d: %d file(s)", i, n, len(batch))
+    finally:
+        bar.close()
+    if plan.card_changed or plan.delete:
+        message = "Update dataset card" + (f" and delete {len(plan.delete)} stale file(s)" if plan.delete else "")
+        committer.commit([("README.md", plan.card.encode("utf-8"))], plan.delete, message)
+    result.commits = committer.count
+    if options.tag:
+        result.tag_url = _tag(api, options)
+
+
+def _tag(api: HfApi, options: PublishOptions) -> str:
+    tag = options.tag or ""
+    head = api.dataset_info(options.repo_id).sha
+    try:
+        api.create_tag(options.repo_id, tag=tag, repo_type=REPO_TYPE, tag_message=f"dance_aggregate {tag}")
+    except HfHubHTTPError as exc:
+        if getattr(getattr(exc, "response", None), "status_code", None) != 409:
+            raise
+        refs = api.list_repo_refs(options.repo_id, repo_type=REPO_TYPE)
+        existing = next((t.target_commit for t in refs.tags if t.name == tag), None)
+        if existing != head:
+            raise PublishError(
+                f"tag {tag} already exists on {options.repo_id} at commit {existing}, but the data is now at {head}. "
+                f"Publish under a new version: --tag <new version>"
+            ) from None
+        logger.info("tag %s already points at the published commit", tag)
+    return f"{repo_url(api, options.repo_id)}/tree/{tag}"

@@ -1,0 +1,125 @@
+"""Card summaries read from other steps' reports: deduplication and the download ledger.
+
+Both reports are written by other parts of the pipeline, and either may be absent (a build
+from local mirrors has no ledger; a single-source build has no dedup). Every reader here
+returns ``None`` or an empty list when its report is missing or unreadable, and the card
+says so instead of failing.
+
+- Dedup: ``reports/all.json`` (a ``dedup`` / ``duplicates`` / ``deduplication`` mapping of
+  plain numbers or strings), ``reports/duplicates*.csv`` / ``.jsonl`` (one line per duplicate;
+  a ``cluster`` / ``cluster_id`` column is counted when present), and the ``duplicate_ids``
+  column of the ``all`` config itself.
+- Ledger: ``reports/*ledger*.csv`` / ``.jsonl`` with columns ``source`` (or ``config``),
+  ``split`` and ``status`` (and optionally ``reason``). A row whose status is one of
+  :data:`SUCCESS_STATUSES` was downloaded; every other row is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from dance_aggregate.report import read_report
+from dance_aggregate.writer import REPORTS_DIR, shard_files
+
+logger = logging.getLogger(__name__)
+
+#: Ledger statuses that mean the media is there.
+SUCCESS_STATUSES = frozenset({"ok", "downloaded", "success", "succeeded", "cached", "done", "present", "exists", "local"})
+_DEDUP_KEYS = ("dedup", "duplicates", "deduplication")
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a CSV or JSON-lines file (nothing when it cannot be read)."""
+    try:
+        if path.suffix == ".csv":
+            with open(path, newline="", encoding="utf-8") as f:
+                yield from csv.DictReader(f)
+        elif path.suffix in (".jsonl", ".ndjson"):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        obj = json.loads(line)
+                        if isinstance(obj, dict):
+                            yield obj
+    except (OSError, ValueError, csv.Error) as exc:
+        logger.warning("cannot read %s for the card: %s", path, exc)
+
+
+def dedup_summary(folder: Path) -> list[dict[str, str]]:
+    """``[{"what", "value"}]`` lines about deduplication (empty when nothing is known)."""
+    out: list[dict[str, str]] = []
+    report = read_report(folder, "all") if (folder / REPORTS_DIR / "all.json").is_file() else None
+    for key in _DEDUP_KEYS:
+        section = (report or {}).get(key)
+        if isinstance(section, dict):
+            for k, v in sorted(section.items()):
+                if isinstance(v, (int, float, str, bool)):
+                    out.append({"what": k.replace("_", " "), "value": str(v)})
+            break
+    for path in sorted((folder / REPORTS_DIR).glob("duplicates*")):
+        if path.suffix not in (".csv", ".jsonl", ".ndjson"):
+            continue
+        n = 0
+        clusters: set[str] = set()
+        for row in _rows(path):
+            n += 1
+            c = row.get("cluster") or row.get("cluster_id")
+            if c not in (None, ""):
+                clusters.add(str(c))
+        what = f"lines in `reports/{path.name}`"
+        out.append({"what": what, "value": f"{n}" + (f" ({len(clusters)} clusters)" if clusters else "")})
+    if "all" in _configs_with_shards(folder):
+        rows = with_dups = 0
+        for paths in shard_files(folder, "all").values():
+            for p in paths:
+                col = pq.read_table(folder / p, columns=["duplicate_ids"]).column("duplicate_ids").to_pylist()
+                rows += len(col)
+                with_dups += sum(1 for v in col if v)
+        out.append({"what": "rows of `all` that list other copies in `duplicate_ids`", "value": f"{with_dups} of {rows}"})
+    return out
+
+
+def _configs_with_shards(folder: Path) -> list[str]:
+    base = folder / "data"
+    return [p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.parquet"))] if base.is_dir() else []
+
+
+def ledger_summary(folder: Path) -> list[dict[str, Any]]:
+    """Missing rates of the download ledger per source and split (empty without a ledger)."""
+    totals: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for path in sorted((folder / REPORTS_DIR).glob("*ledger*")):
+        for row in _rows(path):
+            source = str(row.get("source") or row.get("config") or "?")
+            split = str(row.get("split") or "-")
+            status = str(row.get("status") or row.get("outcome") or "").strip().lower()
+            key = (source, split)
+            totals[key]["requested"] += 1
+            if status in SUCCESS_STATUSES:
+                totals[key]["ok"] += 1
+            else:
+                reasons[key][str(row.get("reason") or status or "unknown")] += 1
+    out = []
+    for (source, split), c in sorted(totals.items()):
+        missing = c["requested"] - c["ok"]
+        top = ", ".join(f"{r} {n}" for r, n in reasons[(source, split)].most_common(3)) or "-"
+        out.append(
+            {
+                "source": source,
+                "split": split,
+                "requested": c["requested"],
+                "downloaded": c["ok"],
+                "missing": missing,
+                "rate": f"{100.0 * missing / c['requested']:.1f}%",
+                "reasons": top,
+            }
+        )
+    return out

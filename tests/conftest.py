@@ -1,0 +1,53 @@
+"""Shared fixtures: isolated caches, the generated UCF101 sample and a built folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Keep every cache of datasets / huggingface_hub inside a throwaway folder, set before
+    # those libraries read their configuration.
+    root = Path(tempfile.mkdtemp(prefix="dance_aggregate-tests-"))
+    os.environ.setdefault("HF_HOME", str(root / "hf"))
+    os.environ.setdefault("HF_DATASETS_CACHE", str(root / "hf" / "datasets"))
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("DANCE_AGGREGATE_CACHE", str(root / "cache"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The committed real test data (tests/data)."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def sample_sources(tmp_path_factory: pytest.TempPathFactory):
+    """The generated raw sample of every source (once per session)."""
+    from dance_aggregate.sample import make_sample
+
+    return make_sample(tmp_path_factory.mktemp("sample-cache"))
+
+
+@pytest.fixture(scope="session")
+def ucf_sample(sample_sources) -> Path:
+    """The generated UCF101 sample tree."""
+    return next(s.data_dir for s in sample_sources if s.config == "ucf101")
+
+
+@pytest.fixture(scope="session")
+def built_ucf(tmp_path_factory: pytest.TempPathFactory, ucf_sample: Path) -> Path:
+    """A folder holding the UCF101 sample built once per session: <parent>/dance_aggregate."""
+    from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+    from dance_aggregate.builders.ucf101 import UCF101Builder
+
+    out = tmp_path_factory.mktemp("built") / "dance_aggregate"
+    build_config(UCF101Builder(ucf_sample), BuildOptions(output=out, progress=False))
+    finalize_folder(out)
+    return out

@@ -1,0 +1,182 @@
+"""Build -> folder -> load_dataset (normal and streaming) -> decode; reruns and crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from datasets import Audio, Video, load_dataset
+
+from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+from dance_aggregate.builders.ucf101 import UCF101Builder
+from dance_aggregate.media.decode import read_audio, sample_frames
+from dance_aggregate.report import read_accounting
+from dance_aggregate.schema import arrow_schema, features, rows_to_table
+from dance_aggregate.synth import write_ucf_avi
+from dance_aggregate.writer import write_config
+
+
+def test_folder_layout(built_ucf: Path):
+    assert (built_ucf / "README.md").is_file()
+    shards = sorted(p.relative_to(built_ucf).as_posix() for p in (built_ucf / "data").rglob("*.parquet"))
+    assert shards == ["data/ucf101/test-00000-of-00001.parquet", "data/ucf101/train-00000-of-00001.parquet"]
+    acc = read_accounting(built_ucf, "ucf101")
+    assert acc.adds_up and acc.records_read == 10 and acc.rows_written == 8
+    assert acc.excluded == {"not a dance class": 2}
+    md = pq.ParquetFile(built_ucf / shards[1]).metadata
+    assert md.row_group(0).column(0).has_offset_index  # page index written for the viewer
+    readme = (built_ucf / "README.md").read_text()
+    assert "config_name: ucf101" in readme and "data/ucf101/train-*.parquet" in readme
+
+
+def test_load_dataset_normal_by_path(built_ucf: Path):
+    ds = load_dataset(str(built_ucf), "ucf101")
+    assert set(ds) == {"train", "test"}
+    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert isinstance(ds["train"].features["video"], Video)
+    assert isinstance(ds["train"].features["audio"], Audio)
+    assert ds["train"].features == features()
+
+
+def test_load_by_bare_name_streaming_and_decode(built_ucf: Path, monkeypatch):
+    monkeypatch.chdir(built_ucf.parent)
+    stream = load_dataset("dance_aggregate", "ucf101", split="train", streaming=True)
+    assert isinstance(stream.features["video"], Video)
+    rows = list(stream.decode(False))
+    assert len(rows) == 5
+    test_rows = list(load_dataset("dance_aggregate", "ucf101", split="test", streaming=True).decode(False))
+    by_id = {r["id"]: r for r in rows + test_rows}
+    silent = by_id["ucf101/v_SalsaSpin_g02_c01"]
+    assert silent["has_audio"] is False and silent["audio"] is None
+    row = by_id["ucf101/v_SalsaSpin_g09_c01"]
+    assert row["has_audio"] and row["group"] == "SalsaSpin_g09" and row["label"] == features()["label"].str2int("salsa")
+    assert row["video"]["path"] == "ucf101-v_SalsaSpin_g09_c01.mp4"
+    frames = sample_frames(row["video"], 4)
+    assert frames.shape == (4, 240, 320, 3)
+    audio, sr = read_audio(row["audio"], sample_rate=16000, mono=True)
+    assert sr == 16000 and audio.ndim == 1 and abs(len(audio) / sr - row["duration"]) < 0.05
+    ds = load_dataset("dance_aggregate", "ucf101", split="test")
+    ds = ds.cast_column("video", Video(decode=False)).cast_column("audio", Audio(decode=False))
+    assert ds[0]["video"]["bytes"][4:8] == b"ftyp"
+
+
+def test_rebuild_is_idempotent_and_reuses_parts(built_ucf: Path, ucf_sample: Path, tmp_path, caplog):
+    out = tmp_path / "dance_aggregate"
+    shutil.copytree(built_ucf, out)
+    before = {p.name: p.read_bytes() for p in (out / "data" / "ucf101").glob("*.parquet")}
+    caplog.set_level("INFO", logger="dance_aggregate")
+    res = build_config(UCF101Builder(ucf_sample), BuildOptions(output=out, progress=False))
+    finalize_folder(out)
+    assert "8 clips already encoded by an earlier run" in caplog.text
+    after = {p.name: p.read_bytes() for p in (out / "data" / "ucf101").glob("*.parquet")}
+    assert before == after
+    assert res.accounting.rows_written == 8
+
+
+def test_building_one_config_keeps_the_others(built_ucf: Path, ucf_sample: Path, tmp_path):
+    out = tmp_path / "dance_aggregate"
+    shutil.copytree(built_ucf, out)
+    other = rows_to_table([{"id": "kinetics600/x", "source": "kinetics600", "label": "zumba", "group": "x"}])
+    write_config(out, "kinetics600", {"train": other})
+    build_config(UCF101Builder(ucf_sample), BuildOptions(output=out, progress=False))
+    finalize_folder(out)
+    assert (out / "data" / "kinetics600" / "train-00000-of-00001.parquet").is_file()
+    readme = (out / "README.md").read_text()
+    assert "config_name: kinetics600" in readme and "config_name: ucf101" in readme
+    assert load_dataset(str(out), "kinetics600", split="train").num_rows == 1
+
+
+def test_one_broken_clip_never_kills_the_build(ucf_sample: Path, tmp_path):
+    src = tmp_path / "ucf"
+    shutil.copytree(ucf_sample, src)
+    (src / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g09_c02.avi").write_bytes(b"RIFF not really an avi" * 50)
+    out = tmp_path / "dance_aggregate"
+    res = build_config(UCF101Builder(src), BuildOptions(output=out, progress=False))
+    assert res.accounting.rows_written == 7
+    assert res.accounting.adds_up
+    bad = [r for r in res.accounting.excluded if r not in ("not a dance class",)]
+    assert len(bad) == 1
+    csv_text = (out / "reports" / "ucf101.excluded.csv").read_text()
+    assert "ucf101/v_SalsaSpin_g09_c02" in csv_text and "v_SalsaSpin_g09_c02.avi" in csv_text
+
+
+def _make_tree(root: Path, n: int) -> None:
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    train = []
+    for i in range(n):
+        name = f"v_SalsaSpin_g{8 + i:02d}_c01.avi"
+        write_ucf_avi(root / "UCF-101" / "SalsaSpin" / name, seed=500 + i, seconds=4.0)
+        train.append(f"SalsaSpin/{name} 77\r\n")
+    (lists / "trainlist01.txt").write_text("".join(train), newline="")
+    (lists / "testlist01.txt").write_text("")
+
+
+def test_killed_build_resumes_without_redoing_or_partial_shards(tmp_path):
+    src = tmp_path / "ucf"
+    _make_tree(src, 12)
+    out = tmp_path / "dance_aggregate"
+    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--data-dir", f"ucf101={src}",
+           "--output", str(out), "--part-size", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = out / ".work" / "parts" / "ucf101"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("*.json"))) < 3 and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    done = {p: p.stat().st_mtime_ns for p in parts.glob("*.json")}
+    assert 3 <= len(done) < 12
+    # nothing half-written where a reader looks
+    assert not list(out.glob("data/**/*.parquet"))
+    assert not (out / "README.md").exists()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    for p, mtime in done.items():
+        assert p.stat().st_mtime_ns == mtime, f"{p.name} was redone"
+    acc = read_accounting(out, "ucf101")
+    assert acc.rows_written == 12 and acc.adds_up
+    ids = pq.read_table(out / "data" / "ucf101" / "train-00000-of-00001.parquet", columns=["id"]).column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == 12
+    assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_parquet_schema_is_the_shared_schema(built_ucf: Path):
+    for p in (built_ucf / "data").rglob("*.parquet"):
+        schema = pq.read_schema(p)
+        assert schema.remove_metadata().equals(arrow_schema().remove_metadata())
+        meta = json.loads(schema.metadata[b"huggingface"])
+        assert meta["info"]["features"]["video"]["_type"] == "Video"
+
+
+def test_datasets_builder_api(ucf_sample: Path, tmp_path):
+    """The same source builder behind the `datasets` builder API (torch-free Arrow tables)."""
+    from dance_aggregate.hf_builder import DanceAggregate
+
+    b = DanceAggregate(config_name="ucf101", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate")
+    b.download_and_prepare()
+    ds = b.as_dataset()
+    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert ds["train"].features == features()
+    with pytest.raises(ValueError, match="not found"):
+        DanceAggregate(config_name="nosuch", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"))
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    from dance_aggregate.writer import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "card.md", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "card.md").stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,96 @@
+"""The command line: help, errors that show the fix, stats, taxonomy, the sample build."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dance_aggregate.cli import cli
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_help_lists_every_command(runner):
+    res = runner.invoke(cli, ["--help"])
+    assert res.exit_code == 0
+    for name, cmd in cli.commands.items():
+        assert name in res.output
+        assert cmd.help, f"command {name} has no help text"
+        sub = runner.invoke(cli, [name, "--help"])
+        assert sub.exit_code == 0, sub.output
+
+
+def test_every_command_is_documented_in_readme():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name in cli.commands:
+        assert f"dance-aggregate {name}" in readme, f"README does not mention `dance-aggregate {name}`"
+
+
+def test_build_without_anything_says_what_to_do(runner, tmp_path):
+    res = runner.invoke(cli, ["build", "--output", str(tmp_path / "o")])
+    assert res.exit_code != 0
+    assert "dance-aggregate build --sample" in res.output
+
+
+def test_wrong_data_dir_shows_expected_layout(runner, tmp_path):
+    res = runner.invoke(cli, ["build", "ucf101", "--data-dir", f"ucf101={tmp_path / 'missing'}", "--output", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 1
+    assert "does not exist" in res.output
+    assert "ucfTrainTestlist/" in res.output and "Traceback" not in res.output
+
+
+def test_missing_data_dir_for_named_config(runner, tmp_path):
+    res = runner.invoke(cli, ["build", "ucf101", "--output", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "no --data-dir for source 'ucf101'" in res.output
+    assert "--data-dir ucf101=" in res.output
+
+
+def test_unknown_config_and_bad_pairs(runner, tmp_path):
+    res = runner.invoke(cli, ["build", "nosuch", "--data-dir", f"nosuch={tmp_path}"])
+    assert res.exit_code == 1 and "unknown config 'nosuch'" in res.output
+    res = runner.invoke(cli, ["build", "ucf101", "--data-dir", "ucf101"])
+    assert res.exit_code == 2 and "expected SOURCE=PATH" in res.output
+    res = runner.invoke(cli, ["build", "ucf101", "--data-dir", f"ucf101={tmp_path}", "-o", "ucf101.fold=9"])
+    assert res.exit_code == 1 and "fold must be 1, 2 or 3" in res.output
+
+
+def test_stats_and_json(runner, built_ucf):
+    res = runner.invoke(cli, ["stats", str(built_ucf)])
+    assert res.exit_code == 0
+    assert re.search(r"train\s+5 rows", res.output) and "salsa" in res.output
+    res = runner.invoke(cli, ["stats", str(built_ucf), "--json"])
+    data = json.loads(res.output)
+    c = data["configs"]["ucf101"]
+    assert c["splits"]["test"]["rows"] == 3 and c["splits"]["train"]["labels"] == {"salsa": 5}
+    acc = c["accounting"]
+    assert acc["records_read"] == acc["rows_written"] + sum(acc["excluded"].values())
+
+
+def test_stats_on_empty_folder(runner, tmp_path):
+    res = runner.invoke(cli, ["stats", str(tmp_path)])
+    assert res.exit_code == 1 and "dance-aggregate build --sample" in res.output
+
+
+def test_taxonomy_table(runner):
+    res = runner.invoke(cli, ["taxonomy"])
+    assert res.exit_code == 0
+    assert re.search(r"11\s+salsa\s+latin\s+ucf101: SalsaSpin", res.output)
+    res = runner.invoke(cli, ["taxonomy", "--json", "--source", "letsdance"])
+    rows = json.loads(res.output)
+    assert len(rows) == 16 and all(set(r["sources"]) == {"letsdance"} for r in rows)
+
+
+def test_sample_build_end_to_end(runner, tmp_path):
+    out = tmp_path / "dance_aggregate"
+    res = runner.invoke(cli, ["build", "--sample", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "records read =" in res.output and "load_dataset('dance_aggregate'" in res.output
+    assert (out / "data" / "ucf101").is_dir() and (out / "README.md").is_file()

@@ -1,0 +1,136 @@
+"""The dataset card, its chart and summaries, the publish checks and shard counts, on small
+folders written by tests/helpers_hub.py (no media encoding)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard
+from PIL import Image
+
+from dance_aggregate.hub.card import render_card, size_category
+from dance_aggregate.hub.chart import CHART_PATH, draw_chart
+from dance_aggregate.hub.checks import run_checks
+from dance_aggregate.writer import MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT, shard_count
+from tests.helpers_hub import fake_rows, make_folder
+
+
+@pytest.fixture
+def two_sources(tmp_path: Path) -> Path:
+    ucf = {"train": fake_rows("ucf101", "train", 6), "test": fake_rows("ucf101", "test", 2)}
+    kin = {
+        "train": fake_rows("kinetics600", "train", 5, "tango") + fake_rows("kinetics600", "train", 2, "waltz", start=100),
+        "validation": fake_rows("kinetics600", "validation", 3, "tango"),
+    }
+    kin["validation"][-1].update(video=None, audio=None, has_audio=False)  # a feature-only row: null media is fine
+    alls = {s: ucf.get(s, []) + kin.get(s, []) for s in ("train", "validation", "test")}
+    return make_folder(tmp_path / "dance_aggregate", {"ucf101": ucf, "kinetics600": kin, "all": alls}, excluded=1)
+
+
+def test_card_front_matter(two_sources: Path) -> None:
+    card = DatasetCard((two_sources / "README.md").read_text())
+    data = card.data
+    assert data.license == "other" and data.license_name == "dance-aggregate-source-terms"
+    assert data.license_link == "LICENSE.md" and (two_sources / "LICENSE.md").is_file()
+    assert data.size_categories == ["n<1K"]
+    assert "video-classification" in data.task_categories and data.pretty_name == "Dance Aggregate"
+    meta = MetadataConfigs.from_dataset_card_data(data)
+    assert meta["all"].get("default") is True and sorted(meta) == ["all", "kinetics600", "ucf101"]
+    terms = (two_sources / "LICENSE.md").read_text()
+    assert "UCF101" in terms and "Kinetics-600" in terms and "YouTube-8M" not in terms
+
+
+def test_card_body(two_sources: Path) -> None:
+    text = (two_sources / "README.md").read_text()
+    assert f"]({CHART_PATH})" in text
+    # counts per config, split and label
+    assert "| `kinetics600` | tango | 5 | 3 | 0 | 8 |" in text
+    assert "| `all` | salsa | 6 | 0 | 2 | 8 |" in text
+    for section in ("## Sources", "## Limitations", "## How to load", "streaming=True", "decode(False)", "## Label schema"):
+        assert section in text
+    assert "Kinetics-600 | `kinetics600` | yes" in text and "YouTube-8M | `youtube8m` | no" in text
+    assert "No download ledger" in text  # degrades when the report is absent
+    assert "rows of `all` that list other copies" in text
+
+
+def test_chart_png(two_sources: Path) -> None:
+    png = (two_sources / CHART_PATH).read_bytes()
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG" and img.width == 860
+    many = {f"label_{i}": {"train": i, "test": 1} for i in range(37)}
+    a, b = draw_chart(many, "t"), draw_chart(many, "t")
+    assert a == b, "deterministic: an unchanged dataset is not re-uploaded"
+    assert Image.open(io.BytesIO(a)).height > 37 * 20
+
+
+def test_ledger_and_dedup_summaries(two_sources: Path) -> None:
+    reports = two_sources / "reports"
+    lines = ["source,split,youtube_id,status,reason"]
+    lines += [f"kinetics600,train,id{i},downloaded," for i in range(3)]
+    lines += ["kinetics600,train,idx,unavailable,video unavailable", "kinetics600,validation,idy,ok,"]
+    (reports / "download_ledger.csv").write_text("\n".join(lines) + "\n")
+    (reports / "duplicates.csv").write_text("id,duplicate_of,cluster\na,b,1\nc,d,1\ne,f,2\n")
+    report = json.loads((reports / "all.json").read_text())
+    report["dedup"] = {"clusters": 2, "rows_removed": 3, "nested": {"ignored": 1}}
+    (reports / "all.json").write_text(json.dumps(report))
+    text = render_card(two_sources, "me/dance")
+    assert "| kinetics600 | train | 4 | 3 | 1 | 25.0% | video unavailable 1 |" in text
+    assert "| kinetics600 | validation | 1 | 1 | 0 | 0.0% | - |" in text
+    assert "| rows removed | 3 |" in text and "| lines in `reports/duplicates.csv` | 3 (2 clusters) |" in text
+    assert 'load_dataset("me/dance", "all")' in text
+    # a ledger in JSON lines, with `config` instead of `source`, is read the same way
+    (reports / "download_ledger.csv").unlink()
+    (reports / "yt.ledger.jsonl").write_text('{"config": "activitynet", "split": "train", "status": "private"}\n')
+    assert "| activitynet | train | 1 | 0 | 1 | 100.0% | private 1 |" in render_card(two_sources)
+
+
+def test_checks_pass_on_a_built_folder(two_sources: Path) -> None:
+    results = {r.name: r for r in run_checks(two_sources)}
+    assert all(r.ok for r in results.values()), [str(r) for r in results.values()]
+    assert results["leakage"].status == "ok" and results["accounting"].status == "ok"
+
+
+def test_card_check_catches_stale_card(two_sources: Path) -> None:
+    # a shard added after the card was written: the split counts no longer match
+    extra = two_sources / "data/ucf101/train-00000-of-00001.parquet"
+    (extra.parent / "train-extra.parquet").write_bytes(extra.read_bytes())
+    card = {r.name: r for r in run_checks(two_sources)}["card"]
+    assert not card.ok and "split sizes" in card.detail and "Fix:" in card.detail
+
+
+@pytest.mark.parametrize(
+    ("nbytes", "rows", "expected"),
+    [
+        (0, 0, 1),
+        (10**6, 10, 1),
+        (10**6, 3 * MIN_ROWS_PER_SHARD, 3),
+        (10**6, 100_000, MIN_SHARDS_PER_SPLIT),
+        (40 * 500 * 1024**2, 100_000, 40),
+        (40 * 500 * 1024**2, 5, 5),
+    ],
+)
+def test_shard_count_for_streaming(nbytes: int, rows: int, expected: int) -> None:
+    assert shard_count(nbytes, rows) == expected
+
+
+def test_write_config_makes_enough_shards(tmp_path: Path) -> None:
+    rows = fake_rows("kinetics600", "train", 4 * MIN_ROWS_PER_SHARD)
+    folder = make_folder(tmp_path / "d", {"kinetics600": {"train": rows}})
+    shards = sorted((folder / "data/kinetics600").glob("train-*.parquet"))
+    assert len(shards) == 4 and shards[0].name == "train-00000-of-00004.parquet"
+    assert sum(pq.read_metadata(s).num_rows for s in shards) == len(rows)
+    assert {r.name: r for r in run_checks(folder)}["streaming"].status == "ok"
+    from datasets import load_dataset
+
+    stream = load_dataset(str(folder), "kinetics600", split="train", streaming=True)
+    assert stream.num_shards == 4  # what datasets hands out to DataLoader workers / nodes
+
+
+@pytest.mark.parametrize(("rows", "name"), [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"), (250_000, "100K<n<1M")])
+def test_size_category(rows: int, name: str) -> None:
+    assert size_category(rows) == name

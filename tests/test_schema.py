@@ -1,0 +1,53 @@
+"""The shared features: one schema for every config, documented in README and card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dance_aggregate.schema import COLUMNS, arrow_schema, features, rows_to_table
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_every_column_is_documented():
+    assert list(COLUMNS) == list(features())
+    readme = (ROOT / "README.md").read_text()
+    for name in features():
+        assert f"| `{name}` |" in readme, f"README does not document column {name}"
+
+
+def test_card_documents_every_column(built_ucf):
+    card = (built_ucf / "README.md").read_text()
+    for name in features():
+        assert f"| `{name}` |" in card
+
+
+def test_rows_to_table_fills_nulls_and_encodes_labels():
+    t = rows_to_table([{"id": "ucf101/a", "source": "ucf101", "label": "salsa", "labels": ["salsa", "dance"]}])
+    assert t.schema.equals(arrow_schema())
+    row = t.to_pylist()[0]
+    assert row["source"] == 0 and row["label"] == features()["label"].str2int("salsa")
+    assert row["labels"] == [11, 0]
+    assert row["video"] is None and row["youtube_id"] is None and row["duplicate_ids"] == []
+
+
+def test_unknown_label_is_refused():
+    with pytest.raises(ValueError):
+        rows_to_table([{"id": "x", "source": "ucf101", "label": "not_a_label"}])
+
+
+def test_no_module_imports_torch_at_import_time():
+    """Importing every module of the package never pulls in torch (even where it is installed)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, sys, dance_aggregate\n"
+        "for m in pkgutil.walk_packages(dance_aggregate.__path__, 'dance_aggregate.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

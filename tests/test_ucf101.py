@@ -1,0 +1,143 @@
+"""UCF101 builder: the real split lists over a fake tree in the real naming, the real AVI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+import pytest
+
+from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
+from dance_aggregate.errors import AnnotationError, ConfigError, DataDirError, MediaError
+from dance_aggregate.synth import write_ucf_avi
+
+DATA = Path(__file__).parent / "data"
+
+# Clips present in the fake tree: (file, fold-1 split per the real lists).
+PRESENT = {
+    "v_SalsaSpin_g01_c01.avi": "test",
+    "v_SalsaSpin_g01_c02.avi": "test",
+    "v_SalsaSpin_g08_c01.avi": "train",
+    "v_SalsaSpin_g25_c03.avi": "train",
+}
+
+
+@pytest.fixture(scope="module")
+def ucf_tree(tmp_path_factory) -> Path:
+    """A UCF101 layout with the real (CRLF) split lists and a few generated SalsaSpin AVIs."""
+    root = tmp_path_factory.mktemp("ucf") / "UCF101"
+    shutil.copytree(DATA / "ucf101", root / "ucfTrainTestlist")
+    for i, name in enumerate(PRESENT):
+        write_ucf_avi(root / "UCF-101" / "SalsaSpin" / name, seed=i, seconds=1.0)
+    # a non-dance clip that must be excluded by rule, not encoded
+    write_ucf_avi(root / "UCF-101" / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g08_c01.avi", seed=99, seconds=1.0)
+    return root
+
+
+def test_real_lists_are_crlf():
+    assert b"\r\n" in (DATA / "ucf101" / "trainlist01.txt").read_bytes()
+
+
+def test_plan_over_real_split_lists(ucf_tree):
+    plan = UCF101Builder(ucf_tree).plan()
+    assert plan.records_read == 13320  # every line of trainlist01 + testlist01
+    got = {Path(r.media["path"]).name: r.split for r in plan.records}
+    assert got == PRESENT
+    reasons = {}
+    for e in plan.exclusions:
+        reasons[e.reason] = reasons.get(e.reason, 0) + 1
+    assert reasons == {"not a dance class": 13320 - 133, "missing video": 133 - len(PRESENT)}
+    r = next(r for r in plan.records if r.source_id == "v_SalsaSpin_g08_c01")
+    assert (r.id, r.group, r.label, r.source_label, r.family, r.youtube_id) == (
+        "ucf101/v_SalsaSpin_g08_c01", "SalsaSpin_g08", "salsa", "SalsaSpin", "latin", None
+    )
+
+
+@pytest.mark.parametrize("fold,split", [(1, "train"), (2, "test"), (3, "train")])
+def test_folds(ucf_tree, fold, split):
+    plan = UCF101Builder(ucf_tree, UCF101Options(fold=fold)).plan()
+    assert {r.source_id: r.split for r in plan.records}["v_SalsaSpin_g08_c01"] == split
+
+
+def test_groups_never_straddle_splits(ucf_tree):
+    for fold in (1, 2, 3):
+        plan = UCF101Builder(ucf_tree, UCF101Options(fold=fold)).plan()
+        split_of = {}
+        for item in [*plan.records, *plan.exclusions]:
+            group = item.id.rsplit("_c", 1)[0]
+            split_of.setdefault(group, set()).add(item.split)
+        assert all(len(s) == 1 for s in split_of.values())
+
+
+def test_bad_fold_is_refused():
+    with pytest.raises(ConfigError, match="fold must be 1, 2 or 3"):
+        UCF101Builder.parse_options({"fold": "4"})
+    with pytest.raises(ConfigError, match="unknown option 'folds'"):
+        UCF101Builder.parse_options({"folds": "2"})
+
+
+def test_missing_data_dir_shows_layout(tmp_path):
+    with pytest.raises(DataDirError) as err:
+        UCF101Builder(tmp_path / "nope").plan()
+    msg = str(err.value)
+    assert "does not exist" in msg and "ucfTrainTestlist/" in msg and "v_<Class>_gNN_cNN.avi" in msg
+    assert "dance-aggregate build ucf101 --data-dir ucf101=" in msg
+
+
+def test_wrong_data_dir_shows_layout(tmp_path):
+    (tmp_path / "something").mkdir()
+    with pytest.raises(DataDirError, match="no ucfTrainTestlist/ folder") as err:
+        UCF101Builder(tmp_path).plan()
+    assert "classInd.txt" in str(err.value)
+
+
+def test_malformed_split_list_names_file_and_line(tmp_path):
+    lists = tmp_path / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "trainlist01.txt").write_bytes(b"SalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\ngarbage line\r\n")
+    (lists / "testlist01.txt").write_bytes(b"")
+    with pytest.raises(AnnotationError, match=r"trainlist01.txt:2: cannot read 'garbage'"):
+        UCF101Builder(tmp_path).plan()
+
+
+def test_real_xvid_mp3_avi_encodes_with_audio(tmp_path):
+    """The real Xvid + MP3 AVI, renamed into a UCF101 layout, becomes H.264 + AAC with FLAC audio."""
+    root = tmp_path / "UCF101"
+    (root / "ucfTrainTestlist").mkdir(parents=True)
+    (root / "ucfTrainTestlist" / "trainlist01.txt").write_bytes(b"SalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\n")
+    (root / "ucfTrainTestlist" / "testlist01.txt").write_bytes(b"")
+    clip = root / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g08_c01.avi"
+    clip.parent.mkdir(parents=True)
+    shutil.copy(DATA / "media" / "test.avi", clip)
+    with av.open(str(clip)) as c:
+        assert c.streams.video[0].codec_context.name == "mpeg4"
+        assert c.streams.audio[0].codec_context.name.startswith("mp3")
+    builder = UCF101Builder(root)
+    (record,) = builder.plan().records
+    row = builder.materialize(record)
+    assert row["has_audio"] is True
+    assert (row["width"], row["height"], row["fps"]) == (320, 240, 25.0)
+    assert abs(row["duration"] - 6.56) < 0.1
+    assert row["video"]["path"].endswith(".mp4") and row["audio"]["path"].endswith(".flac")
+    import io
+
+    with av.open(io.BytesIO(row["video"]["bytes"])) as c:
+        assert [s.codec_context.name for s in c.streams] == ["h264", "aac"]
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+    assert row["audio"]["bytes"][:4] == b"fLaC"
+    assert len(row["frame_hashes"]) == 7  # one per started second of 6.56 s
+
+
+def test_corrupt_avi_is_a_media_error_naming_the_file(tmp_path, ucf_tree):
+    root = tmp_path / "UCF101"
+    shutil.copytree(ucf_tree / "ucfTrainTestlist", root / "ucfTrainTestlist")
+    bad = root / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g01_c01.avi"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00AVI LIST" + b"\x00garbage" * 100)
+    builder = UCF101Builder(root)
+    (record,) = builder.plan().records
+    with pytest.raises(MediaError) as err:
+        builder.materialize(record)
+    assert "v_SalsaSpin_g01_c01.avi" in str(err.value)
+    assert err.value.reason in ("unreadable media", "no video stream")
