@@ -152,7 +152,7 @@ def _plan(index: _Index, wanted_pts: np.ndarray, method: str) -> list[tuple[int,
     runs: list[tuple[int, set[int]]] = []
     for g in sorted(set(gop.tolist())):
         start = int(index.key_positions[g])
-        targets = {int(p) for p, gg in zip(wanted_pts, gop) if gg == g}
+        targets = {int(p) for p in wanted_pts[gop == g]}
         if runs:
             if method == "sequential":
                 runs[-1][1].update(targets)
