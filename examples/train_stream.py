@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from dance_aggregate.training import DecodeFrames, collate, stream
+from dance_aggregate.training import DecodeFrames, collate, has_video, stream
 from dance_aggregate.writer import configs_in
 
 log = logging.getLogger("train_stream")
@@ -41,7 +41,8 @@ def pick_config(data: str, wanted: str) -> str:
             f"error: {folder} has no configs (no data/<config>/*.parquet). Build one first, e.g.\n"
             f"  dance-aggregate build --sample --output {folder}"
         )
-    fallback = "all" if "all" in available else available[0]
+    with_pixels = [c for c in available if c != "youtube8m"]  # youtube8m rows have no video
+    fallback = "all" if "all" in available else (with_pixels or available)[0]
     log.warning(
         "config %r is not in %s (it has: %s); using %r instead. To build it: "
         "dance-aggregate build %s --data-dir %s=PATH --output %s",
@@ -82,6 +83,7 @@ def main() -> None:
         columns=["id", "label", "video"],  # skip reading audio bytes and features
     )
     label_count = ds.features["label"].num_classes  # ClassLabel: the same in every config
+    ds = ds.filter(has_video)  # YouTube-8M rows (in `all`) carry features, not pixels
     ds = ds.map(
         DecodeFrames(num_frames=args.frames, mode="random", size=(args.size, args.size), as_tensor=has_torch),
         remove_columns=["video"],

@@ -159,7 +159,7 @@ def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monke
     from dance_aggregate.writer import configs_in
 
     example = Path(__file__).resolve().parents[1] / "examples" / "train_stream.py"
-    argv = [str(example), "--data", str(folder), "--frames", "4", "--size", "32", "--batch-size", "2", "--workers", "2", "--steps", "2"]
+    argv = [str(example), "--data", str(folder), "--frames", "4", "--size", "32", "--batch-size", "1", "--workers", "2", "--steps", "2"]
     monkeypatch.setattr("sys.argv", argv)
     with caplog.at_level(logging.INFO):
         runpy.run_path(str(example), run_name="__main__")
@@ -180,3 +180,19 @@ def test_collate_stacks_what_it_can_and_keeps_the_rest() -> None:
     assert batch["id"] == ["a", "b"] and batch["youtube_id"] == [None, None]
     assert [len(a) for a in batch["audio_samples"]] == [3, 5]  # ragged: a list
     assert collate([]) == {}
+
+
+def test_feature_only_rows_are_filtered_or_refused(folder: Path) -> None:
+    """YouTube-8M rows (in ``youtube8m`` and ``all``) have no pixels: ``has_video`` drops them,
+    and decoding one anyway is a clear MediaError, not a crash inside PyAV."""
+    from dance_aggregate.errors import MediaError
+    from dance_aggregate.training import has_video
+    from dance_aggregate.writer import configs_in
+
+    if "youtube8m" not in configs_in(folder):
+        pytest.skip("the sample has no youtube8m config")
+    ds = stream(folder, "youtube8m", buffer_size=0)
+    row = next(iter(ds))
+    assert not has_video(row) and not list(ds.filter(has_video))
+    with pytest.raises(MediaError, match="null"):
+        DecodeFrames(num_frames=2)(row)

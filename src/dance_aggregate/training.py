@@ -126,6 +126,12 @@ def check_parallelism(num_shards: int, world_size: int = 1, num_workers: int = 1
     return problems
 
 
+def has_video(row: Mapping[str, Any]) -> bool:
+    """Whether a row has pixels: a filter for configs that mix in feature-only rows
+    (YouTube-8M in ``all``), e.g. ``ds.filter(has_video)`` before :class:`DecodeFrames`."""
+    return row.get("video") is not None
+
+
 @dataclass
 class DecodeFrames:
     """Row -> row with decoded frames: a transform for ``IterableDataset.map`` (or ``Dataset.map``
@@ -154,7 +160,7 @@ class DecodeFrames:
     audio_rate: int | None = None
 
     def __call__(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        frames: Any = sample_frames(row[self.column], self.num_frames, mode=self.mode, size=self.size)
+        frames: Any = sample_frames(row, self.num_frames, mode=self.mode, size=self.size, column=self.column)
         if self.as_tensor:
             import torch
 

@@ -59,6 +59,12 @@ _METHODS = ("auto", "seek", "sequential")
 
 def _source(media: MediaLike, column: str) -> str | io.BytesIO:
     """A file name or an in-memory file for PyAV, from any accepted input."""
+    if media is None:
+        raise MediaError(
+            "the media cell is null: feature-only rows (YouTube-8M) have no video and clips "
+            "without sound have no audio; filter them out first (dance_aggregate.training.has_video)",
+            reason="empty cell",
+        )
     if isinstance(media, Mapping):
         if column in media and not ("bytes" in media or "path" in media):
             # a whole row: take its media column
