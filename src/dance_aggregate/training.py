@@ -114,7 +114,7 @@ def check_parallelism(num_shards: int, world_size: int = 1, num_workers: int = 1
     if per_node < num_workers:
         problems.append(
             f"{per_node} shards per node for num_workers={num_workers}: "
-            f"{num_workers - per_node} DataLoader workers will stay idle"
+            f"{num_workers - per_node} DataLoader worker(s) will stay idle"
         )
     elif per_node % num_workers:
         problems.append(
