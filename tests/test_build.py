@@ -27,7 +27,13 @@ from dance_aggregate.writer import write_config
 def test_folder_layout(built_ucf: Path):
     assert (built_ucf / "README.md").is_file()
     shards = sorted(p.relative_to(built_ucf).as_posix() for p in (built_ucf / "data").rglob("*.parquet"))
-    assert shards == ["data/ucf101/test-00000-of-00001.parquet", "data/ucf101/train-00000-of-00001.parquet"]
+    assert shards == [
+        "data/all/test-00000-of-00001.parquet",  # the deduplicated `all` config, rebuilt by every build
+        "data/all/train-00000-of-00001.parquet",
+        "data/ucf101/test-00000-of-00001.parquet",
+        "data/ucf101/train-00000-of-00001.parquet",
+    ]
+    shards = shards[2:]
     acc = read_accounting(built_ucf, "ucf101")
     assert acc.adds_up and acc.records_read == 10 and acc.rows_written == 8
     assert acc.excluded == {"not a dance class": 2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
 from dance_aggregate.errors import AnnotationError, ConfigError, DataDirError, MediaError
+from dance_aggregate.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.synth import write_ucf_avi
 
 DATA = Path(__file__).parent / "data"
@@ -126,7 +128,7 @@ def test_real_xvid_mp3_avi_encodes_with_audio(tmp_path):
         assert [s.codec_context.name for s in c.streams] == ["h264", "aac"]
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
     assert row["audio"]["bytes"][:4] == b"fLaC"
-    assert len(row["frame_hashes"]) == 7  # one per started second of 6.56 s
+    assert len(row["frame_hashes"]) == math.ceil(6.56 * HASHES_PER_SECOND)  # one per started window of 6.56 s
 
 
 def test_corrupt_avi_is_a_media_error_naming_the_file(tmp_path, ucf_tree):

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.dedup import apply_split_rule
 from dance_aggregate.errors import DanceAggregateError, MediaError
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.report import Accounting, accounting_from, write_reports
@@ -155,15 +156,16 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     if manifest.is_file() and Path(unit.path).is_file():
         done = json.loads(manifest.read_text(encoding="utf-8"))
         excl = [Exclusion(**e) for e in done["exclusions"]]
-        return UnitResult(
-            unit.path,
-            unit.split,
-            done["rows"],
-            excl,
-            skipped=True,
-            read=done.get("read", done["rows"] + sum(e.count for e in excl)),
-            planned=len(unit.records),
-        )
+        if not unit.builder.should_redo(excl):
+            return UnitResult(
+                unit.path,
+                unit.split,
+                done["rows"],
+                excl,
+                skipped=True,
+                read=done.get("read", done["rows"] + sum(e.count for e in excl)),
+                planned=len(unit.records),
+            )
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
     read = 0
@@ -221,8 +223,8 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     parts_by_split: dict[str, list[str]] = defaultdict(list)
     todo = []
     for unit in units:
-        if unit.manifest.is_file() and Path(unit.path).is_file():
-            res = run_unit(unit)
+        res = _finished(unit)
+        if res is not None:
             _collect(res, rows_by_split, parts_by_split, exclusions)
             records_read += res.read
         else:
@@ -245,15 +247,17 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
             records_read += res.read
             failed += sum(e.count for e in res.exclusions)
             bar.update(res.planned)
-            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed)
+            bar.set_postfix(ok=sum(rows_by_split.values()), failed=failed, pending=bar.total - bar.n)
     finally:
         bar.close()
+        builder.finish(folder)
     splits = {
         split: concat(pq.read_table(p, schema=arrow_schema()) for p in sorted(parts_by_split[split]))
         for split in SPLITS
         if parts_by_split.get(split)
     }
     splits = {k: _sorted_by_id(v) for k, v in splits.items()}
+    splits, dedup = apply_split_rule(splits)  # a cluster or group of this config never straddles splits
     shards = write_config(folder, config, splits)
     acc = accounting_from(config, records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
     elapsed = time.monotonic() - t0
@@ -269,10 +273,26 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
             "data_dir": str(builder.data_dir),
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(elapsed, 2),
+            "dedup": dedup.summary(),
+            "split_moves": [m.to_dict() for m in dedup.moves],
         },
     )
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
+
+
+def _finished(unit: WorkUnit) -> UnitResult | None:
+    """The result of a unit an earlier run finished, or None when it must (re)run."""
+    if not (unit.manifest.is_file() and Path(unit.path).is_file()):
+        return None
+    if unit.builder.should_redo(_manifest_exclusions(unit)):
+        return None
+    return run_unit(unit)
+
+
+def _manifest_exclusions(unit: WorkUnit) -> list[Exclusion]:
+    done = json.loads(unit.manifest.read_text(encoding="utf-8"))
+    return [Exclusion(**e) for e in done["exclusions"]]
 
 
 def _sorted_by_id(table: pa.Table) -> pa.Table:
@@ -290,8 +310,16 @@ def _collect(
     exclusions.extend(res.exclusions)
 
 
-def finalize_folder(folder: Path) -> None:
-    """Steps that span configs, run after every build: the dataset card."""
+def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
+    """Steps that span configs, run after every build: the deduplicated ``all`` config
+    (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
+
+    Returns:
+        The accounting of ``all`` (``None`` when the folder has no pixel config).
+    """
+    from dance_aggregate.dedup.combine import build_all
     from dance_aggregate.hub.card import write_card
 
+    acc = build_all(folder, progress=progress)
     write_card(folder)
+    return acc

@@ -76,6 +76,11 @@ def cli() -> None:
 @click.option("--part-size", type=click.IntRange(min=1), default=32, show_default=True, help="Clips per unit of work (resume granularity).")
 @click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
+@click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
+@click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network (implied by --sample).")
+@click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
+@click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
+@click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -89,6 +94,11 @@ def build(
     part_size: int,
     max_short_side: int | None,
     cache_dir: Path | None,
+    url_template: str | None,
+    offline: bool,
+    retry_failed: bool,
+    cookies: str | None,
+    proxy: str | None,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -99,6 +109,8 @@ def build(
       dance-aggregate build --sample
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101 -o ucf101.fold=2 -j 2
+      dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --video-dir kinetics600=/data/k600/videos -j 4
+      dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
@@ -107,7 +119,20 @@ def build(
 
     from dance_aggregate.build import BuildOptions, build_config, finalize_folder
     from dance_aggregate.builders import BUILDERS, get_builder
+    from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
     from dance_aggregate.sample import make_sample
+
+    try:
+        # --sample builds from generated mirrors only: it never touches the network.
+        fetch = FetchOptions(
+            url_template=url_template or DEFAULT_URL_TEMPLATE,
+            offline=offline or sample,
+            retry_failed=retry_failed,
+            cookies=cookies,
+            proxy=proxy,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url-template") from None
 
     dirs = _pairs(data_dirs, "--data-dir")
     vdirs = _pairs(video_dirs, "--video-dir")
@@ -139,8 +164,9 @@ def build(
             encode = cls.default_encode
             if max_short_side:
                 encode = replace(encode, max_short_side=max_short_side)
+            extra = {"fetch": fetch} if getattr(cls, "fetches_media", False) else {}
             builders.append(
-                cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work")
+                cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work", **extra)
             )
         bopts = BuildOptions(output=output, workers=workers, part_size=part_size, progress=not quiet)
     except (DanceAggregateError, ValueError) as exc:
@@ -154,21 +180,24 @@ def build(
         except DanceAggregateError as exc:
             failures.append(f"{builder.config_name}: {exc}")
             click.echo(f"Error: {exc}", err=True)
+    all_acc = None
     try:
         if results or (output / "data").is_dir():
-            finalize_folder(output)
+            all_acc = finalize_folder(output, progress=not quiet)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("")
     click.echo("Build accounting (records read = rows written + records excluded):")
     for res in results:
         click.echo(res.accounting.summary())
+    if all_acc is not None:
+        click.echo(all_acc.summary())
     click.echo(f"Output: {output.resolve()}  ({time.monotonic() - t0:.1f} s)")
     if results:
         click.echo(
             "Load it from the folder that holds it:\n"
             f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
-            f"print(load_dataset('{output.name}', '{results[0].config}'))\""
+            f"print(load_dataset('{output.name}', '{'all' if all_acc is not None else results[0].config}'))\""
         )
     if failures:
         raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))

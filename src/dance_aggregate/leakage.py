@@ -1,6 +1,9 @@
-"""The split-leakage check: no YouTube video and no UCF101 group in two splits.
+"""The split-leakage check: no YouTube video, no UCF101 group and no duplicate cluster in
+two splits.
 
-``find_leaks`` reads only the small key columns of a config's shards. The build calls it
+``find_leaks`` reads only the small key columns of a config's shards. Besides ``group``
+and ``youtube_id``, a row and the copies listed in its ``duplicate_ids`` must share a
+split (reported under the column ``duplicate_ids`` with the row's id as the value). The build calls it
 for ``all`` (and the publish checks call it again before any upload); a folder with leaks
 is refused with the offending keys listed.
 """
@@ -35,16 +38,28 @@ class Leak:
 
 
 def find_leaks(folder: Path, config: str) -> list[Leak]:
-    """Every ``group`` / ``youtube_id`` value of ``config`` that sits in two splits."""
+    """Every ``group`` / ``youtube_id`` value of ``config`` that sits in two splits, and
+    every row whose listed duplicates sit in another split."""
     seen: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    split_of: dict[str, str] = {}
+    copies: dict[str, list[str]] = {}
     for split, paths in shard_files(folder, config).items():
         for p in paths:
-            t = pq.read_table(folder / p, columns=["id", *LEAK_KEYS])
+            t = pq.read_table(folder / p, columns=["id", *LEAK_KEYS, "duplicate_ids"])
             ids = t.column("id").to_pylist()
             for col in LEAK_KEYS:
                 for rid, v in zip(ids, t.column(col).to_pylist(), strict=True):
                     if v:
                         seen[(col, v)][split].append(rid)
+            for rid, dups in zip(ids, t.column("duplicate_ids").to_pylist(), strict=True):
+                split_of[rid] = split
+                if dups:
+                    copies[rid] = dups
+    for rid, dups in sorted(copies.items()):
+        for d in dups:
+            if d in split_of and split_of[d] != split_of[rid]:
+                seen[("duplicate_ids", rid)][split_of[rid]].append(rid)
+                seen[("duplicate_ids", rid)][split_of[d]].append(d)
     leaks = []
     for (col, v), by_split in sorted(seen.items()):
         if len(by_split) > 1:

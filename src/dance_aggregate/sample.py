@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from dance_aggregate import __version__
-from dance_aggregate.synth import write_ucf_avi
+from dance_aggregate.synth import write_ucf_avi, write_video
 from dance_aggregate.writer import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,110 @@ def make_ucf101(root: Path) -> SampleSource:
     for name, lines in lists.items():
         (tl / name).write_bytes("".join(f"{x}\r\n" for x in sorted(lines)).encode())
     return SampleSource("ucf101", base)
+
+
+# -- Kinetics-600 -----------------------------------------------------------------------------
+# Real CSV format (label,youtube_id,time_start,time_end,split; test without label), clips in a
+# local mirror laid out <split>/<youtube_id>_<start:06d>_<end:06d>.<ext>. Clips last 2 s (the
+# real ones 10 s) to keep the sample fast. Two listed clips are not in the mirror: the
+# sample build is offline, so they are recorded as missing.
+_KINETICS_SAMPLE = [
+    # (split, label, youtube_id, start, in mirror, container)
+    ("train", "salsa dancing", "-5Yp-vToI2E", 12, True, "mp4"),  # id beginning with '-'
+    ("train", "tango dancing", "kRb0xS2sTzA", 30, True, "webm"),  # VP9 + Opus, as YouTube serves
+    ("train", "tap dancing", "Q3n_9xYw8aE", 0, False, "mp4"),  # not in the mirror
+    ("train", "abseiling", "yq_M1PMw2hY", 38, True, "mp4"),  # non-dance: excluded by rule
+    ("val", "zumba", "Jf7Gf0x3GmU", 4, True, "mp4"),
+    ("val", "cartwheeling", "aB3dE5fG7hI", 2, True, "mp4"),  # motion family (kinetics600_motion)
+    ("test", None, "LAcSOxdNrmI", 61, False, "mp4"),  # test rows have no label
+]
+
+
+def make_kinetics600(root: Path) -> SampleSource:
+    """Kinetics-600 CSVs in the official format plus a local mirror of generated clips."""
+    import csv
+
+    base = root / "kinetics600"
+    mirror = base / "videos"
+    by_split: dict[str, list[tuple]] = {"train": [], "val": [], "test": []}
+    for i, (split, label, yid, start, in_mirror, ext) in enumerate(_KINETICS_SAMPLE):
+        end = start + 2
+        by_split[split].append((label, yid, start, end, split))
+        if in_mirror:
+            path = mirror / split / f"{yid}_{start:06d}_{end:06d}.{ext}"
+            if ext == "webm":
+                write_video(path, seed=2000 + i, seconds=2.0, width=160, height=120, video_codec="libvpx-vp9",
+                            audio_codec="libopus", sample_rate=48000)
+            else:
+                write_video(path, seed=2000 + i, seconds=2.0, width=160, height=120)
+    base.mkdir(parents=True, exist_ok=True)
+    for split, name in (("train", "train.csv"), ("val", "validate.csv"), ("test", "test.csv")):
+        with (base / name).open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            if split == "test":
+                w.writerow(["youtube_id", "time_start", "time_end", "split"])
+                w.writerows(r[1:] for r in by_split[split])
+            else:
+                w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
+                w.writerows(by_split[split])
+    return SampleSource("kinetics600", base, mirror)
+
+
+# -- ActivityNet 1.3 --------------------------------------------------------------------------
+# The official activity_net.v1-3.min.json format with a small taxonomy (the real node ids of
+# the dance branch) and untrimmed videos in a mirror named v_<youtube_id>.<ext>.
+_ANET_TAXONOMY = [
+    (0, "Root", None),
+    (269, "Sports, Exercise, and Recreation", 0),
+    (136, "Dancing", 269),
+    (137, "Belly dance", 136),
+    (138, "Breakdancing", 136),
+    (139, "Cheerleading", 136),
+    (140, "Cumbia", 136),
+    (141, "Tango", 136),
+    (200, "Ballet", 269),
+    (201, "Zumba", 269),
+    (202, "Doing step aerobics", 269),
+]
+_ANET_SAMPLE = [
+    # (youtube_id, subset, duration, [(start, end, label)], in mirror)
+    ("sJFgo9H6zNo", "training", 8.0, [(1.0, 5.5, "Tango"), (6.0, 7.5, "Doing step aerobics")], True),
+    ("-bY3u9e1Xk8", "training", 5.0, [(0.5, 3.0, "Breakdancing"), (4.9, 9.0, "Cheerleading")], True),
+    ("Zx8aNcQ4pLs", "validation", 6.0, [(2.0, 4.0, "Ballet"), (3.0, 3.0, "Zumba")], True),
+    ("r7pWm2kQe1Y", "validation", 6.0, [(1.0, 3.0, "Cumbia")], False),  # not in the mirror
+    ("tE5tV1d30Xo", "testing", 6.0, [], False),  # testing: no labels
+]
+
+
+def make_activitynet(root: Path) -> SampleSource:
+    """An ``activity_net.v1-3.min.json`` plus a mirror of generated untrimmed videos."""
+    import json
+
+    base = root / "activitynet"
+    mirror = base / "videos"
+    parents = {nid: name for nid, name, _ in _ANET_TAXONOMY}
+    database = {}
+    for i, (yid, subset, duration, segments, in_mirror) in enumerate(_ANET_SAMPLE):
+        database[yid] = {
+            "duration": duration,
+            "subset": subset,
+            "resolution": "160x120",
+            "url": f"https://www.youtube.com/watch?v={yid}",
+            "annotations": [{"segment": [s, e], "label": label} for s, e, label in segments],
+        }
+        if in_mirror:
+            write_video(mirror / f"v_{yid}.mp4", seed=3000 + i, seconds=duration, width=160, height=120)
+    doc = {
+        "version": "VERSION 1.3",
+        "taxonomy": [
+            {"nodeId": nid, "nodeName": name, "parentId": pid, "parentName": parents.get(pid)}
+            for nid, name, pid in _ANET_TAXONOMY
+        ],
+        "database": database,
+    }
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "activity_net.v1-3.min.json").write_text(json.dumps(doc), encoding="utf-8")
+    return SampleSource("activitynet", base, mirror, {"max_window": "2"})
 
 
 # -- Let's Dance -----------------------------------------------------------------------------
@@ -211,6 +315,8 @@ def make_youtube8m(root: Path) -> SampleSource:
 #: Source -> generator of its sample raw tree, in build order.
 SAMPLE_MAKERS: dict[str, Callable[[Path], SampleSource]] = {
     "ucf101": make_ucf101,
+    "activitynet": make_activitynet,
+    "kinetics600": make_kinetics600,
     "letsdance": make_letsdance,
     "youtube8m": make_youtube8m,
 }

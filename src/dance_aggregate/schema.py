@@ -46,7 +46,7 @@ COLUMNS: dict[str, str] = {
     "width": "Width of the stored video in pixels.",
     "height": "Height of the stored video in pixels.",
     "num_frames": "Number of frames of the stored video.",
-    "frame_hashes": "Per-second 64-bit perceptual hashes of the frames (blank frames skipped), used by dedup.",
+    "frame_hashes": "64-bit perceptual hashes of the frames, 4 per second (0 for blank windows), used by dedup.",
     "mean_rgb": "YouTube-8M video-level mean RGB feature (1024 floats); null elsewhere.",
     "mean_audio": "YouTube-8M video-level mean audio feature (128 floats); null elsewhere.",
     "frame_rgb": "YouTube-8M frame-level RGB features, one 1024-float vector per second; null elsewhere.",

@@ -40,6 +40,8 @@ def folder_stats(folder: Path) -> dict[str, Any]:
             splits[split] = {"rows": rows, "shards": len(paths), "labels": dict(sorted(labels.items()))}
         report = read_report(folder, config) or {}
         out["configs"][config] = {"splits": splits, "accounting": report.get("accounting")}
+        if report.get("dedup"):
+            out["configs"][config]["dedup"] = report["dedup"]
     return out
 
 
@@ -59,4 +61,11 @@ def format_stats(data: dict[str, Any]) -> str:
             lines.append(f"  accounting: {acc['records_read']} read = {acc['rows_written']} written + {excl} excluded")
             for reason, n in sorted(acc["excluded"].items(), key=lambda kv: (-kv[1], kv[0])):
                 lines.append(f"      {n:>7}  {reason}")
+        dd = c.get("dedup")
+        if dd and (dd.get("clusters") or config == "all"):
+            tiers = ", ".join(f"tier {t}: {n}" for t, n in dd["clusters_by_tier"].items()) or "none"
+            lines.append(
+                f"  dedup: {dd['clusters']} duplicate cluster(s) ({tiers}) over {dd['clips']} clips; "
+                f"{dd['duplicates_removed'] if config == 'all' else 0} copies removed; {dd['split_moves']} split move(s)"
+            )
     return "\n".join(lines)

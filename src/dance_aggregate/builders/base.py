@@ -97,6 +97,14 @@ class SourceBuilder:
         clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=f"{path} ({record.id})")
         return clip_row(record, clip)
 
+    def should_redo(self, exclusions: list[Exclusion]) -> bool:
+        """Whether a unit finished by an earlier run must run again because of what it
+        excluded (e.g. a download that failed for a transient reason). Default: never."""
+        return False
+
+    def finish(self, output: Path) -> None:
+        """Called in the main process after every unit ran (e.g. to write a report)."""
+
     def materialize_many(self, record: ClipRecord) -> tuple[list[dict[str, Any]], list[Exclusion], int]:
         """Produce every row a plan record stands for (builders with ``expands_records``).
 

@@ -3,7 +3,7 @@
 Every pixel clip of the dataset goes through :class:`ClipWriter`: H.264 (yuv420p) + AAC
 in an MP4 with ``+faststart``, so it plays in browsers and in the Hub viewer. The audio is
 also returned as FLAC bytes (soundfile) for the ``audio`` column, and one small grey
-thumbnail per second is kept for the perceptual fingerprints used by dedup, so no clip is
+thumbnail per frame is pooled into the perceptual fingerprints used by dedup, so no clip is
 ever decoded twice.
 
 Cuts are frame-exact: frames are decoded from the keyframe before the start and kept when
@@ -28,7 +28,7 @@ import numpy as np
 import soundfile as sf
 
 from dance_aggregate.errors import MediaError
-from dance_aggregate.fingerprint import THUMB_SIZE, hash_thumbnails, thumbnail
+from dance_aggregate.fingerprint import FrameHasher
 
 logger = logging.getLogger(__name__)
 
@@ -138,17 +138,13 @@ class ClipWriter:
             self._a.layout = "stereo" if channels == 2 else "mono"
             self._a.bit_rate = options.audio_bitrate
         self.num_frames = 0
-        self._thumbs: list[np.ndarray] = []
-        self._next_thumb_at = 0.0
+        self._hasher = FrameHasher()
 
     def add_frame(self, frame: av.VideoFrame | np.ndarray) -> None:
         """Append one video frame (a PyAV frame, or an RGB ``uint8`` array HxWx3)."""
         if isinstance(frame, np.ndarray):
             frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        t = self.num_frames / float(self.fps)
-        if t + 1e-6 >= self._next_thumb_at:
-            self._thumbs.append(thumbnail(frame))
-            self._next_thumb_at += 1.0
+        self._hasher.add(frame, self.num_frames / float(self.fps))
         out = frame.reformat(width=self.width, height=self.height, format="yuv420p")
         out.pts = self.num_frames
         out.time_base = Fraction(1) / self.fps
@@ -172,7 +168,8 @@ class ClipWriter:
                 self._out.mux(packet)
 
     def close(self) -> tuple[bytes, list[int]]:
-        """Flush encoders and return the MP4 bytes and the per-second frame hashes."""
+        """Flush encoders and return the MP4 bytes and the frame hashes
+        (:data:`~dance_aggregate.fingerprint.HASHES_PER_SECOND` per second)."""
         try:
             for packet in self._v.encode(None):
                 self._out.mux(packet)
@@ -183,8 +180,7 @@ class ClipWriter:
             data = Path(self._path).read_bytes()
         finally:
             self.abort()
-        thumbs = np.stack(self._thumbs) if self._thumbs else np.zeros((0, THUMB_SIZE, THUMB_SIZE), np.uint8)
-        return data, hash_thumbnails(thumbs)
+        return data, self._hasher.hashes()
 
     def abort(self) -> None:
         """Drop the temporary file (safe to call twice)."""

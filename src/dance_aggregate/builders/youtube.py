@@ -1,0 +1,141 @@
+"""The shared base of builders whose annotations list YouTube ids and time ranges.
+
+A subclass parses its annotation files and, for each clip, calls :meth:`clip_media` with
+the clip's range and, when the local mirror has the video, its path. Records with a
+mirror file are cut like any local file; the others are fetched at encode time through
+:class:`~dance_aggregate.fetch.fetcher.ClipFetcher` (cache, ledger, retries, shared pause),
+so a builder never touches yt-dlp itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dance_aggregate.builders.base import SourceBuilder, SourceOptions, clip_row
+from dance_aggregate.errors import ConfigError, MediaError
+from dance_aggregate.fetch import ledger as L
+from dance_aggregate.fetch.options import FetchOptions
+from dance_aggregate.media.clip import cut_and_encode
+from dance_aggregate.records import ClipRecord, Exclusion
+from dance_aggregate.writer import REPORTS_DIR
+
+logger = logging.getLogger(__name__)
+
+
+class YouTubeSourceBuilder(SourceBuilder):
+    """A :class:`SourceBuilder` whose videos come from a local mirror or from YouTube.
+
+    Args:
+        fetch: How to fetch videos that are not in the mirror (``--url-template``,
+            ``--offline``, ``--retry-failed``, ``--cookies``, ``--proxy``).
+        Other arguments: see :class:`SourceBuilder`.
+    """
+
+    #: The CLI passes ``fetch=`` to builders that set this.
+    fetches_media: ClassVar[bool] = True
+
+    def __init__(self, data_dir: str | Path, options: SourceOptions | None = None, *, fetch: FetchOptions | None = None, **kwargs: Any) -> None:
+        super().__init__(data_dir, options, **kwargs)
+        self.fetch = fetch or FetchOptions()
+        self._fetcher: Any = None
+        self._planned: list[tuple[str, str]] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers get a fresh fetcher; the plan's key list stays in the main process.
+        state = dict(self.__dict__)
+        state["_fetcher"] = None
+        state["_planned"] = []
+        return state
+
+    # -- planning helpers ---------------------------------------------------------------
+    def clip_media(
+        self, youtube_id: str, start: float, end: float, mirror: Path | None, *, mirror_offset: float = 0.0,
+        fetch_start: float | None = None, fetch_end: float | None = None,
+    ) -> dict[str, Any]:
+        """The ``media`` dict of a clip ``[start, end)`` of ``youtube_id``.
+
+        Args:
+            mirror: The mirror file, when the mirror has it.
+            mirror_offset: Time in the video of the mirror file's t=0 (a trimmed clip's start).
+            fetch_start: Start of the range to download (default ``start``); clips that
+                share a range share one download.
+            fetch_end: End of the range to download (default ``end``).
+        """
+        if mirror is not None:
+            return {"path": str(mirror), "start": round(start - mirror_offset, 6), "end": round(end - mirror_offset, 6)}
+        from dance_aggregate.fetch.fetcher import ClipRequest
+
+        req = ClipRequest(youtube_id, fetch_start if fetch_start is not None else start, fetch_end if fetch_end is not None else end)
+        self._planned.append((req.key, youtube_id))
+        return {"youtube_id": youtube_id, "fetch_start": req.start, "fetch_end": req.end, "start": start, "end": end}
+
+    @staticmethod
+    def index_mirror(folder: Path | None, exts: tuple[str, ...] = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv")) -> dict[str, Path]:
+        """Every video file under ``folder`` by file stem (subfolders included)."""
+        if folder is None or not folder.is_dir():
+            return {}
+        out: dict[str, Path] = {}
+        for p in sorted(folder.rglob("*")):
+            if p.suffix.lower() in exts and p.is_file() and not p.name.startswith("."):
+                out.setdefault(p.stem, p)
+        return out
+
+    # -- media ----------------------------------------------------------------------------
+    def fetch_folder(self) -> Path:
+        """Cache, ledger and locks of this source's downloads (``<work>/fetch/<source>``)."""
+        if self.work_dir is None:
+            raise ConfigError(f"{self.config_name}: downloading needs a work folder (pass work_dir=...)")
+        return self.work_dir / "fetch" / self.source
+
+    def fetcher(self) -> Any:
+        """The clip fetcher of this process (made on first use)."""
+        if self._fetcher is None:
+            from dance_aggregate.fetch.fetcher import ClipFetcher
+
+            self._fetcher = ClipFetcher(self.fetch_folder(), self.fetch)
+        return self._fetcher
+
+    def materialize(self, record: ClipRecord) -> dict[str, Any]:
+        """Cut the clip from the mirror file, or from the fetched (cached) range."""
+        media = record.media
+        if media.get("path"):
+            return super().materialize(record)
+        from dance_aggregate.fetch.fetcher import ClipRequest
+
+        req = ClipRequest(media["youtube_id"], media["fetch_start"], media["fetch_end"])
+        fetcher = self.fetcher()
+        got = fetcher.get(req)
+        start, end = media["start"] - got.offset, media["end"] - got.offset
+        try:
+            clip = cut_and_encode(got.path, max(0.0, start), end, self.encode, name=f"{req.key} ({record.id})")
+        except MediaError as exc:
+            if exc.reason in ("unreadable media", "no video stream"):
+                fetcher.report_unreadable(req, str(exc))
+                raise MediaError(str(exc), reason=L.exclusion_reason(L.UNREADABLE)) from exc
+            raise
+        return clip_row(record, clip)
+
+    def should_redo(self, exclusions: list[Exclusion]) -> bool:
+        """Redo units with transient download failures (or any, with ``--retry-failed``)."""
+        return any(
+            L.needs_retry(e.reason, offline=self.fetch.offline, retry_failed=self.fetch.retry_failed) for e in exclusions
+        )
+
+    def finish(self, output: Path) -> None:
+        """Write ``reports/<config>.download_ledger.csv`` for the clips this plan fetches."""
+        if not self._planned or self.work_dir is None:
+            return
+        from dance_aggregate.fetch.ledger import Ledger, write_ledger_csv
+
+        ledger = Ledger(self.fetch_folder() / "ledger")
+        keys = dict(self._planned)
+        entries = ledger.entries(list(keys))
+        seen = {e.key for e in entries}
+        counts = write_ledger_csv(
+            Path(output) / REPORTS_DIR / f"{self.config_name}.download_ledger.csv",
+            entries,
+            [(k, y) for k, y in keys.items() if k not in seen],
+        )
+        logger.info("%s: download ledger: %s", self.config_name, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))

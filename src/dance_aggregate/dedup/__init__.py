@@ -1,0 +1,158 @@
+"""Deduplication across and within sources, and the split rule that keeps copies together.
+
+Dedup never decodes a clip: it works from each row's stored ``frame_hashes`` (perceptual
+hashes computed while the clip was encoded, see :mod:`dance_aggregate.fingerprint`) and
+its metadata columns, so adding a config to a folder only reads key columns again.
+
+Modules:
+
+- :mod:`.index`: exact multi-index hashing over 5 bands of the 64-bit hash (pigeonhole:
+  two hashes within 4 bits share a band), the sub-quadratic candidate search;
+- :mod:`.align`: temporal alignment score of two hash sequences (time shifts allowed);
+- :mod:`.match`: tier 1 (same YouTube id, overlapping ranges) and tier 2 (same content) pairs;
+- :mod:`.clusters`: union-find clusters and the best copy of each;
+- :mod:`.splits`: the split rule (a cluster, a group or a YouTube id never straddles splits);
+- :mod:`.combine`: the ``all`` config, ``reports/duplicates.csv`` and ``reports/all.json``.
+
+Thresholds (each defined once, with its reasons, in its module):
+
+- ``fingerprint.HASHES_PER_SECOND`` = 4: hashes per second of video (pooled windows);
+- ``fingerprint.BLANK_STD`` = 6, ``DARK_MEAN``/``DARK_STD`` = 24/12: blank windows (hash 0);
+- ``index.MAX_DISTANCE`` = 4 bits: two hashes this close make a candidate pair (exact);
+- ``align.MATCH_DISTANCE`` = 10 bits: aligned hashes that agree;
+- ``align.MIN_SCORE`` = 0.6: least fraction of agreeing aligned hashes;
+- ``align.MIN_OVERLAP_SECONDS`` = 3 s: least common non-blank duration compared (or the
+  whole shorter clip), never fewer than ``align.MIN_COMPARED`` = 4 hashes;
+- ``match.MAX_OFFSETS`` = 8: most voted time offsets tried per candidate pair;
+- ``match.MIN_RANGE_OVERLAP`` = 0.5: tier 1 overlap, as a fraction of the shorter range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dance_aggregate.dedup.clusters import Cluster, build_clusters, copy_rank
+from dance_aggregate.dedup.match import Pair, find_pairs
+from dance_aggregate.dedup.splits import Move, assign_splits
+from dance_aggregate.schema import SOURCES, SPLITS
+
+#: Columns dedup reads (never the media).
+KEY_COLUMNS: tuple[str, ...] = (
+    "id",
+    "source",
+    "youtube_id",
+    "start_time",
+    "end_time",
+    "group",
+    "duration",
+    "width",
+    "height",
+    "has_audio",
+    "frame_hashes",
+)
+
+
+@dataclass
+class Analysis:
+    """Duplicates and split decisions over a set of clips (indexed like the input rows).
+
+    Attributes:
+        ids: Clip ids.
+        splits: Split each clip came from.
+        pairs: Duplicate pairs found.
+        clusters: Clusters of two or more copies.
+        new_splits: Split of each clip under the split rule.
+        moves: Clips whose split changed.
+    """
+
+    ids: list[str]
+    splits: list[str]
+    pairs: list[Pair]
+    clusters: list[Cluster]
+    new_splits: list[str]
+    moves: list[Move] = field(default_factory=list)
+
+    def cluster_of(self) -> dict[int, Cluster]:
+        """Clip index -> its cluster (only clips that have copies)."""
+        return {m: c for c in self.clusters for m in c.members}
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for reports and ``stats``."""
+        by_tier: dict[str, int] = {}
+        for c in self.clusters:
+            by_tier[c.tier] = by_tier.get(c.tier, 0) + 1
+        return {
+            "clips": len(self.ids),
+            "pairs": len(self.pairs),
+            "pairs_by_tier": {str(t): sum(1 for p in self.pairs if p.tier == t) for t in (1, 2)},
+            "clusters": len(self.clusters),
+            "clusters_by_tier": dict(sorted(by_tier.items())),
+            "duplicates_removed": sum(len(c.members) - 1 for c in self.clusters),
+            "split_moves": len(self.moves),
+        }
+
+
+def _source_name(v: Any) -> str:
+    return SOURCES[v] if isinstance(v, int) else str(v)
+
+
+def analyse(keys: pa.Table, splits: list[str]) -> Analysis:
+    """Find duplicates among the rows of ``keys`` (the :data:`KEY_COLUMNS`) and apply the
+    split rule; ``splits`` is each row's current split."""
+    cols = {name: keys.column(name).to_pylist() for name in KEY_COLUMNS}
+    ids = cols["id"]
+    pairs = find_pairs(cols["youtube_id"], cols["start_time"], cols["end_time"], cols["frame_hashes"])
+    ranks = [
+        copy_rank(d, w, h, a, _source_name(s), i)
+        for d, w, h, a, s, i in zip(
+            cols["duration"], cols["width"], cols["height"], cols["has_audio"], cols["source"], ids, strict=True
+        )
+    ]
+    clusters = build_clusters(len(ids), pairs, ranks)
+    new_splits, moves = assign_splits(ids, splits, cols["group"], cols["youtube_id"], pairs)
+    return Analysis(ids, list(splits), pairs, clusters, new_splits, moves)
+
+
+def replace_column(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
+    """``table`` with column ``name`` replaced by ``values`` (same Arrow type)."""
+    idx = table.schema.get_field_index(name)
+    f = table.schema.field(idx)
+    return table.set_column(idx, f, pa.array(values, type=f.type))
+
+
+def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], Analysis]:
+    """The split rule within one per-source config, for its own duplicates.
+
+    Rows are kept (a per-source config keeps every clip of its source); copies get each
+    other's ids in ``duplicate_ids`` and every cluster and group ends in one split.
+
+    Args:
+        splits: Split -> table of the config (shared schema).
+
+    Returns:
+        The tables per split after the rule (sorted by id), and the analysis.
+    """
+    names = [s for s in SPLITS if s in splits and splits[s].num_rows]
+    if not names:
+        return splits, Analysis([], [], [], [], [])
+    table = pa.concat_tables([splits[s] for s in names])
+    current = [s for s in names for _ in range(splits[s].num_rows)]
+    result = analyse(table.select(list(KEY_COLUMNS)), current)
+    if not result.pairs and not result.moves:
+        return splits, result
+    dup = table.column("duplicate_ids").to_pylist()
+    for c in result.clusters:
+        for m in c.members:
+            dup[m] = sorted(set(dup[m] or []) | {result.ids[o] for o in c.members if o != m})
+    table = replace_column(table, "duplicate_ids", dup)
+    split_col = pa.array(result.new_splits)
+    out: dict[str, pa.Table] = {}
+    for s in SPLITS:
+        part = table.filter(pc.equal(split_col, s))
+        if part.num_rows:
+            out[s] = part.sort_by("id")
+    return out, result

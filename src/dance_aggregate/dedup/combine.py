@@ -1,0 +1,288 @@
+"""The ``all`` config: every pixel config of the folder, deduplicated, split without leaks.
+
+:func:`build_all` runs at the end of every ``dance-aggregate build`` (from
+``build.finalize_folder``), so adding a source to a folder updates ``all``. It reads the
+key columns (:data:`~dance_aggregate.dedup.KEY_COLUMNS`, never the media) of every pixel
+config present, finds duplicate clusters, keeps the best copy of each with the others' ids
+in ``duplicate_ids``, assigns splits by cluster, group and YouTube id, then copies the kept
+rows (media bytes as stored: nothing is decoded or re-encoded) into ``data/all/``.
+
+Reports: ``reports/duplicates.csv`` (one line per cluster), ``reports/all.json`` (the
+accounting: rows of the pixel configs = rows of ``all`` + duplicates removed, and the
+dedup summary) and ``reports/all.excluded.csv`` (each removed copy and the copy kept).
+The leakage check then refuses the folder if a ``group`` or ``youtube_id`` of ``all``
+sits in two splits.
+
+Rows are copied shard by shard, so memory stays bounded by a shard whatever the size of
+the folder; within ``all`` rows are grouped by source and sorted by id within each.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from dance_aggregate import __version__
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse, replace_column
+from dance_aggregate.dedup import align as align_mod
+from dance_aggregate.dedup import index as index_mod
+from dance_aggregate.dedup import match as match_mod
+from dance_aggregate.fingerprint import HASHES_PER_SECOND
+from dance_aggregate.leakage import check_no_leaks
+from dance_aggregate.records import Exclusion
+from dance_aggregate.report import Accounting, read_report, write_reports
+from dance_aggregate.schema import SOURCES, SPLITS, arrow_schema
+from dance_aggregate.writer import (
+    DATA_DIR,
+    MAX_SHARD_BYTES,
+    REPORTS_DIR,
+    atomic_write_text,
+    configs_in,
+    shard_files,
+    write_parquet,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Name of the combined config.
+ALL_CONFIG = "all"
+#: Sources whose rows carry pixels, used for configs with no registered builder.
+PIXEL_SOURCES: tuple[str, ...] = ("ucf101", "activitynet", "kinetics600", "letsdance")
+
+
+def pixel_configs(folder: Path) -> list[str]:
+    """Configs of ``folder`` that go into ``all``: builders with ``has_pixels``, never
+    ``all`` itself nor a ``*_motion`` config."""
+    from dance_aggregate.builders import BUILDERS
+
+    out = []
+    for name in configs_in(folder):
+        if name == ALL_CONFIG or name.endswith("_motion"):
+            continue
+        cls = BUILDERS.get(name)
+        if cls.has_pixels if cls is not None else name in PIXEL_SOURCES:
+            out.append(name)
+    return out
+
+
+def _read_keys(folder: Path, configs: list[str]) -> tuple[pa.Table, list[str], list[tuple[str, str, int]]]:
+    """Key columns of every shard, each row's split, and (config, shard, row count)."""
+    tables, splits, shards = [], [], []
+    for config in configs:
+        for split, paths in shard_files(folder, config).items():
+            for p in paths:
+                t = pq.read_table(folder / p, columns=list(KEY_COLUMNS))
+                tables.append(t)
+                splits.extend([split] * t.num_rows)
+                shards.append((config, p, t.num_rows))
+    if not tables:
+        return arrow_schema().empty_table().select(list(KEY_COLUMNS)), [], []
+    return pa.concat_tables(tables), splits, shards
+
+
+def inputs_key(folder: Path, configs: list[str]) -> str:
+    """A key of the input shards (names, sizes, modification times), the thresholds and
+    the version: when it has not changed, ``all`` need not be rebuilt."""
+    h = hashlib.sha1()
+    h.update(json.dumps([__version__, thresholds()], sort_keys=True).encode())
+    for config in configs:
+        for paths in shard_files(folder, config).values():
+            for p in paths:
+                st = (folder / p).stat()
+                h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def thresholds() -> dict[str, Any]:
+    """The dedup thresholds in force (written into ``reports/all.json``)."""
+    return {
+        "index_max_distance": index_mod.MAX_DISTANCE,
+        "align_match_distance": align_mod.MATCH_DISTANCE,
+        "align_min_score": align_mod.MIN_SCORE,
+        "align_min_overlap_seconds": align_mod.MIN_OVERLAP_SECONDS,
+        "tier1_min_range_overlap": match_mod.MIN_RANGE_OVERLAP,
+        "tier2_max_offsets": match_mod.MAX_OFFSETS,
+        "hashes_per_second": HASHES_PER_SECOND,
+    }
+
+
+def build_all(
+    folder: Path, *, progress: bool = False, check: bool = True, max_shard_bytes: int = MAX_SHARD_BYTES
+) -> Accounting | None:
+    """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
+
+    Args:
+        folder: The output folder.
+        progress: Show a progress bar while copying rows.
+        check: Run the leakage check on the result.
+        max_shard_bytes: Largest output shard (Arrow bytes).
+
+    Returns:
+        The accounting of ``all``, or ``None`` when the folder has no pixel config.
+
+    Raises:
+        OutputError: when the accounting does not add up or ``all`` leaks across splits.
+    """
+    t0 = time.monotonic()
+    configs = pixel_configs(folder)
+    if not configs:
+        return None
+    key = inputs_key(folder, configs)
+    previous = read_report(folder, ALL_CONFIG)
+    if previous and previous.get("inputs_key") == key and ALL_CONFIG in configs_in(folder):
+        # Nothing changed since the last build: keep `all` as it is (still leak-checked).
+        logger.info("all: inputs unchanged since the last build; kept as is")
+        if check:
+            check_no_leaks(folder, ALL_CONFIG)
+        return Accounting(**previous["accounting"])
+    keys, splits, shards = _read_keys(folder, configs)
+    logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
+    result = analyse(keys, splits)
+    ids = result.ids
+    clusters = result.cluster_of()
+    keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
+    dup_ids = [sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))]
+    rows_by_split = _write_all(folder, shards, keep, dup_ids, result.new_splits, progress, max_shard_bytes)
+    exclusions = _exclusions(result, keys)
+    acc = Accounting(
+        config=ALL_CONFIG,
+        records_read=len(ids),
+        rows_written=sum(rows_by_split.values()),
+        rows_by_split=rows_by_split,
+        excluded={"duplicate": len(exclusions)} if exclusions else {},
+    )
+    inputs = {c: sum(n for cc, _, n in shards if cc == c) for c in configs}
+    write_reports(
+        folder,
+        acc,
+        exclusions,
+        {
+            "config": ALL_CONFIG,
+            "inputs": inputs,
+            "inputs_key": key,
+            "dedup": result.summary(),
+            "thresholds": thresholds(),
+            "split_moves": [m.to_dict() for m in result.moves],
+            "dance_aggregate_version": __version__,
+            "elapsed_seconds": round(time.monotonic() - t0, 2),
+        },
+    )
+    write_duplicates_csv(folder, result, keys)
+    acc.check()
+    if check:
+        check_no_leaks(folder, ALL_CONFIG)
+    logger.info("all: %s", acc.summary().splitlines()[0])
+    return acc
+
+
+def _write_all(
+    folder: Path,
+    shards: list[tuple[str, str, int]],
+    keep: list[bool],
+    dup_ids: list[list[str]],
+    new_splits: list[str],
+    progress: bool,
+    max_shard_bytes: int,
+) -> dict[str, int]:
+    """Copy the kept rows into ``data/all`` shard by shard (never the whole config in
+    memory: at most one input shard and one pending output shard per split), then swap the
+    folder in atomically. Rows keep the order of their sources (sorted by id within each)."""
+    data = folder / DATA_DIR
+    staging = data / f".{ALL_CONFIG}.{uuid.uuid4().hex[:8]}.staging"
+    staging.mkdir(parents=True)
+    pending: dict[str, list[pa.Table]] = {s: [] for s in SPLITS}
+    written: dict[str, list[Path]] = {s: [] for s in SPLITS}
+    rows_by_split: dict[str, int] = {}
+
+    def flush(split: str) -> None:
+        if pending[split]:
+            path = staging / f".{split}-{len(written[split]):05d}.part"
+            write_parquet(pa.concat_tables(pending[split]), path)
+            written[split].append(path)
+            pending[split] = []
+
+    try:
+        start = 0
+        for _config, path, n in tqdm(shards, desc="all: rows", unit="shard", disable=not progress):
+            rows = [k for k in range(start, start + n) if keep[k]]
+            if rows:
+                t = pq.read_table(folder / path, schema=arrow_schema()).take([k - start for k in rows])
+                t = replace_column(t, "duplicate_ids", [dup_ids[k] for k in rows])
+                for split in SPLITS:
+                    sel = [i for i, k in enumerate(rows) if new_splits[k] == split]
+                    if sel:
+                        part = t.take(sel)
+                        pending[split].append(part)
+                        rows_by_split[split] = rows_by_split.get(split, 0) + part.num_rows
+                        if sum(x.nbytes for x in pending[split]) >= max_shard_bytes:
+                            flush(split)
+            start += n
+        for split in SPLITS:
+            flush(split)
+            total = len(written[split])
+            for i, p in enumerate(written[split]):
+                os.replace(p, staging / f"{split}-{i:05d}-of-{total:05d}.parquet")
+        target = data / ALL_CONFIG
+        old = data / f".{ALL_CONFIG}.{uuid.uuid4().hex[:8]}.old"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return rows_by_split
+
+
+def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
+    out = []
+    for c in result.clusters:
+        for m in c.members:
+            if m != c.keep:
+                out.append(
+                    Exclusion(
+                        result.ids[m],
+                        "duplicate",
+                        f"duplicate of {result.ids[c.keep]} (tier {c.tier}, score {c.score:.3f})",
+                        result.splits[m],
+                    )
+                )
+    return out
+
+
+def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
+    """``reports/duplicates.csv``: cluster id, kept id, members, tier, score, split."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["cluster", "kept", "members", "sources", "tier", "score", "split"])
+    src = keys.column("source").to_pylist()
+    for n, c in enumerate(sorted(result.clusters, key=lambda c: result.ids[c.keep]), start=1):
+        members = sorted(result.ids[m] for m in c.members)
+        sources = sorted({SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]) for m in c.members})
+        w.writerow(
+            [
+                f"c{n:06d}",
+                result.ids[c.keep],
+                " ".join(members),
+                " ".join(sources),
+                c.tier,
+                f"{c.score:.4f}",
+                result.new_splits[c.keep],
+            ]
+        )
+    path = folder / REPORTS_DIR / "duplicates.csv"
+    atomic_write_text(path, buf.getvalue())
+    return path

@@ -1,0 +1,83 @@
+"""The split rule: a duplicate cluster or a group never straddles splits.
+
+Clips are joined when they are duplicates (a cluster), share a ``group`` (a UCF101 group,
+otherwise the YouTube id) or share a ``youtube_id``. Every clip of a joined component goes
+to the most held-out split any of its members had: test before validation before train.
+So when any member is in validation or test, no member is in train, and nothing that was
+held out ever moves into train.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from dance_aggregate.dedup.clusters import UnionFind
+
+#: Most held-out first.
+SPLIT_ORDER: tuple[str, ...] = ("test", "validation", "train")
+
+
+@dataclass(frozen=True)
+class Move:
+    """A clip moved to another split by the rule."""
+
+    id: str
+    old: str
+    new: str
+    because: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-able form."""
+        return {"id": self.id, "from": self.old, "to": self.new, "because": self.because}
+
+
+def _held_out_rank(split: str) -> int:
+    return SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER)
+
+
+def assign_splits(
+    ids: Sequence[str],
+    splits: Sequence[str],
+    groups: Sequence[str | None],
+    youtube_ids: Sequence[str | None],
+    pairs: Iterable,
+) -> tuple[list[str], list[Move]]:
+    """New split of every clip under the rule.
+
+    Args:
+        ids: Clip ids.
+        splits: Current split of each clip.
+        groups: ``group`` of each clip (``None`` = none).
+        youtube_ids: ``youtube_id`` of each clip (``None`` = unknown).
+        pairs: Duplicate pairs (objects with ``i`` and ``j``).
+
+    Returns:
+        The split of each clip, and the moves made (with the member that pulled it).
+    """
+    n = len(ids)
+    uf = UnionFind(n)
+    for p in pairs:
+        uf.union(p.i, p.j)
+    for keys in (groups, youtube_ids):
+        first: dict[str, int] = {}
+        for k, v in enumerate(keys):
+            if v:
+                if v in first:
+                    uf.union(first[v], k)
+                else:
+                    first[v] = k
+    best: dict[int, int] = {}
+    for k in range(n):
+        r = uf.find(k)
+        if r not in best or (_held_out_rank(splits[k]), ids[k]) < (_held_out_rank(splits[best[r]]), ids[best[r]]):
+            best[r] = k
+    out = []
+    moves = []
+    for k in range(n):
+        src = best[uf.find(k)]
+        new = splits[src]
+        out.append(new)
+        if new != splits[k]:
+            moves.append(Move(ids[k], splits[k], new, ids[src]))
+    return out, moves

@@ -1,0 +1,180 @@
+"""The download ledger: what happened to every clip the build asked for, and why.
+
+The truth is one small JSON file per requested clip in the work folder, written
+atomically (write a temporary file, then rename), so worker processes never contend on
+one file and a crash never leaves a half-written row. :func:`write_ledger_csv` renders
+the rows of one config as ``reports/<config>.download_ledger.csv``, also atomically.
+
+Statuses: ``ok`` (the file is in the cache), ``failed`` (with a normalised ``reason``
+and whether it is ``transient``), ``missing`` (not in the mirror and ``--offline``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dance_aggregate.writer import atomic_write_text
+
+#: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
+FAILED_PREFIX = "download failed: "
+#: Exclusion reason of a clip not in the mirror while offline.
+MISSING_OFFLINE = "missing video"
+
+# Normalised reasons.
+REMOVED = "removed"
+PRIVATE = "private"
+COPYRIGHT = "copyright"
+GEO_BLOCKED = "geo-blocked"
+SIGN_IN = "sign-in or bot check"
+AGE_RESTRICTED = "age-restricted"
+RATE_LIMITED = "rate-limited"
+NETWORK = "network"
+UNREADABLE = "unreadable media"
+NOT_FOUND = "not found"
+FORBIDDEN = "forbidden"
+NO_FORMAT = "no suitable format"
+UNSUPPORTED = "unsupported url"
+SERVER_ERROR = "server error"
+OTHER = "download error"
+#: Reasons worth retrying later without being asked (on a rerun, with backoff in a run).
+TRANSIENT = frozenset({SIGN_IN, RATE_LIMITED, NETWORK, SERVER_ERROR, OTHER})
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class LedgerEntry:
+    """One requested clip.
+
+    Attributes:
+        key: The fetch key (``<youtube_id>_<start:06d>_<end:06d>``), also the cache file stem.
+        youtube_id: The video id.
+        start: Start of the requested range in the video (s), or None for the whole video.
+        end: End of the requested range (s), or None.
+        status: ``pending``, ``ok``, ``failed`` or ``missing``.
+        reason: Normalised reason of the last failure ("" when ok).
+        transient: Whether the last failure is worth retrying without ``--retry-failed``.
+        detail: The last error message (secrets removed).
+        attempts: Download attempts over all runs.
+        first_try: UTC time of the first attempt.
+        last_try: UTC time of the last attempt.
+        ytdlp_version: yt-dlp version of the last attempt.
+        method: ``range`` or ``full`` (how the cached file was downloaded).
+        file: Cache file name, when ok.
+        offset: Time in the video of the cached file's t=0 (s).
+        bytes: Size of the cached file.
+    """
+
+    key: str
+    youtube_id: str
+    start: float | None = None
+    end: float | None = None
+    status: str = "pending"
+    reason: str = ""
+    transient: bool = False
+    detail: str = ""
+    attempts: int = 0
+    first_try: str = ""
+    last_try: str = ""
+    ytdlp_version: str = ""
+    method: str = ""
+    file: str = ""
+    offset: float = 0.0
+    bytes: int = 0
+
+    @property
+    def permanent_failure(self) -> bool:
+        """Failed for a reason that retrying will not fix."""
+        return self.status == "failed" and not self.transient
+
+
+class Ledger:
+    """The per-clip state files of one source, in ``folder``.
+
+    Args:
+        folder: The ledger folder (``<work>/fetch/<source>/ledger``).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        """The state file of ``key``."""
+        return self.folder / f"{key}.json"
+
+    def get(self, key: str) -> LedgerEntry | None:
+        """The entry of ``key``, or None when it was never requested."""
+        try:
+            data = json.loads(self.path(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return None  # cannot happen with atomic writes; treat as never requested
+        names = {f.name for f in fields(LedgerEntry)}
+        return LedgerEntry(**{k: v for k, v in data.items() if k in names})
+
+    def put(self, entry: LedgerEntry) -> None:
+        """Write ``entry`` atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{entry.key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(asdict(entry), sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path(entry.key))
+
+    def entries(self, keys: list[str] | None = None) -> list[LedgerEntry]:
+        """Entries of ``keys`` (every entry when None), in key order."""
+        if keys is None:
+            keys = sorted(p.stem for p in self.folder.glob("*.json")) if self.folder.is_dir() else []
+        out = []
+        for key in sorted(set(keys)):
+            entry = self.get(key)
+            if entry is not None:
+                out.append(entry)
+        return out
+
+
+def exclusion_reason(reason: str) -> str:
+    """The build-report reason of a failed download."""
+    return f"{FAILED_PREFIX}{reason}"
+
+
+def needs_retry(exclusion_reason_: str, *, offline: bool, retry_failed: bool) -> bool:
+    """Whether a clip excluded with this reason by an earlier run should be tried again."""
+    if offline:
+        return False
+    if exclusion_reason_ == MISSING_OFFLINE:
+        return True
+    if exclusion_reason_.startswith(FAILED_PREFIX):
+        return retry_failed or exclusion_reason_[len(FAILED_PREFIX) :] in TRANSIENT
+    return False
+
+
+LEDGER_COLUMNS = [f.name for f in fields(LedgerEntry) if f.name not in ("file", "offset")]
+
+
+def write_ledger_csv(path: Path, entries: list[LedgerEntry], pending: list[tuple[str, str]] = ()) -> dict[str, int]:
+    """Write the ledger rows (plus never-tried ``(key, youtube_id)`` pairs) as CSV, atomically.
+
+    Returns:
+        Counts per status.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(LEDGER_COLUMNS)
+    counts: dict[str, int] = {}
+    rows: list[dict[str, Any]] = [asdict(e) for e in entries]
+    rows += [asdict(LedgerEntry(key=k, youtube_id=y)) for k, y in pending]
+    for row in sorted(rows, key=lambda r: r["key"]):
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        w.writerow(["" if row[c] is None else row[c] for c in LEDGER_COLUMNS])
+    atomic_write_text(path, buf.getvalue())
+    return counts

@@ -1,0 +1,66 @@
+"""The options of video fetching, from the CLI down to the fetcher (defaults live here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Where clips are fetched from by default; ``{youtube_id}`` is replaced by the id.
+DEFAULT_URL_TEMPLATE = "https://www.youtube.com/watch?v={youtube_id}"
+#: A format with audio: best video up to 720p plus best audio, or the best single file.
+DEFAULT_FORMAT = "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"
+
+
+@dataclass
+class FetchOptions:
+    """How source videos are fetched.
+
+    Attributes:
+        url_template: Full URL of a video with ``{youtube_id}`` (never a bare id, which
+            yt-dlp would read as an option when it begins with ``-``).
+        offline: Use only the local mirror; every other clip is recorded as missing and
+            the network is never touched.
+        retry_failed: Retry clips whose earlier failure was permanent (removed, private...).
+        cookies: A Netscape cookies file passed to yt-dlp (never logged or copied to the output).
+        proxy: A proxy URL passed to yt-dlp (never logged or copied to the output).
+        format: yt-dlp format selector; it must give a file with audio when there is one.
+        range_download: Download only the needed time range when yt-dlp can.
+        max_attempts: Attempts per clip and run for transient failures.
+        backoff_base: First retry delay (s); doubles each attempt, with jitter.
+        backoff_max: Longest retry delay (s).
+        pause_base: First shared pause (s) of every worker after a 429 or a bot check; grows.
+        pause_max: Longest shared pause (s).
+        socket_timeout: Network timeout of one request (s).
+        margin: Seconds fetched before and after a range (clamped at 0), so the cut never
+            falls outside the downloaded file.
+    """
+
+    url_template: str = DEFAULT_URL_TEMPLATE
+    offline: bool = False
+    retry_failed: bool = False
+    cookies: str | None = field(default=None, repr=False)
+    proxy: str | None = field(default=None, repr=False)
+    format: str = DEFAULT_FORMAT
+    range_download: bool = True
+    max_attempts: int = 4
+    backoff_base: float = 2.0
+    backoff_max: float = 120.0
+    pause_base: float = 60.0
+    pause_max: float = 1800.0
+    socket_timeout: float = 30.0
+    margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        if "{youtube_id}" not in self.url_template:
+            raise ValueError(
+                f"url_template must contain {{youtube_id}}, got {self.url_template!r} "
+                f"(e.g. --url-template '{DEFAULT_URL_TEMPLATE}')"
+            )
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+        for name in ("backoff_base", "backoff_max", "pause_base", "pause_max", "socket_timeout", "margin"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def url(self, youtube_id: str) -> str:
+        """The full URL of ``youtube_id``."""
+        return self.url_template.replace("{youtube_id}", youtube_id)

@@ -1,0 +1,234 @@
+"""Kinetics-600 and ActivityNet parsers on the real annotation files (excerpts in tests/data),
+the JSON twin and official JSON formats, mirrors, and the offline ``--sample`` build."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dance_aggregate.builders import BUILDERS
+from dance_aggregate.builders.activitynet import (
+    ActivityNetBuilder,
+    _nodes,
+    taxonomy_leaves_under,
+)
+from dance_aggregate.builders.kinetics import (
+    Kinetics600Builder,
+    Kinetics600MotionBuilder,
+)
+from dance_aggregate.cli import cli
+from dance_aggregate.errors import ConfigError, DataDirError
+from dance_aggregate.taxonomy import load_taxonomy
+
+DATA = Path(__file__).parent / "data"
+K600 = DATA / "kinetics600"
+ANET = DATA / "activitynet"
+LABELS = DATA / "labels"  # the ActivityNet taxonomy files (shared with the taxonomy tests)
+
+
+@pytest.fixture
+def anet_dir(tmp_path: Path) -> Path:
+    """The BSN copy (excerpt) plus the official taxonomy tree, in one --data-dir."""
+    import shutil
+
+    d = tmp_path / "anet"
+    d.mkdir()
+    for name in ("anet_anno_action.json", "video_info_new.csv"):
+        shutil.copy(ANET / name, d / name)
+    shutil.copy(LABELS / "activity_net_taxonomy.json", d / "activity_net_taxonomy.json")
+    return d
+
+
+def test_registry_and_default_build() -> None:
+    assert BUILDERS["kinetics600"] is Kinetics600Builder
+    assert BUILDERS["kinetics600_motion"] is Kinetics600MotionBuilder
+    assert BUILDERS["activitynet"] is ActivityNetBuilder
+    assert Kinetics600Builder.in_default_build and not Kinetics600MotionBuilder.in_default_build
+
+
+def test_kinetics_real_csvs(tmp_path: Path) -> None:
+    plan = Kinetics600Builder(K600, work_dir=tmp_path).plan()
+    with (K600 / "validate.csv").open() as f:
+        val = list(csv.DictReader(f))
+    with (K600 / "test.csv").open() as f:
+        test = list(csv.DictReader(f))
+    assert plan.records_read == len(val) + len(test)
+    labels = Counter(r.source_label for r in plan.records)
+    assert len(labels) == 21 and set(labels.values()) == {50}  # 21 dance classes, 50 val clips each
+    assert {r.split for r in plan.records} == {"validation"}
+    reasons = Counter(e.reason for e in plan.exclusions)
+    assert reasons["no label"] == len(test)
+    assert reasons["not a dance class"] == len(val) - 21 * 50
+    r = plan.records[0]
+    assert r.group == r.youtube_id and r.id == f"kinetics600/{r.youtube_id}_{int(r.start_time):06d}_{int(r.end_time):06d}"
+    assert r.media["youtube_id"] == r.youtube_id and "path" not in r.media
+
+
+def test_kinetics_motion_config(tmp_path: Path) -> None:
+    plan = Kinetics600MotionBuilder(K600, work_dir=tmp_path).plan()
+    assert {r.family for r in plan.records} == {"motion"}
+    assert len(plan.records) == 9 * 50
+    assert Counter(e.reason for e in plan.exclusions)["dance class (in the kinetics600 config)"] == 21 * 50
+
+
+def test_kinetics_json_twin_and_mirror(tmp_path: Path) -> None:
+    with (K600 / "validate.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] in ("salsa dancing", "abseiling")][:60]
+    twin = {
+        r["youtube_id"]: {
+            "annotations": {"label": r["label"], "segment": [float(r["time_start"]), float(r["time_end"])]},
+            "duration": 10.0,
+            "subset": "validate",
+            "url": f"https://www.youtube.com/watch?v={r['youtube_id']}",
+        }
+        for r in rows
+    }
+    data = tmp_path / "k"
+    data.mkdir()
+    (data / "validate.json").write_text(json.dumps(twin))
+    first = next(r for r in rows if r["label"] == "salsa dancing")
+    stem = f"{first['youtube_id']}_{int(first['time_start']):06d}_{int(first['time_end']):06d}"
+    mirror = tmp_path / "videos" / "val"
+    mirror.mkdir(parents=True)
+    (mirror / f"{stem}.webm").write_bytes(b"x")
+    plan = Kinetics600Builder(data, video_dir=tmp_path / "videos", work_dir=tmp_path).plan()
+    assert len(plan.records) == sum(r["label"] == "salsa dancing" for r in rows)
+    by_id = {r.source_id: r for r in plan.records}
+    assert by_id[stem].media == {"path": str(mirror / f"{stem}.webm"), "start": 0.0, "end": 10.0}
+    assert {r.split for r in plan.records} == {"validation"}
+
+
+def test_kinetics_layout_error(tmp_path: Path) -> None:
+    with pytest.raises(DataDirError, match="validate.csv"):
+        Kinetics600Builder(tmp_path).plan()
+
+
+def _dance_leaves(name: str) -> set[str]:
+    roots = load_taxonomy().crosswalk("activitynet").taxonomy_roots
+    return taxonomy_leaves_under(_nodes(json.loads((LABELS / name).read_text())), roots)
+
+
+def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
+    cw = load_taxonomy().crosswalk("activitynet")
+    for name in ("activity_net_taxonomy.json", "simple_activitynet_hierarchy.json"):
+        leaves = _dance_leaves(name)
+        assert leaves == {"Belly dance", "Breakdancing", "Cheerleading", "Cumbia", "Tango"}, name
+        assert leaves <= set(cw.labels)
+    # Every crosswalk label is an ActivityNet leaf (Ballet and Zumba sit elsewhere in the tree).
+    nodes = _nodes(json.loads((LABELS / "simple_activitynet_hierarchy.json").read_text()))
+    assert set(cw.labels) <= {n["nodeName"] for n in nodes}
+
+
+def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
+    opts = ActivityNetBuilder.Options(max_window=10.0)
+    plan = ActivityNetBuilder(anet_dir, opts, work_dir=tmp_path).plan()
+    anno = json.loads((ANET / "anet_anno_action.json").read_text())
+    with (ANET / "video_info_new.csv").open() as f:
+        subset = {r["video"]: r["subset"] for r in csv.DictReader(f)}
+    dance = set(load_taxonomy().crosswalk("activitynet").labels)
+    # Independent accounting: testing videos + non-dance segments + windows of dance segments
+    # + dropped degenerate dance segments.
+    expected_windows, degenerate, testing, other = 0, 0, 0, 0
+    for key, v in anno.items():
+        if subset[key] == "testing":
+            testing += 1
+            continue
+        for a in v["annotations"]:
+            if a["label"] not in dance:
+                other += 1
+                continue
+            s, e = max(0.0, a["segment"][0]), min(a["segment"][1], v["duration_second"])
+            if e - s < 0.5:
+                degenerate += 1
+            else:
+                expected_windows += math.ceil((e - s) / 10.0 - 1e-9)
+    reasons = Counter(e.reason for e in plan.exclusions)
+    assert len(plan.records) == expected_windows
+    assert reasons["testing subset has no labels"] == testing == 100
+    assert reasons["not a dance class"] == other
+    assert reasons["degenerate segment"] + reasons["segment beyond the video"] == degenerate > 0
+    assert plan.records_read == expected_windows + testing + other + degenerate
+    assert {r.split for r in plan.records} == {"train", "validation"}
+    # Windows: at most max_window, consecutive, covering the clamped segment, one group per video.
+    by_seg: dict[str, list] = {}
+    for r in plan.records:
+        assert 0 < r.end_time - r.start_time <= 10.0 + 1e-6
+        assert r.group == r.youtube_id and not r.youtube_id.startswith("v_")
+        by_seg.setdefault(r.source_id.rsplit("_w", 1)[0], []).append(r)
+    for recs in by_seg.values():
+        recs.sort(key=lambda r: r.start_time)
+        for a, b in itertools.pairwise(recs):
+            assert a.end_time == pytest.approx(b.start_time)
+        assert len({(r.media["fetch_start"], r.media["fetch_end"]) for r in recs}) == 1  # one download
+    assert any(len(v) > 1 for v in by_seg.values())
+
+
+def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
+    from dance_aggregate.sample import make_activitynet
+
+    src = make_activitynet(tmp_path)
+    b = ActivityNetBuilder(src.data_dir, ActivityNetBuilder.Options(max_window=2.0), video_dir=src.video_dir, work_dir=tmp_path)
+    plan = b.plan()
+    ids = {r.id for r in plan.records}
+    assert "activitynet/sJFgo9H6zNo_s00_w02" in ids  # Tango 1.0-5.5 s -> 3 windows of 1.5 s
+    tango = sorted((r for r in plan.records if r.youtube_id == "sJFgo9H6zNo"), key=lambda r: r.start_time)
+    assert [(r.start_time, r.end_time) for r in tango] == [(1.0, 2.5), (2.5, 4.0), (4.0, 5.5)]
+    assert tango[0].media["path"].endswith("v_sJFgo9H6zNo.mp4")
+    missing = next(r for r in plan.records if r.youtube_id == "r7pWm2kQe1Y")
+    assert "path" not in missing.media
+    reasons = Counter(e.reason for e in plan.exclusions)
+    assert reasons == {"not a dance class": 1, "degenerate segment": 2, "testing subset has no labels": 1}
+
+
+def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
+    doc = {
+        "version": "VERSION 1.3",
+        "taxonomy": [
+            {"nodeId": 1, "nodeName": "Dancing", "parentId": None, "parentName": None},
+            {"nodeId": 2, "nodeName": "Polka", "parentId": 1, "parentName": "Dancing"},
+        ],
+        "database": {"abc": {"duration": 9, "subset": "training", "annotations": [{"segment": [1, 3], "label": "Polka"}]}},
+    }
+    (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
+    plan = ActivityNetBuilder(tmp_path, work_dir=tmp_path).plan()
+    assert [e.reason for e in plan.exclusions] == ["dance class missing from the crosswalk"]
+
+
+def test_activitynet_options() -> None:
+    with pytest.raises(ConfigError):
+        ActivityNetBuilder.parse_options({"max_window": "0"})
+    assert ActivityNetBuilder.parse_options({"max_window": "4.5"}).max_window == 4.5
+
+
+def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "dance_aggregate"
+    res = CliRunner().invoke(
+        cli, ["build", "kinetics600", "activitynet", "--sample", "--cache-dir", str(tmp_path / "cache"), "-O", str(out), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "kinetics600: 7 records read = 3 rows written" in res.output
+    assert "activitynet: 11 records read = 6 rows written" in res.output
+    with (out / "reports" / "kinetics600.download_ledger.csv").open() as f:
+        assert [(r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f)] == [("Q3n_9xYw8aE", "missing", "offline")]
+    from datasets import load_dataset
+
+    for config, n_train in (("kinetics600", 2), ("activitynet", 5)):
+        ds = load_dataset("dance_aggregate", config)
+        assert ds["train"].num_rows == n_train
+        row = next(iter(load_dataset("dance_aggregate", config, streaming=True)["train"].decode(False)))
+        assert row["video"]["path"].endswith(".mp4") and row["video"]["bytes"]
+
+
+def test_cli_rejects_url_template_without_id(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        cli, ["build", "kinetics600", "--data-dir", f"kinetics600={K600}", "--url-template", "http://mirror/", "-O", str(tmp_path / "o")]
+    )
+    assert res.exit_code != 0 and "{youtube_id}" in res.output

@@ -1,0 +1,321 @@
+"""The real yt-dlp against a Range-capable HTTP server on 127.0.0.1 standing in for YouTube.
+
+Covers: an id beginning with ``-``; 429 a few times then success; 404 and 403 (permanent,
+not retried on rerun); a truncated and a corrupt body (reported, the build goes on);
+frame-exact cuts that keep their audio; a build killed midway and rerun; offline; the
+shared pause across processes; secrets never reaching logs or the output folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import soundfile as sf
+
+from dance_aggregate.build import BuildOptions, build_config
+from dance_aggregate.builders.activitynet import ActivityNetBuilder
+from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.fetch.options import FetchOptions
+from dance_aggregate.fetch.politeness import FilePoliteness
+from dance_aggregate.fetch.ytdlp import classify
+from dance_aggregate.writer import read_config
+from tests.helpers_fetch import (
+    SOURCE_FPS,
+    Behaviour,
+    FakeTube,
+    clip_frames,
+    make_source,
+    source_frame_index,
+)
+
+SEEDS = {"-dash1": 11, "ok2": 12, "r429": 13, "e404": 14, "e403": 15, "trunc": 16, "garb": 17}
+SECONDS = 6.0
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("sources")
+    return {vid: make_source(root / f"{seed}.mp4", seed, SECONDS) for vid, seed in SEEDS.items()}
+
+
+@pytest.fixture
+def tube(sources: dict[str, Path]):
+    t = FakeTube().start()
+    for vid, path in sources.items():
+        t.add_file(vid, path)
+    t.behaviours.update(
+        {
+            "r429": Behaviour(fail_first=2),
+            "e404": Behaviour(status=404),
+            "e403": Behaviour(status=403),
+            "trunc": Behaviour(truncate=0.5),
+            "garb": Behaviour(garbage=True),
+        }
+    )
+    yield t
+    t.stop()
+
+
+def fast(tube: FakeTube, **kw) -> FetchOptions:
+    """Fetch options with tiny delays, pointing at the test server."""
+    opts = {"url_template": tube.url_template, "backoff_base": 0.01, "backoff_max": 0.05, "pause_base": 0.05,
+                "pause_max": 0.2, "max_attempts": 3, "socket_timeout": 10}
+    opts.update(kw)
+    return FetchOptions(**opts)
+
+
+def write_kinetics(folder: Path, rows: list[tuple[str, str, int, int]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "validate.csv").open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
+        for label, vid, s, e in rows:
+            w.writerow([label, vid, s, e, "val"])
+    return folder
+
+
+def ledger_rows(out: Path, config: str) -> dict[str, dict[str, str]]:
+    with (out / "reports" / f"{config}.download_ledger.csv").open(newline="") as f:
+        return {r["youtube_id"]: r for r in csv.DictReader(f)}
+
+
+def build(builder, out: Path, **kw):
+    return build_config(builder, BuildOptions(output=out, progress=False, part_size=kw.pop("part_size", 2), **kw))
+
+
+def test_classify_youtube_messages() -> None:
+    cases = {
+        "ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader": "removed",
+        "ERROR: [youtube] abc: Private video. Sign in if you've been granted access to this video": "private",
+        "ERROR: [youtube] abc: Video unavailable. This video is no longer available due to a copyright claim by X": "copyright",
+        "ERROR: [youtube] abc: The uploader has not made this video available in your country": "geo-blocked",
+        "ERROR: [youtube] abc: Sign in to confirm you’re not a bot. Use --cookies-from-browser": "sign-in or bot check",
+        "ERROR: [youtube] abc: Sign in to confirm your age. This video may be inappropriate for some users.": "age-restricted",
+        "ERROR: Unable to download webpage: HTTP Error 429: Too Many Requests": "rate-limited",
+        "ERROR: Unable to download webpage: <urlopen error [Errno 111] Connection refused>": "network",
+        "ERROR: [youtube] abc: Video unavailable": "removed",
+    }
+    for message, reason in cases.items():
+        assert classify(message)[0] == reason, message
+    assert classify("whatever", 404)[0] == "not found"
+    assert classify("whatever", 403)[0] == "forbidden"
+    assert classify("HTTP Error 429")[2] is True  # pauses every worker
+
+
+def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path) -> None:
+    ids = ["-dash1", "ok2", "r429", "e404", "e403", "trunc", "garb"]
+    data = write_kinetics(tmp_path / "k600", [("salsa dancing", vid, 2, 5) for vid in ids])
+    out = tmp_path / "out"
+    builder = Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube))
+    res = build(builder, out, workers=2)  # two worker processes share the ledger and the pause
+    acc = res.accounting
+    assert acc.adds_up and acc.records_read == len(ids)
+    assert acc.rows_written == 3
+    assert acc.excluded == {
+        "download failed: not found": 1,
+        "download failed: forbidden": 1,
+        "download failed: network": 1,
+        "download failed: unreadable media": 1,
+    }
+    led = ledger_rows(out, "kinetics600")
+    assert {k: v["status"] for k, v in led.items()} == {
+        "-dash1": "ok", "ok2": "ok", "r429": "ok", "e404": "failed", "e403": "failed", "trunc": "failed", "garb": "failed"}
+    assert led["r429"]["attempts"] == "3"  # two 429s, then the clip arrived
+    assert led["-dash1"]["attempts"] == "1" and led["-dash1"]["method"] == "range"
+    assert led["e404"]["reason"] == "not found" and led["e404"]["attempts"] == "1"
+    assert led["e403"]["reason"] == "forbidden" and led["e403"]["attempts"] == "1"
+    assert led["trunc"]["reason"] == "network" and led["trunc"]["transient"] == "True"
+    assert led["garb"]["reason"] == "unreadable media"
+    assert all(r["ytdlp_version"] for r in led.values()) and all(r["last_try"] for r in led.values())
+    # the 429s started the shared pause, and the success reset it
+    assert FilePoliteness(out / ".work" / "fetch").state()["level"] == 0
+
+    # Rows: frame-exact cuts with audio.
+    table = read_config(out, "kinetics600")["validation"]
+    rows = {r["youtube_id"]: r for r in table.to_pylist()}
+    assert set(rows) == {"-dash1", "ok2", "r429"}
+    for vid, row in rows.items():
+        frames = clip_frames(row["video"]["bytes"])
+        n = int(SECONDS * SOURCE_FPS)
+        assert abs(source_frame_index(frames[0], SEEDS[vid], n) - math.ceil(2 * SOURCE_FPS)) <= 1
+        assert abs(source_frame_index(frames[-1], SEEDS[vid], n) - (math.ceil(5 * SOURCE_FPS) - 1)) <= 1
+        assert abs(len(frames) - 3 * SOURCE_FPS) <= 1
+        assert row["has_audio"]
+        audio, sr = sf.read(io.BytesIO(row["audio"]["bytes"]))
+        assert abs(len(audio) / sr - 3.0) < 0.05 and abs(audio).max() > 0.05
+
+    # Rerun: finished clips and permanent failures are not fetched again; the transient one is.
+    tube.reset_counts()
+    res2 = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube)), out)
+    assert res2.accounting.rows_written == 3
+    assert {vid for vid, n in tube.requests.items() if n} == {"trunc"}
+    led2 = ledger_rows(out, "kinetics600")
+    assert int(led2["trunc"]["attempts"]) > int(led["trunc"]["attempts"])
+    assert led2["e404"]["attempts"] == "1" and led2["garb"]["attempts"] == led["garb"]["attempts"]
+
+    # --retry-failed tries the permanent failures again.
+    tube.reset_counts()
+    build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube, retry_failed=True)), out)
+    assert tube.requests["e404"] >= 1 and tube.requests["e403"] >= 1
+    assert tube.requests["-dash1"] == 0 and tube.requests["ok2"] == 0
+
+
+def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) -> None:
+    data = tmp_path / "anet"
+    data.mkdir()
+    doc = {
+        "version": "VERSION 1.3",
+        "taxonomy": [
+            {"nodeId": 0, "nodeName": "Root", "parentId": None, "parentName": None},
+            {"nodeId": 136, "nodeName": "Dancing", "parentId": 0, "parentName": "Root"},
+            {"nodeId": 141, "nodeName": "Tango", "parentId": 136, "parentName": "Dancing"},
+        ],
+        "database": {
+            "ok2": {"duration": SECONDS, "subset": "training", "resolution": "160x120", "url": "",
+                    "annotations": [{"segment": [1.3, 4.7], "label": "Tango"}]},
+        },
+    }
+    (data / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    builder = ActivityNetBuilder(data, ActivityNetBuilder.Options(max_window=2.0), work_dir=out / ".work", fetch=fast(tube))
+    res = build(builder, out)
+    assert res.accounting.rows_written == 2
+    led = ledger_rows(out, "activitynet")
+    assert list(led) == ["ok2"] and led["ok2"]["attempts"] == "1"  # one download for both windows
+    rows = sorted(read_config(out, "activitynet")["train"].to_pylist(), key=lambda r: r["start_time"])
+    n = int(SECONDS * SOURCE_FPS)
+    for row, (s, e) in zip(rows, [(1.3, 3.0), (3.0, 4.7)], strict=True):
+        assert (row["start_time"], row["end_time"]) == (s, e) and row["group"] == "ok2"
+        frames = clip_frames(row["video"]["bytes"])
+        assert abs(source_frame_index(frames[0], SEEDS["ok2"], n) - math.ceil(s * SOURCE_FPS)) <= 1
+        assert abs(source_frame_index(frames[-1], SEEDS["ok2"], n) - (math.ceil(e * SOURCE_FPS) - 1)) <= 1
+        assert row["has_audio"]
+
+
+def test_offline_records_missing_without_network(tube: FakeTube, tmp_path: Path) -> None:
+    data = write_kinetics(tmp_path / "k600", [("zumba", "ok2", 0, 3), ("zumba", "-dash1", 1, 4)])
+    out = tmp_path / "out"
+    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube, offline=True)), out)
+    assert res.accounting.excluded == {"missing video": 2}
+    assert sum(tube.requests.values()) == 0
+    assert {r["status"] for r in ledger_rows(out, "kinetics600").values()} == {"missing"}
+    # Back online, the missing clips are fetched.
+    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube)), out)
+    assert res.accounting.rows_written == 2
+
+
+def test_secrets_never_logged_nor_written(tube: FakeTube, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tSID\tcookiesecret123\n")
+    host, port = tube.server.server_address[:2]
+    proxy = f"http://user:proxysecret456@{host}:{port}"  # the test server also answers as a proxy
+    data = write_kinetics(tmp_path / "k600", [("zumba", "ok2", 0, 3), ("zumba", "e404", 0, 3)])
+    out = tmp_path / "out"
+    caplog.set_level("DEBUG", logger="dance_aggregate")
+    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube, cookies=str(cookies), proxy=proxy)), out)
+    assert res.accounting.rows_written == 1
+    assert tube.requests["ok2"] >= 1 and tube.proxied >= 1  # the proxy was used
+    for path in out.rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            assert b"cookiesecret123" not in blob and b"proxysecret456" not in blob, path
+    assert "cookiesecret123" not in caplog.text and "proxysecret456" not in caplog.text
+    assert cookies.read_text().count("cookiesecret123") == 1  # the user's file untouched
+
+
+def test_shared_pause_holds_other_processes(tmp_path: Path) -> None:
+    pause = FilePoliteness(tmp_path, base=60.0, maximum=600.0).penalize("test 429")
+    assert 60.0 <= pause <= 75.0
+    # Another process sees the pause and sleeps (its sleep is replaced to report and stop).
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from dance_aggregate.fetch.politeness import FilePoliteness
+        def stop(seconds):
+            print(f"paused {{seconds}}")
+            sys.exit(0)
+        FilePoliteness({str(tmp_path)!r}, sleep=stop).wait()
+        print("not paused")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("paused ") and float(out.split()[1]) > 0
+    p = FilePoliteness(tmp_path, base=60.0, maximum=600.0)
+    first_until = p.state()["pause_until"]
+    assert p.state()["level"] == 1
+    p.penalize("again")  # the next penalty is longer
+    assert p.state()["level"] == 2 and p.state()["pause_until"] > first_until + 30
+    p.relax()
+    assert p.state()["level"] == 0
+
+
+_KILL_SCRIPT = """
+import sys
+from dance_aggregate.build import BuildOptions, build_config
+from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.fetch.options import FetchOptions
+data, out, url = sys.argv[1:4]
+b = Kinetics600Builder(data, work_dir=out + "/.work", fetch=FetchOptions(url_template=url, backoff_base=0.01, pause_base=0.05))
+build_config(b, BuildOptions(output=out, progress=False, part_size=1))
+"""
+
+
+def test_killed_build_resumes_without_refetching(tube: FakeTube, tmp_path: Path) -> None:
+    ids = ["-dash1", "ok2", "r429"]  # sorted by id: -dash1, ok2, r429
+    tube.behaviours["r429"] = Behaviour(delay=60)  # the build hangs on the last clip
+    data = write_kinetics(tmp_path / "k600", [("salsa dancing", vid, 1, 4) for vid in ids])
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(data), str(out), tube.url_template],
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while tube.requests["r429"] == 0:
+            assert proc.poll() is None, "the build ended before it was killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (out / "data").exists()  # killed before any shard: none half-written
+    first = dict(tube.requests)
+    assert first["-dash1"] and first["ok2"]
+    tube.behaviours["r429"] = Behaviour()
+    tube.reset_counts()
+    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube)), out, part_size=1)
+    assert res.accounting.rows_written == 3 and res.accounting.adds_up
+    assert tube.requests["-dash1"] == 0 and tube.requests["ok2"] == 0  # nothing fetched twice
+    assert tube.requests["r429"] >= 1
+    shards = list((out / "data" / "kinetics600").glob("*"))
+    assert shards and all(p.suffix == ".parquet" for p in shards)
+    assert sum(pq.read_metadata(p).num_rows for p in shards) == 3
+
+
+def test_fetch_options_and_scrubbing() -> None:
+    from dance_aggregate.fetch.ledger import needs_retry
+    from dance_aggregate.fetch.ytdlp import scrub
+
+    with pytest.raises(ValueError, match="youtube_id"):
+        FetchOptions(url_template="https://example.org/watch?v=")
+    opts = FetchOptions(cookies="/secret/cookies.txt", proxy="http://u:pw@proxy:3128")
+    assert "secret" not in repr(opts) and "pw@" not in repr(opts)
+    assert opts.url("-07WQ2iBlw") == "https://www.youtube.com/watch?v=-07WQ2iBlw"
+    assert "pw" not in scrub("Unable to connect to proxy http://u:pw@proxy:3128/", [])
+    assert "tok" not in scrub("cookie tok in message", ["tok"])
+    assert needs_retry("download failed: network", offline=False, retry_failed=False)
+    assert not needs_retry("download failed: not found", offline=False, retry_failed=False)
+    assert needs_retry("download failed: not found", offline=False, retry_failed=True)
+    assert needs_retry("missing video", offline=False, retry_failed=False)
+    assert not needs_retry("download failed: network", offline=True, retry_failed=False)
+    assert not needs_retry("not a dance class", offline=False, retry_failed=True)
