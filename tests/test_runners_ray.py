@@ -190,3 +190,18 @@ def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, loc
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Started a local Ray instance" not in proc.stderr
     assert folder_snapshot(out) == folder_snapshot(local_ucf)
+
+
+def test_politeness_client_is_a_fetcher_politeness(ray_instance):
+    from dance_aggregate.fetch.politeness import Politeness
+
+    client = RayPoliteness.start(name="test-fetch-politeness", min_interval=0.0, base_pause=0.5, max_pause=1.0)
+    fetcher_side: Politeness = client  # what ClipFetcher(..., politeness=...) accepts
+    assert all(callable(getattr(fetcher_side, m)) for m in ("wait", "penalize", "relax"))
+    assert client.wait() == 0.0
+    assert client.penalize("r429: rate-limited") == pytest.approx(0.5, abs=0.05)
+    t0 = time.monotonic()
+    client.wait()
+    assert time.monotonic() - t0 >= 0.4
+    client.relax()
+    assert client.status()["strikes"] == 0

@@ -18,6 +18,11 @@ The rules (:class:`PolitenessState`, plain Python so any backend can reuse it):
   come from requests sent before it and extend it without growing it;
 - a success ends the streak (the running pause is kept).
 
+:class:`RayPoliteness` also has the fetcher's ``Politeness`` protocol (``wait``, ``penalize``,
+``relax`` of :mod:`dance_aggregate.fetch.politeness`), so it replaces the file-lock pause with
+``ClipFetcher(folder, options, politeness=RayPoliteness.start(min_interval=0,
+base_pause=options.pause_base, max_pause=options.pause_max))``.
+
 The actor answers with how long to wait instead of sleeping itself, so it never blocks
 and clocks of different nodes never need to agree. It reserves no CPU.
 :class:`RayPoliteness` is a plain picklable client (name and namespace only) that finds the
@@ -203,3 +208,18 @@ class RayPoliteness:
         """The coordinator's counters and remaining pause."""
         ray = import_ray()
         return ray.get(self.handle.status.remote())
+
+    # -- the fetcher's Politeness protocol (dance_aggregate.fetch.politeness) ---------------
+    def wait(self) -> float:
+        """``Politeness.wait``: block while the cluster's pause is on (and keep the spacing)."""
+        return self.wait_turn()
+
+    def penalize(self, reason: str) -> float:
+        """``Politeness.penalize``: a 429 or bot check; every worker of the cluster pauses."""
+        pause = self.report_rate_limited(None)
+        logger.warning("%s: every worker of the cluster pauses for %.0f s", reason, pause)
+        return pause
+
+    def relax(self) -> None:
+        """``Politeness.relax``: a download succeeded; the pause stops growing."""
+        self.report_ok()
