@@ -205,3 +205,21 @@ def test_politeness_client_is_a_fetcher_politeness(ray_instance):
     assert time.monotonic() - t0 >= 0.4
     client.relax()
     assert client.status()["strikes"] == 0
+
+
+def test_cli_ray_builders_that_download_share_one_cluster_pause(ray_instance, cache, tmp_path):
+    """--runner ray hands the fetching builders the cluster's politeness actor (by name)."""
+    import pickle
+
+    from dance_aggregate import cli as cli_mod
+    from dance_aggregate.builders import get_builder
+    from dance_aggregate.fetch.options import FetchOptions
+
+    kinetics = get_builder("kinetics600")(tmp_path, work_dir=tmp_path / ".work")
+    ucf = get_builder("ucf101")(tmp_path)
+    cli_mod._share_politeness([kinetics, ucf], FetchOptions(pause_base=5, pause_max=50))
+    assert isinstance(kinetics.politeness, RayPoliteness) and not hasattr(ucf, "politeness")
+    assert kinetics.fetcher().politeness is kinetics.politeness
+    travelled = pickle.loads(pickle.dumps(kinetics))  # as a unit carries it to a worker
+    assert travelled.politeness.name == kinetics.politeness.name
+    assert travelled.politeness.status()["strikes"] == 0

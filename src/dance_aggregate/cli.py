@@ -184,6 +184,7 @@ def build(
             import_ray()
             unit_runner = RayRunner(workers, ray_address)
             unit_runner.connect()  # a wrong --ray-address fails here, before any config
+            _share_politeness(builders, fetch)
         bopts = BuildOptions(
             output=output, workers=workers, part_size=part_size, progress=not quiet, runner=unit_runner, work_dir=work_dir
         )
@@ -223,6 +224,18 @@ def build(
         )
     if failures:
         raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
+
+
+def _share_politeness(builders: list, fetch) -> None:
+    """On Ray, downloaders of every node share one pause (a Ray actor), not one per machine."""
+    if not any(getattr(b, "fetches_media", False) for b in builders):
+        return
+    from dance_aggregate.politeness_ray import RayPoliteness
+
+    shared = RayPoliteness.start(min_interval=0.0, base_pause=fetch.pause_base, max_pause=fetch.pause_max)
+    for b in builders:
+        if getattr(b, "fetches_media", False):
+            b.politeness = shared
 
 
 @cli.command()
