@@ -130,3 +130,12 @@ def test_sample_frames_and_indices(src30):
     assert r1.tolist() == frame_indices(60, 4, "random", seed=1).tolist()
     assert all(lo <= i < lo + 15 for i, lo in zip(r1, (0, 15, 30, 45), strict=True))
     assert sample_frames({"bytes": clip.video, "path": "x.mp4"}, 2).shape[0] == 2
+
+
+def test_keyframe_every_two_seconds_so_readers_can_seek(src30):
+    clip = cut_and_encode(src30)
+    with av.open(io.BytesIO(clip.video)) as c:
+        s = c.streams.video[0]
+        key_times = [float(p.pts * s.time_base) for p in c.demux(s) if p.is_keyframe and p.pts is not None]
+    gaps = [b - a for a, b in zip(key_times, key_times[1:], strict=False)]
+    assert len(key_times) >= 5 and max(gaps) <= 2.0 + 1e-6, key_times

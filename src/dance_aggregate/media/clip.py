@@ -51,6 +51,9 @@ class EncodeOptions:
         threads: Encoder threads per clip; 1 keeps output deterministic and lets the
             build parallelise across clips instead.
         max_fps: Drop frames above this rate (``None`` keeps the source rate).
+        keyframe_seconds: Largest keyframe interval. x264's default (250 frames) leaves a
+            10 s clip with one keyframe, so a reader sampling 8 frames cannot seek; 2 s
+            makes seeking pay (see docs/training.md) for slightly larger files.
     """
 
     max_short_side: int | None = None
@@ -59,6 +62,7 @@ class EncodeOptions:
     audio_bitrate: int = 128_000
     threads: int = 1
     max_fps: float | None = None
+    keyframe_seconds: float = 2.0
 
 
 @dataclass
@@ -130,7 +134,7 @@ class ClipWriter:
             "crf": str(options.crf),
             "preset": options.preset,
             "threads": str(options.threads),
-            "x264-params": "cpu-independent=1",
+            "x264-params": f"cpu-independent=1:keyint={max(1, round(float(fps) * options.keyframe_seconds))}",
         }
         self._a = None
         if sample_rate:
