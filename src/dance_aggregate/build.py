@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from dance_aggregate import __version__
+from dance_aggregate import __version__, parts
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup import apply_split_rule
 from dance_aggregate.errors import DanceAggregateError, MediaError
@@ -36,7 +35,7 @@ from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.report import Accounting, accounting_from, write_reports
 from dance_aggregate.runners import LocalRunner, Runner
 from dance_aggregate.schema import SPLITS, arrow_schema, rows_to_table
-from dance_aggregate.writer import WORK_DIR, atomic_write_json, concat, write_config, write_parquet
+from dance_aggregate.writer import WORK_DIR, concat, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +55,8 @@ class BuildOptions:
         part_size: Clips per unit of work.
         progress: Show progress bars.
         runner: The runner (``None``: a :class:`LocalRunner` with ``workers``).
+        work_dir: Where units write their parts: a local path or an fsspec URL every
+            worker reaches (``None``: ``<output>/.work``).
     """
 
     output: Path = DEFAULT_OUTPUT
@@ -63,6 +64,7 @@ class BuildOptions:
     part_size: int = DEFAULT_PART_SIZE
     progress: bool = True
     runner: Runner | None = None
+    work_dir: str | None = None
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -74,6 +76,10 @@ class BuildOptions:
     def get_runner(self) -> Runner:
         """The runner to use."""
         return self.runner or LocalRunner(self.workers)
+
+    def get_work_dir(self) -> str:
+        """The work folder (local path or URL) that holds the parts."""
+        return str(self.work_dir) if self.work_dir else str(self.output / WORK_DIR)
 
 
 @dataclass
@@ -87,9 +93,13 @@ class WorkUnit:
     path: str
 
     @property
-    def manifest(self) -> Path:
+    def manifest(self) -> str:
         """The manifest written after the part; its presence marks the unit done."""
-        return Path(self.path).with_suffix(".json")
+        return parts.manifest_path(self.path)
+
+    def is_done(self) -> bool:
+        """Whether an earlier run finished this unit (part and manifest present)."""
+        return parts.is_done(self.path)
 
 
 @dataclass
@@ -128,11 +138,12 @@ def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
     return h.hexdigest()[:16]
 
 
-def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: Path, part_size: int) -> list[WorkUnit]:
+def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
     """Cut records into units of at most ``part_size`` clips per split (deterministic).
 
-    A builder whose records expand into many rows (``expands_records``) gets one record
-    per unit, so a worker holds one shard's rows at a time.
+    ``work`` is the work folder, a local path or an fsspec URL. A builder whose records
+    expand into many rows (``expands_records``) gets one record per unit, so a worker holds
+    one shard's rows at a time.
     """
     if builder.expands_records:
         part_size = 1
@@ -145,16 +156,15 @@ def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: Path, pa
         for i in range(0, len(recs), part_size):
             chunk = recs[i : i + part_size]
             key = _unit_key(builder, chunk)
-            path = work / "parts" / builder.config_name / f"{split}-{key}.parquet"
-            units.append(WorkUnit(builder, builder.config_name, split, chunk, str(path)))
+            path = parts.join(work, "parts", builder.config_name, f"{split}-{key}.parquet")
+            units.append(WorkUnit(builder, builder.config_name, split, chunk, path))
     return units
 
 
 def run_unit(unit: WorkUnit) -> UnitResult:
     """Encode one unit into its part (skip when already done). Runs in a worker."""
-    manifest = unit.manifest
-    if manifest.is_file() and Path(unit.path).is_file():
-        done = json.loads(manifest.read_text(encoding="utf-8"))
+    if unit.is_done():
+        done = parts.read_manifest(unit.path)
         excl = [Exclusion(**e) for e in done["exclusions"]]
         if not unit.builder.should_redo(excl):
             return UnitResult(
@@ -191,8 +201,10 @@ def run_unit(unit: WorkUnit) -> UnitResult:
                 Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
             )
     table = rows_to_table(rows) if rows else arrow_schema().empty_table()
-    write_parquet(table, Path(unit.path))
-    atomic_write_json(manifest, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
+    # Part first, manifest last: a worker killed in between leaves no manifest, so the
+    # unit is redone (by the engine's retry or the next run), never counted twice.
+    parts.write_part(table, unit.path)
+    parts.write_manifest(unit.path, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
     return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
 
 
@@ -213,7 +225,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     t0 = time.monotonic()
     config = builder.config_name
     folder = options.output
-    work = folder / WORK_DIR
+    work = options.get_work_dir()
     logger.info("%s: reading annotations from %s", config, builder.data_dir)
     plan = builder.plan()
     units = plan_units(builder, plan.records, work, options.part_size)
@@ -252,7 +264,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
         bar.close()
         builder.finish(folder)
     splits = {
-        split: concat(pq.read_table(p, schema=arrow_schema()) for p in sorted(parts_by_split[split]))
+        split: concat(parts.read_part(p, arrow_schema()) for p in sorted(parts_by_split[split]))
         for split in SPLITS
         if parts_by_split.get(split)
     }
@@ -283,7 +295,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
 
 def _finished(unit: WorkUnit) -> UnitResult | None:
     """The result of a unit an earlier run finished, or None when it must (re)run."""
-    if not (unit.manifest.is_file() and Path(unit.path).is_file()):
+    if not unit.is_done():
         return None
     if unit.builder.should_redo(_manifest_exclusions(unit)):
         return None
@@ -291,7 +303,7 @@ def _finished(unit: WorkUnit) -> UnitResult | None:
 
 
 def _manifest_exclusions(unit: WorkUnit) -> list[Exclusion]:
-    done = json.loads(unit.manifest.read_text(encoding="utf-8"))
+    done = parts.read_manifest(unit.path)
     return [Exclusion(**e) for e in done["exclusions"]]
 
 

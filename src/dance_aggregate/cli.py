@@ -74,6 +74,9 @@ def cli() -> None:
 @click.option("--option", "-o", "opts", multiple=True, metavar="CONFIG.KEY=VALUE", help="Builder option, e.g. -o ucf101.fold=2 (repeatable).")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--part-size", type=click.IntRange(min=1), default=32, show_default=True, help="Clips per unit of work (resume granularity).")
+@click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (pip install \"dance-aggregate[ray]\").")
+@click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
+@click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
 @click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
 @click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
@@ -92,6 +95,9 @@ def build(
     opts: tuple[str, ...],
     workers: int,
     part_size: int,
+    runner: str,
+    ray_address: str | None,
+    work_dir: str | None,
     max_short_side: int | None,
     cache_dir: Path | None,
     url_template: str | None,
@@ -111,10 +117,13 @@ def build(
       dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101 -o ucf101.fold=2 -j 2
       dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --video-dir kinetics600=/data/k600/videos -j 4
       dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
+      dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
     _setup_logging(verbose, quiet)
+    if ray_address and runner != "ray":
+        raise click.UsageError("--ray-address needs --runner ray")
     from dataclasses import replace
 
     from dance_aggregate.build import BuildOptions, build_config, finalize_folder
@@ -168,18 +177,32 @@ def build(
             builders.append(
                 cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work", **extra)
             )
-        bopts = BuildOptions(output=output, workers=workers, part_size=part_size, progress=not quiet)
+        unit_runner = None
+        if runner == "ray":
+            from dance_aggregate.runners_ray import RayRunner, import_ray
+
+            import_ray()
+            unit_runner = RayRunner(workers, ray_address)
+            unit_runner.connect()  # a wrong --ray-address fails here, before any config
+            _share_politeness(builders, fetch)
+        bopts = BuildOptions(
+            output=output, workers=workers, part_size=part_size, progress=not quiet, runner=unit_runner, work_dir=work_dir
+        )
     except (DanceAggregateError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     t0 = time.monotonic()
     failures = []
     results = []
-    for builder in builders:
-        try:
-            results.append(build_config(builder, bopts))
-        except DanceAggregateError as exc:
-            failures.append(f"{builder.config_name}: {exc}")
-            click.echo(f"Error: {exc}", err=True)
+    try:
+        for builder in builders:
+            try:
+                results.append(build_config(builder, bopts))
+            except DanceAggregateError as exc:
+                failures.append(f"{builder.config_name}: {exc}")
+                click.echo(f"Error: {exc}", err=True)
+    finally:
+        if unit_runner is not None:
+            unit_runner.close()
     all_acc = None
     try:
         if results or (output / "data").is_dir():
@@ -201,6 +224,18 @@ def build(
         )
     if failures:
         raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
+
+
+def _share_politeness(builders: list, fetch) -> None:
+    """On Ray, downloaders of every node share one pause (a Ray actor), not one per machine."""
+    if not any(getattr(b, "fetches_media", False) for b in builders):
+        return
+    from dance_aggregate.politeness_ray import RayPoliteness
+
+    shared = RayPoliteness.start(min_interval=0.0, base_pause=fetch.pause_base, max_pause=fetch.pause_max)
+    for b in builders:
+        if getattr(b, "fetches_media", False):
+            b.politeness = shared
 
 
 @cli.command()

@@ -96,26 +96,37 @@ def _row_group_rows(table: pa.Table) -> int:
     return max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
 
 
+def _write_table(table: pa.Table, where: Any) -> None:
+    compression: dict[str, str] = {}
+    for name in _flat_column_names(table.schema):
+        compression[name] = "none" if name in _UNCOMPRESSED else "zstd"
+    pq.write_table(
+        table,
+        where,
+        row_group_size=_row_group_rows(table),
+        compression=compression,
+        write_page_index=True,
+        use_dictionary=[c for c in _flat_column_names(table.schema) if c not in _UNCOMPRESSED],
+    )
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write ``table`` as Parquet atomically, with page indexes and small row groups."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    compression: dict[str, str] = {}
-    for name in _flat_column_names(table.schema):
-        compression[name] = "none" if name in _UNCOMPRESSED else "zstd"
     try:
-        pq.write_table(
-            table,
-            tmp,
-            row_group_size=_row_group_rows(table),
-            compression=compression,
-            write_page_index=True,
-            use_dictionary=[c for c in _flat_column_names(table.schema) if c not in _UNCOMPRESSED],
-        )
+        _write_table(table, tmp)
         os.replace(tmp, path)
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """``table`` as the bytes of a Parquet file written like :func:`write_parquet` writes it."""
+    sink = pa.BufferOutputStream()
+    _write_table(table, sink)
+    return sink.getvalue().to_pybytes()
 
 
 def _flat_column_names(schema: pa.Schema) -> list[str]:

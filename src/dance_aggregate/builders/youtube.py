@@ -39,6 +39,9 @@ class YouTubeSourceBuilder(SourceBuilder):
     def __init__(self, data_dir: str | Path, options: SourceOptions | None = None, *, fetch: FetchOptions | None = None, **kwargs: Any) -> None:
         super().__init__(data_dir, options, **kwargs)
         self.fetch = fetch or FetchOptions()
+        #: The shared pause (``None``: the file-lock pause of this machine); a cluster build
+        #: sets a :class:`~dance_aggregate.politeness_ray.RayPoliteness` (pickles by name).
+        self.politeness: Any = None
         self._fetcher: Any = None
         self._planned: list[tuple[str, str]] = []
 
@@ -94,7 +97,7 @@ class YouTubeSourceBuilder(SourceBuilder):
         if self._fetcher is None:
             from dance_aggregate.fetch.fetcher import ClipFetcher
 
-            self._fetcher = ClipFetcher(self.fetch_folder(), self.fetch)
+            self._fetcher = ClipFetcher(self.fetch_folder(), self.fetch, politeness=self.politeness)
         return self._fetcher
 
     def materialize(self, record: ClipRecord) -> dict[str, Any]:

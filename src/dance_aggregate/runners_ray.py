@@ -1,0 +1,200 @@
+"""Run the build's units of work as Ray tasks (``--runner ray``), on one machine or a cluster.
+
+``pip install "dance-aggregate[ray]"``; Ray is imported only when this runner runs. Each unit
+(one Parquet part) is one Ray task. Ray retries a task whose worker process died (a killed
+task, a lost node) up to ``max_retries`` times; since a unit writes its part and then its
+manifest, a retried or re-run unit either finds its finished part and returns it, or does
+the whole shard again, so nothing is lost and nothing is counted twice. Results stream back
+as tasks finish (``ray.wait``) and at most ``max_in_flight`` tasks are submitted at a time,
+so a work list of millions of clips never sits in the object store at once.
+
+Without ``address`` the runner starts a local Ray instance with ``workers`` CPUs (and shuts
+it down at the end of the run); with ``address`` (``ray://head:10001``, ``auto``, or
+``head:6379``) it joins an existing cluster, whose workers need ``dance-aggregate``
+installed and must reach the work folder (see ``docs/scaling.md``). The runner connects on
+its first run and stays connected for the next configs; :meth:`RayRunner.close` shuts down
+what it started. When Ray is already initialised in this process (a notebook, a test
+fixture), the runner uses it as it is and leaves it running.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Self, TypeVar
+
+from dance_aggregate.errors import DanceAggregateError
+
+logger = logging.getLogger(__name__)
+
+U = TypeVar("U")
+R = TypeVar("R")
+
+#: How many times Ray reruns a unit whose worker died, by default.
+DEFAULT_MAX_RETRIES = 3
+#: Units in flight per CPU (enough to keep every CPU busy while results come back).
+IN_FLIGHT_PER_CPU = 2
+
+
+def import_ray() -> Any:
+    """Import Ray, or say how to install it."""
+    try:
+        import ray
+        import ray.exceptions  # the runner uses ray.exceptions.RayError
+    except ImportError as exc:
+        raise DanceAggregateError(
+            f"--runner ray needs Ray, which is not installed ({exc}).\n"
+            'Fix: pip install "dance-aggregate[ray]"   (or use the default --runner local)'
+        ) from None
+    return ray
+
+
+def _cluster_error(address: str, problem: str) -> DanceAggregateError:
+    return DanceAggregateError(
+        f"cannot connect to the Ray cluster at --ray-address {address}: {problem}\n"
+        "Expected the address of a running cluster (ray://HEAD:10001, HEAD:6379 or auto); "
+        "start one with: ray start --head   (or drop --ray-address to run a local Ray instance)"
+    )
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (Ray itself retries for minutes)."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return  # "auto" and other forms: Ray reports those itself, quickly
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise _cluster_error(address, f"nothing answers at {host}:{port} ({exc})") from None
+
+
+def _call(fn: Callable[[U], R], unit: U) -> R:
+    """The Ray task: ``fn`` may be any picklable callable, not only a function."""
+    return fn(unit)
+
+
+class RayRunner:
+    """Run units as Ray tasks with retries, streaming results back as they finish.
+
+    Args:
+        workers: CPUs of the local Ray instance started when there is no ``address``
+            (also the in-flight bound, with a cluster whose size is unknown).
+        address: Address of an existing Ray cluster (``None``: start a local instance).
+        max_retries: Reruns of a unit whose worker process died.
+        max_in_flight: Most tasks submitted at once (default: 2 per CPU of the cluster).
+        cpus_per_unit: CPUs Ray reserves for each task (units encode with one thread).
+    """
+
+    def __init__(
+        self,
+        workers: int = 1,
+        address: str | None = None,
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_in_flight: int | None = None,
+        cpus_per_unit: float = 1.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        self.workers = workers
+        self.address = address
+        self.max_retries = max_retries
+        self.max_in_flight = max_in_flight
+        self.cpus_per_unit = cpus_per_unit
+        self._started = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut down the Ray instance or connection this runner started (if any)."""
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def connect(self) -> None:
+        """Initialise Ray unless it already is (``run`` calls it; call it earlier to create
+        actors such as :class:`~dance_aggregate.politeness_ray.RayPoliteness` first)."""
+        ray = import_ray()
+        if ray.is_initialized():
+            return
+        if self.address:
+            logger.info("connecting to the Ray cluster at %s", self.address)
+            _check_reachable(self.address)
+            try:
+                ray.init(address=self.address, log_to_driver=True, logging_level=self._ray_log_level())
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise _cluster_error(self.address, str(exc)) from None
+        else:
+            logger.info("starting a local Ray instance with %d CPUs", self.workers)
+            ray.init(
+                num_cpus=self.workers, include_dashboard=False, log_to_driver=True, logging_level=self._ray_log_level()
+            )
+        self._started = True
+
+    @staticmethod
+    def _ray_log_level() -> int:
+        # Ray's own start-up chatter follows ours: silent under --quiet.
+        return logging.INFO if logger.isEnabledFor(logging.INFO) else logging.WARNING
+
+    def _in_flight(self, ray: Any) -> int:
+        if self.max_in_flight:
+            return self.max_in_flight
+        cpus = int(ray.cluster_resources().get("CPU", 0)) or self.workers
+        return max(1, IN_FLIGHT_PER_CPU * int(cpus // max(self.cpus_per_unit, 1e-9)))
+
+    def run(self, fn: Callable[[U], R], units: Sequence[U]) -> Iterator[R]:
+        """Call ``fn(unit)`` for every unit as a Ray task; yield results as they complete.
+
+        Raises:
+            DanceAggregateError: a unit failed for good (an exception in ``fn``, or its
+                worker died more than ``max_retries`` times). Finished units stay done,
+                so running the build again resumes.
+        """
+        if not units:
+            return
+        ray = import_ray()
+        self.connect()
+        # retry_exceptions=False: an exception is a bug or bad input and would fail the
+        # same way again; only a dead worker (system failure) is worth a rerun.
+        task = ray.remote(_call).options(
+            num_cpus=self.cpus_per_unit, max_retries=self.max_retries, retry_exceptions=False
+        )
+        fn_ref = ray.put(fn)  # shipped once, not with every unit
+        limit = self._in_flight(ray)
+        pending: dict[Any, int] = {}
+        it = iter(enumerate(units))
+        for i, unit in it:
+            pending[task.remote(fn_ref, unit)] = i
+            if len(pending) >= limit:
+                break
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                i = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    for other in pending:
+                        ray.cancel(other)
+                    what = getattr(units[i], "path", f"unit {i + 1} of {len(units)}")
+                    raise DanceAggregateError(
+                        f"{what}: failed on Ray after up to {self.max_retries} "
+                        f"retries: {type(exc).__name__}: {exc}\n"
+                        "Finished units are kept; run the same build command again to resume."
+                    ) from exc
+                yield result
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending[task.remote(fn_ref, nxt[1])] = nxt[0]

@@ -1,0 +1,98 @@
+"""Shared helpers of the runner tests: builds to compare, and a unit function that dies."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dance_aggregate import parts
+from dance_aggregate.build import (
+    BuildOptions,
+    ConfigResult,
+    WorkUnit,
+    build_config,
+    finalize_folder,
+)
+from dance_aggregate.builders import get_builder
+from dance_aggregate.sample import SampleSource
+
+
+def sample_builder(src: SampleSource, output: Path):
+    """The builder of a generated sample source, as the CLI would make it."""
+    cls = get_builder(src.config)
+    return cls(src.data_dir, cls.parse_options(src.options), video_dir=src.video_dir, work_dir=output / ".work")
+
+
+def build_sample(
+    srcs: list[SampleSource], output: Path, configs: tuple[str, ...] = ("ucf101",), **options: Any
+) -> list[ConfigResult]:
+    """Build sample ``configs`` into ``output`` (then the card and ``all``).
+
+    Only configs whose media is local belong here (the CLI's ``--sample`` also sets the
+    fetching builders offline; use the CLI for the whole sample)."""
+    opts = BuildOptions(output=output, progress=False, **options)
+    results = [build_config(sample_builder(src, output), opts) for src in srcs if src.config in configs]
+    finalize_folder(output)
+    return results
+
+
+def folder_snapshot(folder: Path) -> dict[str, Any]:
+    """Everything a build publishes, timing fields removed: shard bytes, card, reports."""
+    out: dict[str, Any] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or rel.startswith(".work/"):
+            continue
+        if rel.startswith("reports/") and rel.endswith(".json"):
+            report = json.loads(path.read_text())
+            report.pop("elapsed_seconds", None)
+            report.pop("inputs_key", None)  # a cache key made of shard mtimes (reports/all.json)
+            out[rel] = report
+        else:
+            out[rel] = path.read_bytes()
+    return out
+
+
+class DieOnce:
+    """A unit function whose worker process dies (``os._exit``) on a victim's first attempt.
+
+    Every attempt leaves a file ``<marks>/<part name>.<n>`` so tests count attempts across
+    processes. Modes, by victim part name:
+
+    - ``"before"``: dies before doing any work;
+    - ``"after_part"``: writes the part, removes the manifest, then dies (killed between
+      part and manifest);
+    - ``"after_manifest"``: finishes the unit, then dies before returning its result.
+    """
+
+    def __init__(self, fn: Callable[[WorkUnit], Any], marks: Path, victims: dict[str, str]) -> None:
+        self.fn = fn
+        self.marks = str(marks)
+        self.victims = victims
+
+    def __call__(self, unit: WorkUnit) -> Any:
+        name = Path(unit.path).name
+        n = len([m for m in os.listdir(self.marks) if m.startswith(name + ".")])
+        Path(self.marks, f"{name}.{n + 1}").touch()
+        mode = self.victims.get(name)
+        if mode is None or n > 0:
+            return self.fn(unit)
+        if mode == "before":
+            os._exit(1)
+        result = self.fn(unit)
+        if mode == "after_part":
+            Path(parts.manifest_path(unit.path)).unlink()
+        os._exit(1)
+        return result  # never reached
+
+
+def attempts(marks: Path) -> dict[str, int]:
+    """Part name -> how many times a unit function started on it."""
+    out: dict[str, int] = {}
+    for m in os.listdir(marks):
+        name = m.rsplit(".", 1)[0]
+        out[name] = out.get(name, 0) + 1
+    return out

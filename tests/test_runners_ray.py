@@ -1,0 +1,225 @@
+"""The Ray runner on a local 2-CPU Ray instance: same output as the local runner, killed
+tasks retried with nothing lost or doubled, resume after a failed build, cluster-wide
+politeness. One Ray instance serves the whole module (starting Ray takes seconds)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dance_aggregate.build import run_unit
+from dance_aggregate.cli import cli
+from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.politeness_ray import RayPoliteness
+from dance_aggregate.runners_ray import RayRunner
+from dance_aggregate.sample import make_sample
+from dance_aggregate.writer import read_config
+from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot
+
+ray = pytest.importorskip(
+    "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray runner tests need it'
+)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    # Workers must import tests.helpers_runners (DieOnce travels by reference).
+    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+    )
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cache")
+    make_sample(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_out(cache, tmp_path_factory):
+    """The whole sample (every config, dedup, ``all``, card) built by the local runner."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    res = CliRunner().invoke(cli, ["build", "--sample", "--cache-dir", str(cache), "-O", str(out), "-q", "--part-size", "2"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_ucf(cache, tmp_path_factory):
+    """The UCF101 sample alone built by the local runner (reference of the kill tests)."""
+    out = tmp_path_factory.mktemp("local-ucf") / "out"
+    build_sample(make_sample(cache), out, part_size=2)
+    return out
+
+
+class DyingRayRunner(RayRunner):
+    """A RayRunner whose unit function kills its worker on chosen units' first attempt."""
+
+    def __init__(self, marks: Path, victims: dict[str, str], **kw) -> None:
+        super().__init__(2, **kw)
+        self.marks, self.victims = marks, victims
+
+    def run(self, fn, units):
+        return super().run(DieOnce(fn, self.marks, self.victims), units)
+
+
+def _part_names(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / ".work/parts/ucf101").glob("*.parquet"))
+
+
+def test_cli_ray_build_equals_local_build(ray_instance, cache, local_out, tmp_path):
+    out = tmp_path / "out"
+    work = f"file://{tmp_path}/shared-work"
+    res = CliRunner().invoke(
+        cli,
+        ["build", "--sample", "--cache-dir", str(cache), "-O", str(out), "-q", "--part-size", "2",
+         "--runner", "ray", "-j", "2", "--work-dir", work],
+    )
+    assert res.exit_code == 0, res.output
+    assert "ucf101: 10 records read = 8 rows written" in res.output
+    assert sorted((tmp_path / "shared-work/parts/ucf101").glob("*.json")), "parts went to --work-dir"
+    # rows, media bytes, shards, card and reports (timing aside) are identical
+    assert folder_snapshot(out) == folder_snapshot(local_out)
+    assert ray.is_initialized(), "a Ray instance the runner did not start is left running"
+
+
+def test_killed_tasks_are_retried_nothing_lost_nothing_doubled(ray_instance, cache, local_ucf, tmp_path):
+    srcs = make_sample(cache)
+    names = _part_names(local_ucf)  # same records and options -> same part names
+    assert len(names) >= 3
+    victims = {names[0]: "before", names[1]: "after_part", names[2]: "after_manifest"}
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    [result] = build_sample(srcs, out, part_size=2, runner=DyingRayRunner(marks, victims))
+    tries = attempts(marks)
+    assert {n: tries[n] for n in victims} == dict.fromkeys(victims, 2), "each killed unit ran again once"
+    assert all(tries[n] == 1 for n in names if n not in victims)
+    assert result.accounting.adds_up and result.accounting.rows_written == 8
+    ids = [i for t in read_config(out, "ucf101").values() for i in t.column("id").to_pylist()]
+    assert len(ids) == len(set(ids)) == 8
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)
+
+
+def test_failed_build_resumes_without_redoing_finished_shards(ray_instance, cache, local_ucf, tmp_path):
+    srcs = make_sample(cache)
+    names = _part_names(local_ucf)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    runner = DyingRayRunner(marks, {names[-1]: "before"}, max_retries=0, max_in_flight=1)
+    with pytest.raises(DanceAggregateError, match="run the same build command again"):
+        build_sample(srcs, out, part_size=2, runner=runner)
+    done_before = {n for n in _part_names(out) if (out / ".work/parts/ucf101" / n).with_suffix(".json").is_file()}
+    assert done_before, "units finished before the failure are kept"
+    # the rerun (a plain Ray runner) only does what was left
+    marks2 = tmp_path / "marks2"
+    marks2.mkdir()
+    build_sample(srcs, out, part_size=2, runner=DyingRayRunner(marks2, {}))
+    assert set(attempts(marks2)) == set(names) - done_before
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)
+
+
+@ray.remote(num_cpus=1)
+def _polite_requests(client: RayPoliteness, n: int) -> list[float]:
+    starts = []
+    for _ in range(n):
+        client.wait_turn()
+        starts.append(time.time())
+    return starts
+
+
+@ray.remote(num_cpus=1)
+def _hit_rate_limit(client: RayPoliteness) -> float:
+    return client.report_rate_limited(None)
+
+
+def test_politeness_holds_across_workers(ray_instance):
+    client = RayPoliteness.start(name="test-politeness", min_interval=0.2, base_pause=1.5, max_pause=10)
+    starts = sorted(s for batch in ray.get([_polite_requests.remote(client, 3) for _ in range(2)]) for s in batch)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) == 6 and min(gaps) >= 0.15, gaps  # one rate for both workers
+    # a 429 seen by one worker pauses the other
+    assert ray.get(_hit_rate_limit.remote(client)) == pytest.approx(1.5, abs=0.1)
+    t0 = time.time()
+    [[start]] = ray.get([_polite_requests.remote(client, 1)])
+    assert start - t0 >= 1.2
+    client.report_ok()
+    status = client.status()
+    assert status["rate_limited"] == 1 and status["strikes"] == 0 and status["requests"] == 7
+
+
+def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, tmp_path):
+    srcs = make_sample(cache)
+    from dance_aggregate.build import plan_units
+    from tests.helpers_runners import sample_builder
+
+    builder = sample_builder(srcs[0], tmp_path)
+    units = plan_units(builder, builder.plan().records, str(tmp_path / "w"), 4)
+    for u in units:
+        u.records = None  # a bug inside the unit function: TypeError in the worker
+    with pytest.raises(DanceAggregateError, match=r"\.parquet: failed on Ray"):
+        list(RayRunner(2, max_retries=2).run(run_unit, units))
+
+
+def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_ucf, tmp_path):
+    """A second driver process joins the running instance, as on a cluster's head node."""
+    import subprocess
+    import sys
+
+    address = ray.get_runtime_context().gcs_address
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--sample", "--cache-dir", str(cache), "-O", str(out),
+           "-q", "--part-size", "2", "--runner", "ray", "--ray-address", address]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Started a local Ray instance" not in proc.stderr
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)
+
+
+def test_politeness_client_is_a_fetcher_politeness(ray_instance):
+    from dance_aggregate.fetch.politeness import Politeness
+
+    client = RayPoliteness.start(name="test-fetch-politeness", min_interval=0.0, base_pause=0.5, max_pause=1.0)
+    fetcher_side: Politeness = client  # what ClipFetcher(..., politeness=...) accepts
+    assert all(callable(getattr(fetcher_side, m)) for m in ("wait", "penalize", "relax"))
+    assert client.wait() == 0.0
+    assert client.penalize("r429: rate-limited") == pytest.approx(0.5, abs=0.05)
+    t0 = time.monotonic()
+    client.wait()
+    assert time.monotonic() - t0 >= 0.4
+    client.relax()
+    assert client.status()["strikes"] == 0
+
+
+def test_cli_ray_builders_that_download_share_one_cluster_pause(ray_instance, cache, tmp_path):
+    """--runner ray hands the fetching builders the cluster's politeness actor (by name)."""
+    import pickle
+
+    from dance_aggregate import cli as cli_mod
+    from dance_aggregate.builders import get_builder
+    from dance_aggregate.fetch.options import FetchOptions
+
+    kinetics = get_builder("kinetics600")(tmp_path, work_dir=tmp_path / ".work")
+    ucf = get_builder("ucf101")(tmp_path)
+    cli_mod._share_politeness([kinetics, ucf], FetchOptions(pause_base=5, pause_max=50))
+    assert isinstance(kinetics.politeness, RayPoliteness) and not hasattr(ucf, "politeness")
+    assert kinetics.fetcher().politeness is kinetics.politeness
+    travelled = pickle.loads(pickle.dumps(kinetics))  # as a unit carries it to a worker
+    assert travelled.politeness.name == kinetics.politeness.name
+    assert travelled.politeness.status()["strikes"] == 0
