@@ -106,6 +106,8 @@ def test_classify_youtube_messages() -> None:
         "ERROR: Unable to download webpage: HTTP Error 429: Too Many Requests": "rate-limited",
         "ERROR: Unable to download webpage: <urlopen error [Errno 111] Connection refused>": "network",
         "ERROR: [youtube] abc: Video unavailable": "removed",
+        # a truncated body through yt-dlp's `requests` handler (installed with e.g. ray)
+        "ERROR: [download] Got error: 65856 bytes read, 65856 more expected. Giving up after 1 retries": "network",
     }
     for message, reason in cases.items():
         assert classify(message)[0] == reason, message

@@ -84,7 +84,7 @@ _RULES: list[tuple[str, str, bool, bool]] = [
     (r"unsupported url", L.UNSUPPORTED, False, False),
     (
         r"timed out|timeout|connection|unable to connect|network is unreachable|name resolution|"
-        r"name or service not known|incomplete ?read|bytes, expected|did not get any data|"
+        r"name or service not known|incomplete ?read|bytes, expected|bytes read, \d+ more expected|did not get any data|"
         r"content too short|remote end closed|eof occurred|ssl",
         L.NETWORK,
         True,
