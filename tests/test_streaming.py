@@ -133,7 +133,8 @@ def test_map_transform_and_collate_without_torch(folder: Path) -> None:
     assert (audio.shape[0] if isinstance(audio, np.ndarray) else len(audio)) == 3
 
 
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed (CI runs without it)")
+@pytest.mark.torch
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed: run `pip install torch==2.13.0 && python -m pytest -m torch`")
 def test_real_dataloader_workers(folder: Path, shard_of: dict[str, str]) -> None:
     import torch
     from torch.utils.data import DataLoader
@@ -151,8 +152,8 @@ def test_real_dataloader_workers(folder: Path, shard_of: dict[str, str]) -> None
 
 
 def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    """examples/train_stream.py on the sample folder (no kinetics600 there until that builder
-    lands): it says which config it uses instead, then streams, decodes and batches."""
+    """examples/train_stream.py on the sample folder: when kinetics600 is absent it says which
+    config it uses instead; then it streams, decodes and batches."""
     import logging
     import runpy
 
