@@ -186,3 +186,36 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "card.md").stat().st_mode & 0o777 == 0o644
+
+
+def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
+    """Rows move between splits, keep id order and overrides, with at most 2 parts cached."""
+    from dance_aggregate.writer import read_config, write_config_from_parts
+
+    parts, tables = [], []
+    for p in range(4):
+        rows = [{"id": f"ucf101/c{p}{r}", "source": "ucf101", "label": "salsa", "group": f"g{p}"} for r in (2, 0, 1)]
+        path = tmp_path / f"part{p}.parquet"
+        table = rows_to_table(rows)
+        pq.write_table(table, path)
+        parts.append(str(path))
+        tables.append(table)
+    reads: list[str] = []
+
+    def read(p: str):
+        reads.append(p)
+        return pq.read_table(p, schema=arrow_schema())
+
+    ids = [r for t in tables for r in t.column("id").to_pylist()]
+    splits = ["train" if i % 3 else "test" for i in range(len(ids))]
+    dup = [[f"x{i}"] for i in range(len(ids))]
+    out = tmp_path / "dance_aggregate"
+    shards = write_config_from_parts(out, "ucf101", parts, read, [3] * 4, [1000] * 4, splits, ids, {"duplicate_ids": dup})
+    back = read_config(out, "ucf101")
+    for split in ("train", "test"):
+        got = back[split].column("id").to_pylist()
+        assert got == sorted(i for i, s in zip(ids, splits, strict=True) if s == split)
+        want_dup = {i: d for i, d in zip(ids, dup, strict=True)}
+        assert back[split].column("duplicate_ids").to_pylist() == [want_dup[i] for i in got]
+    assert set(shards) == {"train", "test"}
+    assert len(reads) <= 2 * 4  # each part read at most once per split (cache of 2)

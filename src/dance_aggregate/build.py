@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,13 @@ from tqdm.auto import tqdm
 
 from dance_aggregate import __version__, parts
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.dedup import apply_split_rule
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.errors import DanceAggregateError, MediaError
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.report import Accounting, accounting_from, write_reports
 from dance_aggregate.runners import LocalRunner, Runner
 from dance_aggregate.schema import SPLITS, arrow_schema, rows_to_table
-from dance_aggregate.writer import WORK_DIR, concat, write_config
+from dance_aggregate.writer import WORK_DIR, write_config_from_parts
 
 logger = logging.getLogger(__name__)
 
@@ -263,15 +263,8 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     finally:
         bar.close()
         builder.finish(folder)
-    splits = {
-        split: concat(parts.read_part(p, arrow_schema()) for p in sorted(parts_by_split[split]))
-        for split in SPLITS
-        if parts_by_split.get(split)
-    }
-    splits = {k: _sorted_by_id(v) for k, v in splits.items()}
-    splits, dedup = apply_split_rule(splits)  # a cluster or group of this config never straddles splits
-    shards = write_config(folder, config, splits)
-    acc = accounting_from(config, records_read, {k: v.num_rows for k, v in splits.items() if v.num_rows}, exclusions)
+    shards, rows_by_split, dedup = _write_shards(folder, config, parts_by_split)
+    acc = accounting_from(config, records_read, rows_by_split, exclusions)
     elapsed = time.monotonic() - t0
     write_reports(
         folder,
@@ -293,6 +286,43 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     return ConfigResult(config, acc, shards, elapsed)
 
 
+def _write_shards(
+    folder: Path, config: str, parts_by_split: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], dict[str, int], Analysis]:
+    """Assemble the config's final shards from its parts in bounded memory.
+
+    Only the small key columns of every part are read at once (for the split rule: a
+    duplicate cluster or a group of this config never straddles splits); rows are then
+    copied part by part into shards, each split ordered by id.
+    """
+    part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
+    key_columns = [*KEY_COLUMNS, "duplicate_ids"]
+    keys = [parts.read_part(p, arrow_schema(), columns=key_columns) for p, _ in part_list]
+    current = [split for (_, split), k in zip(part_list, keys, strict=True) for _ in range(k.num_rows)]
+    all_keys = concat_keys(keys, key_columns)
+    dedup, dup_ids = split_rule_on_keys(all_keys, current)
+    shards = write_config_from_parts(
+        folder,
+        config,
+        [p for p, _ in part_list],
+        lambda p: parts.read_part(p, arrow_schema()),
+        [k.num_rows for k in keys],
+        [parts.size(p) for p, _ in part_list],
+        dedup.new_splits,
+        all_keys.column("id").to_pylist(),
+        overrides={"duplicate_ids": dup_ids},
+    )
+    rows_by_split = dict(Counter(dedup.new_splits))
+    return shards, rows_by_split, dedup
+
+
+def concat_keys(tables: list[pa.Table], columns: list[str]) -> pa.Table:
+    """Concatenate key-column tables (an empty one with those columns when there are none)."""
+    if tables:
+        return pa.concat_tables(tables)
+    return arrow_schema().empty_table().select(columns)
+
+
 def _finished(unit: WorkUnit) -> UnitResult | None:
     """The result of a unit an earlier run finished, or None when it must (re)run."""
     if not unit.is_done():
@@ -305,10 +335,6 @@ def _finished(unit: WorkUnit) -> UnitResult | None:
 def _manifest_exclusions(unit: WorkUnit) -> list[Exclusion]:
     done = parts.read_manifest(unit.path)
     return [Exclusion(**e) for e in done["exclusions"]]
-
-
-def _sorted_by_id(table: pa.Table) -> pa.Table:
-    return table.sort_by("id") if table.num_rows else table
 
 
 def _collect(

@@ -68,6 +68,14 @@ def exists(location: str) -> bool:
     return fs.isfile(p)
 
 
+def size(location: str) -> int:
+    """Size in bytes of the file at a path or URL."""
+    if not is_url(location):
+        return Path(location).stat().st_size
+    fs, p = _fs(location)
+    return int(fs.size(p))
+
+
 def is_done(part: str) -> bool:
     """Whether the unit of ``part`` finished (its part and its manifest are both present)."""
     return exists(manifest_path(part)) and exists(part)
@@ -117,10 +125,10 @@ def read_manifest(part: str) -> dict[str, Any]:
     return json.loads(fs.cat_file(p).decode("utf-8"))
 
 
-def read_part(part: str, schema: pa.Schema) -> pa.Table:
-    """Read one part back in the shared schema."""
+def read_part(part: str, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
+    """Read one part back in the shared schema (only ``columns`` when given)."""
     if not is_url(part):
-        return pq.read_table(part, schema=schema)
+        return pq.read_table(part, schema=schema, columns=columns)
     fs, p = _fs(part)
     with fs.open(p, "rb") as f:
-        return pq.read_table(f, schema=schema)
+        return pq.read_table(f, schema=schema, columns=columns)

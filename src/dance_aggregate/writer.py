@@ -15,13 +15,14 @@ shards are swapped in as a whole folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,8 +169,29 @@ def shard_count(
     return max(1, min(num_rows, max(by_size, by_parallelism)))
 
 
+@contextlib.contextmanager
+def _config_swap(folder: Path, config: str) -> Iterator[Path]:
+    """Yield a staging folder for ``config``'s shards; on success swap it in as
+    ``data/<config>`` in one rename (the old folder is removed), on failure drop it."""
+    data = folder / DATA_DIR
+    data.mkdir(parents=True, exist_ok=True)
+    staging = data / f".{config}.{uuid.uuid4().hex[:8]}.staging"
+    staging.mkdir()
+    try:
+        yield staging
+        target = data / config
+        old = data / f".{config}.{uuid.uuid4().hex[:8]}.old"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_shard_bytes: int = MAX_SHARD_BYTES) -> dict[str, list[str]]:
-    """Write the final shards of ``config`` and swap them in as a whole.
+    """Write the final shards of ``config`` from in-memory tables and swap them in as a whole.
 
     Args:
         folder: The output folder.
@@ -180,12 +202,8 @@ def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_sha
     Returns:
         Split -> list of shard paths relative to ``folder``.
     """
-    data = folder / DATA_DIR
-    data.mkdir(parents=True, exist_ok=True)
-    staging = data / f".{config}.{uuid.uuid4().hex[:8]}.staging"
-    staging.mkdir()
     written: dict[str, list[str]] = {}
-    try:
+    with _config_swap(folder, config) as staging:
         for split in SPLITS:
             table = splits.get(split)
             if table is None or table.num_rows == 0:
@@ -198,15 +216,80 @@ def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_sha
                 write_parquet(table.slice(bounds[i], bounds[i + 1] - bounds[i]), staging / name)
                 names.append(f"{DATA_DIR}/{config}/{name}")
             written[split] = names
-        target = data / config
-        old = data / f".{config}.{uuid.uuid4().hex[:8]}.old"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    return written
+
+
+def write_config_from_parts(
+    folder: Path,
+    config: str,
+    parts: Sequence[str],
+    read_part: Callable[[str], pa.Table],
+    part_rows: Sequence[int],
+    part_bytes: Sequence[int],
+    row_splits: Sequence[str],
+    row_ids: Sequence[str],
+    overrides: dict[str, list[Any]] | None = None,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+) -> dict[str, list[str]]:
+    """Write ``config``'s final shards from Parquet parts without holding the config in memory.
+
+    Rows are numbered across ``parts`` in order. Each row goes to ``row_splits[i]``; within a
+    split rows are ordered by ``row_ids``. At most one shard's rows (plus two cached parts)
+    are in memory at a time, so a config of any size builds in bounded memory.
+
+    Args:
+        folder: The output folder.
+        config: Config name.
+        parts: Part locations (paths or URLs).
+        read_part: Reads one whole part (shared schema).
+        part_rows: Rows of each part.
+        part_bytes: Size of each part in bytes (to size the shards).
+        row_splits: Split of every row.
+        row_ids: Id of every row (the order within a split).
+        overrides: Column -> new value of every row (e.g. ``duplicate_ids``).
+        max_shard_bytes: Largest shard.
+
+    Returns:
+        Split -> list of shard paths relative to ``folder``.
+    """
+    where: list[tuple[int, int]] = [(p, r) for p, n in enumerate(part_rows) for r in range(n)]
+    row_bytes = [part_bytes[p] // max(1, part_rows[p]) for p, _ in where]
+    cache: dict[int, pa.Table] = {}
+
+    def part(p: int) -> pa.Table:
+        if p not in cache:
+            if len(cache) >= 2:
+                cache.pop(next(iter(cache)))
+            cache[p] = read_part(parts[p])
+        return cache[p]
+
+    written: dict[str, list[str]] = {}
+    with _config_swap(folder, config) as staging:
+        for split in SPLITS:
+            rows = sorted((g for g, s in enumerate(row_splits) if s == split), key=lambda g: row_ids[g])
+            if not rows:
+                continue
+            n = shard_count(sum(row_bytes[g] for g in rows), len(rows), max_shard_bytes)
+            bounds = [round(i * len(rows) / n) for i in range(n + 1)]
+            names = []
+            for i in range(n):
+                chunk = rows[bounds[i] : bounds[i + 1]]
+                pieces, order = [], []
+                for p in sorted({where[g][0] for g in chunk}):
+                    mine = [g for g in chunk if where[g][0] == p]
+                    pieces.append(part(p).take([where[g][1] for g in mine]))
+                    order.extend(mine)
+                table = pa.concat_tables(pieces)
+                position = {g: k for k, g in enumerate(order)}
+                table = table.take([position[g] for g in chunk])
+                for name, values in (overrides or {}).items():
+                    idx = table.schema.get_field_index(name)
+                    f = table.schema.field(idx)
+                    table = table.set_column(idx, f, pa.array([values[g] for g in chunk], type=f.type))
+                shard = f"{split}-{i:05d}-of-{n:05d}.parquet"
+                write_parquet(table, staging / shard)
+                names.append(f"{DATA_DIR}/{config}/{shard}")
+            written[split] = names
     return written
 
 
@@ -238,11 +321,3 @@ def shard_files(folder: Path, config: str) -> dict[str, list[str]]:
         if files:
             out[split] = [f"{DATA_DIR}/{config}/{f.name}" for f in files]
     return out
-
-
-def concat(tables: Iterable[pa.Table]) -> pa.Table:
-    """Concatenate tables of the shared schema (an empty table when there are none)."""
-    tables = list(tables)
-    if not tables:
-        return arrow_schema().empty_table()
-    return pa.concat_tables(tables)

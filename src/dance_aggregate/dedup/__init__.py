@@ -124,6 +124,25 @@ def replace_column(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
     return table.set_column(idx, f, pa.array(values, type=f.type))
 
 
+def split_rule_on_keys(keys: pa.Table, current: list[str]) -> tuple[Analysis, list[list[str]]]:
+    """The split rule within one config, from its key columns only (no media in memory).
+
+    Args:
+        keys: The :data:`KEY_COLUMNS` plus ``duplicate_ids`` of every row.
+        current: Each row's split as built.
+
+    Returns:
+        The analysis (``new_splits`` per row) and each row's ``duplicate_ids`` with the ids
+        of its copies added.
+    """
+    result = analyse(keys.select(list(KEY_COLUMNS)), current)
+    dup = [list(d or []) for d in keys.column("duplicate_ids").to_pylist()]
+    for c in result.clusters:
+        for m in c.members:
+            dup[m] = sorted(set(dup[m]) | {result.ids[o] for o in c.members if o != m})
+    return result, dup
+
+
 def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], Analysis]:
     """The split rule within one per-source config, for its own duplicates.
 
@@ -141,13 +160,9 @@ def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], 
         return splits, Analysis([], [], [], [], [])
     table = pa.concat_tables([splits[s] for s in names])
     current = [s for s in names for _ in range(splits[s].num_rows)]
-    result = analyse(table.select(list(KEY_COLUMNS)), current)
+    result, dup = split_rule_on_keys(table.select([*KEY_COLUMNS, "duplicate_ids"]), current)
     if not result.pairs and not result.moves:
         return splits, result
-    dup = table.column("duplicate_ids").to_pylist()
-    for c in result.clusters:
-        for m in c.members:
-            dup[m] = sorted(set(dup[m] or []) | {result.ids[o] for o in c.members if o != m})
     table = replace_column(table, "duplicate_ids", dup)
     split_col = pa.array(result.new_splits)
     out: dict[str, pa.Table] = {}
