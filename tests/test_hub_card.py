@@ -134,3 +134,31 @@ def test_write_config_makes_enough_shards(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("rows", "name"), [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"), (250_000, "100K<n<1M")])
 def test_size_category(rows: int, name: str) -> None:
     assert size_category(rows) == name
+
+
+def test_missing_rates_from_the_fetchers_ledger(tmp_path: Path) -> None:
+    """The ledger the fetcher writes has no split: rates come from the config's shards and its
+    exclusions, with the ledger's reason for clips that were never fetched."""
+    from dance_aggregate.hub.summaries import ledger_summary
+    from dance_aggregate.schema import rows_to_table
+    from dance_aggregate.writer import write_config
+
+    rows = [{"id": f"kinetics600/v{i}", "source": "kinetics600", "label": "zumba", "group": f"v{i}"} for i in range(3)]
+    write_config(tmp_path, "kinetics600", {"train": rows_to_table(rows[:2]), "validation": rows_to_table(rows[2:])})
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "kinetics600.download_ledger.csv").write_text(
+        "key,youtube_id,status,reason\nm1_000001_000011,m1,missing,offline\nd1_000001_000011,d1,failed,private\n"
+    )
+    (reports / "kinetics600.excluded.csv").write_text(
+        "id,split,source_label,reason,detail,count\n"
+        "kinetics600/m1_000001_000011,train,zumba,missing video,not in the mirror,1\n"
+        "kinetics600/d1_000001_000011,train,zumba,download failed: private,x,1\n"
+        "kinetics600/z,train,abseiling,not a dance class,,1\n"
+    )
+    got = {(r["source"], r["split"]): r for r in ledger_summary(tmp_path)}
+    assert got[("kinetics600", "train")] == {
+        "source": "kinetics600", "split": "train", "requested": 4, "downloaded": 2, "missing": 2,
+        "rate": "50.0%", "reasons": "offline 1, private 1",
+    }
+    assert got[("kinetics600", "validation")]["rate"] == "0.0%"

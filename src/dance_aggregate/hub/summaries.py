@@ -92,11 +92,29 @@ def _configs_with_shards(folder: Path) -> list[str]:
     return [p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.parquet"))] if base.is_dir() else []
 
 
+#: Exclusion reasons that mean "the clip had no video" (local mirror miss or failed download).
+_MISSING_PREFIXES = ("missing video", "download failed")
+
+
 def ledger_summary(folder: Path) -> list[dict[str, Any]]:
-    """Missing rates of the download ledger per source and split (empty without a ledger)."""
+    """Missing rates per source and split (empty when nothing was fetched).
+
+    Two inputs are understood:
+
+    - ``reports/<config>.download_ledger.csv`` as the fetcher writes it (one row per clip
+      that was not in the local mirror, no split column): the rate is taken over every clip
+      of the config, per split, from its shards (clips with video) and its
+      ``<config>.excluded.csv`` (clips excluded as missing or failed downloads);
+    - any other ``reports/*ledger*`` CSV / JSON-lines with ``source`` (or ``config``),
+      ``split`` and ``status`` columns, counted row by row.
+    """
+    out: list[dict[str, Any]] = []
     totals: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for path in sorted((folder / REPORTS_DIR).glob("*ledger*")):
+        if path.name.endswith(".download_ledger.csv"):
+            out.extend(_fetch_missing_rates(folder, path.name[: -len(".download_ledger.csv")], path))
+            continue
         for row in _rows(path):
             source = str(row.get("source") or row.get("config") or "?")
             split = str(row.get("split") or "-")
@@ -107,19 +125,45 @@ def ledger_summary(folder: Path) -> list[dict[str, Any]]:
                 totals[key]["ok"] += 1
             else:
                 reasons[key][str(row.get("reason") or status or "unknown")] += 1
-    out = []
     for (source, split), c in sorted(totals.items()):
-        missing = c["requested"] - c["ok"]
-        top = ", ".join(f"{r} {n}" for r, n in reasons[(source, split)].most_common(3)) or "-"
-        out.append(
-            {
-                "source": source,
-                "split": split,
-                "requested": c["requested"],
-                "downloaded": c["ok"],
-                "missing": missing,
-                "rate": f"{100.0 * missing / c['requested']:.1f}%",
-                "reasons": top,
-            }
-        )
+        out.append(_rate_row(source, split, c["requested"], c["ok"], reasons[(source, split)]))
     return out
+
+
+def _rate_row(source: str, split: str, wanted: int, present: int, why: Counter[str]) -> dict[str, Any]:
+    missing = wanted - present
+    return {
+        "source": source,
+        "split": split,
+        "requested": wanted,
+        "downloaded": present,
+        "missing": missing,
+        "rate": f"{100.0 * missing / wanted:.1f}%" if wanted else "-",
+        "reasons": ", ".join(f"{r} {n}" for r, n in why.most_common(3)) or "-",
+    }
+
+
+def _fetch_missing_rates(folder: Path, config: str, ledger: Path) -> list[dict[str, Any]]:
+    """Per split: clips of ``config`` with video (its shards) against clips without (its
+    exclusions for missing or undownloadable video), with the ledger's reasons."""
+    ledger_reason = {str(r.get("key") or ""): str(r.get("reason") or "") for r in _rows(ledger)}
+    present: Counter[str] = Counter()
+    for split, paths in shard_files(folder, config).items():
+        present[split] += sum(pq.read_metadata(folder / p).num_rows for p in paths)
+    missing: Counter[str] = Counter()
+    why: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in _rows(folder / REPORTS_DIR / f"{config}.excluded.csv"):
+        reason = str(row.get("reason") or "")
+        if not reason.startswith(_MISSING_PREFIXES):
+            continue
+        split = str(row.get("split") or "-")
+        n = int(row.get("count") or 1)
+        missing[split] += n
+        short = reason.split(": ", 1)[1] if reason.startswith("download failed: ") else reason
+        if short == "missing video":
+            key = str(row.get("id") or "").split("/", 1)[-1]
+            short = ledger_reason.get(key) or short
+        why[split][short] += n
+    splits = [s for s in ("train", "validation", "test") if present[s] or missing[s]]
+    splits += sorted(s for s in set(present) | set(missing) if s not in splits)
+    return [_rate_row(config, s, present[s] + missing[s], present[s], why[s]) for s in splits]
