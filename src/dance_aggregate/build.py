@@ -263,7 +263,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
     finally:
         bar.close()
         builder.finish(folder)
-    shards, rows_by_split, dedup = _write_shards(folder, config, parts_by_split)
+    shards, rows_by_split, dedup = _write_shards(folder, config, parts_by_split, options.progress)
     acc = accounting_from(config, records_read, rows_by_split, exclusions)
     elapsed = time.monotonic() - t0
     write_reports(
@@ -287,7 +287,7 @@ def build_config(builder: SourceBuilder, options: BuildOptions) -> ConfigResult:
 
 
 def _write_shards(
-    folder: Path, config: str, parts_by_split: dict[str, list[str]]
+    folder: Path, config: str, parts_by_split: dict[str, list[str]], progress: bool = False
 ) -> tuple[dict[str, list[str]], dict[str, int], Analysis]:
     """Assemble the config's final shards from its parts in bounded memory.
 
@@ -311,6 +311,7 @@ def _write_shards(
         dedup.new_splits,
         all_keys.column("id").to_pylist(),
         overrides={"duplicate_ids": dup_ids},
+        progress=progress,
     )
     rows_by_split = dict(Counter(dedup.new_splits))
     return shards, rows_by_split, dedup

@@ -226,10 +226,11 @@ def write_config_from_parts(
     read_part: Callable[[str], pa.Table],
     part_rows: Sequence[int],
     part_bytes: Sequence[int],
-    row_splits: Sequence[str],
+    row_splits: Sequence[str | None],
     row_ids: Sequence[str],
     overrides: dict[str, list[Any]] | None = None,
     max_shard_bytes: int = MAX_SHARD_BYTES,
+    progress: bool = False,
 ) -> dict[str, list[str]]:
     """Write ``config``'s final shards from Parquet parts without holding the config in memory.
 
@@ -244,14 +245,18 @@ def write_config_from_parts(
         read_part: Reads one whole part (shared schema).
         part_rows: Rows of each part.
         part_bytes: Size of each part in bytes (to size the shards).
-        row_splits: Split of every row.
+        row_splits: Split of every row (``None`` drops the row).
         row_ids: Id of every row (the order within a split).
         overrides: Column -> new value of every row (e.g. ``duplicate_ids``).
         max_shard_bytes: Largest shard.
+        progress: Show a progress bar over the rows copied.
 
     Returns:
         Split -> list of shard paths relative to ``folder``.
     """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=sum(1 for s in row_splits if s is not None), desc=f"{config}: shards", unit="row", disable=not progress)
     where: list[tuple[int, int]] = [(p, r) for p, n in enumerate(part_rows) for r in range(n)]
     row_bytes = [part_bytes[p] // max(1, part_rows[p]) for p, _ in where]
     cache: dict[int, pa.Table] = {}
@@ -289,7 +294,9 @@ def write_config_from_parts(
                 shard = f"{split}-{i:05d}-of-{n:05d}.parquet"
                 write_parquet(table, staging / shard)
                 names.append(f"{DATA_DIR}/{config}/{shard}")
+                bar.update(len(chunk))
             written[split] = names
+    bar.close()
     return written
 
 

@@ -24,19 +24,16 @@ import hashlib
 import io
 import json
 import logging
-import os
-import shutil
 import time
-import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from dance_aggregate import __version__
-from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse, replace_column
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
@@ -44,15 +41,14 @@ from dance_aggregate.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.leakage import check_no_leaks
 from dance_aggregate.records import Exclusion
 from dance_aggregate.report import Accounting, read_report, write_reports
-from dance_aggregate.schema import SOURCES, SPLITS, arrow_schema
+from dance_aggregate.schema import SOURCES, arrow_schema
 from dance_aggregate.writer import (
-    DATA_DIR,
     MAX_SHARD_BYTES,
     REPORTS_DIR,
     atomic_write_text,
     configs_in,
     shard_files,
-    write_parquet,
+    write_config_from_parts,
 )
 
 logger = logging.getLogger(__name__)
@@ -155,7 +151,22 @@ def build_all(
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
     dup_ids = [sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))]
-    rows_by_split = _write_all(folder, shards, keep, dup_ids, result.new_splits, progress, max_shard_bytes)
+    # Kept rows go to their split under the rule; the other copies of a cluster are dropped.
+    row_splits = [s if k else None for s, k in zip(result.new_splits, keep, strict=True)]
+    write_config_from_parts(
+        folder,
+        ALL_CONFIG,
+        [str(folder / p) for _, p, _ in shards],
+        lambda p: pq.read_table(p, schema=arrow_schema()),
+        [n for _, _, n in shards],
+        [(folder / p).stat().st_size for _, p, _ in shards],
+        row_splits,
+        ids,
+        overrides={"duplicate_ids": dup_ids},
+        max_shard_bytes=max_shard_bytes,
+        progress=progress,
+    )
+    rows_by_split = dict(Counter(s for s in row_splits if s is not None))
     exclusions = _exclusions(result, keys)
     acc = Accounting(
         config=ALL_CONFIG,
@@ -186,65 +197,6 @@ def build_all(
         check_no_leaks(folder, ALL_CONFIG)
     logger.info("all: %s", acc.summary().splitlines()[0])
     return acc
-
-
-def _write_all(
-    folder: Path,
-    shards: list[tuple[str, str, int]],
-    keep: list[bool],
-    dup_ids: list[list[str]],
-    new_splits: list[str],
-    progress: bool,
-    max_shard_bytes: int,
-) -> dict[str, int]:
-    """Copy the kept rows into ``data/all`` shard by shard (never the whole config in
-    memory: at most one input shard and one pending output shard per split), then swap the
-    folder in atomically. Rows keep the order of their sources (sorted by id within each)."""
-    data = folder / DATA_DIR
-    staging = data / f".{ALL_CONFIG}.{uuid.uuid4().hex[:8]}.staging"
-    staging.mkdir(parents=True)
-    pending: dict[str, list[pa.Table]] = {s: [] for s in SPLITS}
-    written: dict[str, list[Path]] = {s: [] for s in SPLITS}
-    rows_by_split: dict[str, int] = {}
-
-    def flush(split: str) -> None:
-        if pending[split]:
-            path = staging / f".{split}-{len(written[split]):05d}.part"
-            write_parquet(pa.concat_tables(pending[split]), path)
-            written[split].append(path)
-            pending[split] = []
-
-    try:
-        start = 0
-        for _config, path, n in tqdm(shards, desc="all: rows", unit="shard", disable=not progress):
-            rows = [k for k in range(start, start + n) if keep[k]]
-            if rows:
-                t = pq.read_table(folder / path, schema=arrow_schema()).take([k - start for k in rows])
-                t = replace_column(t, "duplicate_ids", [dup_ids[k] for k in rows])
-                for split in SPLITS:
-                    sel = [i for i, k in enumerate(rows) if new_splits[k] == split]
-                    if sel:
-                        part = t.take(sel)
-                        pending[split].append(part)
-                        rows_by_split[split] = rows_by_split.get(split, 0) + part.num_rows
-                        if sum(x.nbytes for x in pending[split]) >= max_shard_bytes:
-                            flush(split)
-            start += n
-        for split in SPLITS:
-            flush(split)
-            total = len(written[split])
-            for i, p in enumerate(written[split]):
-                os.replace(p, staging / f"{split}-{i:05d}-of-{total:05d}.parquet")
-        target = data / ALL_CONFIG
-        old = data / f".{ALL_CONFIG}.{uuid.uuid4().hex[:8]}.old"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return rows_by_split
 
 
 def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
