@@ -195,7 +195,7 @@ def build_all(
     acc.check()
     if check:
         check_no_leaks(folder, ALL_CONFIG)
-    logger.info("all: %s", acc.summary().splitlines()[0])
+    logger.info("%s", acc.summary().splitlines()[0])
     return acc
 
 
