@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from dance_aggregate.builders.letsdance import LetsDanceBuilder, decode_jpeg
-from dance_aggregate.synth import pattern_frame
+from dance_aggregate.sample.synth import pattern_frame
 
 CLASSES = ("ballet", "tango", "samba", "waltz")
 

@@ -61,7 +61,7 @@ def _make_clip(args: tuple[int, float, str]) -> dict[str, Any]:
     from dance_aggregate.builders.base import clip_row
     from dance_aggregate.media.clip import cut_and_encode
     from dance_aggregate.records import ClipRecord
-    from dance_aggregate.synth import write_video
+    from dance_aggregate.sample.synth import write_video
 
     i, seconds, tmp = args
     src = write_video(Path(tmp) / f"src_{i:04d}.mp4", seed=10_000 + i, seconds=seconds + 0.5, width=320, height=240)
@@ -87,9 +87,9 @@ def _make_clip(args: tuple[int, float, str]) -> dict[str, Any]:
 
 def prepare(cache: Path, clips: int, shards: int) -> tuple[Path, Path]:
     """Generate the clips once; return (dataset folder, mp4 folder)."""
-    from dance_aggregate.build import finalize_folder
+    from dance_aggregate.pipeline.build import finalize_folder
     from dance_aggregate.schema import rows_to_table
-    from dance_aggregate.writer import write_config
+    from dance_aggregate.output.shards import write_config
 
     root = cache / f"bench-read-{clips}-{shards}"
     folder, mp4_dir, done = root / "dance_aggregate", root / "mp4", root / ".done"
@@ -255,7 +255,7 @@ def bench(args: argparse.Namespace) -> None:
 def _gop_clip(path: Path, width: int, height: int, seconds: int = 10, fps: int = 25, gop: int = 25) -> bytes:
     import av
 
-    from dance_aggregate.synth import pattern_frame
+    from dance_aggregate.sample.synth import pattern_frame
 
     if not path.is_file():
         with av.open(str(path), "w") as out:

@@ -31,7 +31,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from dance_aggregate.synth import write_ucf_avi
+from dance_aggregate.sample.synth import write_ucf_avi
 
 GROUPS = 25  # UCF101 SalsaSpin has 25 groups; folds put g01-g07 in test of fold 1
 
@@ -43,7 +43,7 @@ def make_tree(root: Path, clips: int, seconds: float) -> Path:
         return root
     if root.exists():
         shutil.rmtree(root)
-    class_ind = resources.files("dance_aggregate").joinpath("data/ucf101_classInd.txt").read_bytes()
+    class_ind = resources.files("dance_aggregate").joinpath("sample/ucf101_classInd.txt").read_bytes()
     index = {n: int(i) for i, n in (line.split() for line in class_ind.decode().splitlines() if line.strip())}
     lists: dict[str, list[str]] = {f"{k}list0{f}.txt": [] for k in ("train", "test") for f in (1, 2, 3)}
     for n in range(clips):
@@ -151,7 +151,7 @@ def run_build(tree: Path, out: Path, runner: str, workers: int, part_size: int) 
 def _digests(out: Path) -> dict[str, str]:
     """Short digests of the output: rows without media (ids, labels, splits, hashes...), the
     media cells' bytes, and the shard files' bytes."""
-    from dance_aggregate.writer import read_config
+    from dance_aggregate.output.shards import read_config
 
     rows, media, files = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
     for split, table in sorted(read_config(out, "ucf101").items()):

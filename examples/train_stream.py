@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from dance_aggregate.training import DecodeFrames, collate, has_video, stream
-from dance_aggregate.writer import configs_in
+from dance_aggregate.output.shards import configs_in
 
 log = logging.getLogger("train_stream")
 

@@ -30,7 +30,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_sources(tmp_path_factory: pytest.TempPathFactory):
     """The generated raw sample of every source (once per session)."""
-    from dance_aggregate.sample import make_sample
+    from dance_aggregate.sample.makers import make_sample
 
     return make_sample(tmp_path_factory.mktemp("sample-cache"))
 
@@ -44,7 +44,7 @@ def ucf_sample(sample_sources) -> Path:
 @pytest.fixture(scope="session")
 def built_ucf(tmp_path_factory: pytest.TempPathFactory, ucf_sample: Path) -> Path:
     """A folder holding the UCF101 sample built once per session: <parent>/dance_aggregate."""
-    from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+    from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
     from dance_aggregate.builders.ucf101 import UCF101Builder
 
     out = tmp_path_factory.mktemp("built") / "dance_aggregate"

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dance_aggregate import parts
-from dance_aggregate.build import (
+from dance_aggregate.output import parts
+from dance_aggregate.pipeline.build import (
     BuildOptions,
     ConfigResult,
     WorkUnit,
@@ -17,7 +17,7 @@ from dance_aggregate.build import (
     finalize_folder,
 )
 from dance_aggregate.builders import get_builder
-from dance_aggregate.sample import SampleSource
+from dance_aggregate.sample.makers import SampleSource
 
 
 def sample_builder(src: SampleSource, output: Path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from dance_aggregate.synth import pattern_frame
+from dance_aggregate.sample.synth import pattern_frame
 
 
 def write_gop_clip(path: Path, *, frames: int = 120, gop: int = 10, fps: int = 25, width: int = 160, height: int = 120, seed: int = 7) -> Path:
@@ -59,8 +59,8 @@ def multi_shard_folder(sample: Path, dst: Path, *, copies: int = 3, shards: int 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from dance_aggregate.build import finalize_folder
-    from dance_aggregate.writer import read_config, write_config
+    from dance_aggregate.pipeline.build import finalize_folder
+    from dance_aggregate.output.shards import read_config, write_config
 
     shutil.copytree(sample, dst, ignore=shutil.ignore_patterns(".work"))
     tables = read_config(dst, config)

@@ -15,13 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Audio, Video, load_dataset
 
-from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
 from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.media.decode import read_audio, sample_frames
-from dance_aggregate.report import read_accounting
+from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.schema import arrow_schema, features, rows_to_table
-from dance_aggregate.synth import write_ucf_avi
-from dance_aggregate.writer import write_config
+from dance_aggregate.sample.synth import write_ucf_avi
+from dance_aggregate.output.shards import write_config
 
 
 def test_folder_layout(built_ucf: Path):
@@ -166,7 +166,7 @@ def test_parquet_schema_is_the_shared_schema(built_ucf: Path):
 
 def test_datasets_builder_api(ucf_sample: Path, tmp_path):
     """The same source builder behind the `datasets` builder API (torch-free Arrow tables)."""
-    from dance_aggregate.hf_builder import DanceAggregate
+    from dance_aggregate.pipeline.hf_builder import DanceAggregate
 
     b = DanceAggregate(config_name="ucf101", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate")
     b.download_and_prepare()
@@ -178,7 +178,7 @@ def test_datasets_builder_api(ucf_sample: Path, tmp_path):
 
 
 def test_atomic_writes_get_ordinary_permissions(tmp_path):
-    from dance_aggregate.writer import atomic_write_text
+    from dance_aggregate.output.shards import atomic_write_text
 
     old = os.umask(0o022)
     try:
@@ -190,7 +190,7 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
     """Rows move between splits, keep id order and overrides, with at most 2 parts cached."""
-    from dance_aggregate.writer import read_config, write_config_from_parts
+    from dance_aggregate.output.shards import read_config, write_config_from_parts
 
     parts, tables = [], []
     for p in range(4):

@@ -171,7 +171,7 @@ def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
 
 
 def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
-    from dance_aggregate.sample import make_activitynet
+    from dance_aggregate.sample.makers import make_activitynet
 
     src = make_activitynet(tmp_path)
     b = ActivityNetBuilder(src.data_dir, ActivityNetBuilder.Options(max_window=2.0), video_dir=src.video_dir, work_dir=tmp_path)

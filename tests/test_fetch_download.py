@@ -24,13 +24,13 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from dance_aggregate.build import BuildOptions, build_config
+from dance_aggregate.pipeline.build import BuildOptions, build_config
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
 from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness
 from dance_aggregate.fetch.ytdlp import classify
-from dance_aggregate.writer import read_config
+from dance_aggregate.output.shards import read_config
 from tests.helpers_fetch import (
     SOURCE_FPS,
     Behaviour,
@@ -265,7 +265,7 @@ def test_shared_pause_holds_other_processes(tmp_path: Path) -> None:
 
 _KILL_SCRIPT = """
 import sys
-from dance_aggregate.build import BuildOptions, build_config
+from dance_aggregate.pipeline.build import BuildOptions, build_config
 from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 data, out, url = sys.argv[1:4]

@@ -16,7 +16,7 @@ from PIL import Image
 from dance_aggregate.hub.card import render_card, size_category
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.checks import run_checks
-from dance_aggregate.writer import MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT, shard_count
+from dance_aggregate.output.shards import MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT, shard_count
 from tests.helpers_hub import fake_rows, make_folder
 
 
@@ -141,7 +141,7 @@ def test_missing_rates_from_the_fetchers_ledger(tmp_path: Path) -> None:
     exclusions, with the ledger's reason for clips that were never fetched."""
     from dance_aggregate.hub.summaries import ledger_summary
     from dance_aggregate.schema import rows_to_table
-    from dance_aggregate.writer import write_config
+    from dance_aggregate.output.shards import write_config
 
     rows = [{"id": f"kinetics600/v{i}", "source": "kinetics600", "label": "zumba", "group": f"v{i}"} for i in range(3)]
     write_config(tmp_path, "kinetics600", {"train": rows_to_table(rows[:2]), "validation": rows_to_table(rows[2:])})

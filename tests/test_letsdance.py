@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
 from dance_aggregate.builders import get_builder
 from dance_aggregate.builders.letsdance import (
     LetsDanceBuilder,
@@ -21,10 +21,10 @@ from dance_aggregate.builders.letsdance import (
     read_split_lists,
     start_seconds,
 )
-from dance_aggregate.sample import make_letsdance
+from dance_aggregate.sample.makers import make_letsdance
 from dance_aggregate.schema import features
-from dance_aggregate.synth import pattern_frame
-from dance_aggregate.writer import read_config
+from dance_aggregate.sample.synth import pattern_frame
+from dance_aggregate.output.shards import read_config
 
 LISTS = Path(__file__).parent / "data" / "letsdance"
 
@@ -183,7 +183,7 @@ def test_real_split_lists_against_frames(tmp_path: Path) -> None:
     tables = read_config(tmp_path / "dance_aggregate", "letsdance")
     assert sorted(tables["test"].column("id").to_pylist()) == sorted(r["id"] for r in hkn)
     assert tables["train"].column("id").to_pylist() == ["letsdance/TMf3baM35K0_026"]
-    from dance_aggregate.leakage import find_leaks
+    from dance_aggregate.dedup.leakage import find_leaks
 
     assert find_leaks(tmp_path / "dance_aggregate", "letsdance") == []
     jive = rows["letsdance/HknJUs3gPuE_804"]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dance_aggregate import parts
+from dance_aggregate.output import parts
 from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.runners import LocalRunner
-from dance_aggregate.sample import make_sample
+from dance_aggregate.pipeline.runners import LocalRunner
+from dance_aggregate.sample.makers import make_sample
 from dance_aggregate.schema import arrow_schema
 from tests.helpers_runners import build_sample, folder_snapshot
 
@@ -87,7 +87,7 @@ def test_build_with_file_url_across_processes_resumes(sample, local_build, tmp_p
 
 
 def test_ray_runner_says_how_to_install_ray(monkeypatch):
-    from dance_aggregate.runners_ray import RayRunner
+    from dance_aggregate.pipeline.ray_runner import RayRunner
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
     with pytest.raises(DanceAggregateError, match=r"pip install \"dance-aggregate\[ray\]\""):
@@ -107,7 +107,7 @@ def test_cli_ray_address_needs_ray_runner(tmp_path):
 
 
 def test_local_path_work_dir_default(tmp_path: Path):
-    from dance_aggregate.build import BuildOptions
+    from dance_aggregate.pipeline.build import BuildOptions
 
     assert BuildOptions(output=tmp_path).get_work_dir() == str(tmp_path / ".work")
     assert BuildOptions(output=tmp_path, work_dir="s3://b/w").get_work_dir() == "s3://b/w"

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from dance_aggregate.politeness_ray import PolitenessState, RayPoliteness
+from dance_aggregate.fetch.politeness_ray import PolitenessState, RayPoliteness
 
 
 class FakeClock:

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dance_aggregate.build import run_unit
+from dance_aggregate.pipeline.build import run_unit
 from dance_aggregate.cli import cli
 from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.politeness_ray import RayPoliteness
-from dance_aggregate.runners_ray import RayRunner
-from dance_aggregate.sample import make_sample
-from dance_aggregate.writer import read_config
+from dance_aggregate.fetch.politeness_ray import RayPoliteness
+from dance_aggregate.pipeline.ray_runner import RayRunner
+from dance_aggregate.sample.makers import make_sample
+from dance_aggregate.output.shards import read_config
 from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot
 
 ray = pytest.importorskip(
@@ -166,7 +166,7 @@ def test_politeness_holds_across_workers(ray_instance):
 
 def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, tmp_path):
     srcs = make_sample(cache)
-    from dance_aggregate.build import plan_units
+    from dance_aggregate.pipeline.build import plan_units
     from tests.helpers_runners import sample_builder
 
     builder = sample_builder(srcs[0], tmp_path)

@@ -157,7 +157,7 @@ def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monke
     import logging
     import runpy
 
-    from dance_aggregate.writer import configs_in
+    from dance_aggregate.output.shards import configs_in
 
     example = Path(__file__).resolve().parents[1] / "examples" / "train_stream.py"
     argv = [str(example), "--data", str(folder), "--frames", "4", "--size", "32", "--batch-size", "1", "--workers", "2", "--steps", "2"]
@@ -188,7 +188,7 @@ def test_feature_only_rows_are_filtered_or_refused(folder: Path) -> None:
     and decoding one anyway is a clear MediaError, not a crash inside PyAV."""
     from dance_aggregate.errors import MediaError
     from dance_aggregate.training import has_video
-    from dance_aggregate.writer import configs_in
+    from dance_aggregate.output.shards import configs_in
 
     if "youtube8m" not in configs_in(folder):
         pytest.skip("the sample has no youtube8m config")

@@ -11,8 +11,8 @@ import pytest
 
 from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
 from dance_aggregate.errors import AnnotationError, ConfigError, DataDirError, MediaError
-from dance_aggregate.fingerprint import HASHES_PER_SECOND
-from dance_aggregate.synth import write_ucf_avi
+from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
+from dance_aggregate.sample.synth import write_ucf_avi
 
 DATA = Path(__file__).parent / "data"
 

@@ -9,13 +9,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dance_aggregate.build import BuildOptions, build_config
+from dance_aggregate.pipeline.build import BuildOptions, build_config
 from dance_aggregate.builders import get_builder
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder, YouTube8MOptions, shard_split
-from dance_aggregate.sample import make_youtube8m
+from dance_aggregate.sample.makers import make_youtube8m
 from dance_aggregate.schema import features
-from dance_aggregate.tfrecord import dequantize, parse_record, read_records
-from dance_aggregate.writer import read_config
+from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
+from dance_aggregate.output.shards import read_config
 
 DATA = Path(__file__).parent / "data" / "youtube8m"
 #: The real 2018 vocabulary (all 3,862 rows; the long description columns dropped, which the
@@ -148,8 +148,8 @@ def test_level_option(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptur
 
 
 def test_stray_record_of_other_level_is_counted(tmp_path: Path) -> None:
-    from dance_aggregate.sample import write_youtube8m_vocabulary, youtube8m_records
-    from dance_aggregate.tfrecord import write_records
+    from dance_aggregate.sample.makers import write_youtube8m_vocabulary, youtube8m_records
+    from dance_aggregate.builders.tfrecord import write_records
 
     write_youtube8m_vocabulary(tmp_path / "yt" / "vocabulary.csv")
     mixed = youtube8m_records([("v001", [8])], frame_level=False) + youtube8m_records([("f001", [8])], frame_level=True)
@@ -172,7 +172,7 @@ def test_layout_errors(tmp_path: Path) -> None:
 def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from datasets import load_dataset
 
-    from dance_aggregate.build import finalize_folder
+    from dance_aggregate.pipeline.build import finalize_folder
 
     _build(sample_dir, tmp_path)
     finalize_folder(tmp_path / "dance_aggregate")
@@ -198,7 +198,7 @@ def test_rerun_resumes_per_shard(sample_dir: Path, tmp_path: Path) -> None:
 
 
 def test_datasets_builder_api(sample_dir: Path, tmp_path: Path) -> None:
-    from dance_aggregate.hf_builder import DanceAggregate
+    from dance_aggregate.pipeline.hf_builder import DanceAggregate
 
     b = DanceAggregate(
         config_name="youtube8m", data_dir=str(sample_dir), cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate"
@@ -212,8 +212,8 @@ def test_datasets_builder_api(sample_dir: Path, tmp_path: Path) -> None:
 
 
 def test_malformed_records_are_excluded_not_fatal(tmp_path: Path) -> None:
-    from dance_aggregate.sample import write_youtube8m_vocabulary
-    from dance_aggregate.tfrecord import make_example, write_records
+    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+    from dance_aggregate.builders.tfrecord import make_example, write_records
 
     write_youtube8m_vocabulary(tmp_path / "yt" / "vocabulary.csv")
     good = make_example({"id": b"ok01", "labels": [206], "mean_rgb": np.zeros(1024), "mean_audio": np.zeros(128)})

@@ -126,10 +126,10 @@ def build(
         raise click.UsageError("--ray-address needs --runner ray")
     from dataclasses import replace
 
-    from dance_aggregate.build import BuildOptions, build_config, finalize_folder
+    from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
     from dance_aggregate.builders import BUILDERS, get_builder
     from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
-    from dance_aggregate.sample import make_sample
+    from dance_aggregate.sample.makers import make_sample
 
     try:
         # --sample builds from generated mirrors only: it never touches the network.
@@ -179,7 +179,7 @@ def build(
             )
         unit_runner = None
         if runner == "ray":
-            from dance_aggregate.runners_ray import RayRunner, import_ray
+            from dance_aggregate.pipeline.ray_runner import RayRunner, import_ray
 
             import_ray()
             unit_runner = RayRunner(workers, ray_address)
@@ -230,7 +230,7 @@ def _share_politeness(builders: list, fetch) -> None:
     """On Ray, downloaders of every node share one pause (a Ray actor), not one per machine."""
     if not any(getattr(b, "fetches_media", False) for b in builders):
         return
-    from dance_aggregate.politeness_ray import RayPoliteness
+    from dance_aggregate.fetch.politeness_ray import RayPoliteness
 
     shared = RayPoliteness.start(min_interval=0.0, base_pause=fetch.pause_base, max_pause=fetch.pause_max)
     for b in builders:
@@ -243,7 +243,7 @@ def _share_politeness(builders: list, fetch) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(folder: Path, as_json: bool) -> None:
     """Counts per config, split and label of a built FOLDER."""
-    from dance_aggregate.stats import folder_stats, format_stats
+    from dance_aggregate.output.stats import folder_stats, format_stats
 
     try:
         data = folder_stats(folder)

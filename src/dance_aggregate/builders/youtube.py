@@ -19,7 +19,7 @@ from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.media.clip import cut_and_encode
 from dance_aggregate.records import ClipRecord, Exclusion
-from dance_aggregate.writer import REPORTS_DIR
+from dance_aggregate.output.shards import REPORTS_DIR
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ Raw layout (``--data-dir youtube8m=PATH``)::
 The split comes from the shard's file name (``train*`` -> train, ``validate*`` ->
 validation, ``test*`` -> test); whether a shard is video or frame level is told from each
 record (a ``SequenceExample`` carries feature lists). Records are read without TensorFlow
-(:mod:`dance_aggregate.tfrecord`, CRCs checked); a corrupt record or truncated tail is
+(:mod:`dance_aggregate.builders.tfrecord`, CRCs checked); a corrupt record or truncated tail is
 excluded with its shard, record number and byte offset, and the rest is read.
 
 Labels: ``vocabulary.csv`` maps label indices to entity names, the crosswalk in the
@@ -48,7 +48,7 @@ import numpy as np
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.errors import AnnotationError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.tfrecord import dequantize, parse_record, read_records
+from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Deduplication across and within sources, and the split rule that keeps copies together.
 
 Dedup never decodes a clip: it works from each row's stored ``frame_hashes`` (perceptual
-hashes computed while the clip was encoded, see :mod:`dance_aggregate.fingerprint`) and
+hashes computed while the clip was encoded, see :mod:`dance_aggregate.media.fingerprint`) and
 its metadata columns, so adding a config to a folder only reads key columns again.
 
 Modules:

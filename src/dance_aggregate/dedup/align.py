@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dance_aggregate.dedup.index import hamming
-from dance_aggregate.fingerprint import BLANK, HASHES_PER_SECOND
+from dance_aggregate.media.fingerprint import BLANK, HASHES_PER_SECOND
 
 #: Two aligned hashes agree when within this many bits (looser than the index's
 #: candidate threshold: crops and time shifts move hashes by 5-10 bits).

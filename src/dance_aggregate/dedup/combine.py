@@ -37,12 +37,12 @@ from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
-from dance_aggregate.fingerprint import HASHES_PER_SECOND
-from dance_aggregate.leakage import check_no_leaks
+from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
+from dance_aggregate.dedup.leakage import check_no_leaks
 from dance_aggregate.records import Exclusion
-from dance_aggregate.report import Accounting, read_report, write_reports
+from dance_aggregate.output.reports import Accounting, read_report, write_reports
 from dance_aggregate.schema import SOURCES, arrow_schema
-from dance_aggregate.writer import (
+from dance_aggregate.output.shards import (
     MAX_SHARD_BYTES,
     REPORTS_DIR,
     atomic_write_text,

@@ -25,7 +25,7 @@ import numpy as np
 
 from dance_aggregate.dedup.align import align, is_same_content, required_overlap
 from dance_aggregate.dedup.index import MAX_DISTANCE, near_pairs
-from dance_aggregate.fingerprint import BLANK
+from dance_aggregate.media.fingerprint import BLANK
 
 #: Tier 1: least overlap of two time ranges of one video, as a fraction of the shorter.
 MIN_RANGE_OVERLAP = 0.5

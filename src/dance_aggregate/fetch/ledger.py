@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dance_aggregate.writer import atomic_write_text
+from dance_aggregate.output.shards import atomic_write_text
 
 #: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
 FAILED_PREFIX = "download failed: "

@@ -4,7 +4,7 @@ The YAML front matter is generated, not templated: ``configs:`` (one per config 
 the folder, with ``data_files`` per split) and ``dataset_info`` (features, split sizes)
 come from the ``datasets`` metadata classes, so they are exactly what ``load_dataset``
 and the Hub viewer expect. The body comes from the top-level ``dataset_card.md`` template
-(packaged as ``dance_aggregate/data/dataset_card.md``).
+(packaged as ``dance_aggregate/hub/card_template.md``).
 
 Licences: the sources have different terms, several of them not an SPDX licence, so the
 card says ``license: other`` with ``license_name`` and ``license_link: LICENSE.md`` (the
@@ -34,10 +34,10 @@ from huggingface_hub import DatasetCardData
 from dance_aggregate import __version__
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
-from dance_aggregate.report import read_accounting
+from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
 from dance_aggregate.taxonomy import load_taxonomy
-from dance_aggregate.writer import atomic_write_bytes, atomic_write_text, configs_in, shard_files
+from dance_aggregate.output.shards import atomic_write_bytes, atomic_write_text, configs_in, shard_files
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +64,13 @@ _SIZE_CATEGORIES = [
 @functools.lru_cache(maxsize=1)
 def source_info() -> dict[str, dict[str, str]]:
     """Per-source provenance (name, homepage, licence, citation)."""
-    text = resources.files("dance_aggregate").joinpath("data/sources.yaml").read_text(encoding="utf-8")
+    text = resources.files("dance_aggregate").joinpath("builders/sources.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
 def template_text() -> str:
     """The card template (``dataset_card.md``)."""
-    return resources.files("dance_aggregate").joinpath("data/dataset_card.md").read_text(encoding="utf-8")
+    return resources.files("dance_aggregate").joinpath("hub/card_template.md").read_text(encoding="utf-8")
 
 
 def default_config(configs: list[str]) -> str | None:

@@ -26,8 +26,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dance_aggregate.report import read_report
-from dance_aggregate.writer import REPORTS_DIR, shard_files
+from dance_aggregate.output.reports import read_report
+from dance_aggregate.output.shards import REPORTS_DIR, shard_files
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import numpy as np
 import soundfile as sf
 
 from dance_aggregate.errors import MediaError
-from dance_aggregate.fingerprint import FrameHasher
+from dance_aggregate.media.fingerprint import FrameHasher
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 datasets 5.x has no loading scripts, so the builder is a library class. Use it directly
 when you want a cached ``datasets.Dataset`` without the CLI's output folder::
 
-    from dance_aggregate.hf_builder import DanceAggregate
+    from dance_aggregate.pipeline.hf_builder import DanceAggregate
 
     b = DanceAggregate(config_name="ucf101", data_dir="/data/UCF101", dataset_name="dance_aggregate")
     b.download_and_prepare()

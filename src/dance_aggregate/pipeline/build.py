@@ -27,15 +27,16 @@ from typing import Any
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from dance_aggregate import __version__, parts
+from dance_aggregate import __version__
+from dance_aggregate.output import parts
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.errors import DanceAggregateError, MediaError
 from dance_aggregate.records import ClipRecord, Exclusion
-from dance_aggregate.report import Accounting, accounting_from, write_reports
-from dance_aggregate.runners import LocalRunner, Runner
+from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
+from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.schema import SPLITS, arrow_schema, rows_to_table
-from dance_aggregate.writer import WORK_DIR, write_config_from_parts
+from dance_aggregate.output.shards import WORK_DIR, write_config_from_parts
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.writer import shard_files
+from dance_aggregate.output.shards import shard_files
 
 #: Columns whose values must never appear in two splits of a config.
 LEAK_KEYS = ("group", "youtube_id")

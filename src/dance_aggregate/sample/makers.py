@@ -2,7 +2,7 @@
 
 ``dance-aggregate build --sample`` needs no data: :func:`make_sample` generates, into a
 cache folder, a small raw tree per source that has a builder (same file names, formats
-and annotation files as the real releases, media synthesised by :mod:`dance_aggregate.synth`),
+and annotation files as the real releases, media synthesised by :mod:`dance_aggregate.sample.synth`),
 and the build then runs every config over it.
 
 Each source contributes a ``make_<source>(root) -> SampleSource`` function registered in
@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 
 from dance_aggregate import __version__
-from dance_aggregate.synth import write_ucf_avi, write_video
-from dance_aggregate.writer import atomic_write_text
+from dance_aggregate.sample.synth import write_ucf_avi, write_video
+from dance_aggregate.output.shards import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _ucf_fold_test_groups(fold: int) -> range:
 def make_ucf101(root: Path) -> SampleSource:
     """A UCF101 tree with ``ucfTrainTestlist`` (real ``classInd.txt``, official fold rule)."""
     base = root / "ucf101"
-    class_ind = resources.files("dance_aggregate").joinpath("data/ucf101_classInd.txt").read_bytes()
+    class_ind = resources.files("dance_aggregate").joinpath("sample/ucf101_classInd.txt").read_bytes()
     index = {}
     for line in class_ind.decode().splitlines():
         if line.strip():
@@ -215,7 +215,7 @@ def make_letsdance(root: Path) -> SampleSource:
     """A Let's Dance frame tree (``<class>/<youtube_id>_<start>_<frame>.jpg``), small frames."""
     from PIL import Image
 
-    from dance_aggregate.synth import pattern_frame
+    from dance_aggregate.sample.synth import pattern_frame
 
     base = root / "letsdance"
     w, h = LETSDANCE_SAMPLE_SIZE
@@ -283,7 +283,7 @@ def youtube8m_records(videos: list[tuple[str, list[int]]], *, frame_level: bool,
     or frame level (``SequenceExample`` with uint8 ``rgb``/``audio`` per second)."""
     import numpy as np
 
-    from dance_aggregate.tfrecord import make_example, make_sequence_example, quantize
+    from dance_aggregate.builders.tfrecord import make_example, make_sequence_example, quantize
 
     out = []
     for k, (vid, labels) in enumerate(videos):
@@ -302,7 +302,7 @@ def youtube8m_records(videos: list[tuple[str, list[int]]], *, frame_level: bool,
 
 def make_youtube8m(root: Path) -> SampleSource:
     """YouTube-8M shards in both levels plus a vocabulary.csv (real rows, trimmed)."""
-    from dance_aggregate.tfrecord import write_records
+    from dance_aggregate.builders.tfrecord import write_records
 
     base = root / "youtube8m"
     write_youtube8m_vocabulary(base / "vocabulary.csv")

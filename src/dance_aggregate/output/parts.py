@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.writer import atomic_write_json, parquet_bytes, write_parquet
+from dance_aggregate.output.shards import atomic_write_json, parquet_bytes, write_parquet
 
 logger = logging.getLogger(__name__)
 

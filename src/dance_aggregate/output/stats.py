@@ -9,9 +9,9 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.report import read_report
+from dance_aggregate.output.reports import read_report
 from dance_aggregate.schema import features
-from dance_aggregate.writer import configs_in, shard_files
+from dance_aggregate.output.shards import configs_in, shard_files
 
 
 def folder_stats(folder: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from dance_aggregate.errors import OutputError
 from dance_aggregate.records import Exclusion
-from dance_aggregate.writer import REPORTS_DIR, atomic_write_json, atomic_write_text
+from dance_aggregate.output.shards import REPORTS_DIR, atomic_write_json, atomic_write_text
 
 
 @dataclass

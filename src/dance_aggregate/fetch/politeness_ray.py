@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dance_aggregate.runners_ray import import_ray
+from dance_aggregate.pipeline.ray_runner import import_ray
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The shared dance label schema: canonical labels, families and per-source crosswalks.
 
-The schema lives in ``data/taxonomy.yaml`` inside the package. Its ``labels`` order is the
+The schema lives in ``taxonomy/taxonomy.yaml`` inside the package. Its ``labels`` order is the
 index order of the ``label`` ClassLabel in every config and is part of the published
 contract (append only).
 
@@ -202,5 +202,5 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 
 @functools.lru_cache(maxsize=1)
 def _packaged_taxonomy() -> Taxonomy:
-    text = resources.files("dance_aggregate").joinpath("data/taxonomy.yaml").read_text(encoding="utf-8")
-    return Taxonomy(yaml.safe_load(text), origin="dance_aggregate/data/taxonomy.yaml")
+    text = resources.files("dance_aggregate").joinpath("taxonomy/taxonomy.yaml").read_text(encoding="utf-8")
+    return Taxonomy(yaml.safe_load(text), origin="dance_aggregate/taxonomy/taxonomy.yaml")

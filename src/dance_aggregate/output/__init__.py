@@ -1,0 +1,1 @@
+"""The output folder: its layout, atomic writes, work parts, final shards and reports."""

@@ -1,0 +1,1 @@
+"""The build pipeline: builder plans -> work units -> runners -> shards, reports, card."""
