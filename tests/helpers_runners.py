@@ -8,35 +8,43 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dance_aggregate.builders import registry
+from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output import parts
-from dance_aggregate.pipeline.build import (
-    BuildOptions,
-    ConfigResult,
-    WorkUnit,
-    build_config,
-    finalize_folder,
-)
-from dance_aggregate.builders import get_builder
+from dance_aggregate.pipeline.build import build
+from dance_aggregate.pipeline.config import ConfigResult
+from dance_aggregate.pipeline.request import BuildRequest
+from dance_aggregate.pipeline.units import WorkUnit
 from dance_aggregate.sample.makers import SampleSource
 
 
 def sample_builder(src: SampleSource, output: Path):
-    """The builder of a generated sample source, as the CLI would make it."""
-    cls = get_builder(src.config)
+    """The builder of a generated sample source, as the pipeline would make it."""
+    cls = registry.get_config(src.config).builder
     return cls(src.data_dir, cls.parse_options(src.options), video_dir=src.video_dir, work_dir=output / ".work")
 
 
 def build_sample(
     srcs: list[SampleSource], output: Path, configs: tuple[str, ...] = ("ucf101",), **options: Any
 ) -> list[ConfigResult]:
-    """Build sample ``configs`` into ``output`` (then the card and ``all``).
-
-    Only configs whose media is local belong here (the CLI's ``--sample`` also sets the
-    fetching builders offline; use the CLI for the whole sample)."""
-    opts = BuildOptions(output=output, progress=False, **options)
-    results = [build_config(sample_builder(src, output), opts) for src in srcs if src.config in configs]
-    finalize_folder(output)
-    return results
+    """Build sample ``configs`` into ``output`` through :func:`dance_aggregate.build`
+    (then ``all`` and the card), offline like ``--sample``; ``options`` are request fields."""
+    chosen = [s for s in srcs if s.config in configs]
+    request = BuildRequest(
+        configs=configs,
+        data_dirs={registry.get_config(s.config).source: s.data_dir for s in chosen},
+        video_dirs={registry.get_config(s.config).source: s.video_dir for s in chosen if s.video_dir},
+        options={s.config: s.options for s in chosen if s.options},
+        output=output,
+        progress=False,
+        fetch=FetchOptions(offline=True),
+        **options,
+    )
+    result = build(request)
+    if result.failures:
+        raise DanceAggregateError("; ".join(f"{f.config}: {f.error}" for f in result.failures))
+    return result.configs
 
 
 def folder_snapshot(folder: Path) -> dict[str, Any]:

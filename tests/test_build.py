@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Audio, Video, load_dataset
 
-from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
+from dance_aggregate.pipeline.build import finalize_folder
+from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.media.decode import read_audio, sample_frames
 from dance_aggregate.output.reports import read_accounting
@@ -79,7 +80,7 @@ def test_rebuild_is_idempotent_and_reuses_parts(built_ucf: Path, ucf_sample: Pat
     shutil.copytree(built_ucf, out)
     before = {p.name: p.read_bytes() for p in (out / "data" / "ucf101").glob("*.parquet")}
     caplog.set_level("INFO", logger="dance_aggregate")
-    res = build_config(UCF101Builder(ucf_sample), BuildOptions(output=out, progress=False))
+    res = build_config(UCF101Builder(ucf_sample), RunSettings(output=out, progress=False))
     finalize_folder(out)
     assert "8 clips already encoded by an earlier run" in caplog.text
     after = {p.name: p.read_bytes() for p in (out / "data" / "ucf101").glob("*.parquet")}
@@ -92,7 +93,7 @@ def test_building_one_config_keeps_the_others(built_ucf: Path, ucf_sample: Path,
     shutil.copytree(built_ucf, out)
     other = rows_to_table([{"id": "kinetics600/x", "source": "kinetics600", "label": "zumba", "group": "x"}])
     write_config(out, "kinetics600", {"train": other})
-    build_config(UCF101Builder(ucf_sample), BuildOptions(output=out, progress=False))
+    build_config(UCF101Builder(ucf_sample), RunSettings(output=out, progress=False))
     finalize_folder(out)
     assert (out / "data" / "kinetics600" / "train-00000-of-00001.parquet").is_file()
     readme = (out / "README.md").read_text()
@@ -105,7 +106,7 @@ def test_one_broken_clip_never_kills_the_build(ucf_sample: Path, tmp_path):
     shutil.copytree(ucf_sample, src)
     (src / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g09_c02.avi").write_bytes(b"RIFF not really an avi" * 50)
     out = tmp_path / "dance_aggregate"
-    res = build_config(UCF101Builder(src), BuildOptions(output=out, progress=False))
+    res = build_config(UCF101Builder(src), RunSettings(output=out, progress=False))
     assert res.accounting.rows_written == 7
     assert res.accounting.adds_up
     bad = [r for r in res.accounting.excluded if r not in ("not a dance class",)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dance_aggregate.builders import BUILDERS
+from dance_aggregate.builders import registry
 from dance_aggregate.builders.activitynet import (
     ActivityNetBuilder,
     _nodes,
@@ -47,10 +47,10 @@ def anet_dir(tmp_path: Path) -> Path:
 
 
 def test_registry_and_default_build() -> None:
-    assert BUILDERS["kinetics600"] is Kinetics600Builder
-    assert BUILDERS["kinetics600_motion"] is Kinetics600MotionBuilder
-    assert BUILDERS["activitynet"] is ActivityNetBuilder
-    assert Kinetics600Builder.in_default_build and not Kinetics600MotionBuilder.in_default_build
+    assert registry.get_config("kinetics600").builder is Kinetics600Builder
+    assert registry.get_config("kinetics600_motion").builder is Kinetics600MotionBuilder
+    assert registry.get_config("activitynet").builder is ActivityNetBuilder
+    assert registry.get_config("kinetics600").default_build and not registry.get_config("kinetics600_motion").default_build
 
 
 def test_kinetics_real_csvs(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from dance_aggregate.pipeline.build import BuildOptions, build_config
+from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.pipeline.runners import LocalRunner
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
 from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
@@ -91,8 +92,8 @@ def ledger_rows(out: Path, config: str) -> dict[str, dict[str, str]]:
         return {r["youtube_id"]: r for r in csv.DictReader(f)}
 
 
-def build(builder, out: Path, **kw):
-    return build_config(builder, BuildOptions(output=out, progress=False, part_size=kw.pop("part_size", 2), **kw))
+def build(builder, out: Path, workers: int = 1, part_size: int = 2):
+    return build_config(builder, RunSettings(output=out, progress=False, part_size=part_size, runner=LocalRunner(workers)))
 
 
 def test_classify_youtube_messages() -> None:
@@ -265,12 +266,12 @@ def test_shared_pause_holds_other_processes(tmp_path: Path) -> None:
 
 _KILL_SCRIPT = """
 import sys
-from dance_aggregate.pipeline.build import BuildOptions, build_config
+from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 data, out, url = sys.argv[1:4]
 b = Kinetics600Builder(data, work_dir=out + "/.work", fetch=FetchOptions(url_template=url, backoff_base=0.01, pause_base=0.05))
-build_config(b, BuildOptions(output=out, progress=False, part_size=1))
+build_config(b, RunSettings(output=out, progress=False, part_size=1))
 """
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
-from dance_aggregate.builders import get_builder
+from dance_aggregate.pipeline.build import finalize_folder
+from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.builders import registry
 from dance_aggregate.builders.letsdance import (
     LetsDanceBuilder,
     LetsDanceOptions,
@@ -46,7 +47,7 @@ def _zip_tree(folder: Path, target: Path, prefix: str = "rgb/") -> Path:
 
 def _build(data_dir: Path, out: Path, **opts: str):
     builder = LetsDanceBuilder(data_dir, LetsDanceBuilder.parse_options(opts))
-    return build_config(builder, BuildOptions(output=out / "dance_aggregate", progress=False))
+    return build_config(builder, RunSettings(output=out / "dance_aggregate", progress=False))
 
 
 def _rows(out: Path) -> dict[str, dict]:
@@ -193,7 +194,7 @@ def test_real_split_lists_against_frames(tmp_path: Path) -> None:
 def test_registry_and_layout_errors(tmp_path: Path) -> None:
     from dance_aggregate.errors import DataDirError
 
-    assert get_builder("letsdance") is LetsDanceBuilder
+    assert registry.get_config("letsdance").builder is LetsDanceBuilder
     (tmp_path / "notzip.zip").write_text("x")
     with pytest.raises(DataDirError, match="not a zip"):
         LetsDanceBuilder(tmp_path / "notzip.zip").plan()

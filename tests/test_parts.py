@@ -107,10 +107,10 @@ def test_cli_ray_address_needs_ray_runner(tmp_path):
 
 
 def test_local_path_work_dir_default(tmp_path: Path):
-    from dance_aggregate.pipeline.build import BuildOptions
+    from dance_aggregate.pipeline.config import RunSettings
 
-    assert BuildOptions(output=tmp_path).get_work_dir() == str(tmp_path / ".work")
-    assert BuildOptions(output=tmp_path, work_dir="s3://b/w").get_work_dir() == "s3://b/w"
+    assert RunSettings(output=tmp_path).get_work_dir() == str(tmp_path / ".work")
+    assert RunSettings(output=tmp_path, work_dir="s3://b/w").get_work_dir() == "s3://b/w"
 
 
 def test_cli_unreachable_ray_address_fails_fast(sample, cache_dir, tmp_path):

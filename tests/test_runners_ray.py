@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dance_aggregate.pipeline.build import run_unit
+from dance_aggregate.pipeline.units import run_unit
 from dance_aggregate.cli import cli
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.fetch.politeness_ray import RayPoliteness
@@ -166,7 +166,7 @@ def test_politeness_holds_across_workers(ray_instance):
 
 def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, tmp_path):
     srcs = make_sample(cache)
-    from dance_aggregate.pipeline.build import plan_units
+    from dance_aggregate.pipeline.units import plan_units
     from tests.helpers_runners import sample_builder
 
     builder = sample_builder(srcs[0], tmp_path)
@@ -211,13 +211,15 @@ def test_cli_ray_builders_that_download_share_one_cluster_pause(ray_instance, ca
     """--runner ray hands the fetching builders the cluster's politeness actor (by name)."""
     import pickle
 
-    from dance_aggregate import cli as cli_mod
-    from dance_aggregate.builders import get_builder
     from dance_aggregate.fetch.options import FetchOptions
+    from dance_aggregate.pipeline.build import make_builders, make_runner, shared_politeness
+    from dance_aggregate.pipeline.request import BuildRequest
 
-    kinetics = get_builder("kinetics600")(tmp_path, work_dir=tmp_path / ".work")
-    ucf = get_builder("ucf101")(tmp_path)
-    cli_mod._share_politeness([kinetics, ucf], FetchOptions(pause_base=5, pause_max=50))
+    names = ["kinetics600", "ucf101"]
+    request = BuildRequest(configs=names, data_dirs={"kinetics600": tmp_path, "ucf101": tmp_path}, output=tmp_path,
+                           runner="ray", fetch=FetchOptions(pause_base=5, pause_max=50))
+    runner, _ = make_runner(request)  # Ray is already up (the fixture): the runner uses it
+    kinetics, ucf = make_builders(request, names, shared_politeness(runner, names, request))
     assert isinstance(kinetics.politeness, RayPoliteness) and not hasattr(ucf, "politeness")
     assert kinetics.fetcher().politeness is kinetics.politeness
     travelled = pickle.loads(pickle.dumps(kinetics))  # as a unit carries it to a worker

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dance_aggregate.pipeline.build import BuildOptions, build_config
-from dance_aggregate.builders import get_builder
+from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.builders import registry
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder, YouTube8MOptions, shard_split
 from dance_aggregate.sample.makers import make_youtube8m
 from dance_aggregate.schema import features
@@ -41,12 +41,12 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _build(data_dir: Path, out: Path, **opts: str) -> object:
     builder = YouTube8MBuilder(data_dir, YouTube8MBuilder.parse_options(opts))
-    return build_config(builder, BuildOptions(output=out / "dance_aggregate", progress=False))
+    return build_config(builder, RunSettings(output=out / "dance_aggregate", progress=False))
 
 
 def test_registry_and_split_names() -> None:
-    assert get_builder("youtube8m") is YouTube8MBuilder
-    assert not YouTube8MBuilder.has_pixels
+    assert registry.get_config("youtube8m").builder is YouTube8MBuilder
+    assert not registry.source("youtube8m").has_pixels and not registry.in_all("youtube8m")
     assert [
         shard_split(n) for n in ("train0001.tfrecord", "validate0026.tfrecord", "test0999.tfrecord", "x.tfrecord")
     ] == [

@@ -3,8 +3,55 @@
 The package turns raw source files (UCF101, ActivityNet 1.3, Kinetics-600, Let's Dance,
 YouTube-8M) into a Hub-layout folder of Parquet shards plus a dataset card, which plain
 ``datasets.load_dataset`` reads. Nothing here imports torch.
+
+The Python API is the command line's, as functions::
+
+    import dance_aggregate as da
+
+    result = da.build(sample=True, output="dance_aggregate", progress=False)   # = dance-aggregate build --sample
+    print(result.accounting()["all"].summary())
+
+- :func:`build` / :class:`BuildRequest` / :class:`BuildResult`: the whole build;
+- :func:`features`: the ``datasets.Features`` every config shares;
+- :class:`DanceAggregate`: the ``datasets`` builder class over the same pipeline.
+
+Names are imported on first use, so ``import dance_aggregate`` stays light.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "build": "dance_aggregate.pipeline.build",
+    "BuildRequest": "dance_aggregate.pipeline.request",
+    "BuildResult": "dance_aggregate.pipeline.request",
+    "features": "dance_aggregate.schema",
+    "DanceAggregate": "dance_aggregate.pipeline.hf_builder",
+    "DanceAggregateError": "dance_aggregate.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from dance_aggregate.errors import DanceAggregateError
+    from dance_aggregate.pipeline.build import build
+    from dance_aggregate.pipeline.hf_builder import DanceAggregate
+    from dance_aggregate.pipeline.request import BuildRequest, BuildResult
+    from dance_aggregate.schema import features
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'dance_aggregate' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -16,6 +16,7 @@ import click
 
 from dance_aggregate import __version__
 from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
 
 logger = logging.getLogger("dance_aggregate")
 
@@ -69,11 +70,11 @@ def cli() -> None:
 @click.argument("configs", nargs=-1)
 @click.option("--data-dir", "data_dirs", multiple=True, metavar="SOURCE=PATH", help="Raw files of a source (repeatable).")
 @click.option("--video-dir", "video_dirs", multiple=True, metavar="SOURCE=PATH", help="Local mirror of a source's videos (repeatable).")
-@click.option("--output", "-O", type=click.Path(path_type=Path), default=Path("dance_aggregate"), show_default=True, help="Output dataset folder.")
+@click.option("--output", "-O", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT, show_default=True, help="Output dataset folder.")
 @click.option("--sample", is_flag=True, help="Generate the built-in miniature sources and build every config from them.")
 @click.option("--option", "-o", "opts", multiple=True, metavar="CONFIG.KEY=VALUE", help="Builder option, e.g. -o ucf101.fold=2 (repeatable).")
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-@click.option("--part-size", type=click.IntRange(min=1), default=32, show_default=True, help="Clips per unit of work (resume granularity).")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True, help="Worker processes.")
+@click.option("--part-size", type=click.IntRange(min=1), default=DEFAULT_PART_SIZE, show_default=True, help="Clips per unit of work (resume granularity).")
 @click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (pip install \"dance-aggregate[ray]\").")
 @click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
 @click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
@@ -122,124 +123,69 @@ def build(
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
     _setup_logging(verbose, quiet)
-    if ray_address and runner != "ray":
-        raise click.UsageError("--ray-address needs --runner ray")
-    from dataclasses import replace
-
-    from dance_aggregate.pipeline.build import BuildOptions, build_config, finalize_folder
-    from dance_aggregate.builders import BUILDERS, get_builder
     from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
-    from dance_aggregate.sample.makers import make_sample
+    from dance_aggregate.pipeline.build import build as run_build
+    from dance_aggregate.pipeline.request import BuildRequest
 
     try:
-        # --sample builds from generated mirrors only: it never touches the network.
         fetch = FetchOptions(
             url_template=url_template or DEFAULT_URL_TEMPLATE,
-            offline=offline or sample,
+            offline=offline,
             retry_failed=retry_failed,
             cookies=cookies,
             proxy=proxy,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--url-template") from None
-
-    dirs = _pairs(data_dirs, "--data-dir")
-    vdirs = _pairs(video_dirs, "--video-dir")
-    options = _options(opts)
-    if sample:
-        for src in make_sample(cache_dir):
-            dirs.setdefault(src.config, str(src.data_dir))
-            if src.video_dir:
-                vdirs.setdefault(src.config, str(src.video_dir))
-            for k, v in src.options.items():
-                options.setdefault(src.config, {}).setdefault(k, v)
-    names = list(configs) or [c for c, b in BUILDERS.items() if b.in_default_build and b.source in dirs]
-    if not names:
-        raise click.UsageError(
-            "nothing to build: name a config and its --data-dir, e.g.\n"
-            "  dance-aggregate build ucf101 --data-dir ucf101=/data/UCF101\n"
-            "or try the built-in sample:  dance-aggregate build --sample"
+    try:
+        request = BuildRequest(
+            configs=configs,
+            data_dirs=_pairs(data_dirs, "--data-dir"),
+            video_dirs=_pairs(video_dirs, "--video-dir"),
+            options=_options(opts),
+            output=output,
+            sample=sample,
+            cache_dir=cache_dir,
+            workers=workers,
+            part_size=part_size,
+            runner=runner,
+            ray_address=ray_address,
+            work_dir=work_dir,
+            max_short_side=max_short_side,
+            fetch=fetch,
+            progress=not quiet,
         )
-    try:
-        builders = []
-        for name in names:
-            cls = get_builder(name)
-            if cls.source not in dirs:
-                raise DanceAggregateError(
-                    f"{name}: no --data-dir for source {cls.source!r}.\nExpected layout:\n{cls.layout.rstrip()}\n"
-                    f"Fix: dance-aggregate build {name} --data-dir {cls.source}=/path/to/{cls.source}"
-                )
-            builder_opts = cls.parse_options(options.get(name, {}))
-            encode = cls.default_encode
-            if max_short_side:
-                encode = replace(encode, max_short_side=max_short_side)
-            extra = {"fetch": fetch} if getattr(cls, "fetches_media", False) else {}
-            builders.append(
-                cls(dirs[cls.source], builder_opts, encode=encode, video_dir=vdirs.get(cls.source), work_dir=output / ".work", **extra)
-            )
-        unit_runner = None
-        if runner == "ray":
-            from dance_aggregate.pipeline.ray_runner import RayRunner, import_ray
-
-            import_ray()
-            unit_runner = RayRunner(workers, ray_address)
-            unit_runner.connect()  # a wrong --ray-address fails here, before any config
-            _share_politeness(builders, fetch)
-        bopts = BuildOptions(
-            output=output, workers=workers, part_size=part_size, progress=not quiet, runner=unit_runner, work_dir=work_dir
-        )
-    except (DanceAggregateError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    t0 = time.monotonic()
-    failures = []
-    results = []
-    try:
-        for builder in builders:
-            try:
-                results.append(build_config(builder, bopts))
-            except DanceAggregateError as exc:
-                failures.append(f"{builder.config_name}: {exc}")
-                click.echo(f"Error: {exc}", err=True)
-    finally:
-        if unit_runner is not None:
-            unit_runner.close()
-    all_acc = None
-    try:
-        if results or (output / "data").is_dir():
-            all_acc = finalize_folder(output, progress=not quiet)
+        result = run_build(request)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    """The build's accounting, where the folder is and how to load it, and the failures."""
     click.echo("")
     click.echo("Build accounting (records read = rows written + records excluded):")
-    for res in results:
-        click.echo(res.accounting.summary())
-    if all_acc is not None:
-        click.echo(all_acc.summary())
-    click.echo(f"Output: {output.resolve()}  ({time.monotonic() - t0:.1f} s)")
-    if results:
+    for acc in result.accounting().values():
+        click.echo(acc.summary())
+    output = result.output
+    click.echo(f"Output: {output.resolve()}  ({result.elapsed:.1f} s)")
+    if result.configs:
+        first = "all" if result.all is not None else result.configs[0].config
         click.echo(
             "Load it from the folder that holds it:\n"
             f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
-            f"print(load_dataset('{output.name}', '{'all' if all_acc is not None else results[0].config}'))\""
+            f"print(load_dataset('{output.name}', '{first}'))\""
         )
-    if failures:
-        raise click.ClickException(f"{len(failures)} config(s) failed: " + "; ".join(f.splitlines()[0] for f in failures))
-
-
-def _share_politeness(builders: list, fetch) -> None:
-    """On Ray, downloaders of every node share one pause (a Ray actor), not one per machine."""
-    if not any(getattr(b, "fetches_media", False) for b in builders):
-        return
-    from dance_aggregate.fetch.politeness_ray import RayPoliteness
-
-    shared = RayPoliteness.start(min_interval=0.0, base_pause=fetch.pause_base, max_pause=fetch.pause_max)
-    for b in builders:
-        if getattr(b, "fetches_media", False):
-            b.politeness = shared
+    for f in result.failures:
+        click.echo(f"Error: {f.config}: {f.error}", err=True)
+    if result.failures:
+        raise click.ClickException(
+            f"{len(result.failures)} config(s) failed: " + "; ".join(f"{f.config}: {f.error.splitlines()[0]}" for f in result.failures)
+        )
 
 
 @cli.command()
-@click.argument("folder", type=click.Path(path_type=Path), default=Path("dance_aggregate"))
+@click.argument("folder", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(folder: Path, as_json: bool) -> None:
     """Counts per config, split and label of a built FOLDER."""
@@ -254,7 +200,7 @@ def stats(folder: Path, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--repo-id", required=True, metavar="NAMESPACE/NAME", help="Dataset repo on the Hub, e.g. my-user/dance_aggregate.")
-@click.option("--folder", type=click.Path(path_type=Path), default=Path("dance_aggregate"), show_default=True, help="The built dataset folder.")
+@click.option("--folder", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT, show_default=True, help="The built dataset folder.")
 @click.option("--private", is_flag=True, help="Create the repo private.")
 @click.option("--dry-run", is_flag=True, help="Run the checks and show what would be uploaded; send nothing.")
 @click.option("--tag", default=None, metavar="vX.Y", help="Tag the published version.")

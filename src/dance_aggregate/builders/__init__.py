@@ -1,40 +1,8 @@
-"""Source builders, one module per source, and the registry of configs.
+"""Source builders: one module per source, each knowing only its source's files.
 
-``BUILDERS`` maps each config name to its builder class. A config is built by
-``dance-aggregate build CONFIG --data-dir SOURCE=PATH``.
+- :mod:`.base`: :class:`~.base.SourceBuilder`, what every builder implements (plan, materialize);
+- :mod:`.youtube`: the shared base of sources that list YouTube ids and time ranges;
+- :mod:`.ucf101`, :mod:`.activitynet`, :mod:`.kinetics`, :mod:`.letsdance`, :mod:`.youtube8m`;
+- :mod:`.tfrecord`: the TensorFlow-free TFRecord reader YouTube-8M needs;
+- :mod:`.registry`: every source and config, declared once.
 """
-
-from __future__ import annotations
-
-from dance_aggregate.builders.activitynet import ActivityNetBuilder
-from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.builders.kinetics import Kinetics600Builder, Kinetics600MotionBuilder
-from dance_aggregate.builders.letsdance import LetsDanceBuilder
-from dance_aggregate.builders.ucf101 import UCF101Builder
-from dance_aggregate.builders.youtube8m import YouTube8MBuilder
-from dance_aggregate.errors import ConfigError
-
-#: Config name -> builder class, in build order.
-BUILDERS: dict[str, type[SourceBuilder]] = {
-    UCF101Builder.config_name: UCF101Builder,
-    ActivityNetBuilder.config_name: ActivityNetBuilder,
-    Kinetics600Builder.config_name: Kinetics600Builder,
-    Kinetics600MotionBuilder.config_name: Kinetics600MotionBuilder,
-    LetsDanceBuilder.config_name: LetsDanceBuilder,
-    YouTube8MBuilder.config_name: YouTube8MBuilder,
-}
-
-
-def get_builder(config_name: str) -> type[SourceBuilder]:
-    """The builder class of ``config_name``.
-
-    Raises:
-        ConfigError: for an unknown config, listing the known ones.
-    """
-    try:
-        return BUILDERS[config_name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown config {config_name!r}; known configs: {', '.join(BUILDERS)} "
-            f"(run `dance-aggregate build --help`)"
-        ) from None

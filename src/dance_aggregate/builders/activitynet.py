@@ -150,7 +150,6 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
 
     def plan(self) -> Plan:
         """Windows of every dance segment of the training and validation videos."""
-        self._planned.clear()
         videos, tax_nodes = self._load()
         mapped, unmapped = self.dance_labels(tax_nodes)
         mirror = self.index_mirror(self.video_dir)

@@ -8,8 +8,12 @@ A source builder only knows its source's files. Subclasses set:
 - ``Options``: a dataclass of the builder's options (validated in ``__post_init__``);
 - :meth:`plan`: parse annotations into records and exclusions (no media work);
 - optionally :meth:`materialize`: turn one record into a full row (the default cuts
-  ``record.media["path"]`` between ``record.media["start"]``/``["end"]`` and re-encodes).
+  ``record.media["path"]`` between ``record.media["start"]``/``["end"]`` and re-encodes),
+  or :meth:`produce` when one plan record stands for many rows.
 
+A builder only knows its source's files: it parses and plans, and makes rows. Which
+configs exist, whether they carry pixels and so on is declared in
+:mod:`dance_aggregate.builders.registry`; the pipeline writes every report.
 Builders are pickled into worker processes, so they hold only plain attributes.
 """
 
@@ -24,6 +28,16 @@ from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
+
+
+@dataclass
+class Produced:
+    """What one plan record became: rows, exclusions, and the input records read
+    (``read == len(rows) + sum(e.count for e in exclusions)``)."""
+
+    rows: list[dict[str, Any]]
+    exclusions: list[Exclusion]
+    read: int
 
 
 @dataclass
@@ -52,14 +66,11 @@ class SourceBuilder:
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     #: Default encode options for this source (overridable from the CLI).
     default_encode: ClassVar[EncodeOptions] = EncodeOptions()
-    #: Whether the config is part of a plain ``dance-aggregate build`` with no names.
-    in_default_build: ClassVar[bool] = True
-    #: Whether rows carry pixels (and so belong to the ``all`` config).
-    has_pixels: ClassVar[bool] = True
-    #: Whether one plan record stands for many input records (a YouTube-8M shard): the
-    #: build then gives each such record its own unit and calls :meth:`materialize_many`,
-    #: and counts the records it reports as read.
-    expands_records: ClassVar[bool] = False
+    #: Most plan records in one unit of work (``None``: the build's ``part_size``). A
+    #: YouTube-8M plan record is a whole shard of thousands of videos, so it is 1 there.
+    max_records_per_unit: ClassVar[int | None] = None
+    #: What one plan record is, as progress bars count it.
+    record_noun: ClassVar[str] = "clip"
 
     def __init__(
         self,
@@ -97,22 +108,20 @@ class SourceBuilder:
         clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=f"{path} ({record.id})")
         return clip_row(record, clip)
 
+    def produce(self, record: ClipRecord) -> Produced:
+        """Every row ``record`` stands for, with what it excluded and how many input records
+        it read. One clip by default (:meth:`materialize`); a builder whose plan records
+        stand for many input records (a YouTube-8M shard) overrides this.
+
+        Raises:
+            MediaError: the clip cannot be produced (excluded with ``error.reason``).
+        """
+        return Produced([self.materialize(record)], [], 1)
+
     def should_redo(self, exclusions: list[Exclusion]) -> bool:
         """Whether a unit finished by an earlier run must run again because of what it
         excluded (e.g. a download that failed for a transient reason). Default: never."""
         return False
-
-    def finish(self, output: Path) -> None:
-        """Called in the main process after every unit ran (e.g. to write a report)."""
-
-    def materialize_many(self, record: ClipRecord) -> tuple[list[dict[str, Any]], list[Exclusion], int]:
-        """Produce every row a plan record stands for (builders with ``expands_records``).
-
-        Returns:
-            The rows, the exclusions, and how many input records were read, so that
-            ``read == len(rows) + sum(e.count for e in exclusions)``.
-        """
-        return [self.materialize(record)], [], 1
 
     # -- helpers --------------------------------------------------------------------------
     def layout_error(self, problem: str) -> DataDirError:

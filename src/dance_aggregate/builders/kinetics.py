@@ -87,7 +87,6 @@ class Kinetics600Builder(YouTubeSourceBuilder):
 
     def plan(self) -> Plan:
         """One record per annotation row; non-dance (or, for motion, non-motion) rows excluded."""
-        self._planned.clear()
         mirror = self.index_mirror(self.video_dir)
         records: list[ClipRecord] = []
         exclusions: list[Exclusion] = []
@@ -140,7 +139,6 @@ class Kinetics600MotionBuilder(Kinetics600Builder):
 
     config_name = "kinetics600_motion"
     motion = True
-    in_default_build = False
 
 
 def _split(value: str | None, default: str, where: str) -> str:

@@ -4,22 +4,23 @@ A subclass parses its annotation files and, for each clip, calls :meth:`clip_med
 the clip's range and, when the local mirror has the video, its path. Records with a
 mirror file are cut like any local file; the others are fetched at encode time through
 :class:`~dance_aggregate.fetch.fetcher.ClipFetcher` (cache, ledger, retries, shared pause),
-so a builder never touches yt-dlp itself.
+so a builder never touches yt-dlp itself. The plan's records say everything about what is
+fetched (:func:`fetch_requests`); the pipeline writes the download ledger report from them.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, clip_row
 from dance_aggregate.errors import ConfigError, MediaError
 from dance_aggregate.fetch import ledger as L
+from dance_aggregate.fetch.fetcher import ClipRequest
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.media.clip import cut_and_encode
 from dance_aggregate.records import ClipRecord, Exclusion
-from dance_aggregate.output.shards import REPORTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -30,26 +31,30 @@ class YouTubeSourceBuilder(SourceBuilder):
     Args:
         fetch: How to fetch videos that are not in the mirror (``--url-template``,
             ``--offline``, ``--retry-failed``, ``--cookies``, ``--proxy``).
+        politeness: The pause shared by every downloader (``None``: the file-lock pause of
+            this machine); a cluster build passes a
+            :class:`~dance_aggregate.fetch.politeness_ray.RayPoliteness` (it pickles by name).
         Other arguments: see :class:`SourceBuilder`.
     """
 
-    #: The CLI passes ``fetch=`` to builders that set this.
-    fetches_media: ClassVar[bool] = True
-
-    def __init__(self, data_dir: str | Path, options: SourceOptions | None = None, *, fetch: FetchOptions | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path,
+        options: SourceOptions | None = None,
+        *,
+        fetch: FetchOptions | None = None,
+        politeness: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(data_dir, options, **kwargs)
         self.fetch = fetch or FetchOptions()
-        #: The shared pause (``None``: the file-lock pause of this machine); a cluster build
-        #: sets a :class:`~dance_aggregate.politeness_ray.RayPoliteness` (pickles by name).
-        self.politeness: Any = None
+        self.politeness = politeness
         self._fetcher: Any = None
-        self._planned: list[tuple[str, str]] = []
 
     def __getstate__(self) -> dict[str, Any]:
-        # Workers get a fresh fetcher; the plan's key list stays in the main process.
+        # The fetcher holds open locks and a yt-dlp instance: each process makes its own.
         state = dict(self.__dict__)
         state["_fetcher"] = None
-        state["_planned"] = []
         return state
 
     # -- planning helpers ---------------------------------------------------------------
@@ -68,10 +73,7 @@ class YouTubeSourceBuilder(SourceBuilder):
         """
         if mirror is not None:
             return {"path": str(mirror), "start": round(start - mirror_offset, 6), "end": round(end - mirror_offset, 6)}
-        from dance_aggregate.fetch.fetcher import ClipRequest
-
         req = ClipRequest(youtube_id, fetch_start if fetch_start is not None else start, fetch_end if fetch_end is not None else end)
-        self._planned.append((req.key, youtube_id))
         return {"youtube_id": youtube_id, "fetch_start": req.start, "fetch_end": req.end, "start": start, "end": end}
 
     @staticmethod
@@ -105,9 +107,7 @@ class YouTubeSourceBuilder(SourceBuilder):
         media = record.media
         if media.get("path"):
             return super().materialize(record)
-        from dance_aggregate.fetch.fetcher import ClipRequest
-
-        req = ClipRequest(media["youtube_id"], media["fetch_start"], media["fetch_end"])
+        req = _request(media)
         fetcher = self.fetcher()
         got = fetcher.get(req)
         start, end = media["start"] - got.offset, media["end"] - got.offset
@@ -126,19 +126,17 @@ class YouTubeSourceBuilder(SourceBuilder):
             L.needs_retry(e.reason, offline=self.fetch.offline, retry_failed=self.fetch.retry_failed) for e in exclusions
         )
 
-    def finish(self, output: Path) -> None:
-        """Write ``reports/<config>.download_ledger.csv`` for the clips this plan fetches."""
-        if not self._planned or self.work_dir is None:
-            return
-        from dance_aggregate.fetch.ledger import Ledger, write_ledger_csv
 
-        ledger = Ledger(self.fetch_folder() / "ledger")
-        keys = dict(self._planned)
-        entries = ledger.entries(list(keys))
-        seen = {e.key for e in entries}
-        counts = write_ledger_csv(
-            Path(output) / REPORTS_DIR / f"{self.config_name}.download_ledger.csv",
-            entries,
-            [(k, y) for k, y in keys.items() if k not in seen],
-        )
-        logger.info("%s: download ledger: %s", self.config_name, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+def _request(media: dict[str, Any]) -> ClipRequest:
+    return ClipRequest(media["youtube_id"], media["fetch_start"], media["fetch_end"])
+
+
+def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
+    """The downloads a plan needs: one request per distinct range of the records that are
+    not in the local mirror (windows of one segment share one download), in record order."""
+    out: dict[str, ClipRequest] = {}
+    for r in records:
+        if not r.media.get("path") and "youtube_id" in r.media:
+            req = _request(r.media)
+            out.setdefault(req.key, req)
+    return list(out.values())

@@ -30,7 +30,7 @@ like the starter code's ``Dequantize``; ``duration``/``num_frames`` = seconds of
 leave ``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
 
 Work is planned per shard: the number of videos in a shard (and which are dance) is only
-known after reading it, so each shard is one unit of work (``expands_records``) and a
+known after reading it, so each shard is one unit of work (``max_records_per_unit = 1``) and a
 worker holds one shard's dance rows at a time. Pseudo ids are not YouTube ids:
 ``youtube_id`` is null and ``group`` is the pseudo id.
 """
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
+from dance_aggregate.builders.base import Produced, SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.errors import AnnotationError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
@@ -119,8 +119,8 @@ class YouTube8MBuilder(SourceBuilder):
     config_name = "youtube8m"
     layout = layout_from_doc(_MODULE_DOC)
     Options = YouTube8MOptions
-    has_pixels = False
-    expands_records = True
+    max_records_per_unit = 1
+    record_noun = "shard"
 
     # -- plan -------------------------------------------------------------------------------
     def plan(self) -> Plan:
@@ -235,7 +235,7 @@ class YouTube8MBuilder(SourceBuilder):
         return out
 
     # -- materialize ------------------------------------------------------------------------
-    def materialize_many(self, record: ClipRecord) -> tuple[list[dict[str, Any]], list[Exclusion], int]:
+    def produce(self, record: ClipRecord) -> Produced:
         """Read one shard: a row per dance video, exclusions for the rest."""
         media = record.media
         shard, rel, split = media["shard"], media["rel"], record.split
@@ -311,7 +311,7 @@ class YouTube8MBuilder(SourceBuilder):
                     count=other_level,
                 )
             )
-        return rows, exclusions, read
+        return Produced(rows, exclusions, read)
 
     def _row(self, vid: str, parsed: Any, dance: list[Entity]) -> dict[str, Any]:
         primary = dance[0]

@@ -29,6 +29,7 @@ Thresholds (each defined once, with its reasons, in its module):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,14 +101,15 @@ def _source_name(v: Any) -> str:
     return SOURCES[v] if isinstance(v, int) else str(v)
 
 
-def analyse(keys: pa.Table, splits: list[str]) -> Analysis:
+def analyse(keys: pa.Table, splits: list[str], priority: Sequence[str] = ()) -> Analysis:
     """Find duplicates among the rows of ``keys`` (the :data:`KEY_COLUMNS`) and apply the
-    split rule; ``splits`` is each row's current split."""
+    split rule; ``splits`` is each row's current split, ``priority`` the source order that
+    breaks ties between equally good copies."""
     cols = {name: keys.column(name).to_pylist() for name in KEY_COLUMNS}
     ids = cols["id"]
     pairs = find_pairs(cols["youtube_id"], cols["start_time"], cols["end_time"], cols["frame_hashes"])
     ranks = [
-        copy_rank(d, w, h, a, _source_name(s), i)
+        copy_rank(d, w, h, a, _source_name(s), i, priority)
         for d, w, h, a, s, i in zip(
             cols["duration"], cols["width"], cols["height"], cols["has_audio"], cols["source"], ids, strict=True
         )

@@ -1,8 +1,8 @@
 """Duplicate clusters (union-find over pairs) and the choice of the copy to keep.
 
 The best copy of a cluster is the longest (to the second), then the one with the most
-pixels, then one with audio, then the first in :data:`SOURCE_PRIORITY` (sources whose
-clips are trimmed to the labelled action first), then the smallest id.
+pixels, then one with audio, then the first source in the priority order the caller
+passes (the source registry's ``DEDUP_PRIORITY``), then the smallest id.
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-#: Fixed source priority for ties between equally good copies (first wins).
-SOURCE_PRIORITY: tuple[str, ...] = ("kinetics600", "activitynet", "ucf101", "letsdance", "youtube8m")
-
 
 class UnionFind:
     """Disjoint sets over ``0..n-1`` (path halving, union by size)."""
@@ -71,12 +67,18 @@ class Cluster:
 
 
 def copy_rank(
-    duration: float | None, width: int | None, height: int | None, has_audio: bool | None, source: str, clip_id: str
+    duration: float | None,
+    width: int | None,
+    height: int | None,
+    has_audio: bool | None,
+    source: str,
+    clip_id: str,
+    priority: Sequence[str] = (),
 ) -> tuple:
     """Sort key of a copy: the smallest is the best (longer, then higher resolution, then
-    with audio, then source priority, then id). Durations are compared to the second, so
-    a re-encode a few frames shorter does not beat a sharper copy."""
-    prio = SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
+    with audio, then the earlier source in ``priority``, then id). Durations are compared
+    to the second, so a re-encode a few frames shorter does not beat a sharper copy."""
+    prio = priority.index(source) if source in priority else len(priority)
     return (-round(duration or 0.0), -((width or 0) * (height or 0)), not bool(has_audio), prio, clip_id)
 
 

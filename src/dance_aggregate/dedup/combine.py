@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dance_aggregate import __version__
+from dance_aggregate.builders import registry
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
@@ -55,23 +56,11 @@ logger = logging.getLogger(__name__)
 
 #: Name of the combined config.
 ALL_CONFIG = "all"
-#: Sources whose rows carry pixels, used for configs with no registered builder.
-PIXEL_SOURCES: tuple[str, ...] = ("ucf101", "activitynet", "kinetics600", "letsdance")
 
 
 def pixel_configs(folder: Path) -> list[str]:
-    """Configs of ``folder`` that go into ``all``: builders with ``has_pixels``, never
-    ``all`` itself nor a ``*_motion`` config."""
-    from dance_aggregate.builders import BUILDERS
-
-    out = []
-    for name in configs_in(folder):
-        if name == ALL_CONFIG or name.endswith("_motion"):
-            continue
-        cls = BUILDERS.get(name)
-        if cls.has_pixels if cls is not None else name in PIXEL_SOURCES:
-            out.append(name)
-    return out
+    """Configs of ``folder`` that go into ``all`` (the source registry says which)."""
+    return [name for name in configs_in(folder) if registry.in_all(name)]
 
 
 def _read_keys(folder: Path, configs: list[str]) -> tuple[pa.Table, list[str], list[tuple[str, str, int]]]:
@@ -146,7 +135,7 @@ def build_all(
         return Accounting(**previous["accounting"])
     keys, splits, shards = _read_keys(folder, configs)
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
-    result = analyse(keys, splits)
+    result = analyse(keys, splits, registry.DEDUP_PRIORITY)
     ids = result.ids
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]

@@ -17,7 +17,6 @@ card and lists each source's terms. ``size_categories`` is computed from the row
 
 from __future__ import annotations
 
-import functools
 import logging
 from importlib import resources
 from pathlib import Path
@@ -25,13 +24,13 @@ from typing import Any
 
 import jinja2
 import pyarrow.parquet as pq
-import yaml
 from datasets import DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
 from dance_aggregate import __version__
+from dance_aggregate.builders import registry
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.reports import read_accounting
@@ -61,11 +60,9 @@ _SIZE_CATEGORIES = [
 ]
 
 
-@functools.lru_cache(maxsize=1)
 def source_info() -> dict[str, dict[str, str]]:
-    """Per-source provenance (name, homepage, licence, citation)."""
-    text = resources.files("dance_aggregate").joinpath("builders/sources.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    """Per-source provenance (name, homepage, licence, citation), from the source registry."""
+    return {s.name: s.card_facts() for s in registry.sources()}
 
 
 def template_text() -> str:

@@ -1,59 +1,128 @@
-"""The ``datasets`` builder API over the same source builders.
+"""The ``datasets`` builder API over the same pipeline as ``dance-aggregate build``.
 
-datasets 5.x has no loading scripts, so the builder is a library class. Use it directly
-when you want a cached ``datasets.Dataset`` without the CLI's output folder::
+datasets 5.x has no loading scripts, so the builder is a library class. Use it when you
+want a cached ``datasets.Dataset`` rather than the Hub-layout folder::
 
-    from dance_aggregate.pipeline.hf_builder import DanceAggregate
+    from dance_aggregate import DanceAggregate
 
     b = DanceAggregate(config_name="ucf101", data_dir="/data/UCF101", dataset_name="dance_aggregate")
     b.download_and_prepare()
     ds = b.as_dataset()
 
-It is an Arrow-based builder (tables built with the shared Arrow schema), so it runs
-without torch. Broken clips are skipped and logged; for the per-record accounting,
-resumable parts and the Hub-ready folder use ``dance-aggregate build``.
+    # Sources that list YouTube ids: a local mirror, offline (or fetch options)
+    b = DanceAggregate(config_name="kinetics600", data_dir="/data/k600", video_dir="/data/k600/videos",
+                       offline=True, dataset_name="dance_aggregate")
+
+    # The deduplicated `all` config needs every pixel source's raw files
+    b = DanceAggregate(config_name="all", data_dirs={"ucf101": "/data/UCF101", "kinetics600": "/data/k600"},
+                       video_dirs={"kinetics600": "/data/k600/videos"}, dataset_name="dance_aggregate")
+
+``download_and_prepare`` runs :func:`dance_aggregate.build` (same builders, units, dedup,
+split rule and accounting, resumable) into a pipeline folder under the ``datasets`` cache
+(``output=`` to choose it), then hands the built config's shards to ``datasets``. Build
+failures raise; the reports stay in the pipeline folder. It is an Arrow-based builder, so
+it runs without torch.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import datasets
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from dance_aggregate.builders import BUILDERS, get_builder
-from dance_aggregate.errors import DanceAggregateError, MediaError
-from dance_aggregate.records import ClipRecord
-from dance_aggregate.schema import features, rows_to_table
+from dance_aggregate.builders import registry
+from dance_aggregate.errors import ConfigError, DanceAggregateError
+from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
+from dance_aggregate.output.shards import DATA_DIR
+from dance_aggregate.pipeline.build import build
+from dance_aggregate.pipeline.request import BuildRequest
+from dance_aggregate.schema import SPLITS, arrow_schema, features
 
 logger = logging.getLogger(__name__)
 
+#: The combined config.
+ALL = "all"
 #: Rows per Arrow table yielded (video rows are large: keep batches small).
 _BATCH = 16
 
 
 @dataclass
 class DanceAggregateConfig(datasets.BuilderConfig):
-    """One config per source (``ucf101``, ...); ``options`` are the source builder's options
-    as ``KEY=VALUE`` strings (the same as ``-o CONFIG.KEY=VALUE`` on the command line)."""
+    """One config per source (``ucf101``, ...) plus ``all``.
+
+    Attributes:
+        options: The source builder's options as ``KEY: VALUE`` strings (as ``-o CONFIG.KEY=VALUE``).
+        video_dir: Local mirror of the source's videos (``--video-dir``).
+        data_dirs: For ``all``: source -> raw files of every pixel source to combine.
+        video_dirs: For ``all``: source -> local mirror.
+        offline: Use the mirror only; never download (``--offline``).
+        url_template: Where videos are fetched from (``--url-template``).
+        fetch: Full fetch options (cookies, proxy, retries...); overrides ``offline`` and
+            ``url_template``. Not a plain value, so ``datasets`` hashes it into the cache
+            folder name instead of spelling it out.
+        workers: Worker processes of the pipeline.
+        output: The pipeline's Hub-layout folder (default: under the ``datasets`` cache).
+    """
 
     options: dict[str, str] = field(default_factory=dict)
+    video_dir: str | None = None
+    data_dirs: dict[str, str] = field(default_factory=dict)
+    video_dirs: dict[str, str] = field(default_factory=dict)
+    offline: bool = False
+    url_template: str = DEFAULT_URL_TEMPLATE
+    fetch: FetchOptions | None = None
+    workers: int = 1
+    output: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        get_builder(self.name)  # raises ConfigError for an unknown config
+        if self.name != ALL:
+            registry.get_config(self.name)  # raises ConfigError for an unknown config
+
+    def request(self, output: Path) -> BuildRequest:
+        """The :class:`BuildRequest` this config stands for."""
+        fetch = self.fetch or FetchOptions(url_template=self.url_template, offline=self.offline)
+        if self.name == ALL:
+            if not self.data_dirs:
+                raise ConfigError(
+                    "all: pass data_dirs={source: path} for the pixel sources to combine, e.g. "
+                    'DanceAggregate(config_name="all", data_dirs={"ucf101": "/data/UCF101"})'
+                )
+            names = registry.default_configs(set(self.data_dirs))
+            return BuildRequest(configs=[n for n in names if registry.in_all(n)], data_dirs=self.data_dirs,
+                                video_dirs=self.video_dirs, options={}, output=output, fetch=fetch,
+                                workers=self.workers, progress=False)
+        source = registry.get_config(self.name).source
+        if not self.data_dir:
+            layout = registry.get_config(self.name).builder.layout
+            raise ConfigError(f"{self.name}: pass data_dir=... (the source's raw files). Expected layout:\n{layout}")
+        return BuildRequest(
+            configs=[self.name],
+            data_dirs={source: self.data_dir},
+            video_dirs={source: self.video_dir} if self.video_dir else {},
+            options={self.name: self.options} if self.options else {},
+            output=output,
+            fetch=fetch,
+            workers=self.workers,
+            progress=False,
+        )
 
 
 class DanceAggregate(datasets.ArrowBasedBuilder):
-    """``datasets`` builder of the dance_aggregate configs (``data_dir`` = the source's raw files)."""
+    """``datasets`` builder of the dance_aggregate configs, through the build pipeline."""
 
     BUILDER_CONFIG_CLASS = DanceAggregateConfig
-    BUILDER_CONFIGS = [DanceAggregateConfig(name=name, description=cls.__doc__ or "") for name, cls in BUILDERS.items()]
-    DEFAULT_CONFIG_NAME = next(iter(BUILDERS))
+    BUILDER_CONFIGS = [
+        *(DanceAggregateConfig(name=c.name, description=c.builder.__doc__ or "") for c in registry.configs()),
+        DanceAggregateConfig(name=ALL, description="Every pixel source, deduplicated, splits without leaks."),
+    ]
+    DEFAULT_CONFIG_NAME = registry.config_names()[0]
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -61,42 +130,30 @@ class DanceAggregate(datasets.ArrowBasedBuilder):
             features=features(),
         )
 
-    def _source_builder(self):
-        if not self.config.data_dir:
-            cls = get_builder(self.config.name)
-            raise DanceAggregateError(
-                f"{self.config.name}: pass data_dir=... (the source's raw files). Expected layout:\n{cls.layout}"
-            )
-        cls = get_builder(self.config.name)
-        return cls(self.config.data_dir, cls.parse_options(self.config.options))
+    def pipeline_folder(self) -> Path:
+        """Where the pipeline writes its Hub-layout folder for this config."""
+        if self.config.output:
+            return Path(self.config.output)
+        return Path(self._cache_dir_root) / "dance_aggregate-pipeline" / self.config_id / "dance_aggregate"
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        builder = self._source_builder()
-        plan = builder.plan()
-        by_split: dict[str, list[ClipRecord]] = defaultdict(list)
-        for r in sorted(plan.records, key=lambda r: r.id):
-            by_split[r.split].append(r)
-        logger.info("%s: %d records, %d excluded while reading annotations", self.config.name, len(plan.records), len(plan.exclusions))
-        return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"records": recs, "builder": builder})
-            for split, recs in sorted(by_split.items())
-        ]
+        folder = self.pipeline_folder()
+        result = build(self.config.request(folder))
+        if result.failures:
+            raise DanceAggregateError(
+                "; ".join(f"{f.config}: {f.error}" for f in result.failures) + f"\n(reports in {folder / 'reports'})"
+            )
+        base = folder / DATA_DIR / self.config.name
+        gens = []
+        for split in SPLITS:
+            files = sorted(base.glob(f"{split}-*.parquet"))
+            if files:
+                gens.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": [str(f) for f in files]}))
+        logger.info("%s: built in %s (%s)", self.config.name, folder, ", ".join(g.name for g in gens) or "no rows")
+        return gens
 
-    def _generate_tables(self, records: list[ClipRecord], builder: Any) -> Iterator[tuple[Any, pa.Table]]:
-        rows: list[dict[str, Any]] = []
-        key = 0
-        for record in records:
-            try:
-                if builder.expands_records:  # e.g. a YouTube-8M shard: many rows per record
-                    rows.extend(builder.materialize_many(record)[0])
-                else:
-                    rows.append(builder.materialize(record))
-            except MediaError as exc:
-                logger.warning("%s: skipped (%s): %s", record.id, exc.reason, exc)
-                continue
-            if len(rows) >= _BATCH:
-                yield key, rows_to_table(rows)
-                key += 1
-                rows = []
-        if rows:
-            yield key, rows_to_table(rows)
+    def _generate_tables(self, files: list[str]) -> Iterator[tuple[Any, pa.Table]]:
+        schema = arrow_schema()
+        for i, path in enumerate(files):
+            for j, batch in enumerate(pq.ParquetFile(path).iter_batches(batch_size=_BATCH)):
+                yield (i, j), pa.Table.from_batches([batch]).cast(schema)

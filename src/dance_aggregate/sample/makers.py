@@ -5,8 +5,8 @@ cache folder, a small raw tree per source that has a builder (same file names, f
 and annotation files as the real releases, media synthesised by :mod:`dance_aggregate.sample.synth`),
 and the build then runs every config over it.
 
-Each source contributes a ``make_<source>(root) -> SampleSource`` function registered in
-:data:`SAMPLE_MAKERS`.
+Each source contributes a ``make_<source>(root) -> SampleSource`` function, named by its
+entry in the source registry (:mod:`dance_aggregate.builders.registry`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from dance_aggregate import __version__
+from dance_aggregate.builders import registry
 from dance_aggregate.sample.synth import write_ucf_avi, write_video
 from dance_aggregate.output.shards import atomic_write_text
 
@@ -312,16 +312,6 @@ def make_youtube8m(root: Path) -> SampleSource:
     return SampleSource("youtube8m", base, options={"level": "both"})
 
 
-#: Source -> generator of its sample raw tree, in build order.
-SAMPLE_MAKERS: dict[str, Callable[[Path], SampleSource]] = {
-    "ucf101": make_ucf101,
-    "activitynet": make_activitynet,
-    "kinetics600": make_kinetics600,
-    "letsdance": make_letsdance,
-    "youtube8m": make_youtube8m,
-}
-
-
 def make_sample(cache_dir: Path | None = None, *, force: bool = False) -> list[SampleSource]:
     """Generate (once) the raw sample of every source into ``cache_dir/sample-<version>``.
 
@@ -330,7 +320,8 @@ def make_sample(cache_dir: Path | None = None, *, force: bool = False) -> list[S
     """
     root = (cache_dir or default_cache_dir()) / f"sample-{__version__}"
     out = []
-    for name, maker in SAMPLE_MAKERS.items():
+    for source in registry.sources():
+        name, maker = source.name, source.make_sample
         marker = root / f".{name}.done"
         if force and (root / name).exists():
             shutil.rmtree(root / name)

@@ -1,0 +1,141 @@
+"""What a build is asked to do (:class:`BuildRequest`) and what it did (:class:`BuildResult`).
+
+Defaults live here, once: the CLI, :class:`~dance_aggregate.pipeline.hf_builder.DanceAggregate`
+and the tests fill a request and call :func:`dance_aggregate.build`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dance_aggregate.builders import registry
+from dance_aggregate.errors import ConfigError
+from dance_aggregate.fetch.options import FetchOptions
+from dance_aggregate.output.reports import Accounting
+from dance_aggregate.pipeline.config import ConfigResult
+from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
+from dance_aggregate.pipeline.runners import Runner
+
+logger = logging.getLogger(__name__)
+
+#: The runners a request may name.
+RUNNERS = ("local", "ray")
+
+
+@dataclass
+class BuildRequest:
+    """Everything ``dance-aggregate build`` can be asked, as one value.
+
+    Attributes:
+        configs: Configs to build; empty: every default config whose source has a data dir.
+        data_dirs: Source name -> folder of its raw files (``--data-dir SOURCE=PATH``).
+        video_dirs: Source name -> local mirror of its videos (``--video-dir SOURCE=PATH``).
+        options: Config name -> builder options as ``KEY: VALUE`` strings (``-o CONFIG.KEY=VALUE``).
+        output: The dataset folder written.
+        sample: Generate the built-in miniature sources and build every config from them
+            (implies offline fetching).
+        cache_dir: Where the sample's raw files are generated (default: the user cache).
+        workers: Worker processes (or Ray CPUs of a local Ray instance).
+        part_size: Clips per unit of work (the resume granularity).
+        runner: ``"local"``, ``"ray"``, or a runner object (anything with ``workers`` and
+            ``run(fn, units)``, see :class:`~dance_aggregate.pipeline.runners.Runner`).
+        ray_address: An existing Ray cluster to join (with ``runner="ray"``).
+        work_dir: Where units write their parts: a path or fsspec URL every worker reaches
+            (default ``<output>/.work``).
+        max_short_side: Downscale video so its shorter side is at most this many pixels.
+        fetch: How videos missing from a mirror are fetched.
+        progress: Show progress bars.
+    """
+
+    configs: Sequence[str] = ()
+    data_dirs: Mapping[str, str | Path] = field(default_factory=dict)
+    video_dirs: Mapping[str, str | Path] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    output: Path = DEFAULT_OUTPUT
+    sample: bool = False
+    cache_dir: Path | None = None
+    workers: int = DEFAULT_WORKERS
+    part_size: int = DEFAULT_PART_SIZE
+    runner: str | Runner = "local"
+    ray_address: str | None = None
+    work_dir: str | None = None
+    max_short_side: int | None = None
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.output = Path(self.output)
+        self.configs = tuple(self.configs)
+        self.data_dirs = {k: str(v) for k, v in self.data_dirs.items()}
+        self.video_dirs = {k: str(v) for k, v in self.video_dirs.items()}
+        self.options = {k: dict(v) for k, v in self.options.items()}
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.part_size < 1:
+            raise ConfigError(f"part_size must be >= 1, got {self.part_size}")
+        if self.max_short_side is not None and self.max_short_side < 16:
+            raise ConfigError(f"max_short_side must be >= 16 pixels, got {self.max_short_side}")
+        if isinstance(self.runner, str) and self.runner not in RUNNERS:
+            raise ConfigError(f"unknown runner {self.runner!r}; expected one of {', '.join(RUNNERS)}")
+        if self.ray_address and self.runner != "ray":
+            raise ConfigError("--ray-address needs --runner ray: only the Ray runner joins a cluster")
+        for name in self.configs:
+            registry.get_config(name)  # an unknown config fails before any work
+        for source_name in [*self.data_dirs, *self.video_dirs]:
+            registry.source(source_name)
+        for name in self.options:
+            registry.get_config(name)
+
+
+@dataclass
+class ConfigFailure:
+    """A config that could not be built, and why (the other configs still were)."""
+
+    config: str
+    error: str
+
+
+@dataclass
+class BuildResult:
+    """What a build did.
+
+    Attributes:
+        output: The dataset folder.
+        configs: The configs built, with their accounting and shards.
+        failures: The configs that failed, with the error.
+        all: The accounting of the deduplicated ``all`` config (``None`` when the folder
+            has no pixel config).
+        elapsed: Wall time of the whole build (s).
+    """
+
+    output: Path
+    configs: list[ConfigResult] = field(default_factory=list)
+    failures: list[ConfigFailure] = field(default_factory=list)
+    all: Accounting | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Every config asked for was built."""
+        return not self.failures
+
+    def accounting(self) -> dict[str, Accounting]:
+        """Config -> accounting (``all`` included when built)."""
+        out = {r.config: r.accounting for r in self.configs}
+        if self.all is not None:
+            out["all"] = self.all
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary."""
+        return {
+            "output": str(self.output),
+            "elapsed_seconds": round(self.elapsed, 2),
+            "configs": {r.config: {"shards": r.shards, "elapsed_seconds": round(r.elapsed, 2)} for r in self.configs},
+            "failures": {f.config: f.error for f in self.failures},
+            "accounting": {k: vars(v) for k, v in self.accounting().items()},
+        }

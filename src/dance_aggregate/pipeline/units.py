@@ -1,0 +1,156 @@
+"""Units of work: a few plan records of one split, encoded into one Parquet part.
+
+A unit's part name holds a hash of its records and options, so a rerun with the same input
+finds the parts an earlier run finished (part and manifest both present) and skips them.
+:func:`run_unit` is what a runner calls in a worker process: it makes every row of its
+records through the builder, excludes a broken record with its reason (never fatal), and
+writes the part, then the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dance_aggregate import __version__
+from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.errors import DanceAggregateError, MediaError
+from dance_aggregate.output import parts
+from dance_aggregate.records import ClipRecord, Exclusion
+from dance_aggregate.schema import arrow_schema, rows_to_table
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkUnit:
+    """One unit of work: encode ``records`` into the part at ``path``."""
+
+    builder: SourceBuilder
+    config: str
+    split: str
+    records: list[ClipRecord]
+    path: str
+
+    @property
+    def manifest(self) -> str:
+        """The manifest written after the part; its presence marks the unit done."""
+        return parts.manifest_path(self.path)
+
+    def is_done(self) -> bool:
+        """Whether an earlier run finished this unit (part and manifest present)."""
+        return parts.is_done(self.path)
+
+
+@dataclass
+class UnitResult:
+    """What a unit produced.
+
+    Attributes:
+        path: The part.
+        split: Its split.
+        rows: Rows in the part.
+        exclusions: Records it excluded.
+        skipped: An earlier run had finished it.
+        read: Input records read (``rows + excluded``; more than the unit's plan records
+            when a plan record stands for many, as a YouTube-8M shard does).
+        planned: Plan records in the unit (for progress).
+    """
+
+    path: str
+    split: str
+    rows: int
+    exclusions: list[Exclusion] = field(default_factory=list)
+    skipped: bool = False
+    read: int = 0
+    planned: int = 0
+
+
+def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
+    h = hashlib.sha1()
+    h.update(__version__.encode())
+    h.update(repr(builder.options).encode())
+    h.update(repr(builder.encode).encode())
+    for r in records:
+        h.update(json.dumps(r.to_dict(), sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
+    """Cut records into units of at most ``part_size`` records per split (deterministic).
+
+    ``work`` is the work folder, a local path or an fsspec URL. A builder may cap the
+    records per unit (``max_records_per_unit``): a YouTube-8M record is a whole shard.
+    """
+    if builder.max_records_per_unit is not None:
+        part_size = min(part_size, builder.max_records_per_unit)
+    by_split: dict[str, list[ClipRecord]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: r.id):
+        by_split[r.split].append(r)
+    units = []
+    for split in sorted(by_split):
+        recs = by_split[split]
+        for i in range(0, len(recs), part_size):
+            chunk = recs[i : i + part_size]
+            key = _unit_key(builder, chunk)
+            path = parts.join(work, "parts", builder.config_name, f"{split}-{key}.parquet")
+            units.append(WorkUnit(builder, builder.config_name, split, chunk, path))
+    return units
+
+
+def finished_result(unit: WorkUnit) -> UnitResult | None:
+    """The result an earlier run left for ``unit``, or ``None`` when it must (re)run
+    (not finished, or finished with exclusions the builder wants to retry)."""
+    if not unit.is_done():
+        return None
+    done = parts.read_manifest(unit.path)
+    excl = [Exclusion(**e) for e in done["exclusions"]]
+    if unit.builder.should_redo(excl):
+        return None
+    read = done.get("read", done["rows"] + sum(e.count for e in excl))
+    return UnitResult(unit.path, unit.split, done["rows"], excl, skipped=True, read=read, planned=len(unit.records))
+
+
+def run_unit(unit: WorkUnit) -> UnitResult:
+    """Encode one unit into its part (skip when already done). Runs in a worker."""
+    earlier = finished_result(unit)
+    if earlier is not None:
+        return earlier
+    rows: list[dict[str, Any]] = []
+    exclusions: list[Exclusion] = []
+    read = 0
+    for record in unit.records:
+        try:
+            produced = unit.builder.produce(record)
+        except MediaError as exc:
+            logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
+            exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
+            read += 1
+            continue
+        except DanceAggregateError as exc:
+            logger.warning("%s: excluded: %s", record.id, exc)
+            exclusions.append(Exclusion(record.id, "error", str(exc), record.split, record.source_label))
+            read += 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
+            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc())
+            exclusions.append(
+                Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
+            )
+            read += 1
+            continue
+        rows.extend(produced.rows)
+        exclusions.extend(produced.exclusions)
+        read += produced.read
+    table = rows_to_table(rows) if rows else arrow_schema().empty_table()
+    # Part first, manifest last: a worker killed in between leaves no manifest, so the
+    # unit is redone (by the engine's retry or the next run), never counted twice.
+    parts.write_part(table, unit.path)
+    parts.write_manifest(unit.path, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
+    return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
