@@ -18,8 +18,8 @@ from dance_aggregate.errors import ConfigError, MediaError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.media.clip import cut_and_encode
+from dance_aggregate.output.layout import ledger_path
 from dance_aggregate.records import ClipRecord, Exclusion
-from dance_aggregate.output.shards import REPORTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class YouTubeSourceBuilder(SourceBuilder):
         entries = ledger.entries(list(keys))
         seen = {e.key for e in entries}
         counts = write_ledger_csv(
-            Path(output) / REPORTS_DIR / f"{self.config_name}.download_ledger.csv",
+            ledger_path(Path(output), self.config_name),
             entries,
             [(k, y) for k, y in keys.items() if k not in seen],
         )

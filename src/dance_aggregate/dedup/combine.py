@@ -37,19 +37,14 @@ from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
-from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.dedup.leakage import check_no_leaks
-from dance_aggregate.records import Exclusion
+from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
+from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, read_report, write_reports
+from dance_aggregate.output.shards import MAX_SHARD_BYTES, configs_in, shard_files, write_config_from_parts
+from dance_aggregate.records import Exclusion
 from dance_aggregate.schema import SOURCES, arrow_schema
-from dance_aggregate.output.shards import (
-    MAX_SHARD_BYTES,
-    REPORTS_DIR,
-    atomic_write_text,
-    configs_in,
-    shard_files,
-    write_config_from_parts,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +230,6 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
                 result.new_splits[c.keep],
             ]
         )
-    path = folder / REPORTS_DIR / "duplicates.csv"
+    path = duplicates_path(folder)
     atomic_write_text(path, buf.getvalue())
     return path

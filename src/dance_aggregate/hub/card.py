@@ -34,10 +34,11 @@ from huggingface_hub import DatasetCardData
 from dance_aggregate import __version__
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
+from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_text
 from dance_aggregate.output.reports import read_accounting
+from dance_aggregate.output.shards import configs_in, shard_files
 from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
 from dance_aggregate.taxonomy import load_taxonomy
-from dance_aggregate.output.shards import atomic_write_bytes, atomic_write_text, configs_in, shard_files
 
 logger = logging.getLogger(__name__)
 

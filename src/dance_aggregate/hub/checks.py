@@ -35,11 +35,11 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
-from dance_aggregate.errors import DanceAggregateError, OutputError
 from dance_aggregate.dedup.leakage import check_no_leaks
+from dance_aggregate.errors import DanceAggregateError, OutputError
 from dance_aggregate.output.reports import read_accounting
-from dance_aggregate.schema import features
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT, configs_in, shard_files
+from dance_aggregate.schema import features
 
 logger = logging.getLogger(__name__)
 

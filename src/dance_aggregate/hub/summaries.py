@@ -26,8 +26,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from dance_aggregate.output.layout import REPORTS_DIR
 from dance_aggregate.output.reports import read_report
-from dance_aggregate.output.shards import REPORTS_DIR, shard_files
+from dance_aggregate.output.shards import shard_files
 
 logger = logging.getLogger(__name__)
 

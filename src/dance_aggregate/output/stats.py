@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 
 from dance_aggregate.errors import OutputError
 from dance_aggregate.output.reports import read_report
-from dance_aggregate.schema import features
 from dance_aggregate.output.shards import configs_in, shard_files
+from dance_aggregate.schema import features
 
 
 def folder_stats(folder: Path) -> dict[str, Any]:

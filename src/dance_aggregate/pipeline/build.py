@@ -36,7 +36,8 @@ from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.schema import SPLITS, arrow_schema, rows_to_table
-from dance_aggregate.output.shards import WORK_DIR, write_config_from_parts
+from dance_aggregate.output.layout import WORK_DIR
+from dance_aggregate.output.shards import write_config_from_parts
 
 logger = logging.getLogger(__name__)
 
