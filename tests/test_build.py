@@ -190,7 +190,8 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
     """Rows move between splits, keep id order and overrides, with at most 2 parts cached."""
-    from dance_aggregate.output.shards import read_config, write_config_from_parts
+    from dance_aggregate.output.folder import read_config
+    from dance_aggregate.output.shards import write_config_from_parts
 
     parts, tables = [], []
     for p in range(4):

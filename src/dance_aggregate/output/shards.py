@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from dance_aggregate.output.atomic import replacing
 from dance_aggregate.output.layout import DATA_DIR, shard_name, shard_path
-from dance_aggregate.schema import SPLITS, arrow_schema
+from dance_aggregate.schema import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -241,33 +241,3 @@ def write_config_from_parts(
             written[split] = names
     bar.close()
     return written
-
-
-def read_config(folder: Path, config: str) -> dict[str, pa.Table]:
-    """Read back the shards of ``config`` (split -> table)."""
-    out: dict[str, pa.Table] = {}
-    base = folder / DATA_DIR / config
-    for split in SPLITS:
-        files = sorted(base.glob(f"{split}-*.parquet"))
-        if files:
-            out[split] = pa.concat_tables([pq.read_table(f, schema=arrow_schema()) for f in files])
-    return out
-
-
-def configs_in(folder: Path) -> list[str]:
-    """Configs present in the output folder (those with at least one shard)."""
-    base = folder / DATA_DIR
-    if not base.is_dir():
-        return []
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.parquet")))
-
-
-def shard_files(folder: Path, config: str) -> dict[str, list[str]]:
-    """Split -> shard paths (relative to ``folder``) of an existing config."""
-    base = folder / DATA_DIR / config
-    out: dict[str, list[str]] = {}
-    for split in SPLITS:
-        files = sorted(base.glob(f"{split}-*.parquet"))
-        if files:
-            out[split] = [f"{DATA_DIR}/{config}/{f.name}" for f in files]
-    return out
