@@ -151,7 +151,7 @@ def run_build(tree: Path, out: Path, runner: str, workers: int, part_size: int) 
 def _digests(out: Path) -> dict[str, str]:
     """Short digests of the output: rows without media (ids, labels, splits, hashes...), the
     media cells' bytes, and the shard files' bytes."""
-    from dance_aggregate.output.shards import read_config
+    from dance_aggregate.output.folder import read_config
 
     rows, media, files = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
     for split, table in sorted(read_config(out, "ucf101").items()):

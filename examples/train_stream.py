@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.training import DecodeFrames, collate, has_video, stream
-from dance_aggregate.output.shards import configs_in
 
 log = logging.getLogger("train_stream")
 
@@ -33,7 +33,7 @@ def pick_config(data: str, wanted: str) -> str:
     folder = Path(data)
     if not folder.is_dir():
         return wanted  # a Hub repo id: let load_dataset resolve it
-    available = configs_in(folder)
+    available = BuiltFolder.open(folder).configs
     if wanted in available:
         return wanted
     if not available:

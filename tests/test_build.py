@@ -179,7 +179,7 @@ def test_datasets_builder_api(ucf_sample: Path, tmp_path):
 
 
 def test_atomic_writes_get_ordinary_permissions(tmp_path):
-    from dance_aggregate.output.shards import atomic_write_text
+    from dance_aggregate.output.atomic import atomic_write_text
 
     old = os.umask(0o022)
     try:
@@ -191,7 +191,8 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
     """Rows move between splits, keep id order and overrides, with at most 2 parts cached."""
-    from dance_aggregate.output.shards import read_config, write_config_from_parts
+    from dance_aggregate.output.folder import read_config
+    from dance_aggregate.output.shards import write_config_from_parts
 
     parts, tables = [], []
     for p in range(4):

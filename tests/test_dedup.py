@@ -24,7 +24,8 @@ from dance_aggregate.media.fingerprint import BLANK, FrameHasher
 from dance_aggregate.dedup.leakage import check_no_leaks, find_leaks
 from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.schema import rows_to_table
-from dance_aggregate.output.shards import read_config, write_config
+from dance_aggregate.output.folder import read_config
+from dance_aggregate.output.shards import write_config
 from tests.helpers_dedup import encode_corpus, plan_corpus, true_pairs
 
 

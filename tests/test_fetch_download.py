@@ -31,7 +31,7 @@ from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness
 from dance_aggregate.fetch.ytdlp import classify
-from dance_aggregate.output.shards import read_config
+from dance_aggregate.output.folder import read_config
 from tests.helpers_fetch import (
     SOURCE_FPS,
     Behaviour,

@@ -25,7 +25,7 @@ from dance_aggregate.builders.letsdance import (
 from dance_aggregate.sample.makers import make_letsdance
 from dance_aggregate.schema import features
 from dance_aggregate.sample.synth import pattern_frame
-from dance_aggregate.output.shards import read_config
+from dance_aggregate.output.folder import read_config
 
 LISTS = Path(__file__).parent / "data" / "letsdance"
 

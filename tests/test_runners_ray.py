@@ -18,7 +18,7 @@ from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.fetch.politeness_ray import RayPoliteness
 from dance_aggregate.pipeline.ray_runner import RayRunner
 from dance_aggregate.sample.makers import make_sample
-from dance_aggregate.output.shards import read_config
+from dance_aggregate.output.folder import read_config
 from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot
 
 ray = pytest.importorskip(

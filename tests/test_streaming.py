@@ -157,7 +157,7 @@ def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monke
     import logging
     import runpy
 
-    from dance_aggregate.output.shards import configs_in
+    from dance_aggregate.output.folder import BuiltFolder
 
     example = Path(__file__).resolve().parents[1] / "examples" / "train_stream.py"
     argv = [str(example), "--data", str(folder), "--frames", "4", "--size", "32", "--batch-size", "1", "--workers", "2", "--steps", "2"]
@@ -165,7 +165,7 @@ def test_example_runs_and_falls_back_when_kinetics_is_absent(folder: Path, monke
     with caplog.at_level(logging.INFO):
         runpy.run_path(str(example), run_name="__main__")
     text = caplog.text
-    if "kinetics600" not in configs_in(folder):
+    if "kinetics600" not in BuiltFolder.open(folder).configs:
         assert "config 'kinetics600' is not in" in text and "dance-aggregate build kinetics600" in text
     assert "step 2" in text
 
@@ -188,9 +188,9 @@ def test_feature_only_rows_are_filtered_or_refused(folder: Path) -> None:
     and decoding one anyway is a clear MediaError, not a crash inside PyAV."""
     from dance_aggregate.errors import MediaError
     from dance_aggregate.training import has_video
-    from dance_aggregate.output.shards import configs_in
+    from dance_aggregate.output.folder import BuiltFolder
 
-    if "youtube8m" not in configs_in(folder):
+    if "youtube8m" not in BuiltFolder.open(folder).configs:
         pytest.skip("the sample has no youtube8m config")
     ds = stream(folder, "youtube8m", buffer_size=0)
     row = next(iter(ds))

@@ -15,7 +15,7 @@ from dance_aggregate.builders.youtube8m import YouTube8MBuilder, YouTube8MOption
 from dance_aggregate.sample.makers import make_youtube8m
 from dance_aggregate.schema import features
 from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
-from dance_aggregate.output.shards import read_config
+from dance_aggregate.output.folder import read_config
 
 DATA = Path(__file__).parent / "data" / "youtube8m"
 #: The real 2018 vocabulary (all 3,862 rows; the long description columns dropped, which the

@@ -35,7 +35,7 @@ _EXPORTS = {
     "DanceAggregateError": "dance_aggregate.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["BuildRequest", "BuildResult", "DanceAggregate", "DanceAggregateError", "__version__", "build", "features"]
 
 if TYPE_CHECKING:
     from dance_aggregate.errors import DanceAggregateError

@@ -38,19 +38,15 @@ from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
-from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.dedup.leakage import check_no_leaks
+from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
+from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.output.folder import BuiltFolder, Shard
+from dance_aggregate.output.layout import duplicates_path
+from dance_aggregate.output.reports import Accounting, write_reports
+from dance_aggregate.output.shards import MAX_SHARD_BYTES, write_config_from_parts
 from dance_aggregate.records import Exclusion
-from dance_aggregate.output.reports import Accounting, read_report, write_reports
 from dance_aggregate.schema import SOURCES, arrow_schema
-from dance_aggregate.output.shards import (
-    MAX_SHARD_BYTES,
-    REPORTS_DIR,
-    atomic_write_text,
-    configs_in,
-    shard_files,
-    write_config_from_parts,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -58,36 +54,36 @@ logger = logging.getLogger(__name__)
 ALL_CONFIG = "all"
 
 
-def pixel_configs(folder: Path) -> list[str]:
+def pixel_configs(folder: Path | BuiltFolder) -> list[str]:
     """Configs of ``folder`` that go into ``all`` (the source registry says which)."""
-    return [name for name in configs_in(folder) if registry.in_all(name)]
+    return [name for name in BuiltFolder.of(folder).configs if registry.in_all(name)]
 
 
-def _read_keys(folder: Path, configs: list[str]) -> tuple[pa.Table, list[str], list[tuple[str, str, int]]]:
-    """Key columns of every shard, each row's split, and (config, shard, row count)."""
+def _read_keys(folder: BuiltFolder, configs: list[str]) -> tuple[pa.Table, list[str], list[Shard]]:
+    """Key columns of every shard, each row's split, and the shards in that order."""
     tables, splits, shards = [], [], []
     for config in configs:
-        for split, paths in shard_files(folder, config).items():
-            for p in paths:
-                t = pq.read_table(folder / p, columns=list(KEY_COLUMNS))
+        for split, in_split in folder.shards(config).items():
+            for shard in in_split:
+                t = folder.read_columns(shard, KEY_COLUMNS)
                 tables.append(t)
                 splits.extend([split] * t.num_rows)
-                shards.append((config, p, t.num_rows))
+                shards.append(shard)
     if not tables:
         return arrow_schema().empty_table().select(list(KEY_COLUMNS)), [], []
     return pa.concat_tables(tables), splits, shards
 
 
-def inputs_key(folder: Path, configs: list[str]) -> str:
+def inputs_key(folder: Path | BuiltFolder, configs: list[str]) -> str:
     """A key of the input shards (names, sizes, modification times), the thresholds and
     the version: when it has not changed, ``all`` need not be rebuilt."""
+    built = BuiltFolder.of(folder)
     h = hashlib.sha1()
     h.update(json.dumps([__version__, thresholds()], sort_keys=True).encode())
     for config in configs:
-        for paths in shard_files(folder, config).values():
-            for p in paths:
-                st = (folder / p).stat()
-                h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        for shards in built.shards(config).values():
+            for s in shards:
+                h.update(f"{s.path}\0{s.file_bytes}\0{s.mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -105,12 +101,16 @@ def thresholds() -> dict[str, Any]:
 
 
 def build_all(
-    folder: Path, *, progress: bool = False, check: bool = True, max_shard_bytes: int = MAX_SHARD_BYTES
+    folder: Path | BuiltFolder, *, progress: bool = False, check: bool = True, max_shard_bytes: int = MAX_SHARD_BYTES
 ) -> Accounting | None:
     """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
 
+    Given a :class:`BuiltFolder`, it reads the folder through it and, when it rewrites
+    ``all``, refreshes it, so the caller's model shows the new ``all`` and its reports
+    (only the new shards are read).
+
     Args:
-        folder: The output folder.
+        folder: The output folder, or its model.
         progress: Show a progress bar while copying rows.
         check: Run the leakage check on the result.
         max_shard_bytes: Largest output shard (Arrow bytes).
@@ -122,18 +122,19 @@ def build_all(
         OutputError: when the accounting does not add up or ``all`` leaks across splits.
     """
     t0 = time.monotonic()
-    configs = pixel_configs(folder)
+    built = BuiltFolder.of(folder)
+    configs = pixel_configs(built)
     if not configs:
         return None
-    key = inputs_key(folder, configs)
-    previous = read_report(folder, ALL_CONFIG)
-    if previous and previous.get("inputs_key") == key and ALL_CONFIG in configs_in(folder):
+    key = inputs_key(built, configs)
+    previous = built.report(ALL_CONFIG)
+    if previous and previous.get("inputs_key") == key and ALL_CONFIG in built.configs:
         # Nothing changed since the last build: keep `all` as it is (still leak-checked).
         logger.info("all: inputs unchanged since the last build; kept as is")
         if check:
-            check_no_leaks(folder, ALL_CONFIG)
+            check_no_leaks(built, ALL_CONFIG)
         return Accounting(**previous["accounting"])
-    keys, splits, shards = _read_keys(folder, configs)
+    keys, splits, shards = _read_keys(built, configs)
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
     result = analyse(keys, splits, registry.DEDUP_PRIORITY)
     ids = result.ids
@@ -143,12 +144,12 @@ def build_all(
     # Kept rows go to their split under the rule; the other copies of a cluster are dropped.
     row_splits = [s if k else None for s, k in zip(result.new_splits, keep, strict=True)]
     write_config_from_parts(
-        folder,
+        built.path,
         ALL_CONFIG,
-        [str(folder / p) for _, p, _ in shards],
+        [str(built.path / s.path) for s in shards],
         lambda p: pq.read_table(p, schema=arrow_schema()),
-        [n for _, _, n in shards],
-        [(folder / p).stat().st_size for _, p, _ in shards],
+        [s.rows for s in shards],
+        [s.file_bytes for s in shards],
         row_splits,
         ids,
         overrides={"duplicate_ids": dup_ids},
@@ -164,9 +165,9 @@ def build_all(
         rows_by_split=rows_by_split,
         excluded={"duplicate": len(exclusions)} if exclusions else {},
     )
-    inputs = {c: sum(n for cc, _, n in shards if cc == c) for c in configs}
+    inputs = {c: sum(s.rows for s in shards if s.config == c) for c in configs}
     write_reports(
-        folder,
+        built.path,
         acc,
         exclusions,
         {
@@ -180,10 +181,11 @@ def build_all(
             "elapsed_seconds": round(time.monotonic() - t0, 2),
         },
     )
-    write_duplicates_csv(folder, result, keys)
+    write_duplicates_csv(built.path, result, keys)
+    built.refresh()  # data/all and its reports were rewritten
     acc.check()
     if check:
-        check_no_leaks(folder, ALL_CONFIG)
+        check_no_leaks(built, ALL_CONFIG)
     logger.info("%s", acc.summary().splitlines()[0])
     return acc
 
@@ -224,6 +226,6 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
                 result.new_splits[c.keep],
             ]
         )
-    path = folder / REPORTS_DIR / "duplicates.csv"
+    path = duplicates_path(folder)
     atomic_write_text(path, buf.getvalue())
     return path

@@ -1,7 +1,9 @@
 """The split-leakage check: no YouTube video, no UCF101 group and no duplicate cluster in
 two splits.
 
-``find_leaks`` reads only the small key columns of a config's shards. Besides ``group``
+``find_leaks`` reads only the small key columns of a config's shards (through the folder
+model, :class:`~dance_aggregate.output.folder.BuiltFolder`, so a column already read by
+another step is not read again). Besides ``group``
 and ``youtube_id``, a row and the copies listed in its ``duplicate_ids`` must share a
 split (reported under the column ``duplicate_ids`` with the row's id as the value). The build calls it
 for ``all`` (and the publish checks call it again before any upload); a folder with leaks
@@ -14,10 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from dance_aggregate.errors import OutputError
-from dance_aggregate.output.shards import shard_files
+from dance_aggregate.output.folder import BuiltFolder
 
 #: Columns whose values must never appear in two splits of a config.
 LEAK_KEYS = ("group", "youtube_id")
@@ -37,24 +37,27 @@ class Leak:
         return f"{self.config}: {self.column}={self.value!r} in splits {', '.join(self.splits)} (rows {', '.join(self.ids[:4])}{' ...' if len(self.ids) > 4 else ''})"
 
 
-def find_leaks(folder: Path, config: str) -> list[Leak]:
+def find_leaks(folder: Path | BuiltFolder, config: str) -> list[Leak]:
     """Every ``group`` / ``youtube_id`` value of ``config`` that sits in two splits, and
-    every row whose listed duplicates sit in another split."""
+    every row whose listed duplicates sit in another split.
+
+    Args:
+        folder: The output folder, or its model.
+        config: The config to check.
+    """
     seen: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     split_of: dict[str, str] = {}
     copies: dict[str, list[str]] = {}
-    for split, paths in shard_files(folder, config).items():
-        for p in paths:
-            t = pq.read_table(folder / p, columns=["id", *LEAK_KEYS, "duplicate_ids"])
-            ids = t.column("id").to_pylist()
-            for col in LEAK_KEYS:
-                for rid, v in zip(ids, t.column(col).to_pylist(), strict=True):
-                    if v:
-                        seen[(col, v)][split].append(rid)
-            for rid, dups in zip(ids, t.column("duplicate_ids").to_pylist(), strict=True):
-                split_of[rid] = split
-                if dups:
-                    copies[rid] = dups
+    for split, t in BuiltFolder.of(folder).columns(config, ["id", *LEAK_KEYS, "duplicate_ids"]).items():
+        ids = t.column("id").to_pylist()
+        for col in LEAK_KEYS:
+            for rid, v in zip(ids, t.column(col).to_pylist(), strict=True):
+                if v:
+                    seen[(col, v)][split].append(rid)
+        for rid, dups in zip(ids, t.column("duplicate_ids").to_pylist(), strict=True):
+            split_of[rid] = split
+            if dups:
+                copies[rid] = dups
     for rid, dups in sorted(copies.items()):
         for d in dups:
             if d in split_of and split_of[d] != split_of[rid]:
@@ -69,13 +72,14 @@ def find_leaks(folder: Path, config: str) -> list[Leak]:
     return leaks
 
 
-def check_no_leaks(folder: Path, config: str) -> None:
+def check_no_leaks(folder: Path | BuiltFolder, config: str) -> None:
     """Raise :class:`OutputError` listing the leaks of ``config``, if any."""
-    leaks = find_leaks(folder, config)
+    built = BuiltFolder.of(folder)
+    leaks = find_leaks(built, config)
     if leaks:
         shown = "\n  ".join(str(x) for x in leaks[:20])
         more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
         raise OutputError(
-            f"{folder}: split leakage in config {config!r}: {len(leaks)} key(s) in more than one split:\n  {shown}{more}\n"
+            f"{built.path}: split leakage in config {config!r}: {len(leaks)} key(s) in more than one split:\n  {shown}{more}\n"
             f"Rebuild the folder with `dance-aggregate build` (it assigns splits by group and duplicate cluster)."
         )

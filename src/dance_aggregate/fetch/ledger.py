@@ -14,13 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dance_aggregate.output.shards import atomic_write_text
+from dance_aggregate.output.atomic import atomic_write_text
 
 #: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
 FAILED_PREFIX = "download failed: "
@@ -125,10 +124,7 @@ class Ledger:
 
     def put(self, entry: LedgerEntry) -> None:
         """Write ``entry`` atomically."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{entry.key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(asdict(entry), sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path(entry.key))
+        atomic_write_text(self.path(entry.key), json.dumps(asdict(entry), sort_keys=True))
 
     def entries(self, keys: list[str] | None = None) -> list[LedgerEntry]:
         """Entries of ``keys`` (every entry when None), in key order."""

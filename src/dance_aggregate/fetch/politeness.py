@@ -13,13 +13,14 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+
+from dance_aggregate.output.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,7 @@ class FilePoliteness:
                 before = dict(state)
                 yield state
                 if state != before:
-                    tmp = self.state_path.with_name(f".politeness.{os.getpid()}.tmp")
-                    tmp.write_text(json.dumps(state), encoding="utf-8")
-                    os.replace(tmp, self.state_path)
+                    atomic_write_text(self.state_path, json.dumps(state))
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import pyarrow.parquet as pq
 from datasets import DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
@@ -33,10 +32,11 @@ from dance_aggregate import __version__
 from dance_aggregate.builders import registry
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
-from dance_aggregate.output.reports import read_accounting
+from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_text
+from dance_aggregate.output.folder import BuiltFolder
+from dance_aggregate.output.layout import DATA_DIR, shard_pattern
 from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
 from dance_aggregate.taxonomy import load_taxonomy
-from dance_aggregate.output.shards import atomic_write_bytes, atomic_write_text, configs_in, shard_files
 
 logger = logging.getLogger(__name__)
 
@@ -86,58 +86,49 @@ def size_category(rows: int) -> str:
     return "n>1B"
 
 
-def _rows(folder: Path, config: str) -> int:
-    return sum(pq.read_metadata(folder / p).num_rows for paths in shard_files(folder, config).values() for p in paths)
-
-
-def dataset_rows(folder: Path) -> int:
+def dataset_rows(folder: Path | BuiltFolder) -> int:
     """Rows of the dataset: the ``all`` config when present, else the sum over the source configs."""
-    configs = configs_in(folder)
-    if "all" in configs:
-        return _rows(folder, "all")
-    return sum(_rows(folder, c) for c in configs)
+    built = BuiltFolder.of(folder)
+    if "all" in built.configs:
+        return built.total_rows("all")
+    return sum(built.total_rows(c) for c in built.configs)
 
 
-def sources_present(folder: Path) -> list[str]:
+def sources_present(folder: Path | BuiltFolder) -> list[str]:
     """Sources with at least one row in the folder, in :data:`SOURCES` order."""
+    built = BuiltFolder.of(folder)
     names = features()["source"].names
     seen: set[str] = set()
-    for config in configs_in(folder):
-        for paths in shard_files(folder, config).values():
-            for p in paths:
-                seen.update(names[i] for i in pq.read_table(folder / p, columns=["source"]).column("source").to_pylist() if i is not None)
+    for config in built.configs:
+        for values in built.column(config, "source").values():
+            seen.update(names[i] for i in values if i is not None)
     return [s for s in SOURCES if s in seen]
 
 
-def card_data(folder: Path) -> DatasetCardData:
+def card_data(folder: Path | BuiltFolder) -> DatasetCardData:
     """The YAML metadata of the card for the configs present in ``folder``."""
-    configs = configs_in(folder)
+    built = BuiltFolder.of(folder)
+    configs = built.configs
     default = default_config(configs)
     meta = MetadataConfigs()
     infos = DatasetInfosDict()
     feats = features()
     for config in configs:
-        files = shard_files(folder, config)
+        shards = built.shards(config)
         entry: dict[str, Any] = {
-            "data_files": [{"split": split, "path": f"data/{config}/{split}-*.parquet"} for split in files]
+            "data_files": [{"split": split, "path": f"{DATA_DIR}/{config}/{shard_pattern(split)}"} for split in shards]
         }
         if config == default:
             entry["default"] = True
         meta[config] = entry
         splits = SplitDict()
         total_bytes = 0
-        for split, paths in files.items():
-            n = 0
-            nbytes = 0
-            for p in paths:
-                md = pq.read_metadata(folder / p)
-                n += md.num_rows
-                nbytes += sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
-            splits.add(SplitInfo(name=split, num_bytes=nbytes, num_examples=n))
+        for split, in_split in shards.items():
+            nbytes = sum(s.uncompressed_bytes for s in in_split)
+            splits.add(SplitInfo(name=split, num_bytes=nbytes, num_examples=sum(s.rows for s in in_split)))
             total_bytes += nbytes
-        infos[config] = DatasetInfo(features=feats, splits=splits, dataset_size=total_bytes, download_size=sum(
-            (folder / p).stat().st_size for paths in files.values() for p in paths
-        ))
+        download = sum(s.file_bytes for in_split in shards.values() for s in in_split)
+        infos[config] = DatasetInfo(features=feats, splits=splits, dataset_size=total_bytes, download_size=download)
     data = DatasetCardData(
         pretty_name=PRETTY_NAME,
         license="other",
@@ -145,32 +136,32 @@ def card_data(folder: Path) -> DatasetCardData:
         license_link=LICENSE_FILE,
         tags=list(TAGS),
         task_categories=list(TASK_CATEGORIES),
-        size_categories=[size_category(dataset_rows(folder))],
+        size_categories=[size_category(dataset_rows(built))],
     )
     meta.to_dataset_card_data(data)
     infos.to_dataset_card_data(data)
     return data
 
 
-def render_card(folder: Path, repo_id: str = "dance_aggregate") -> str:
-    """Render the whole card (front matter + body) for ``folder``."""
-    data = card_data(folder)
-    configs = configs_in(folder)
+def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") -> str:
+    """Render the whole card (front matter + body) for ``folder`` (a path or its model)."""
+    built = BuiltFolder.of(folder)
+    data = card_data(built)
+    configs = built.configs
     counts = []
     label_counts = []
     feats = features()
     for config in configs:
-        for split, paths in shard_files(folder, config).items():
-            n = sum(pq.read_metadata(folder / p).num_rows for p in paths)
+        for split, n in built.rows(config).items():
             counts.append({"config": config, "split": split, "rows": n})
-        per_label = label_split_counts(folder, config)
+        per_label = label_split_counts(built, config)
         for label, by_split in sorted(per_label.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
             label_counts.append(
                 {"config": config, "label": label, **{s: by_split.get(s, 0) for s in SPLITS}, "rows": sum(by_split.values())}
             )
     accounting = []
     for config in configs:
-        acc = read_accounting(folder, config)
+        acc = built.accounting(config)
         if acc is None:
             continue
         reasons = "; ".join(f"{k}: {v}" for k, v in sorted(acc.excluded.items())) or "-"
@@ -182,7 +173,7 @@ def render_card(folder: Path, repo_id: str = "dance_aggregate") -> str:
         labels.append({**row, "sources": srcs})
     columns = [{"name": n, "type": _type_name(feats[n]), "doc": COLUMNS.get(n, "")} for n in feats]
     info = source_info()
-    present = sources_present(folder)
+    present = sources_present(built)
     sources = [{**info[s], "config": s, "in_build": s in present} for s in SOURCES if s in info]
     chart_config = default_config(configs)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -203,9 +194,9 @@ def render_card(folder: Path, repo_id: str = "dance_aggregate") -> str:
         chart_config=chart_config,
         license_file=LICENSE_FILE,
         size_category=data.size_categories[0],
-        total_rows=dataset_rows(folder),
-        dedup=dedup_summary(folder),
-        ledger=ledger_summary(folder),
+        total_rows=dataset_rows(built),
+        dedup=dedup_summary(built),
+        ledger=ledger_summary(built),
     )
     return body
 
@@ -219,20 +210,19 @@ def _type_name(feature: Any) -> str:
     return name
 
 
-def label_split_counts(folder: Path, config: str) -> dict[str, dict[str, int]]:
+def label_split_counts(folder: Path | BuiltFolder, config: str) -> dict[str, dict[str, int]]:
     """Label name -> split -> rows of ``config``."""
     names = features()["label"].names
     out: dict[str, dict[str, int]] = {}
-    for split, paths in shard_files(folder, config).items():
-        for p in paths:
-            for v in pq.read_table(folder / p, columns=["label"]).column("label").to_pylist():
-                label = names[v] if v is not None else "(none)"
-                out.setdefault(label, {}).setdefault(split, 0)
-                out[label][split] += 1
+    for split, values in BuiltFolder.of(folder).column(config, "label").items():
+        for v in values:
+            label = names[v] if v is not None else "(none)"
+            out.setdefault(label, {}).setdefault(split, 0)
+            out[label][split] += 1
     return out
 
 
-def license_text(folder: Path) -> str:
+def license_text(folder: Path | BuiltFolder) -> str:
     """``LICENSE.md``: the terms of each source present in ``folder``."""
     info = source_info()
     lines = [
@@ -252,14 +242,22 @@ def license_text(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def write_card(folder: Path, repo_id: str = "dance_aggregate") -> Path:
-    """Write ``folder/README.md``, the chart PNG and ``LICENSE.md`` (each atomically)."""
-    configs = configs_in(folder)
-    chart_config = default_config(configs)
+def write_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") -> Path:
+    """Write ``README.md``, the chart PNG and ``LICENSE.md`` into ``folder`` (each atomically).
+
+    Args:
+        folder: The output folder, or its model (read once for all three files).
+        repo_id: The repo the card's loading examples name.
+
+    Returns:
+        The path of the card.
+    """
+    built = BuiltFolder.of(folder)
+    chart_config = default_config(built.configs)
     if chart_config:
-        png = draw_chart(label_split_counts(folder, chart_config), f"Clips per label and split: config {chart_config}")
-        atomic_write_bytes(folder / CHART_PATH, png)
-    atomic_write_text(folder / LICENSE_FILE, license_text(folder))
-    path = folder / "README.md"
-    atomic_write_text(path, render_card(folder, repo_id))
+        png = draw_chart(label_split_counts(built, chart_config), f"Clips per label and split: config {chart_config}")
+        atomic_write_bytes(built.path / CHART_PATH, png)
+    atomic_write_text(built.path / LICENSE_FILE, license_text(built))
+    path = built.path / "README.md"
+    atomic_write_text(path, render_card(built, repo_id))
     return path

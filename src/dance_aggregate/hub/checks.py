@@ -29,17 +29,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from datasets import Features
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
-from dance_aggregate.errors import DanceAggregateError, OutputError
 from dance_aggregate.dedup.leakage import check_no_leaks
-from dance_aggregate.output.reports import read_accounting
+from dance_aggregate.errors import DanceAggregateError, OutputError
+from dance_aggregate.output.folder import BuiltFolder, Shard
+from dance_aggregate.output.shards import MAX_SHARD_BYTES, MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT
 from dance_aggregate.schema import features
-from dance_aggregate.output.shards import MAX_SHARD_BYTES, MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT, configs_in, shard_files
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +85,13 @@ def _fail(name: str, problems: list[str], fix: str) -> CheckResult:
     return CheckResult(name, FAIL, f"{len(problems)} problem(s):\n    {shown}{more}\n  Fix: {fix}")
 
 
-def check_card(folder: Path, card_text: str | None = None) -> CheckResult:
+def check_card(folder: Path | BuiltFolder, card_text: str | None = None) -> CheckResult:
     """README YAML ``configs:`` and ``dataset_info`` parse and match the shards."""
     name = "card"
+    built = BuiltFolder.of(folder)
+    root = built.path
     if card_text is None:
-        readme = folder / "README.md"
+        readme = root / "README.md"
         if not readme.is_file():
             return _fail(name, [f"{readme} does not exist"], f"{_REBUILD}; it writes the card")
         card_text = readme.read_text(encoding="utf-8")
@@ -102,7 +103,7 @@ def check_card(folder: Path, card_text: str | None = None) -> CheckResult:
     except Exception as exc:  # noqa: BLE001 - any parse error is the finding
         return _fail(name, [f"the README front matter does not parse: {type(exc).__name__}: {exc}"], fix)
     problems: list[str] = []
-    present = configs_in(folder)
+    present = built.configs
     if sorted(meta) != present:
         problems.append(f"configs in the card {sorted(meta)} != configs with shards in data/ {present}")
     defaults = [c for c, v in meta.items() if v.get("default")]
@@ -114,12 +115,12 @@ def check_card(folder: Path, card_text: str | None = None) -> CheckResult:
     for config in present:
         if config not in meta:
             continue
-        shards = {p for paths in shard_files(folder, config).values() for p in paths}
+        shards = {p for paths in built.shard_paths(config).values() for p in paths}
         covered: dict[str, str] = {}
         for entry in _data_files(meta[config].get("data_files")):
             split, patterns = entry
             for pattern in patterns:
-                matched = sorted(str(p.relative_to(folder)) for p in folder.glob(pattern) if p.is_file())
+                matched = sorted(str(p.relative_to(root)) for p in root.glob(pattern) if p.is_file())
                 if not matched:
                     problems.append(f"{config}/{split}: data_files pattern {pattern!r} matches no file")
                 for m in matched:
@@ -134,7 +135,7 @@ def check_card(folder: Path, card_text: str | None = None) -> CheckResult:
             continue
         if info.features != expected:
             problems.append(f"{config}: dataset_info features differ from the shared schema (dance_aggregate.schema.features())")
-        rows = _rows_per_split(folder, config)
+        rows = built.rows(config)
         declared = {s: v.num_examples for s, v in (info.splits or {}).items()}
         if declared != rows:
             problems.append(f"{config}: dataset_info split sizes {declared} != rows in the shards {rows}")
@@ -161,95 +162,90 @@ def _data_files(value: object) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _rows_per_split(folder: Path, config: str) -> dict[str, int]:
-    return {
-        split: sum(pq.read_metadata(folder / p).num_rows for p in paths)
-        for split, paths in shard_files(folder, config).items()
-    }
-
-
-def check_shards(folder: Path) -> CheckResult:
+def check_shards(folder: Path | BuiltFolder) -> CheckResult:
     """Every shard has exactly the declared schema, reads back, and names its media cells."""
     name = "shards"
-    expected = features()
-    schema = expected.arrow_schema
+    built = BuiltFolder.of(folder)
     problems: list[str] = []
     n = 0
-    for config in configs_in(folder):
-        for paths in shard_files(folder, config).values():
-            for rel in paths:
-                n += 1
-                try:
-                    f = pq.ParquetFile(folder / rel)
-                    got = f.schema_arrow
-                    if not got.equals(schema, check_metadata=False):
-                        diff = [
-                            f"{fld.name}: {fld.type}" for fld in got if fld.name not in schema.names or schema.field(fld.name).type != fld.type
-                        ]
-                        missing = [x for x in schema.names if x not in got.names]
-                        problems.append(f"{rel}: Arrow schema differs from features().arrow_schema (differs: {diff or '-'}, missing: {missing or '-'})")
-                        continue
-                    if Features.from_arrow_schema(got) != expected:
-                        problems.append(f"{rel}: the `huggingface` schema metadata does not hold the shared features")
-                        continue
-                    # Light columns only: the footer schema is what readers see, and reading
-                    # terabytes of video bytes again would check nothing more.
-                    t = f.read(columns=["id", "label", "video.path", "audio.path"])
-                    for rid, video, audio in zip(t.column("id").to_pylist(), t.column("video").to_pylist(), t.column("audio").to_pylist(), strict=True):
-                        vpath = (video or {}).get("path") if video is not None else None
-                        if video is not None and not (vpath or "").endswith(".mp4"):
-                            problems.append(f"{rel}: row {rid}: video cell path {vpath!r} does not end in .mp4 (the viewer shows it as video.unknown)")
-                        apath = (audio or {}).get("path") if audio is not None else None
-                        if audio is not None and not (apath or "").endswith(".flac"):
-                            problems.append(f"{rel}: row {rid}: audio cell path {apath!r} does not end in .flac")
-                except Exception as exc:  # noqa: BLE001 - an unreadable shard is the finding
-                    problems.append(f"{rel}: cannot be read: {type(exc).__name__}: {exc}")
+    for shard in built.all_shards():
+        n += 1
+        try:
+            problems += _shard_problems(built, shard)
+        except Exception as exc:  # noqa: BLE001 - an unreadable shard is the finding
+            problems.append(f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}")
     if n == 0:
-        return _fail(name, [f"no shards under {folder}/data/<config>/"], _REBUILD)
+        return _fail(name, [f"no shards under {built.path}/data/<config>/"], _REBUILD)
     if problems:
         return _fail(name, problems, _REBUILD)
     return CheckResult(name, OK, f"{n} shard(s) have the declared features; media cells end in .mp4 / .flac")
 
 
-def check_row_groups(folder: Path, read_limit: int = VIEWER_READ_LIMIT, max_shard_bytes: int = MAX_SHARD_BYTES) -> CheckResult:
+def _shard_problems(built: BuiltFolder, shard: Shard) -> list[str]:
+    """What is wrong with one shard's schema and media cell names (raises when unreadable)."""
+    expected = features()
+    schema = expected.arrow_schema
+    rel = shard.path
+    if shard.footer is None:
+        return [f"{rel}: cannot be read: {shard.error}"]
+    got = shard.footer.schema
+    if not got.equals(schema, check_metadata=False):
+        diff = [f"{fld.name}: {fld.type}" for fld in got if fld.name not in schema.names or schema.field(fld.name).type != fld.type]
+        missing = [x for x in schema.names if x not in got.names]
+        return [f"{rel}: Arrow schema differs from features().arrow_schema (differs: {diff or '-'}, missing: {missing or '-'})"]
+    if Features.from_arrow_schema(got) != expected:
+        return [f"{rel}: the `huggingface` schema metadata does not hold the shared features"]
+    # Light columns only: the footer schema is what readers see, and reading
+    # terabytes of video bytes again would check nothing more.
+    t = built.read_columns(shard, ["id", "label", "video.path", "audio.path"])
+    problems = []
+    for rid, video, audio in zip(t.column("id").to_pylist(), t.column("video.path").to_pylist(), t.column("audio.path").to_pylist(), strict=True):
+        vpath = (video or {}).get("path") if video is not None else None
+        if video is not None and not (vpath or "").endswith(".mp4"):
+            problems.append(f"{rel}: row {rid}: video cell path {vpath!r} does not end in .mp4 (the viewer shows it as video.unknown)")
+        apath = (audio or {}).get("path") if audio is not None else None
+        if audio is not None and not (apath or "").endswith(".flac"):
+            problems.append(f"{rel}: row {rid}: audio cell path {apath!r} does not end in .flac")
+    return problems
+
+
+def check_row_groups(
+    folder: Path | BuiltFolder, read_limit: int = VIEWER_READ_LIMIT, max_shard_bytes: int = MAX_SHARD_BYTES
+) -> CheckResult:
     """Row groups far below the viewer's read limit, page indexes present, shards not too large."""
     name = "row_groups"
     problems: list[str] = []
     largest = 0
-    for config in configs_in(folder):
-        for paths in shard_files(folder, config).values():
-            for rel in paths:
-                path = folder / rel
-                size = path.stat().st_size
-                if size > max_shard_bytes:
-                    problems.append(f"{rel}: {size:,} bytes, above the {max_shard_bytes:,}-byte shard limit")
-                md = pq.read_metadata(path)
-                for i in range(md.num_row_groups):
-                    rg = md.row_group(i)
-                    big = max(rg.total_byte_size, sum(rg.column(j).total_compressed_size for j in range(rg.num_columns)))
-                    largest = max(largest, big)
-                    if big > read_limit:
-                        problems.append(f"{rel}: row group {i} is {big:,} bytes, above the viewer's {read_limit:,}-byte read limit")
-                    # The offset index is what lets a reader fetch single pages. (Media byte
-                    # columns carry no column index: their values are too large for statistics.)
-                    no_index = [rg.column(j).path_in_schema for j in range(rg.num_columns) if not rg.column(j).has_offset_index]
-                    if no_index:
-                        problems.append(f"{rel}: row group {i} has no page (offset) index for {', '.join(no_index[:3])}{' ...' if len(no_index) > 3 else ''}")
+    for shard in BuiltFolder.of(folder).all_shards():
+        rel = shard.path
+        if shard.file_bytes > max_shard_bytes:
+            problems.append(f"{rel}: {shard.file_bytes:,} bytes, above the {max_shard_bytes:,}-byte shard limit")
+        for i, rg in enumerate(shard.require_footer().row_groups):
+            big = max(rg.total_byte_size, rg.compressed_bytes)
+            largest = max(largest, big)
+            if big > read_limit:
+                problems.append(f"{rel}: row group {i} is {big:,} bytes, above the viewer's {read_limit:,}-byte read limit")
+            # The offset index is what lets a reader fetch single pages. (Media byte
+            # columns carry no column index: their values are too large for statistics.)
+            no_index = rg.without_offset_index
+            if no_index:
+                problems.append(f"{rel}: row group {i} has no page (offset) index for {', '.join(no_index[:3])}{' ...' if len(no_index) > 3 else ''}")
     if problems:
         return _fail(name, problems, f"{_REBUILD}; the writer keeps row groups small and writes page indexes")
     return CheckResult(name, OK, f"largest row group {largest:,} bytes (limit {read_limit:,}); page indexes present")
 
 
-def check_shard_counts(folder: Path) -> CheckResult:
+def check_shard_counts(folder: Path | BuiltFolder) -> CheckResult:
     """Enough shards per split for streaming readers to spread over workers (a warning only)."""
     name = "streaming"
+    built = BuiltFolder.of(folder)
     few = []
-    for config in configs_in(folder):
-        for split, paths in shard_files(folder, config).items():
-            rows = sum(pq.read_metadata(folder / p).num_rows for p in paths)
+    for config in built.configs:
+        for split, shards in built.shards(config).items():
+            rows = sum(s.rows for s in shards)
             want = min(MIN_SHARDS_PER_SPLIT, rows // MIN_ROWS_PER_SHARD)
-            if len(paths) < want:
-                few.append(f"{config}/{split}: {len(paths)} shard(s) for {rows} rows (want {want})")
+            if len(shards) < want:
+                few.append(f"{config}/{split}: {len(shards)} shard(s) for {rows} rows (want {want})")
     if few:
         return CheckResult(
             name, WARN, "few shards, streaming will use few workers: " + "; ".join(few[:5]) + ". Rebuild with this version to reshard."
@@ -257,25 +253,27 @@ def check_shard_counts(folder: Path) -> CheckResult:
     return CheckResult(name, OK, f"every split has enough shards for parallel streaming (up to {MIN_SHARDS_PER_SPLIT} when rows allow)")
 
 
-def check_leakage(folder: Path) -> CheckResult:
+def check_leakage(folder: Path | BuiltFolder) -> CheckResult:
     """No group / YouTube id in two splits of ``all``."""
     name = "leakage"
-    if "all" not in configs_in(folder):
+    built = BuiltFolder.of(folder)
+    if "all" not in built.configs:
         return CheckResult(name, WARN, "no `all` config in the folder: nothing to check")
     try:
-        check_no_leaks(folder, "all")
+        check_no_leaks(built, "all")
     except OutputError as exc:
         return CheckResult(name, FAIL, str(exc))
     return CheckResult(name, OK, "no group or YouTube id in two splits of `all`")
 
 
-def check_accounting(folder: Path) -> CheckResult:
+def check_accounting(folder: Path | BuiltFolder) -> CheckResult:
     """Each config's accounting adds up and matches its shards."""
     name = "accounting"
+    built = BuiltFolder.of(folder)
     problems: list[str] = []
     missing: list[str] = []
-    for config in configs_in(folder):
-        acc = read_accounting(folder, config)
+    for config in built.configs:
+        acc = built.accounting(config)
         if acc is None:
             missing.append(config)
             continue
@@ -283,7 +281,7 @@ def check_accounting(folder: Path) -> CheckResult:
             problems.append(
                 f"{config}: {acc.records_read} records read != {acc.rows_written} rows written + {acc.excluded_total} excluded"
             )
-        rows = {k: v for k, v in _rows_per_split(folder, config).items() if v}
+        rows = {k: v for k, v in built.rows(config).items() if v}
         reported = {k: v for k, v in acc.rows_by_split.items() if v}
         if rows != reported:
             problems.append(f"{config}: reports/{config}.json says rows {reported}, the shards hold {rows}")
@@ -295,7 +293,7 @@ def check_accounting(folder: Path) -> CheckResult:
 
 
 #: The checks in the order they run.
-CHECKS: tuple[Callable[[Path], CheckResult], ...] = (
+CHECKS: tuple[Callable[[BuiltFolder], CheckResult], ...] = (
     check_shards,
     check_row_groups,
     check_shard_counts,
@@ -304,14 +302,19 @@ CHECKS: tuple[Callable[[Path], CheckResult], ...] = (
 )
 
 
-def run_checks(folder: Path, card_text: str | None = None) -> list[CheckResult]:
-    """Run every check on ``folder`` (the card as ``card_text`` when given, else its README)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return [CheckResult("folder", FAIL, f"{folder} is not a directory. Build one with: dance-aggregate build --sample --output {folder}")]
-    results = [check_card(folder, card_text)]
+def run_checks(folder: Path | BuiltFolder, card_text: str | None = None) -> list[CheckResult]:
+    """Run every check on ``folder`` (the card as ``card_text`` when given, else its README).
+
+    The folder is read once (:class:`BuiltFolder`) and every check shares that model.
+    """
+    if not isinstance(folder, BuiltFolder):
+        folder = Path(folder)
+        if not folder.is_dir():
+            return [CheckResult("folder", FAIL, f"{folder} is not a directory. Build one with: dance-aggregate build --sample --output {folder}")]
+    built = BuiltFolder.of(folder)
+    results = [check_card(built, card_text)]
     for check in CHECKS:
-        results.append(check(folder))
+        results.append(check(built))
     for r in results:
         logger.debug("%s", r)
     return results

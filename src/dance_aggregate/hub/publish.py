@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 
 from dance_aggregate.hub.card import render_card, write_card
 from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
+from dance_aggregate.output.folder import BuiltFolder
 
 logger = logging.getLogger(__name__)
 
@@ -229,8 +230,13 @@ def repo_url(api: HfApi, repo_id: str) -> str:
     return f"{api.endpoint.rstrip('/')}/datasets/{repo_id}"
 
 
-def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPlan:
+def plan_publish(options: PublishOptions, api: HfApi | None = None, built: BuiltFolder | None = None) -> PublishPlan:
     """Render the card, run the checks and compare the folder with the repo (reads only).
+
+    Args:
+        options: What to publish where.
+        api: The Hub client (``None``: one for ``options.endpoint`` and ``options.token``).
+        built: The folder already read (``None``: it is read here, once, for the card and the checks).
 
     Raises:
         PublishError: when the folder does not exist.
@@ -241,8 +247,9 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None) -> PublishPl
         raise PublishError(
             f"{folder} is not a directory. Build the dataset first: dance-aggregate build --sample --output {folder}"
         )
-    card = render_card(folder, options.repo_id)
-    checks = run_checks(folder, card_text=card)
+    built = built or BuiltFolder.open(folder)
+    card = render_card(built, options.repo_id)
+    checks = run_checks(built, card_text=card)
     files = local_files(folder)
     remote: dict[str, object] = {}
     exists: bool | None
@@ -376,10 +383,11 @@ def publish(options: PublishOptions) -> PublishResult:
         PublishError: a check failed (nothing is uploaded), no token, or the Hub refused.
     """
     api = HfApi(endpoint=options.endpoint, token=options.token)
-    if not options.dry_run and options.folder.is_dir():
+    built = BuiltFolder.open(options.folder) if options.folder.is_dir() else None
+    if not options.dry_run and built is not None:
         # The card names the repo in its loading examples; the folder keeps the card it publishes.
-        write_card(options.folder, options.repo_id)
-    plan = plan_publish(options, api)
+        write_card(built, options.repo_id)
+    plan = plan_publish(options, api, built)
     result = PublishResult(url=plan.url, plan=plan)
     require_passed(plan.checks, options.folder)
     if options.dry_run:

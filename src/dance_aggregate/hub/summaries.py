@@ -24,10 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from dance_aggregate.output.reports import read_report
-from dance_aggregate.output.shards import REPORTS_DIR, shard_files
+from dance_aggregate.output.folder import BuiltFolder
+from dance_aggregate.output.layout import LEDGER_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +51,11 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
         logger.warning("cannot read %s for the card: %s", path, exc)
 
 
-def dedup_summary(folder: Path) -> list[dict[str, str]]:
+def dedup_summary(folder: Path | BuiltFolder) -> list[dict[str, str]]:
     """``[{"what", "value"}]`` lines about deduplication (empty when nothing is known)."""
+    built = BuiltFolder.of(folder)
     out: list[dict[str, str]] = []
-    report = read_report(folder, "all") if (folder / REPORTS_DIR / "all.json").is_file() else None
+    report = built.report("all")
     for key in _DEDUP_KEYS:
         section = (report or {}).get(key)
         if isinstance(section, dict):
@@ -64,7 +63,7 @@ def dedup_summary(folder: Path) -> list[dict[str, str]]:
                 if isinstance(v, (int, float, str, bool)):
                     out.append({"what": k.replace("_", " "), "value": str(v)})
             break
-    for path in sorted((folder / REPORTS_DIR).glob("duplicates*")):
+    for path in built.report_files("duplicates*"):
         if path.suffix not in (".csv", ".jsonl", ".ndjson"):
             continue
         n = 0
@@ -76,27 +75,20 @@ def dedup_summary(folder: Path) -> list[dict[str, str]]:
                 clusters.add(str(c))
         what = f"lines in `reports/{path.name}`"
         out.append({"what": what, "value": f"{n}" + (f" ({len(clusters)} clusters)" if clusters else "")})
-    if "all" in _configs_with_shards(folder):
+    if "all" in built.configs:
         rows = with_dups = 0
-        for paths in shard_files(folder, "all").values():
-            for p in paths:
-                col = pq.read_table(folder / p, columns=["duplicate_ids"]).column("duplicate_ids").to_pylist()
-                rows += len(col)
-                with_dups += sum(1 for v in col if v)
+        for col in built.column("all", "duplicate_ids").values():
+            rows += len(col)
+            with_dups += sum(1 for v in col if v)
         out.append({"what": "rows of `all` that list other copies in `duplicate_ids`", "value": f"{with_dups} of {rows}"})
     return out
-
-
-def _configs_with_shards(folder: Path) -> list[str]:
-    base = folder / "data"
-    return [p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.parquet"))] if base.is_dir() else []
 
 
 #: Exclusion reasons that mean "the clip had no video" (local mirror miss or failed download).
 _MISSING_PREFIXES = ("missing video", "download failed")
 
 
-def ledger_summary(folder: Path) -> list[dict[str, Any]]:
+def ledger_summary(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
     """Missing rates per source and split (empty when nothing was fetched).
 
     Two inputs are understood:
@@ -108,12 +100,13 @@ def ledger_summary(folder: Path) -> list[dict[str, Any]]:
     - any other ``reports/*ledger*`` CSV / JSON-lines with ``source`` (or ``config``),
       ``split`` and ``status`` columns, counted row by row.
     """
+    built = BuiltFolder.of(folder)
     out: list[dict[str, Any]] = []
     totals: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for path in sorted((folder / REPORTS_DIR).glob("*ledger*")):
-        if path.name.endswith(".download_ledger.csv"):
-            out.extend(_fetch_missing_rates(folder, path.name[: -len(".download_ledger.csv")], path))
+    for path in built.report_files("*ledger*"):
+        if path.name.endswith(LEDGER_SUFFIX):
+            out.extend(_fetch_missing_rates(built, path.name[: -len(LEDGER_SUFFIX)], path))
             continue
         for row in _rows(path):
             source = str(row.get("source") or row.get("config") or "?")
@@ -143,16 +136,14 @@ def _rate_row(source: str, split: str, wanted: int, present: int, why: Counter[s
     }
 
 
-def _fetch_missing_rates(folder: Path, config: str, ledger: Path) -> list[dict[str, Any]]:
+def _fetch_missing_rates(folder: BuiltFolder, config: str, ledger: Path) -> list[dict[str, Any]]:
     """Per split: clips of ``config`` with video (its shards) against clips without (its
     exclusions for missing or undownloadable video), with the ledger's reasons."""
     ledger_reason = {str(r.get("key") or ""): str(r.get("reason") or "") for r in _rows(ledger)}
-    present: Counter[str] = Counter()
-    for split, paths in shard_files(folder, config).items():
-        present[split] += sum(pq.read_metadata(folder / p).num_rows for p in paths)
+    present: Counter[str] = Counter(folder.rows(config))
     missing: Counter[str] = Counter()
     why: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in _rows(folder / REPORTS_DIR / f"{config}.excluded.csv"):
+    for row in _rows(folder.excluded_csv(config)):
         reason = str(row.get("reason") or "")
         if not reason.startswith(_MISSING_PREFIXES):
             continue

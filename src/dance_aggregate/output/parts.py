@@ -8,8 +8,8 @@ every worker reaches: a shared filesystem path, or an fsspec URL (``s3://bucket/
 from the parts.
 
 Writes are all-or-nothing: a local file (plain path or ``file://``) is written under a
-temporary name and renamed into place; an object-store object is uploaded in one PUT,
-which readers never see half-done.
+temporary name and renamed into place (:mod:`.atomic`); an object-store object is uploaded
+in one PUT, which readers never see half-done.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.output.shards import atomic_write_json, parquet_bytes, write_parquet
+from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_json, json_text
+from dance_aggregate.output.shards import parquet_bytes, write_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +83,8 @@ def is_done(part: str) -> bool:
 
 def _put_bytes(location: str, data: bytes) -> None:
     fs, p = _fs(location)
-    parent = posixpath.dirname(p)
     if _is_local_fs(fs):
-        fs.makedirs(parent, exist_ok=True)
-        tmp = posixpath.join(parent, f".{posixpath.basename(p)}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            fs.pipe_file(tmp, data)
-            fs.mv(tmp, p)  # a rename within one folder: atomic
-        except BaseException:
-            if fs.exists(tmp):
-                fs.rm_file(tmp)
-            raise
+        atomic_write_bytes(Path(p), data)
     else:
         # Object stores: one PUT is all-or-nothing, and there is no rename to lean on.
         fs.pipe_file(p, data)
@@ -111,7 +102,7 @@ def write_manifest(part: str, manifest: dict[str, Any]) -> None:
     """Write the manifest of ``part`` atomically; call it only after the part is written."""
     location = manifest_path(part)
     if is_url(location):
-        _put_bytes(location, (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
+        _put_bytes(location, json_text(manifest).encode("utf-8"))
     else:
         atomic_write_json(Path(location), manifest)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.errors import OutputError
+from dance_aggregate.output.atomic import atomic_write_json, atomic_write_text
+from dance_aggregate.output.layout import excluded_path, report_path
 from dance_aggregate.records import Exclusion
-from dance_aggregate.output.shards import REPORTS_DIR, atomic_write_json, atomic_write_text
 
 
 @dataclass
@@ -92,18 +93,18 @@ def _count_by_reason(exclusions: list[Exclusion]) -> Counter[str]:
 def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None) -> None:
     """Write ``reports/<config>.json`` and ``reports/<config>.excluded.csv``."""
     report = {"accounting": asdict(acc), **(extra or {})}
-    atomic_write_json(folder / REPORTS_DIR / f"{acc.config}.json", report)
+    atomic_write_json(report_path(folder, acc.config), report)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["id", "split", "source_label", "reason", "detail", "count"])
     for e in sorted(exclusions, key=lambda e: (e.reason, e.id)):
         w.writerow([e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count])
-    atomic_write_text(folder / REPORTS_DIR / f"{acc.config}.excluded.csv", buf.getvalue())
+    atomic_write_text(excluded_path(folder, acc.config), buf.getvalue())
 
 
 def read_report(folder: Path, config: str) -> dict[str, Any] | None:
     """The JSON report of ``config``, or ``None`` when there is none."""
-    path = folder / REPORTS_DIR / f"{config}.json"
+    path = report_path(folder, config)
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))

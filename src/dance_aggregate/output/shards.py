@@ -1,26 +1,17 @@
-"""Parquet writing: work parts, final shards and the folder layout.
+"""Parquet writing: work parts and the final shards of a config.
 
-The output folder (default ``./dance_aggregate``) is what goes to the Hub::
-
-    dance_aggregate/
-    ├── README.md                                  dataset card (YAML configs + dataset_info)
-    ├── data/<config>/<split>-NNNNN-of-NNNNN.parquet
-    ├── reports/<config>.json, <config>.excluded.csv
-    └── .work/                                     resumable intermediate parts (not published)
-
-Every file is written to a temporary name in the same folder and renamed into place, so a
-killed build never leaves a half-written shard where a reader would find it. A config's
-shards are swapped in as a whole folder.
+Shards are written to a temporary name and renamed into place (:mod:`.atomic`), so a killed
+build never leaves a half-written shard where a reader would find it. A config's shards are
+swapped in as a whole folder. Where they go is :mod:`.layout`; reading a built folder back is
+:mod:`.folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -29,7 +20,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.schema import SPLITS, arrow_schema
+from dance_aggregate.output.atomic import replacing
+from dance_aggregate.output.layout import DATA_DIR, shard_name, shard_path
+from dance_aggregate.schema import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -44,50 +37,6 @@ MIN_ROWS_PER_SHARD = 32
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 #: Media columns are already compressed (H.264, FLAC): store them as they are.
 _UNCOMPRESSED = ("video.bytes", "audio.bytes")
-
-DATA_DIR = "data"
-REPORTS_DIR = "reports"
-WORK_DIR = ".work"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600 files; give the file the mode a plain open() would have.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(Path(tmp))
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (sorted keys, indented)."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def _row_group_rows(table: pa.Table) -> int:
@@ -113,14 +62,8 @@ def _write_table(table: pa.Table, where: Any) -> None:
 
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write ``table`` as Parquet atomically, with page indexes and small row groups."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
+    with replacing(path) as tmp:
         _write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -212,9 +155,9 @@ def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_sha
             bounds = [round(i * table.num_rows / n) for i in range(n + 1)]
             names = []
             for i in range(n):
-                name = f"{split}-{i:05d}-of-{n:05d}.parquet"
+                name = shard_name(split, i, n)
                 write_parquet(table.slice(bounds[i], bounds[i + 1] - bounds[i]), staging / name)
-                names.append(f"{DATA_DIR}/{config}/{name}")
+                names.append(shard_path(config, name))
             written[split] = names
     return written
 
@@ -291,40 +234,10 @@ def write_config_from_parts(
                     idx = table.schema.get_field_index(name)
                     f = table.schema.field(idx)
                     table = table.set_column(idx, f, pa.array([values[g] for g in chunk], type=f.type))
-                shard = f"{split}-{i:05d}-of-{n:05d}.parquet"
+                shard = shard_name(split, i, n)
                 write_parquet(table, staging / shard)
-                names.append(f"{DATA_DIR}/{config}/{shard}")
+                names.append(shard_path(config, shard))
                 bar.update(len(chunk))
             written[split] = names
     bar.close()
     return written
-
-
-def read_config(folder: Path, config: str) -> dict[str, pa.Table]:
-    """Read back the shards of ``config`` (split -> table)."""
-    out: dict[str, pa.Table] = {}
-    base = folder / DATA_DIR / config
-    for split in SPLITS:
-        files = sorted(base.glob(f"{split}-*.parquet"))
-        if files:
-            out[split] = pa.concat_tables([pq.read_table(f, schema=arrow_schema()) for f in files])
-    return out
-
-
-def configs_in(folder: Path) -> list[str]:
-    """Configs present in the output folder (those with at least one shard)."""
-    base = folder / DATA_DIR
-    if not base.is_dir():
-        return []
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.parquet")))
-
-
-def shard_files(folder: Path, config: str) -> dict[str, list[str]]:
-    """Split -> shard paths (relative to ``folder``) of an existing config."""
-    base = folder / DATA_DIR / config
-    out: dict[str, list[str]] = {}
-    for split in SPLITS:
-        files = sorted(base.glob(f"{split}-*.parquet"))
-        if files:
-            out[split] = [f"{DATA_DIR}/{config}/{f.name}" for f in files]
-    return out

@@ -6,39 +6,34 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from dance_aggregate.errors import OutputError
-from dance_aggregate.output.reports import read_report
+from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.schema import features
-from dance_aggregate.output.shards import configs_in, shard_files
 
 
-def folder_stats(folder: Path) -> dict[str, Any]:
-    """Counts of every config in ``folder``.
+def folder_stats(folder: Path | BuiltFolder) -> dict[str, Any]:
+    """Counts of every config in ``folder`` (a path or its model).
 
     Raises:
         OutputError: when ``folder`` holds no dance_aggregate build.
     """
-    configs = configs_in(folder)
+    built = BuiltFolder.of(folder)
+    configs = built.configs
     if not configs:
         raise OutputError(
-            f"{folder}: no dataset here (expected {folder}/data/<config>/<split>-*.parquet). "
-            f"Build one with: dance-aggregate build --sample --output {folder}"
+            f"{built.path}: no dataset here (expected {built.path}/data/<config>/<split>-*.parquet). "
+            f"Build one with: dance-aggregate build --sample --output {built.path}"
         )
     names = features()["label"].names
-    out: dict[str, Any] = {"folder": str(folder), "configs": {}}
+    out: dict[str, Any] = {"folder": str(built.path), "configs": {}}
     for config in configs:
         splits: dict[str, Any] = {}
-        for split, paths in shard_files(folder, config).items():
-            labels: Counter[str] = Counter()
-            rows = 0
-            for p in paths:
-                col = pq.read_table(folder / p, columns=["label"]).column("label").to_pylist()
-                rows += len(col)
-                labels.update(names[i] for i in col if i is not None)
-            splits[split] = {"rows": rows, "shards": len(paths), "labels": dict(sorted(labels.items()))}
-        report = read_report(folder, config) or {}
+        labels_of = built.column(config, "label")
+        for split, shards in built.shards(config).items():
+            col = labels_of[split]
+            labels = Counter(names[i] for i in col if i is not None)
+            splits[split] = {"rows": len(col), "shards": len(shards), "labels": dict(sorted(labels.items()))}
+        report = built.report(config) or {}
         out["configs"][config] = {"splits": splits, "accounting": report.get("accounting")}
         if report.get("dedup"):
             out["configs"][config]["dedup"] = report["dedup"]

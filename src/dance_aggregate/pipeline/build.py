@@ -19,7 +19,7 @@ from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.output.reports import Accounting
-from dance_aggregate.output.shards import WORK_DIR
+from dance_aggregate.output.layout import WORK_DIR
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.pipeline.request import BuildRequest, BuildResult, ConfigFailure
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
@@ -193,12 +193,18 @@ def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
 
+    The folder is read once into a :class:`~dance_aggregate.output.folder.BuiltFolder`:
+    ``build_all`` reads the configs through it and refreshes it after rewriting ``all``
+    (only the new shards are read), and the card is written from that same model.
+
     Returns:
         The accounting of ``all`` (``None`` when the folder has no pixel config).
     """
     from dance_aggregate.dedup.combine import build_all
     from dance_aggregate.hub.card import write_card
+    from dance_aggregate.output.folder import BuiltFolder
 
-    acc = build_all(folder, progress=progress)
-    write_card(folder)
+    built = BuiltFolder.open(folder)
+    acc = build_all(built, progress=progress)
+    write_card(built)
     return acc

@@ -26,7 +26,8 @@ from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_request
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.output import parts
 from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
-from dance_aggregate.output.shards import REPORTS_DIR, WORK_DIR, write_config_from_parts
+from dance_aggregate.output.layout import WORK_DIR, ledger_path
+from dance_aggregate.output.shards import write_config_from_parts
 from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
@@ -180,7 +181,7 @@ def _write_download_ledger(builder: YouTubeSourceBuilder, records: list[ClipReco
     entries = ledger.entries([r.key for r in requests])
     seen = {e.key for e in entries}
     counts = write_ledger_csv(
-        folder / REPORTS_DIR / f"{builder.config_name}.download_ledger.csv",
+        ledger_path(folder, builder.config_name),
         entries,
         [(r.key, r.youtube_id) for r in requests if r.key not in seen],
     )

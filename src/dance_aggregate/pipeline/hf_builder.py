@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from dance_aggregate.builders import registry
 from dance_aggregate.errors import ConfigError, DanceAggregateError
 from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
-from dance_aggregate.output.shards import DATA_DIR
+from dance_aggregate.output.layout import DATA_DIR
 from dance_aggregate.pipeline.build import build
 from dance_aggregate.pipeline.request import BuildRequest
 from dance_aggregate.schema import SPLITS, arrow_schema, features
