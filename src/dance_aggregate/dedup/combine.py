@@ -19,9 +19,7 @@ the folder; within ``all`` rows are grouped by source and sorted by id within ea
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import time
@@ -41,6 +39,7 @@ from dance_aggregate.dedup import match as match_mod
 from dance_aggregate.dedup.leakage import check_no_leaks
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.output.csvfiles import csv_text
 from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, write_reports
@@ -207,15 +206,14 @@ def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
 
 
 def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
-    """``reports/duplicates.csv``: cluster id, kept id, members, tier, score, split."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["cluster", "kept", "members", "sources", "tier", "score", "split"])
+    """``reports/duplicates.csv``: cluster id, kept id, members, tier, score, split (cells
+    escaped against spreadsheet formulas)."""
+    rows = []
     src = keys.column("source").to_pylist()
     for n, c in enumerate(sorted(result.clusters, key=lambda c: result.ids[c.keep]), start=1):
         members = sorted(result.ids[m] for m in c.members)
         sources = sorted({SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]) for m in c.members})
-        w.writerow(
+        rows.append(
             [
                 f"c{n:06d}",
                 result.ids[c.keep],
@@ -227,5 +225,5 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
             ]
         )
     path = duplicates_path(folder)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, csv_text(["cluster", "kept", "members", "sources", "tier", "score", "split"], rows), "report")
     return path
