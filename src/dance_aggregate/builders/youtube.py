@@ -120,6 +120,11 @@ class YouTubeSourceBuilder(SourceBuilder):
             raise
         return clip_row(record, clip)
 
+    def expected_failure(self, reason: str) -> bool:
+        """A clip missing from an offline mirror, or whose video is gone, private, blocked
+        in this country... is expected: old YouTube lists lose videos every year."""
+        return L.is_per_video(reason)
+
     def should_redo(self, exclusions: list[Exclusion]) -> bool:
         """Redo units with transient download failures (or any, with ``--retry-failed``)."""
         return any(
