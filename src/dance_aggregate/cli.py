@@ -15,7 +15,13 @@ import click
 
 from dance_aggregate import __version__
 from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
+from dance_aggregate.pipeline.defaults import (
+    DEFAULT_FAILURE_MIN_RECORDS,
+    DEFAULT_MAX_FAILURE_SHARE,
+    DEFAULT_OUTPUT,
+    DEFAULT_PART_SIZE,
+    DEFAULT_WORKERS,
+)
 
 logger = logging.getLogger("dance_aggregate")
 
@@ -84,6 +90,8 @@ def cli() -> None:
 @click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
 @click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
+@click.option("--max-failure-share", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_MAX_FAILURE_SHARE, show_default=True, help="Stop a config when more than this share of its tried records failed for one reason (a broken codec, a blocked network); 1 turns it off.")
+@click.option("--failure-min-records", type=click.IntRange(min=1), default=DEFAULT_FAILURE_MIN_RECORDS, show_default=True, help="Records a config tries before --max-failure-share applies.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -105,6 +113,8 @@ def build(
     retry_failed: bool,
     cookies: str | None,
     proxy: str | None,
+    max_failure_share: float,
+    failure_min_records: int,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -153,6 +163,8 @@ def build(
             max_short_side=max_short_side,
             fetch=fetch,
             progress=not quiet,
+            failure_min_records=failure_min_records,
+            max_failure_share=max_failure_share,
         )
         result = run_build(request)
     except DanceAggregateError as exc:

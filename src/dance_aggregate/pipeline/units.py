@@ -13,15 +13,16 @@ import hashlib
 import json
 import logging
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.errors import DanceAggregateError, MediaError
+from dance_aggregate.errors import DanceAggregateError, DiskFullError, MediaError
 from dance_aggregate.output import parts
+from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.schema import arrow_schema, rows_to_table
 
@@ -61,6 +62,8 @@ class UnitResult:
         read: Input records read (``rows + excluded``; more than the unit's plan records
             when a plan record stands for many, as a YouTube-8M shard does).
         planned: Plan records in the unit (for progress).
+        failed: Plan records whose production raised, by exclusion reason (what the
+            failure cap of :mod:`.config` watches; by-rule exclusions are not failures).
     """
 
     path: str
@@ -70,6 +73,7 @@ class UnitResult:
     skipped: bool = False
     read: int = 0
     planned: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
 
 
 def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
@@ -124,33 +128,38 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         return earlier
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
+    failed: Counter[str] = Counter()
     read = 0
     for record in unit.records:
         try:
             produced = unit.builder.produce(record)
+        except DiskFullError:
+            raise  # every other clip would fail the same way: stop the build
         except MediaError as exc:
             logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
             exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
-            read += 1
-            continue
         except DanceAggregateError as exc:
             logger.warning("%s: excluded: %s", record.id, exc)
             exclusions.append(Exclusion(record.id, "error", str(exc), record.split, record.source_label))
-            read += 1
-            continue
         except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
+            if is_disk_full(exc):
+                raise disk_full_error(exc, f"producing {record.id}") from exc
             logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc())
             exclusions.append(
                 Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
             )
-            read += 1
+        else:
+            rows.extend(produced.rows)
+            exclusions.extend(produced.exclusions)
+            read += produced.read
             continue
-        rows.extend(produced.rows)
-        exclusions.extend(produced.exclusions)
-        read += produced.read
+        failed[exclusions[-1].reason] += 1
+        read += 1
     table = rows_to_table(rows) if rows else arrow_schema().empty_table()
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)
     parts.write_manifest(unit.path, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
-    return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
+    return UnitResult(
+        unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records), failed=dict(failed)
+    )
