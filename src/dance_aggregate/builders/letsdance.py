@@ -173,7 +173,9 @@ class FrameSource:
         """Yield (class folder name, member) for every frame image."""
         if self.is_zip:
             with zipfile.ZipFile(self.path) as zf:
-                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+                # orig_filename: zipfile cuts a name at a NUL byte (such a member is still
+                # listed, and excluded by its name, never silently read as a folder).
+                names = [i.orig_filename for i in zf.infolist() if not i.orig_filename.endswith("/")]
             frames = [n for n in names if n.lower().endswith(_IMAGE_EXTS) and n.count("/") >= 1]
             prefixes = Counter(n.rsplit("/", 2)[0] if n.count("/") >= 2 else "" for n in frames)
             if not prefixes:

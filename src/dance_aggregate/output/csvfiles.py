@@ -35,12 +35,18 @@ def unescape_cell(text: str) -> str:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A CSV document (``\\n`` line ends) with every cell escaped; ``None`` is written empty."""
+    """A CSV document (``\\n`` line ends) with every cell escaped; ``None`` is written empty.
+
+    A row with a carriage return in a cell is written fully quoted: with ``\\n`` line ends
+    the csv module leaves such a cell bare, and readers would split the row there.
+    """
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    plain = csv.writer(buf, lineterminator="\n")
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    plain.writerow(header)
     for row in rows:
-        w.writerow(["" if v is None else escape_cell(v) for v in row])
+        cells = ["" if v is None else escape_cell(v) for v in row]
+        (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else plain).writerow(cells)
     return buf.getvalue()
 
 
