@@ -10,7 +10,7 @@ import av
 import pytest
 
 from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
-from dance_aggregate.errors import AnnotationError, ConfigError, DataDirError, MediaError
+from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.sample.synth import write_ucf_avi
 

@@ -18,8 +18,8 @@ spreadsheets and scripts. Every builder reads them through this module:
   ids. A bad value raises :class:`~dance_aggregate.errors.RecordError` with its reason.
 - **One record at a time** (:func:`per_record`): a record's ``RecordError`` becomes an
   :class:`~dance_aggregate.records.Exclusion` with its reason and message, and any other
-  exception an ``unexpected error`` exclusion (logged with its traceback), so one bad
-  record never stops more than itself.
+  exception an ``unexpected error`` exclusion (one log line; the traceback at debug level,
+  ``-vv``), so one bad record never stops more than itself.
 
 Messages name the file, the line or key, the value seen and what was expected.
 """
@@ -64,10 +64,6 @@ UNKNOWN_SPLIT = "unknown split"
 DUPLICATE_KEY = "duplicate key"
 #: Reason of a record whose parsing raised something unforeseen (a bug).
 UNEXPECTED = "unexpected error"
-
-#: Tracebacks of unexpected errors logged in full per process (the rest at debug level).
-_FULL_TRACEBACKS = 3
-_tracebacks_logged = 0
 
 
 # -- showing values ----------------------------------------------------------------------------
@@ -305,7 +301,6 @@ def per_record(
         DanceAggregateError: other than ``RecordError``, raised on purpose about the whole
             file (it stops the config with its message).
     """
-    global _tracebacks_logged
     try:
         return parse()
     except RecordError as exc:
@@ -313,9 +308,6 @@ def per_record(
     except DanceAggregateError:
         raise  # raised on purpose about the whole file or config
     except Exception as exc:  # noqa: BLE001 - one broken record never stops the others
-        if _tracebacks_logged < _FULL_TRACEBACKS:
-            _tracebacks_logged += 1
-            logger.error("%s: unexpected error, record excluded:\n%s", where, traceback.format_exc())
-        else:
-            logger.debug("%s: unexpected error, record excluded:\n%s", where, traceback.format_exc())
+        logger.warning("%s: unexpected error, record excluded: %s: %s", where, type(exc).__name__, exc)
+        logger.debug("%s: traceback:\n%s", where, traceback.format_exc())
         return Exclusion(rid, UNEXPECTED, f"{where}: {type(exc).__name__}: {str(exc)[:300]}", split, source_label)

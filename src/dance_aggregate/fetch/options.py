@@ -28,7 +28,9 @@ class FetchOptions:
         offline: Use only the local mirror; every other clip is recorded as missing and
             the network is never touched.
         retry_failed: Retry clips whose earlier failure was permanent (removed, private...).
-        cookies: A Netscape cookies file passed to yt-dlp (never logged or copied to the output).
+        cookies: A Netscape cookies file passed to yt-dlp (never logged, copied to the output
+            or put on a command line: with cookies, whole videos are downloaded and cut
+            locally, see :func:`dance_aggregate.fetch.ytdlp.ranges_allowed`).
         proxy: A proxy URL passed to yt-dlp (never logged or copied to the output).
         format: yt-dlp format selector; it must give a file with audio when there is one.
         range_download: Download only the needed time range when yt-dlp can.

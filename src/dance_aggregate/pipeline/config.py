@@ -166,7 +166,9 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
 
     Raises:
         DanceAggregateError: for bad input that stops this config (wrong data dir,
-            unreadable annotation file). Single broken clips never raise.
+            unreadable annotation file), :class:`TooManyFailures` when the failure cap
+            stops it, :class:`~dance_aggregate.errors.DiskFullError` on a full disk.
+            Single broken records never raise.
     """
     t0 = time.monotonic()
     config = builder.config_name

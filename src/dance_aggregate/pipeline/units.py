@@ -3,8 +3,10 @@
 A unit's part name holds a hash of its records and options, so a rerun with the same input
 finds the parts an earlier run finished (part and manifest both present) and skips them.
 :func:`run_unit` is what a runner calls in a worker process: it makes every row of its
-records through the builder, excludes a broken record with its reason (never fatal), and
-writes the part, then the manifest.
+records through the builder, excludes a broken record with its reason (never fatal; only a
+full disk, which every record would meet, stops the unit), and writes the part, then the
+manifest. Its result says which records failed and why, for the failure cap of
+:mod:`.config`.
 """
 
 from __future__ import annotations
@@ -144,7 +146,10 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
             if is_disk_full(exc):
                 raise disk_full_error(exc, f"producing {record.id}") from exc
-            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc())
+            # One line per clip (the failure cap stops a config where every clip fails);
+            # the traceback, for a bug report, with -vv.
+            logger.error("%s: unexpected error, clip excluded: %s: %s", record.id, type(exc).__name__, exc)
+            logger.debug("%s: traceback:\n%s", record.id, traceback.format_exc())
             exclusions.append(
                 Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
             )
