@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,8 +63,17 @@ json_any = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) 
                         max_leaves=8)
 
 
+_BASE: list[Path] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _scratch(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Examples write under pytest's temporary root (removed by its retention policy)."""
+    _BASE.append(tmp_path_factory.mktemp("prop"))
+
+
 def temp_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="prop-"))
+    return Path(tempfile.mkdtemp(dir=_BASE[-1]))
 
 
 def plan_or_clear_error(make: Callable[[], Plan]) -> Plan | None:
