@@ -34,6 +34,7 @@ from dance_aggregate.builders.base import SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder
 from dance_aggregate.errors import AnnotationError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.taxonomy import normalize_label
 
 _MODULE_DOC = __doc__
 SPLIT_NAMES = {"training": "train", "validation": "validation", "testing": "test"}
@@ -142,11 +143,11 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
 
     def dance_labels(self, tax_nodes: list[dict[str, Any]] | None) -> tuple[set[str], set[str]]:
         """``(mapped, unmapped)``: dance labels with a crosswalk entry, and leaves under a
-        dance root of the taxonomy tree that lack one."""
+        dance root of the taxonomy tree that lack one (both as :func:`normalize_label` keys)."""
         cw = self.taxonomy.crosswalk(self.source)
-        mapped = set(cw.labels)
+        mapped = {normalize_label(k) for k in cw.labels}
         under = taxonomy_leaves_under(tax_nodes, cw.taxonomy_roots) if tax_nodes else set()
-        return mapped, under - mapped
+        return mapped, {normalize_label(x) for x in under} - mapped
 
     def plan(self) -> Plan:
         """Windows of every dance segment of the training and validation videos."""
@@ -169,11 +170,11 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
             for i, ann in enumerate(v.annotations):
                 label = str(ann.get("label", ""))
                 sid = f"{v.youtube_id}_s{i:02d}"
-                if label in unmapped:
+                if normalize_label(label) in unmapped:
                     exclusions.append(Exclusion(f"{self.source}/{sid}", "dance class missing from the crosswalk",
                                                 f"{label!r} is under a dance node of the taxonomy", split, label))
                     continue
-                mapping = self.taxonomy.map(self.source, label) if label in mapped else None
+                mapping = self.taxonomy.map(self.source, label)
                 if mapping is None:
                     exclusions.append(Exclusion(f"{self.source}/{sid}", "not a dance class", label, split, label))
                     continue
