@@ -61,11 +61,12 @@ def test_kinetics_real_csvs(tmp_path: Path) -> None:
         test = list(csv.DictReader(f))
     assert plan.records_read == len(val) + len(test)
     labels = Counter(r.source_label for r in plan.records)
-    assert len(labels) == 21 and set(labels.values()) == {50}  # 21 dance classes, 50 val clips each
+    # 20 dance classes, 50 val clips each (marching is not dance: it is in kinetics600_motion)
+    assert len(labels) == 20 and set(labels.values()) == {50} and "marching" not in labels
     assert {r.split for r in plan.records} == {"validation"}
     reasons = Counter(e.reason for e in plan.exclusions)
     assert reasons["no label"] == len(test)
-    assert reasons["not a dance class"] == len(val) - 21 * 50
+    assert reasons["not a dance class"] == len(val) - 20 * 50
     r = plan.records[0]
     assert r.group == r.youtube_id and r.id == f"kinetics600/{r.youtube_id}_{int(r.start_time):06d}_{int(r.end_time):06d}"
     assert r.media["youtube_id"] == r.youtube_id and "path" not in r.media
@@ -74,8 +75,9 @@ def test_kinetics_real_csvs(tmp_path: Path) -> None:
 def test_kinetics_motion_config(tmp_path: Path) -> None:
     plan = Kinetics600MotionBuilder(K600, work_dir=tmp_path).plan()
     assert {r.family for r in plan.records} == {"motion"}
-    assert len(plan.records) == 9 * 50
-    assert Counter(e.reason for e in plan.exclusions)["dance class (in the kinetics600 config)"] == 21 * 50
+    assert len(plan.records) == 10 * 50  # the 9 body-motion classes and marching
+    assert Counter(r.source_label for r in plan.records)["marching"] == 50
+    assert Counter(e.reason for e in plan.exclusions)["dance class (in the kinetics600 config)"] == 20 * 50
 
 
 def test_kinetics_json_twin_and_mirror(tmp_path: Path) -> None:

@@ -82,10 +82,15 @@ def test_stats_on_empty_folder(runner, tmp_path):
 def test_taxonomy_table(runner):
     res = runner.invoke(cli, ["taxonomy"])
     assert res.exit_code == 0
-    assert re.search(r"11\s+salsa\s+latin\s+ucf101: SalsaSpin", res.output)
+    assert re.search(r"11\s+salsa\s+latin_dance\s+latin\s+ucf101: SalsaSpin", res.output)
+    assert re.search(r"34\s+marching\s+-\s+motion\s+.*\(not dance\)", res.output)
     res = runner.invoke(cli, ["taxonomy", "--json", "--source", "letsdance"])
     rows = json.loads(res.output)
     assert len(rows) == 16 and all(set(r["sources"]) == {"letsdance"} for r in rows)
+    # the tree: each label's parent, ancestors and children
+    latin = next(r for r in rows if r["id"] == "latin_dance")
+    assert latin["parent"] == "dance" and latin["umbrella"] and {"cha_cha", "rumba", "samba", "jive"} <= set(latin["children"])
+    assert next(r for r in rows if r["id"] == "cha_cha")["ancestors"] == ["latin_dance", "dance"]
 
 
 def test_sample_build_end_to_end(runner, tmp_path):

@@ -243,7 +243,8 @@ def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str |
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--source", default=None, help="Show the crosswalk of one source only.")
 def taxonomy(as_json: bool, source: str | None) -> None:
-    """The shared dance label schema: labels, families and source labels."""
+    """The shared dance label schema: labels, their parent in the label tree, families and
+    source labels. A row's `labels` holds its label and every ancestor."""
     from dance_aggregate.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
@@ -255,11 +256,11 @@ def taxonomy(as_json: bool, source: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'idx':>3}  {'label':<20} {'family':<11} source labels")
+    click.echo(f"{'idx':>3}  {'label':<20} {'parent':<15} {'family':<11} source labels")
     for r in rows:
         srcs = "; ".join(f"{s}: {', '.join(v)}" for s, v in r["sources"].items())
-        umbrella = " (umbrella)" if r["umbrella"] else ""
-        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['family']:<11} {srcs}{umbrella}")
+        note = " (umbrella)" if r["umbrella"] else ("" if r["dance"] else " (not dance)")
+        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['parent'] or '-':<15} {r['family']:<11} {srcs}{note}")
 
 
 def main() -> None:
