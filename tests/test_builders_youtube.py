@@ -17,6 +17,7 @@ from dance_aggregate.builders import registry
 from dance_aggregate.builders.activitynet import (
     ActivityNetBuilder,
     _nodes,
+    spread_windows,
     taxonomy_leaves_under,
 )
 from dance_aggregate.builders.kinetics import (
@@ -129,7 +130,7 @@ def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
 
 
 def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
-    opts = ActivityNetBuilder.Options(max_window=10.0)
+    opts = ActivityNetBuilder.Options(max_window=10.0, max_windows_per_segment=0)  # every window
     plan = ActivityNetBuilder(anet_dir, opts, work_dir=tmp_path).plan()
     anno = json.loads((ANET / "anet_anno_action.json").read_text())
     with (ANET / "video_info_new.csv").open() as f:
@@ -172,6 +173,39 @@ def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
     assert any(len(v) > 1 for v in by_seg.values())
 
 
+def test_spread_windows() -> None:
+    assert spread_windows(13, 0) == list(range(13)) and spread_windows(2, 3) == [0, 1]
+    assert spread_windows(13, 1) == [6] and spread_windows(13, 3) == [0, 6, 12]
+    assert spread_windows(10, 4) == [0, 3, 6, 9] and spread_windows(5, 5) == [0, 1, 2, 3, 4]
+    for n in range(1, 40):
+        for cap in range(1, 8):
+            kept = spread_windows(n, cap)
+            assert len(kept) == min(n, cap) and kept == sorted(set(kept)) and 0 <= kept[0] and kept[-1] < n
+
+
+def test_activitynet_window_cap_keeps_every_video(anet_dir: Path, tmp_path: Path) -> None:
+    """The cap lowers rows per video, never the videos per label; dropped windows are counted."""
+    plans = {
+        cap: ActivityNetBuilder(anet_dir, ActivityNetBuilder.Options(max_windows_per_segment=cap), work_dir=tmp_path).plan()
+        for cap in (0, 1, 3)
+    }
+    assert ActivityNetBuilder.Options().max_windows_per_segment == 3  # the documented default
+    full = {r.id: r for r in plans[0].records}
+    for cap, plan in plans.items():
+        assert plan.records_read == plans[0].records_read  # the same input, accounted for
+        videos = {label: {r.group for r in plan.records if r.label == label} for label in {r.label for r in full.values()}}
+        assert videos == {label: {r.group for r in full.values() if r.label == label} for label in videos}
+        by_seg = Counter(r.source_id.rsplit("_w", 1)[0] for r in plan.records)
+        if cap:
+            assert max(by_seg.values()) == cap
+            capped = [e for e in plan.exclusions if e.reason == "window cap"]
+            assert sum(e.count for e in capped) == len(full) - len(plan.records) > 0
+            assert all(f"max_windows_per_segment={cap}" in e.detail for e in capped)
+        for r in plan.records:  # a kept window is the same window, same id, as without a cap
+            assert (r.start_time, r.end_time) == (full[r.id].start_time, full[r.id].end_time)
+    assert len(plans[1].records) < len(plans[3].records) < len(plans[0].records)
+
+
 def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
     from dance_aggregate.sample.makers import make_activitynet
 
@@ -207,6 +241,9 @@ def test_activitynet_options() -> None:
     with pytest.raises(ConfigError):
         ActivityNetBuilder.parse_options({"max_window": "0"})
     assert ActivityNetBuilder.parse_options({"max_window": "4.5"}).max_window == 4.5
+    assert ActivityNetBuilder.parse_options({"max_windows_per_segment": "0"}).max_windows_per_segment == 0
+    with pytest.raises(ConfigError, match="0 keeps every window"):
+        ActivityNetBuilder.parse_options({"max_windows_per_segment": "-1"})
 
 
 def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
