@@ -65,11 +65,15 @@ def test_unknown_config_and_bad_pairs(runner, tmp_path):
 def test_stats_and_json(runner, built_ucf):
     res = runner.invoke(cli, ["stats", str(built_ucf)])
     assert res.exit_code == 0
-    assert re.search(r"train\s+5 rows", res.output) and "salsa" in res.output
+    # rows and distinct videos (UCF101 groups g09 x2, g16, g23 x2 in fold 1's train)
+    assert re.search(r"train\s+5 rows\s+3 videos", res.output)
+    assert re.search(r"5 rows\s+3 videos\s+salsa", res.output)
     res = runner.invoke(cli, ["stats", str(built_ucf), "--json"])
     data = json.loads(res.output)
     c = data["configs"]["ucf101"]
     assert c["splits"]["test"]["rows"] == 3 and c["splits"]["train"]["labels"] == {"salsa": 5}
+    assert c["splits"]["train"]["videos"] == 3 and c["splits"]["train"]["label_videos"] == {"salsa": 3}
+    assert c["splits"]["test"]["videos"] == 2 and c["splits"]["test"]["label_videos"] == {"salsa": 2}
     acc = c["accounting"]
     assert acc["records_read"] == acc["rows_written"] + sum(acc["excluded"].values())
 

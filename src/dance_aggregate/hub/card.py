@@ -155,9 +155,16 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         for split, n in built.rows(config).items():
             counts.append({"config": config, "split": split, "rows": n})
         per_label = label_split_counts(built, config)
+        videos = label_split_videos(built, config)
         for label, by_split in sorted(per_label.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+            v = videos.get(label, {})
             label_counts.append(
-                {"config": config, "label": label, **{s: by_split.get(s, 0) for s in SPLITS}, "rows": sum(by_split.values())}
+                {
+                    "config": config,
+                    "label": label,
+                    **{s: f"{by_split.get(s, 0)} ({len(v.get(s, ()))})" for s in SPLITS},
+                    "rows": f"{sum(by_split.values())} ({len(set().union(*v.values())) if v else 0})",
+                }
             )
     accounting = []
     for config in configs:
@@ -219,6 +226,19 @@ def label_split_counts(folder: Path | BuiltFolder, config: str) -> dict[str, dic
             label = names[v] if v is not None else "(none)"
             out.setdefault(label, {}).setdefault(split, 0)
             out[label][split] += 1
+    return out
+
+
+def label_split_videos(folder: Path | BuiltFolder, config: str) -> dict[str, dict[str, set[str]]]:
+    """Label name -> split -> distinct videos (``group`` values) of ``config``."""
+    built = BuiltFolder.of(folder)
+    names = features()["label"].names
+    groups = built.column(config, "group")
+    out: dict[str, dict[str, set[str]]] = {}
+    for split, values in built.column(config, "label").items():
+        for v, g in zip(values, groups[split], strict=True):
+            if g:
+                out.setdefault(names[v] if v is not None else "(none)", {}).setdefault(split, set()).add(g)
     return out
 
 

@@ -1,4 +1,10 @@
-"""Counts of a built folder: per config, split and label, plus each config's accounting."""
+"""Counts of a built folder: per config, split and label, rows and distinct videos, plus each
+config's accounting.
+
+A video is a ``group`` (the YouTube id; a UCF101 group; a YouTube-8M pseudo id): rows are
+not videos where a source cuts one video into several clips (ActivityNet windows), so both
+are counted.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +35,33 @@ def folder_stats(folder: Path | BuiltFolder) -> dict[str, Any]:
     for config in configs:
         splits: dict[str, Any] = {}
         labels_of = built.column(config, "label")
+        groups_of = built.column(config, "group")
         for split, shards in built.shards(config).items():
             col = labels_of[split]
             labels = Counter(names[i] for i in col if i is not None)
-            splits[split] = {"rows": len(col), "shards": len(shards), "labels": dict(sorted(labels.items()))}
+            videos = label_videos(col, groups_of[split])
+            splits[split] = {
+                "rows": len(col),
+                "videos": len({g for g in groups_of[split] if g}),
+                "shards": len(shards),
+                "labels": dict(sorted(labels.items())),
+                "label_videos": dict(sorted(videos.items())),
+            }
         report = built.report(config) or {}
         out["configs"][config] = {"splits": splits, "accounting": report.get("accounting")}
         if report.get("dedup"):
             out["configs"][config]["dedup"] = report["dedup"]
     return out
+
+
+def label_videos(labels: list[int | None], groups: list[str | None]) -> dict[str, int]:
+    """Label name -> distinct videos (``group`` values) among rows with that label."""
+    names = features()["label"].names
+    seen: dict[str, set[str]] = {}
+    for label, group in zip(labels, groups, strict=True):
+        if label is not None and group:
+            seen.setdefault(names[label], set()).add(group)
+    return {label: len(g) for label, g in seen.items()}
 
 
 def format_stats(data: dict[str, Any]) -> str:
@@ -47,9 +71,10 @@ def format_stats(data: dict[str, Any]) -> str:
         total = sum(s["rows"] for s in c["splits"].values())
         lines.append(f"\n{config}: {total} rows")
         for split, s in c["splits"].items():
-            lines.append(f"  {split:<11} {s['rows']:>7} rows in {s['shards']} shard(s)")
+            lines.append(f"  {split:<11} {s['rows']:>7} rows {s.get('videos', 0):>7} videos in {s['shards']} shard(s)")
+            per_video = s.get("label_videos", {})
             for label, n in sorted(s["labels"].items(), key=lambda kv: (-kv[1], kv[0])):
-                lines.append(f"      {n:>7}  {label}")
+                lines.append(f"      {n:>7} rows {per_video.get(label, 0):>7} videos  {label}")
         acc = c.get("accounting")
         if acc:
             excl = sum(acc["excluded"].values())
