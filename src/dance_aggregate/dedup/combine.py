@@ -7,9 +7,14 @@ config present, finds duplicate clusters, keeps the best copy of each with the o
 in ``duplicate_ids``, assigns splits by cluster, group and YouTube id, then copies the kept
 rows (media bytes as stored: nothing is decoded or re-encoded) into ``data/all/``.
 
-Reports: ``reports/duplicates.csv`` (one line per cluster), ``reports/all.json`` (the
-accounting: rows of the pixel configs = rows of ``all`` + duplicates removed, and the
-dedup summary) and ``reports/all.excluded.csv`` (each removed copy and the copy kept).
+Reports: ``reports/duplicates.csv`` (one line per member of every cluster, the kept copy
+and the removed ones, each with its source, label and source label, and whether the
+cluster's labels agree), ``reports/all.json`` (the accounting: rows of the pixel configs =
+rows of ``all`` + duplicates removed, and the dedup summary with the clusters whose members
+disagree on the label) and ``reports/all.excluded.csv`` (each removed copy, its label and the
+copy kept). Members disagree when their labels are neither equal nor on one branch of the
+label tree (``salsa`` and ``latin_dance`` are ``nested``: an umbrella and a style in it;
+``salsa`` and ``tango`` are a ``conflict``).
 The leakage check then refuses the folder if a ``group`` or ``youtube_id`` of ``all``
 sits in two splits.
 
@@ -46,12 +51,19 @@ from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, write_reports
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, write_config_from_parts
 from dance_aggregate.records import Exclusion
-from dance_aggregate.schema import SOURCES, arrow_schema
+from dance_aggregate.schema import SOURCES, arrow_schema, features
+from dance_aggregate.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
 #: Name of the combined config.
 ALL_CONFIG = "all"
+#: Columns read besides the dedup keys: the evidence kept for each member of a cluster.
+EVIDENCE_COLUMNS: tuple[str, ...] = ("label", "source_label")
+#: Version of the reports' layout: a folder whose reports are older gets ``all`` rebuilt.
+REPORT_FORMAT = 2
+#: How the labels of a cluster's members relate (see the module docstring).
+SAME, NESTED, CONFLICT = "same", "nested", "conflict"
 
 
 def pixel_configs(folder: Path | BuiltFolder) -> list[str]:
@@ -65,12 +77,12 @@ def _read_keys(folder: BuiltFolder, configs: list[str]) -> tuple[pa.Table, list[
     for config in configs:
         for split, in_split in folder.shards(config).items():
             for shard in in_split:
-                t = folder.read_columns(shard, KEY_COLUMNS)
+                t = folder.read_columns(shard, [*KEY_COLUMNS, *EVIDENCE_COLUMNS])
                 tables.append(t)
                 splits.extend([split] * t.num_rows)
                 shards.append(shard)
     if not tables:
-        return arrow_schema().empty_table().select(list(KEY_COLUMNS)), [], []
+        return arrow_schema().empty_table().select([*KEY_COLUMNS, *EVIDENCE_COLUMNS]), [], []
     return pa.concat_tables(tables), splits, shards
 
 
@@ -79,7 +91,7 @@ def inputs_key(folder: Path | BuiltFolder, configs: list[str]) -> str:
     the version: when it has not changed, ``all`` need not be rebuilt."""
     built = BuiltFolder.of(folder)
     h = hashlib.sha1()
-    h.update(json.dumps([__version__, thresholds()], sort_keys=True).encode())
+    h.update(json.dumps([__version__, REPORT_FORMAT, thresholds()], sort_keys=True).encode())
     for config in configs:
         for shards in built.shards(config).values():
             for s in shards:
@@ -174,7 +186,7 @@ def build_all(
             "config": ALL_CONFIG,
             "inputs": inputs,
             "inputs_key": key,
-            "dedup": result.summary(),
+            "dedup": {**result.summary(), **agreement_summary(result, keys)},
             "thresholds": thresholds(),
             "split_moves": [m.to_dict() for m in result.moves],
             "dance_aggregate_version": __version__,
@@ -190,7 +202,33 @@ def build_all(
     return acc
 
 
+def _label_names(keys: pa.Table) -> list[str | None]:
+    names = features()["label"].names
+    return [names[v] if isinstance(v, int) else v for v in keys.column("label").to_pylist()]
+
+
+def label_agreement(labels: list[str | None]) -> str:
+    """``same``, ``nested`` (every two labels on one branch of the label tree: an umbrella
+    and a style in it) or ``conflict`` for the labels of one cluster's members."""
+    distinct = {x for x in labels if x}
+    if len(distinct) <= 1:
+        return SAME
+    tax = load_taxonomy()
+    chains = {x: {x, *tax.ancestors(x)} for x in distinct}
+    nested = all(a in chains[b] or b in chains[a] for a in distinct for b in distinct)
+    return NESTED if nested else CONFLICT
+
+
+def agreement_summary(result: Analysis, keys: pa.Table) -> dict[str, int]:
+    """Clusters whose members' labels are nested or in conflict (for ``reports/all.json``)."""
+    labels = _label_names(keys)
+    kinds = Counter(label_agreement([labels[m] for m in c.members]) for c in result.clusters)
+    return {"clusters_label_nested": kinds[NESTED], "clusters_label_conflict": kinds[CONFLICT]}
+
+
 def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
+    labels = _label_names(keys)
+    source_labels = keys.column("source_label").to_pylist()
     out = []
     for c in result.clusters:
         for m in c.members:
@@ -199,33 +237,43 @@ def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
                     Exclusion(
                         result.ids[m],
                         "duplicate",
-                        f"duplicate of {result.ids[c.keep]} (tier {c.tier}, score {c.score:.3f})",
+                        f"duplicate of {result.ids[c.keep]} (tier {c.tier}, score {c.score:.3f}); "
+                        f"label {labels[m]}, kept copy's label {labels[c.keep]}",
                         result.splits[m],
+                        source_labels[m],
                     )
                 )
     return out
 
 
 def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
-    """``reports/duplicates.csv``: cluster id, kept id, members, tier, score, split."""
+    """``reports/duplicates.csv``: one line per member of every cluster (kept first), with the
+    cluster id, whether it is the kept copy, its source, label and source label, the
+    cluster's tier, score and split, and whether the members' labels agree."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["cluster", "kept", "members", "sources", "tier", "score", "split"])
+    w.writerow(["cluster", "id", "kept", "source", "label", "source_label", "split_before", "tier", "score", "split", "labels"])
     src = keys.column("source").to_pylist()
+    labels = _label_names(keys)
+    source_labels = keys.column("source_label").to_pylist()
     for n, c in enumerate(sorted(result.clusters, key=lambda c: result.ids[c.keep]), start=1):
-        members = sorted(result.ids[m] for m in c.members)
-        sources = sorted({SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]) for m in c.members})
-        w.writerow(
-            [
-                f"c{n:06d}",
-                result.ids[c.keep],
-                " ".join(members),
-                " ".join(sources),
-                c.tier,
-                f"{c.score:.4f}",
-                result.new_splits[c.keep],
-            ]
-        )
+        agreement = label_agreement([labels[m] for m in c.members])
+        for m in sorted(c.members, key=lambda m: (m != c.keep, result.ids[m])):
+            w.writerow(
+                [
+                    f"c{n:06d}",
+                    result.ids[m],
+                    "yes" if m == c.keep else "no",
+                    SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]),
+                    labels[m] or "",
+                    source_labels[m] or "",
+                    result.splits[m],
+                    c.tier,
+                    f"{c.score:.4f}",
+                    result.new_splits[c.keep],
+                    agreement,
+                ]
+            )
     path = duplicates_path(folder)
     atomic_write_text(path, buf.getvalue())
     return path
