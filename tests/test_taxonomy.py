@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 import dance_aggregate.taxonomy as tax_module
-
 from dance_aggregate.errors import TaxonomyError
 from dance_aggregate.schema import features
 from dance_aggregate.taxonomy import MOTION_FAMILY, Taxonomy, load_taxonomy

@@ -30,12 +30,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
 
 
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+def _pairs(values: tuple[str, ...], flag: str, form: str = "SOURCE=PATH", example: str = "ucf101=/data/UCF101") -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values:
         key, sep, val = v.partition("=")
         if not sep or not key or not val:
-            raise click.BadParameter(f"expected SOURCE=PATH, got {v!r} (e.g. {flag} ucf101=/data/UCF101)", param_hint=flag)
+            raise click.BadParameter(f"expected {form}, got {v!r} (e.g. {flag} {example})", param_hint=flag)
         out[key.strip()] = val
     return out
 
@@ -84,6 +84,8 @@ def cli() -> None:
 @click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
 @click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
+@click.option("--pretraining-ids", "pretraining_ids", multiple=True, metavar="NAME=FILE", help="YouTube ids a model was pretrained on (Kinetics-style CSV/JSON or one id per line); fills pretraining_overlap (repeatable).")
+@click.option("--pretraining-to-train", is_flag=True, help="In `all`, move validation/test rows whose video is in a --pretraining-ids set to train.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -105,6 +107,8 @@ def build(
     retry_failed: bool,
     cookies: str | None,
     proxy: str | None,
+    pretraining_ids: tuple[str, ...],
+    pretraining_to_train: bool,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -118,6 +122,7 @@ def build(
       dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --video-dir kinetics600=/data/k600/videos -j 4
       dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
       dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
+      dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --pretraining-ids k400_train=kinetics-400_train.csv --pretraining-to-train
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
@@ -153,6 +158,8 @@ def build(
             max_short_side=max_short_side,
             fetch=fetch,
             progress=not quiet,
+            pretraining_ids=_pairs(pretraining_ids, "--pretraining-ids", "NAME=FILE", "k400_train=kinetics-400_train.csv"),
+            pretraining_to_train=pretraining_to_train,
         )
         result = run_build(request)
     except DanceAggregateError as exc:

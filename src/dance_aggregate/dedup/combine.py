@@ -15,6 +15,10 @@ disagree on the label) and ``reports/all.excluded.csv`` (each removed copy, its 
 copy kept). Members disagree when their labels are neither equal nor on one branch of the
 label tree (``salsa`` and ``latin_dance`` are ``nested``: an umbrella and a style in it;
 ``salsa`` and ``tango`` are a ``conflict``).
+
+With ``pretraining_to_train``, rows whose ``pretraining_overlap`` names a set (their YouTube
+video is in a model's pretraining data, see :mod:`.pretraining`) go to train with every row
+joined to them by the split rule; ``reports/all.json`` counts the rows moved per split.
 The leakage check then refuses the folder if a ``group`` or ``youtube_id`` of ``all``
 sits in two splits.
 
@@ -59,7 +63,7 @@ logger = logging.getLogger(__name__)
 #: Name of the combined config.
 ALL_CONFIG = "all"
 #: Columns read besides the dedup keys: the evidence kept for each member of a cluster.
-EVIDENCE_COLUMNS: tuple[str, ...] = ("label", "source_label")
+EVIDENCE_COLUMNS: tuple[str, ...] = ("label", "source_label", "pretraining_overlap")
 #: Version of the reports' layout: a folder whose reports are older gets ``all`` rebuilt.
 REPORT_FORMAT = 2
 #: How the labels of a cluster's members relate (see the module docstring).
@@ -86,12 +90,12 @@ def _read_keys(folder: BuiltFolder, configs: list[str]) -> tuple[pa.Table, list[
     return pa.concat_tables(tables), splits, shards
 
 
-def inputs_key(folder: Path | BuiltFolder, configs: list[str]) -> str:
-    """A key of the input shards (names, sizes, modification times), the thresholds and
-    the version: when it has not changed, ``all`` need not be rebuilt."""
+def inputs_key(folder: Path | BuiltFolder, configs: list[str], pretraining_to_train: bool = False) -> str:
+    """A key of the input shards (names, sizes, modification times), the thresholds, the
+    options and the version: when it has not changed, ``all`` need not be rebuilt."""
     built = BuiltFolder.of(folder)
     h = hashlib.sha1()
-    h.update(json.dumps([__version__, REPORT_FORMAT, thresholds()], sort_keys=True).encode())
+    h.update(json.dumps([__version__, REPORT_FORMAT, thresholds(), pretraining_to_train], sort_keys=True).encode())
     for config in configs:
         for shards in built.shards(config).values():
             for s in shards:
@@ -113,7 +117,12 @@ def thresholds() -> dict[str, Any]:
 
 
 def build_all(
-    folder: Path | BuiltFolder, *, progress: bool = False, check: bool = True, max_shard_bytes: int = MAX_SHARD_BYTES
+    folder: Path | BuiltFolder,
+    *,
+    progress: bool = False,
+    check: bool = True,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    pretraining_to_train: bool = False,
 ) -> Accounting | None:
     """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
 
@@ -126,6 +135,8 @@ def build_all(
         progress: Show a progress bar while copying rows.
         check: Run the leakage check on the result.
         max_shard_bytes: Largest output shard (Arrow bytes).
+        pretraining_to_train: Move rows whose YouTube video is in a pretraining set (their
+            ``pretraining_overlap`` is not empty) out of validation and test into train.
 
     Returns:
         The accounting of ``all``, or ``None`` when the folder has no pixel config.
@@ -138,7 +149,7 @@ def build_all(
     configs = pixel_configs(built)
     if not configs:
         return None
-    key = inputs_key(built, configs)
+    key = inputs_key(built, configs, pretraining_to_train)
     previous = built.report(ALL_CONFIG)
     if previous and previous.get("inputs_key") == key and ALL_CONFIG in built.configs:
         # Nothing changed since the last build: keep `all` as it is (still leak-checked).
@@ -148,7 +159,9 @@ def build_all(
         return Accounting(**previous["accounting"])
     keys, splits, shards = _read_keys(built, configs)
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
-    result = analyse(keys, splits, registry.DEDUP_PRIORITY)
+    overlap = keys.column("pretraining_overlap").to_pylist()
+    train_only = [bool(v) for v in overlap] if pretraining_to_train else None
+    result = analyse(keys, splits, registry.DEDUP_PRIORITY, train_only)
     ids = result.ids
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
@@ -189,6 +202,7 @@ def build_all(
             "dedup": {**result.summary(), **agreement_summary(result, keys)},
             "thresholds": thresholds(),
             "split_moves": [m.to_dict() for m in result.moves],
+            "pretraining": pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(time.monotonic() - t0, 2),
         },
@@ -200,6 +214,42 @@ def build_all(
         check_no_leaks(built, ALL_CONFIG)
     logger.info("%s", acc.summary().splitlines()[0])
     return acc
+
+
+def pretraining_summary(
+    built: BuiltFolder,
+    configs: list[str],
+    result: Analysis,
+    overlap: list[list[str] | None],
+    keep: list[bool],
+    to_train: bool,
+) -> dict[str, Any]:
+    """The ``pretraining`` section of ``reports/all.json``: the sets the input configs were
+    checked against, the kept rows overlapping each (by final split), and, with
+    ``to_train``, the kept rows moved from validation and test into train."""
+    sets: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        for s in (built.report(config) or {}).get("pretraining") or []:
+            sets.setdefault(s["name"], s)
+    rows: dict[str, Counter[str]] = {name: Counter() for name in sets}
+    for names, split, kept in zip(overlap, result.new_splits, keep, strict=True):
+        for name in (names or []) if kept else []:
+            rows.setdefault(name, Counter())[split] += 1
+    kept_ids = {i for i, k in zip(result.ids, keep, strict=True) if k}
+    moved = Counter(m.old for m in result.moves if m.because.endswith("(pretraining overlap)") and m.id in kept_ids)
+    if to_train and not any(v is not None for v in overlap):
+        logger.warning(
+            "all: --pretraining-to-train asked, but no row of %s was checked against a pretraining set; "
+            "build those configs with --pretraining-ids NAME=FILE",
+            ", ".join(configs),
+        )
+    return {
+        "sets": list(sets.values()),
+        "rows_checked": sum(1 for v, k in zip(overlap, keep, strict=True) if k and v is not None),
+        "rows_overlapping": {name: dict(c) for name, c in rows.items()},
+        "to_train": to_train,
+        "moved_to_train": dict(moved),
+    }
 
 
 def _label_names(keys: pa.Table) -> list[str | None]:

@@ -35,6 +35,7 @@ from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_text
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import DATA_DIR, shard_pattern
+from dance_aggregate.output.stats import pretraining_counts
 from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
 from dance_aggregate.taxonomy import load_taxonomy
 
@@ -204,8 +205,41 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         total_rows=dataset_rows(built),
         dedup=dedup_summary(built),
         ledger=ledger_summary(built),
+        pretraining=pretraining_rows(built),
+        pretraining_moved=pretraining_moved(built),
     )
     return body
+
+
+def pretraining_rows(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
+    """One line per config and split checked against pretraining sets (empty: none was)."""
+    built = BuiltFolder.of(folder)
+    out = []
+    for config in built.configs:
+        counts = pretraining_counts(built, config)
+        if not counts:
+            continue
+        for split, p in counts["splits"].items():
+            out.append(
+                {
+                    "config": config,
+                    "split": split,
+                    "checked": p["checked"],
+                    "any": p["any"],
+                    "sets": "; ".join(f"{name}: {p['overlap'].get(name, 0)}" for name in counts["sets"]) or "-",
+                }
+            )
+    return out
+
+
+def pretraining_moved(folder: Path | BuiltFolder) -> str:
+    """How many rows ``all`` moved to train for pretraining overlap ("" when the option was off)."""
+    counts = pretraining_counts(folder, "all")
+    if not counts or "moved_to_train" not in counts:
+        return ""
+    moved = counts["moved_to_train"]
+    detail = ", ".join(f"{moved.get(s, 0)} from {s}" for s in ("validation", "test"))
+    return f"{sum(moved.values())} rows ({detail})"
 
 
 def _type_name(feature: Any) -> str:
