@@ -237,6 +237,29 @@ def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
     assert [e.reason for e in plan.exclusions] == ["dance class missing from the crosswalk"]
 
 
+def test_label_lookups_ignore_case_and_spacing(tmp_path: Path) -> None:
+    """`Tango ` and `Salsa Dancing` are dance classes; rows keep the source's spelling."""
+    doc = {
+        "version": "VERSION 1.3",
+        "database": {
+            "abcdefghijk": {"duration": 30, "subset": "training", "annotations": [
+                {"segment": [1, 5], "label": "Tango "}, {"segment": [6, 9], "label": "belly  DANCE"},
+                {"segment": [10, 12], "label": "Washing dishes"}]},
+        },
+    }
+    (tmp_path / "anet").mkdir()
+    (tmp_path / "anet" / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
+    plan = ActivityNetBuilder(tmp_path / "anet", work_dir=tmp_path).plan()
+    assert [(r.label, r.source_label) for r in plan.records] == [("tango", "Tango "), ("belly_dance", "belly  DANCE")]
+    assert [e.reason for e in plan.exclusions] == ["not a dance class"]
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "validate.csv").write_text(
+        "label,youtube_id,time_start,time_end,split\nSalsa Dancing,abcdefghijk,0,10,val\nTANGO DANCING ,bcdefghijkl,5,15,val\n"
+    )
+    plan = Kinetics600Builder(tmp_path / "k", work_dir=tmp_path).plan()
+    assert [(r.label, r.source_label) for r in plan.records] == [("salsa", "Salsa Dancing"), ("tango", "TANGO DANCING")]
+
+
 def test_activitynet_options() -> None:
     with pytest.raises(ConfigError):
         ActivityNetBuilder.parse_options({"max_window": "0"})
