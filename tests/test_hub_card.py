@@ -58,6 +58,11 @@ def test_card_body(two_sources: Path) -> None:
     assert "Kinetics-600 | `kinetics600` | yes" in text and "YouTube-8M | `youtube8m` | no" in text
     assert "No download ledger" in text  # degrades when the report is absent
     assert "rows of `all` that list other copies" in text
+    # the label tree, and how to read YouTube-8M's features and audio
+    assert "| 11 | `salsa` | `latin_dance` | Salsa |" in text and "| 0 | `dance` | - | Dance |" in text
+    assert "| 34 | `marching` | - (not dance) |" in text
+    assert "## YouTube-8M features" in text and "x * 4/255 + 4/512 - 2" in text and "not sound" in text
+    assert "## Pretraining overlap" in text and "--pretraining-ids NAME=FILE" in text  # not checked here
 
 
 def test_chart_png(two_sources: Path) -> None:

@@ -201,6 +201,14 @@ def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: 
     assert first["video"] is None and len(first["mean_rgb"] or first["frame_rgb"][0]) == 1024
     parts = sorted((tmp_path / "dance_aggregate" / "data" / "youtube8m").glob("*.parquet"))
     assert pq.read_schema(parts[0]).field("frame_rgb").type.value_type.value_type == pa.uint8()
+    # the card's dataset_info declares exactly the Parquet types (the viewer needs it)
+    from dance_aggregate.hub.checks import check_card, check_shards
+
+    folder = tmp_path / "dance_aggregate"
+    assert check_card(folder).ok and check_shards(folder).ok, (check_card(folder), check_shards(folder))
+    card = (folder / "README.md").read_text()
+    frame_info = card.split("- name: frame_rgb", 1)[1].split("- name:", 1)[0]
+    assert "list: uint8" in frame_info and "float32" not in frame_info
     # numpy format gives the (seconds, 1024) uint8 array; the helper the starter code's floats
     frame_row = next(r for r in ds["train"].with_format("numpy") if r["frame_rgb"] is not None)
     rgb, _ = frame_features(frame_row)
