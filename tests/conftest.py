@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -19,6 +20,26 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HF_DATASETS_CACHE", str(root / "hf" / "datasets"))
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ.setdefault("DANCE_AGGREGATE_CACHE", str(root / "cache"))
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """A local 2-CPU Ray instance for one test module (skipped when Ray is not installed).
+
+    Its workers import from the repository (``tests.helpers_runners``, test modules): remote
+    functions defined in tests travel by reference."""
+    ray = pytest.importorskip(
+        "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray tests need it'
+    )
+    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+    )
+    yield
+    ray.shutdown()
 
 
 @pytest.fixture(scope="session")
