@@ -12,14 +12,26 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: Environment variables scrubbed before any test: a developer's own Hugging Face settings
+#: (token, endpoint, offline mode, cache folders, hf_transfer), dance_aggregate settings, a
+#: Ray cluster to join, and proxies (every test talks to 127.0.0.1 only). Tests that need
+#: one set it themselves (monkeypatch.setenv).
+SCRUBBED_PREFIXES = ("HF_", "HUGGINGFACE_", "HUGGING_FACE_", "DANCE_AGGREGATE_")
+SCRUBBED = ("TRANSFORMERS_OFFLINE", "RAY_ADDRESS", "http_proxy", "https_proxy", "all_proxy",
+            "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    # Keep every cache of datasets / huggingface_hub inside a throwaway folder, set before
-    # those libraries read their configuration.
+    # Set before datasets / huggingface_hub are imported: they read the environment once.
+    for name in list(os.environ):
+        if name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED:
+            del os.environ[name]
+    # Every cache inside a throwaway folder (subprocesses inherit it).
     root = Path(tempfile.mkdtemp(prefix="dance_aggregate-tests-"))
-    os.environ.setdefault("HF_HOME", str(root / "hf"))
-    os.environ.setdefault("HF_DATASETS_CACHE", str(root / "hf" / "datasets"))
+    os.environ["HF_HOME"] = str(root / "hf")
+    os.environ["HF_DATASETS_CACHE"] = str(root / "hf" / "datasets")
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    os.environ.setdefault("DANCE_AGGREGATE_CACHE", str(root / "cache"))
+    os.environ["DANCE_AGGREGATE_CACHE"] = str(root / "cache")
 
 
 @pytest.fixture(scope="module")
