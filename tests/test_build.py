@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -126,33 +126,66 @@ def _make_tree(root: Path, n: int) -> None:
     (lists / "testlist01.txt").write_text("")
 
 
+#: Runs the CLI (``python -m dance_aggregate``) with one change: the build stops for good
+#: just before writing its ``STOP_AT``-th part manifest (that part already written), after
+#: writing one byte to the pipe ``STOP_FD``, so the test kills it at a known point.
+_STOP_BEFORE_MANIFEST = """
+import os, runpy, sys, threading
+from dance_aggregate.output import parts
+
+stop_at, fd = int(os.environ["STOP_AT"]), int(os.environ["STOP_FD"])
+write_manifest, seen = parts.write_manifest, []
+
+def stopping_write_manifest(part, manifest):
+    seen.append(part)
+    if len(seen) == stop_at:
+        os.write(fd, b"stopped")
+        threading.Event().wait()  # until SIGKILL
+    write_manifest(part, manifest)
+
+parts.write_manifest = stopping_write_manifest
+sys.argv = ["dance-aggregate", *sys.argv[1:]]
+runpy.run_module("dance_aggregate", run_name="__main__", alter_sys=True)
+"""
+
+
 def test_killed_build_resumes_without_redoing_or_partial_shards(tmp_path):
+    n, stop_at = 6, 4
     src = tmp_path / "ucf"
-    _make_tree(src, 12)
+    _make_tree(src, n)
     out = tmp_path / "dance_aggregate"
-    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--data-dir", f"ucf101={src}",
-           "--output", str(out), "--part-size", "1", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["build", "ucf101", "--data-dir", f"ucf101={src}", "--output", str(out), "--part-size", "1", "--quiet"]
+    read_end, write_end = os.pipe()
+    env = {**os.environ, "STOP_AT": str(stop_at), "STOP_FD": str(write_end)}
+    proc = subprocess.Popen([sys.executable, "-c", _STOP_BEFORE_MANIFEST, *args], env=env, pass_fds=(write_end,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(write_end)  # the pipe now ends when the build does: a build that never stops ends the read
+    try:
+        ready, _, _ = select.select([read_end], [], [], 240)  # a bound for a broken build, not a timing
+        stopped = os.read(read_end, 16) if ready else b""
+    finally:
+        os.close(read_end)
+        proc.kill()
+        _, err = proc.communicate()
+    assert stopped == b"stopped", f"the build never reached manifest {stop_at}: {err.decode()[-2000:]}"
+    assert proc.returncode == -signal.SIGKILL
     parts = out / ".work" / "parts" / "ucf101"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(parts.glob("*.json"))) < 3 and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed"
     done = {p: p.stat().st_mtime_ns for p in parts.glob("*.json")}
-    assert 3 <= len(done) < 12
+    written = {p: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
+    assert len(done) == stop_at - 1 and len(written) == stop_at
+    [orphan] = [p for p in written if p.with_suffix(".json") not in done]  # killed between part and manifest
     # nothing half-written where a reader looks
     assert not list(out.glob("data/**/*.parquet"))
     assert not (out / "README.md").exists()
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "dance_aggregate", *args], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     for p, mtime in done.items():
         assert p.stat().st_mtime_ns == mtime, f"{p.name} was redone"
+    assert orphan.with_suffix(".json").is_file() and orphan.stat().st_mtime_ns != written[orphan], "the part without a manifest was not redone"
     acc = read_accounting(out, "ucf101")
-    assert acc.rows_written == 12 and acc.adds_up
+    assert acc.rows_written == n and acc.adds_up
     ids = pq.read_table(out / "data" / "ucf101" / "train-00000-of-00001.parquet", columns=["id"]).column("id").to_pylist()
-    assert len(ids) == len(set(ids)) == 12
+    assert len(ids) == len(set(ids)) == n
     assert not [p for p in out.rglob("*.tmp")]
 
 
