@@ -22,9 +22,10 @@ from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.schema import arrow_schema, features, rows_to_table
 from dance_aggregate.sample.synth import write_ucf_avi
 from dance_aggregate.output.shards import write_config
+from tests.helpers_sample import expected_ucf101
 
 
-def test_folder_layout(built_ucf: Path):
+def test_folder_layout(built_ucf: Path, ucf_sample: Path):
     assert (built_ucf / "README.md").is_file()
     shards = sorted(p.relative_to(built_ucf).as_posix() for p in (built_ucf / "data").rglob("*.parquet"))
     assert shards == [
@@ -35,29 +36,29 @@ def test_folder_layout(built_ucf: Path):
     ]
     shards = shards[2:]
     acc = read_accounting(built_ucf, "ucf101")
-    assert acc.adds_up and acc.records_read == 10 and acc.rows_written == 8
-    assert acc.excluded == {"not a dance class": 2}
+    expected = expected_ucf101(ucf_sample)
+    assert acc.adds_up and acc.records_read == expected.records_read and acc.rows_written == expected.rows_written
+    assert acc.excluded == expected.excluded
     md = pq.ParquetFile(built_ucf / shards[1]).metadata
     assert md.row_group(0).column(0).has_offset_index  # page index written for the viewer
     readme = (built_ucf / "README.md").read_text()
     assert "config_name: ucf101" in readme and "data/ucf101/train-*.parquet" in readme
 
 
-def test_load_dataset_normal_by_path(built_ucf: Path):
+def test_load_dataset_normal_by_path(built_ucf: Path, ucf_sample: Path):
     ds = load_dataset(str(built_ucf), "ucf101")
-    assert set(ds) == {"train", "test"}
-    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert {split: d.num_rows for split, d in ds.items()} == expected_ucf101(ucf_sample).rows
     assert isinstance(ds["train"].features["video"], Video)
     assert isinstance(ds["train"].features["audio"], Audio)
     assert ds["train"].features == features()
 
 
-def test_load_by_bare_name_streaming_and_decode(built_ucf: Path, monkeypatch):
+def test_load_by_bare_name_streaming_and_decode(built_ucf: Path, ucf_sample: Path, monkeypatch):
     monkeypatch.chdir(built_ucf.parent)
     stream = load_dataset("dance_aggregate", "ucf101", split="train", streaming=True)
     assert isinstance(stream.features["video"], Video)
     rows = list(stream.decode(False))
-    assert len(rows) == 5
+    assert len(rows) == expected_ucf101(ucf_sample).rows["train"]
     test_rows = list(load_dataset("dance_aggregate", "ucf101", split="test", streaming=True).decode(False))
     by_id = {r["id"]: r for r in rows + test_rows}
     silent = by_id["ucf101/v_SalsaSpin_g02_c01"]
@@ -81,10 +82,11 @@ def test_rebuild_is_idempotent_and_reuses_parts(built_ucf: Path, ucf_sample: Pat
     caplog.set_level("INFO", logger="dance_aggregate")
     res = build_config(UCF101Builder(ucf_sample), BuildOptions(output=out, progress=False))
     finalize_folder(out)
-    assert "8 clips already encoded by an earlier run" in caplog.text
+    expected = expected_ucf101(ucf_sample)
+    assert f"{expected.rows_written} clips already encoded by an earlier run" in caplog.text
     after = {p.name: p.read_bytes() for p in (out / "data" / "ucf101").glob("*.parquet")}
     assert before == after
-    assert res.accounting.rows_written == 8
+    assert res.accounting.rows_written == expected.rows_written
 
 
 def test_building_one_config_keeps_the_others(built_ucf: Path, ucf_sample: Path, tmp_path):
@@ -106,7 +108,7 @@ def test_one_broken_clip_never_kills_the_build(ucf_sample: Path, tmp_path):
     (src / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g09_c02.avi").write_bytes(b"RIFF not really an avi" * 50)
     out = tmp_path / "dance_aggregate"
     res = build_config(UCF101Builder(src), BuildOptions(output=out, progress=False))
-    assert res.accounting.rows_written == 7
+    assert res.accounting.rows_written == expected_ucf101(src).rows_written - 1
     assert res.accounting.adds_up
     bad = [r for r in res.accounting.excluded if r not in ("not a dance class",)]
     assert len(bad) == 1
@@ -204,7 +206,7 @@ def test_datasets_builder_api(ucf_sample: Path, tmp_path):
     b = DanceAggregate(config_name="ucf101", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate")
     b.download_and_prepare()
     ds = b.as_dataset()
-    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert {split: d.num_rows for split, d in ds.items()} == expected_ucf101(ucf_sample).rows
     assert ds["train"].features == features()
     with pytest.raises(ValueError, match="not found"):
         DanceAggregate(config_name="nosuch", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"))
