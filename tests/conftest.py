@@ -34,6 +34,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DANCE_AGGREGATE_CACHE"] = str(root / "cache")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The torch tests run only when asked for by an -m expression that names them
+    # (`-m torch`); any other run, `-m 'not slow'` included, stays torch-free.
+    if "torch" in (config.getoption("markexpr") or ""):
+        return
+    torch_tests = [item for item in items if item.get_closest_marker("torch")]
+    if torch_tests:
+        config.hook.pytest_deselected(items=torch_tests)
+        items[:] = [item for item in items if not item.get_closest_marker("torch")]
+
+
 @pytest.fixture(scope="module")
 def ray_instance():
     """A local 2-CPU Ray instance for one test module (skipped when Ray is not installed).

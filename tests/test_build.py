@@ -151,6 +151,7 @@ runpy.run_module("dance_aggregate", run_name="__main__", alter_sys=True)
 """
 
 
+@pytest.mark.slow
 def test_killed_build_resumes_without_redoing_or_partial_shards(tmp_path):
     n, stop_at = 6, 4
     src = tmp_path / "ucf"

@@ -215,6 +215,7 @@ def test_activitynet_options() -> None:
     assert ActivityNetBuilder.parse_options({"max_window": "4.5"}).max_window == 4.5
 
 
+@pytest.mark.slow
 def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "dance_aggregate"

@@ -91,6 +91,7 @@ def test_taxonomy_table(runner):
     assert len(rows) == 16 and all(set(r["sources"]) == {"letsdance"} for r in rows)
 
 
+@pytest.mark.slow
 def test_sample_build_end_to_end(runner, tmp_path):
     out = tmp_path / "dance_aggregate"
     res = runner.invoke(cli, ["build", "--sample", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"])

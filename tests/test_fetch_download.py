@@ -115,6 +115,7 @@ def test_classify_youtube_messages() -> None:
     assert classify("HTTP Error 429")[2] is True  # pauses every worker
 
 
+@pytest.mark.slow
 def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path) -> None:
     ids = ["-dash1", "ok2", "r429", "e404", "e403", "trunc", "garb"]
     data = write_kinetics(tmp_path / "k600", [("salsa dancing", vid, 2, 5) for vid in ids])
@@ -248,6 +249,7 @@ build_config(b, BuildOptions(output=out, progress=False, part_size=1))
 """
 
 
+@pytest.mark.slow
 def test_killed_build_resumes_without_refetching(tube: FakeTube, tmp_path: Path) -> None:
     ids = ["-dash1", "ok2", "r429"]  # sorted by id: -dash1, ok2, r429
     tube.behaviours["r429"] = Behaviour(delay=60)  # the build hangs on the last clip

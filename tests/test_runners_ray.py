@@ -64,6 +64,7 @@ def _part_names(out: Path) -> list[str]:
     return sorted(p.name for p in (out / ".work/parts/ucf101").glob("*.parquet"))
 
 
+@pytest.mark.slow
 def test_cli_ray_build_equals_local_build(ray_instance, cache, local_out, tmp_path):
     out = tmp_path / "out"
     work = f"file://{tmp_path}/shared-work"
@@ -81,6 +82,7 @@ def test_cli_ray_build_equals_local_build(ray_instance, cache, local_out, tmp_pa
     assert ray.is_initialized(), "a Ray instance the runner did not start is left running"
 
 
+@pytest.mark.slow
 def test_killed_tasks_are_retried_nothing_lost_nothing_doubled(ray_instance, cache, local_ucf, tmp_path):
     srcs = make_sample(cache)
     names = _part_names(local_ucf)  # same records and options -> same part names
@@ -100,6 +102,7 @@ def test_killed_tasks_are_retried_nothing_lost_nothing_doubled(ray_instance, cac
     assert folder_snapshot(out) == folder_snapshot(local_ucf)
 
 
+@pytest.mark.slow
 def test_failed_build_resumes_without_redoing_finished_shards(ray_instance, cache, local_ucf, tmp_path):
     srcs = make_sample(cache)
     names = _part_names(local_ucf)
@@ -132,6 +135,7 @@ def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, t
         list(RayRunner(2, max_retries=2).run(run_unit, units))
 
 
+@pytest.mark.slow
 def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_ucf, tmp_path):
     """A second driver process joins the running instance, as on a cluster's head node."""
     import subprocess

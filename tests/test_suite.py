@@ -1,9 +1,11 @@
-"""The suite runs in its own environment: a developer's Hugging Face token, endpoint, offline
-mode, caches, Ray cluster or proxy never reach a test (tests/conftest.py scrubs them)."""
+"""How the suite runs: in its own environment (a developer's Hugging Face token, endpoint,
+offline mode, caches, Ray cluster or proxy never reach a test: tests/conftest.py scrubs them),
+which tests a plain run, `-m 'not slow'` and `-m torch` select, and the per-test timeout."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,3 +44,25 @@ def test_even_when_the_developer_has_them_set(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "1 passed" in proc.stdout
     assert not (tmp_path / "my-cache").exists() and not (tmp_path / "my-hf-home").exists()
+
+
+def _collect(*args: str) -> set[str]:
+    """Node ids pytest selects from two modules (one has the torch test) with ``args``."""
+    cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+           "tests/test_cli.py", "tests/test_streaming.py", *args]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return set(re.findall(r"^tests/\S+::\S+", proc.stdout, re.M))
+
+
+def test_selection_of_slow_and_torch_tests():
+    slow, torch = "tests/test_cli.py::test_sample_build_end_to_end", "tests/test_streaming.py::test_real_dataloader_workers"
+    default = _collect()
+    assert slow in default and torch not in default  # CI's plain run: slow included, torch-free
+    quick = _collect("-m", "not slow")
+    assert quick == default - {slow}  # the developer's run: still torch-free
+    assert _collect("-m", "torch") == {torch}
+
+
+def test_a_hanging_test_fails_after_the_timeout(request):
+    assert request.config.getini("timeout") == "300"
