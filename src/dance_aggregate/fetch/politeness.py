@@ -35,7 +35,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -176,7 +176,7 @@ class PolitenessState:
     # -- persistence (the file backend) ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The state to persist (not the rule parameters, which come from the caller)."""
-        return {k: v for k, v in asdict(self).items() if k in _STATE_KEYS}
+        return {k: getattr(self, k) for k in _STATE_KEYS}
 
     def load(self, saved: Any) -> bool:
         """Take over a persisted state, clamped to what these rules could have produced.
