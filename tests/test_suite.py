@@ -46,22 +46,34 @@ def test_even_when_the_developer_has_them_set(tmp_path):
     assert not (tmp_path / "my-cache").exists() and not (tmp_path / "my-hf-home").exists()
 
 
-def _collect(*args: str) -> set[str]:
-    """Node ids pytest selects from two modules (one has the torch test) with ``args``."""
-    cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-           "tests/test_cli.py", "tests/test_streaming.py", *args]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return set(re.findall(r"^tests/\S+::\S+", proc.stdout, re.M))
+#: Prints, for each -m given as an argument, the node ids pytest would run (one process: the
+#: imports are paid once).
+_COLLECT = """
+import sys
+import pytest
+
+for expr in sys.argv[1:]:
+    print(f"@@selection {expr}", flush=True)
+    selection = ["-m", expr] if expr else []
+    pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *selection, "tests/test_cli.py", "tests/test_streaming.py"])
+"""
+
+
+def _collect(*exprs: str) -> list[set[str]]:
+    """The node ids of two modules (one holds the torch test) selected by each -m ``exprs``."""
+    proc = subprocess.run([sys.executable, "-c", _COLLECT, *exprs], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    runs = re.split(r"^@@selection.*$", proc.stdout, flags=re.M)[1:]
+    assert len(runs) == len(exprs), proc.stdout[-3000:]
+    return [set(re.findall(r"^tests/\S+::\S+", run, re.M)) for run in runs]
 
 
 def test_selection_of_slow_and_torch_tests():
     slow, torch = "tests/test_cli.py::test_sample_build_end_to_end", "tests/test_streaming.py::test_real_dataloader_workers"
-    default = _collect()
+    default, quick, torch_only = _collect("", "not slow", "torch")
     assert slow in default and torch not in default  # CI's plain run: slow included, torch-free
-    quick = _collect("-m", "not slow")
     assert quick == default - {slow}  # the developer's run: still torch-free
-    assert _collect("-m", "torch") == {torch}
+    assert torch_only == {torch}
 
 
 def test_a_hanging_test_fails_after_the_timeout(request):
