@@ -1,4 +1,6 @@
-"""Shared fixtures: isolated caches, the generated UCF101 sample and a built folder."""
+"""Shared set-up: an environment scrubbed of the developer's settings with throwaway caches,
+torch tests left out unless asked for, a Ray instance per module that wants one, the
+generated sample and a built folder."""
 
 from __future__ import annotations
 
