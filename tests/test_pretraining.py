@@ -104,6 +104,7 @@ def test_train_only_pulls_its_joined_set_into_train() -> None:
 
 
 # -- a build -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_build_fills_the_column_counts_it_and_moves_overlap_out_of_held_out_splits(tmp_path: Path) -> None:
     # A "pretraining set" holding the sample's Kinetics validation video and an ActivityNet
     # validation video (both in the mirror, so both become rows).
@@ -164,4 +165,4 @@ def test_malformed_id_file_stops_the_build_before_any_work(tmp_path: Path) -> No
     res = CliRunner().invoke(cli, ["build", "ucf101", "--sample", "--cache-dir", str(tmp_path / "c"), "-O", str(out),
                                    "--pretraining-ids", f"k={bad}", "-q"])
     assert res.exit_code == 1 and f"{bad}:2:" in res.output and "not a YouTube id" in res.output
-    assert not (out / "data").exists()
+    assert not (out / "data").exists() and not (tmp_path / "c").exists()  # not even the sample was made

@@ -57,9 +57,9 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     elif fields:
         request = replace(request, **fields)
     t0 = time.monotonic()
+    pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
     request = _with_sample(request)
     names = config_names(request)
-    pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
     runner, owned = make_runner(request)
     result = BuildResult(output=request.output)
     settings = RunSettings(
