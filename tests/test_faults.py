@@ -342,10 +342,12 @@ def test_reports_escape_formula_cells_reversibly(tmp_path: Path) -> None:
     # The duplicate clusters.
     ids = ["kinetics600/-5Yp-vToI2E_000001_000011", "activitynet/-5Yp-vToI2E_s00_w00"]
     result = Analysis(ids, ["train", "train"], [], [Cluster([0, 1], 0, {1})], ["train", "train"])
-    keys = pa.table({"source": ["kinetics600", "activitynet"]})
+    keys = pa.table({"source": ["kinetics600", "activitynet"], "label": ["salsa", "tango"],
+                     "source_label": ["=cmd|' /C calc'!A0", "@SUM(1+1)*cmd"]})  # labels from other people's files
     path = write_duplicates_csv(tmp_path, result, keys)
     assert not [c for c in raw_cells(path) if c.startswith(("=", "+", "-", "@"))]
-    assert next(read_rows(path))["kept"] == ids[0]
+    rows = list(read_rows(path))
+    assert [(r["id"], r["source_label"]) for r in rows] == list(zip(ids, ["=cmd|' /C calc'!A0", "@SUM(1+1)*cmd"], strict=True))
 
 
 def test_summaries_read_escaped_ledger_keys(tmp_path: Path) -> None:

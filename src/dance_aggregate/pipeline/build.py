@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
 from dance_aggregate.errors import DanceAggregateError, DiskFullError
 from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.layout import WORK_DIR
@@ -64,18 +66,21 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     elif fields:
         request = replace(request, **fields)
     t0 = time.monotonic()
+    pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
     request = _with_sample(request)
     names = config_names(request)
     with BuildLock(request.output):
         remove_leftovers(request.output)
-        result = _build_configs(request, names)
+        result = _build_configs(request, names, pretraining)
         if result.configs or (request.output / "data").is_dir():
-            result.all = finalize_folder(request.output, progress=request.progress)
+            result.all = finalize_folder(
+                request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train
+            )
     result.elapsed = time.monotonic() - t0
     return result
 
 
-def _build_configs(request: BuildRequest, names: list[str]) -> BuildResult:
+def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequence[PretrainingSet]) -> BuildResult:
     """Build every config; a failing one is recorded and the others are still built.
 
     Raises:
@@ -85,7 +90,8 @@ def _build_configs(request: BuildRequest, names: list[str]) -> BuildResult:
     result = BuildResult(output=request.output)
     settings = RunSettings(
         output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-        work_dir=request.work_dir, failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
+        work_dir=request.work_dir, pretraining=pretraining,
+        failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
     )
     try:
         builders = make_builders(request, names, shared_politeness(runner, names, request))
@@ -213,7 +219,7 @@ def shared_politeness(runner: Runner, names: list[str], request: BuildRequest) -
     return RayPoliteness.start(min_interval=0.0, base_pause=request.fetch.pause_base, max_pause=request.fetch.pause_max)
 
 
-def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
+def finalize_folder(folder: Path, progress: bool = False, pretraining_to_train: bool = False) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
 
@@ -229,6 +235,6 @@ def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
     from dance_aggregate.output.folder import BuiltFolder
 
     built = BuiltFolder.open(folder)
-    acc = build_all(built, progress=progress)
+    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train)
     write_card(built)
     return acc

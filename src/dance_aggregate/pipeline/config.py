@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from dance_aggregate.builders.annotations import UNEXPECTED
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_requests
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
+from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
 from dance_aggregate.errors import TooManyFailures
 from dance_aggregate.output import parts
 from dance_aggregate.output.atomic import staged_writes
@@ -105,6 +107,8 @@ class RunSettings:
         work_dir: Where units write their parts: a local path or an fsspec URL every
             worker reaches (``None``: ``<output>/.work``).
         failure_cap: When the config stops early because most records fail for one reason.
+        pretraining: Sets of YouTube ids (:mod:`dance_aggregate.dedup.pretraining`) that
+            fill each row's ``pretraining_overlap`` as the shards are written.
     """
 
     output: Path = DEFAULT_OUTPUT
@@ -113,6 +117,7 @@ class RunSettings:
     runner: Runner | None = None
     work_dir: str | None = None
     failure_cap: FailureCap = field(default_factory=FailureCap)
+    pretraining: Sequence[PretrainingSet] = ()
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -196,10 +201,11 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         "elapsed_seconds": round(elapsed, 2),
         "dedup": final.dedup.summary(),
         "split_moves": [m.to_dict() for m in final.dedup.moves],
+        "pretraining": [s.describe() for s in settings.pretraining],
     }
     # Reports are written first under temporary names and renamed once the shards are in.
     with staged_writes(report_files(folder, acc, tally.exclusions, extra), "report"):
-        shards = final.write(folder, config, settings.progress)
+        shards = final.write(folder, config, settings.progress, settings.pretraining)
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
 
@@ -294,9 +300,12 @@ class _SplitRule:
         """Rows per final split."""
         return dict(Counter(self.dedup.new_splits))
 
-    def write(self, folder: Path, config: str, progress: bool = False) -> dict[str, list[str]]:
+    def write(
+        self, folder: Path, config: str, progress: bool = False, pretraining: Sequence[PretrainingSet] = ()
+    ) -> dict[str, list[str]]:
         """Copy the rows part by part into the config's final shards (bounded memory), each
-        split ordered by id, and swap them in."""
+        split ordered by id, with ``duplicate_ids`` and ``pretraining_overlap`` (from the
+        YouTube ids and the ``pretraining`` sets) filled in, and swap them in."""
         return write_config_from_parts(
             folder,
             config,
@@ -306,7 +315,10 @@ class _SplitRule:
             [parts.size(p) for p, _ in self.part_list],
             self.dedup.new_splits,
             self.all_keys.column("id").to_pylist(),
-            overrides={"duplicate_ids": self.dup_ids},
+            overrides={
+                "duplicate_ids": self.dup_ids,
+                "pretraining_overlap": overlap_column(self.all_keys.column("youtube_id").to_pylist(), pretraining),
+            },
             progress=progress,
         )
 
