@@ -367,6 +367,16 @@ variant("youtube8m", "shard of random bytes", "youtube8m", 1)(lambda root: yt8m(
 variant("youtube8m", "shard with unknown split", "youtube8m", 1)(lambda root: yt8m(root, [example()], shard="other.tfrecord"))
 
 
+for name, text, expect in [
+    ("nested too deep", "[" * 100000, "error"),
+    ("latin-1", "youtube_id\n\xe9aaaaaaaaaa\n".encode("latin-1"), "error"),
+    ("not a YouTube id", "-5Yp-vToI2E\n../../x\n", "error"),
+    ("CSV with BOM and CRLF", "\ufefflabel,youtube_id\r\nzumba,-5Yp-vToI2E\r\n", 1),
+]:
+    variant("pretraining ids", name, "ucf101", expect)(
+        lambda root, text=text: {**ucf(root, f"{U}\r\n"), "pretraining_ids": {"k400": write(root / "ids.csv", text)}})
+
+
 # -- faults ------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def full_disk(where: str) -> Iterator[None]:
