@@ -165,29 +165,8 @@ class YouTube8MBuilder(SourceBuilder):
                 if want in ("video", "frame") and level != want:
                     skipped += 1
                     continue
-            split = shard_split(shard.name)
-            if split is None:
-                exclusions.append(
-                    Exclusion(
-                        f"youtube8m-shard/{rel}",
-                        "shard with unknown split",
-                        f"{shard}: name does not start with train, validate or test; shard not read",
-                    )
-                )
-                continue
-            records.append(
-                ClipRecord(
-                    id=f"youtube8m-shard/{rel}",
-                    source="youtube8m",
-                    source_id=rel,
-                    split=split,
-                    label="dance",
-                    source_label="",
-                    family="",
-                    group=rel,
-                    media={"shard": str(shard), "rel": rel, "entities": table},
-                )
-            )
+            out = _shard_record(shard, rel, table)
+            (records if isinstance(out, ClipRecord) else exclusions).append(out)
         if skipped:
             logger.info("youtube8m: %d shards of the other level skipped (level=%s)", skipped, want)
         if want == "any" and levels["video"] and levels["frame"]:
@@ -364,6 +343,28 @@ class YouTube8MBuilder(SourceBuilder):
             mean_audio = _vector(ctx.get("mean_audio"), _AUDIO_SIZE, "mean_audio")
             row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio})
         return row
+
+
+def _shard_record(shard: Path, rel: str, table: list[list[Any]]) -> ClipRecord | Exclusion:
+    """The plan record of one shard (its split from its name), or its exclusion."""
+    split = shard_split(shard.name)
+    if split is None:
+        return Exclusion(
+            f"youtube8m-shard/{rel}",
+            "shard with unknown split",
+            f"{shard}: name does not start with train, validate or test; shard not read",
+        )
+    return ClipRecord(
+        id=f"youtube8m-shard/{rel}",
+        source="youtube8m",
+        source_id=rel,
+        split=split,
+        label="dance",
+        source_label="",
+        family="",
+        group=rel,
+        media={"shard": str(shard), "rel": rel, "entities": table},
+    )
 
 
 def _vector(value: Any, size: int, name: str) -> np.ndarray | None:

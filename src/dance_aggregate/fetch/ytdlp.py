@@ -225,28 +225,10 @@ def ranges_allowed(options: FetchOptions) -> bool:
     return options.range_download and not options.cookies
 
 
-def download(
-    url: str,
-    dest_dir: Path,
-    options: FetchOptions,
-    bin_folder: Path,
-    start: float | None = None,
-    end: float | None = None,
-) -> Path:
-    """Download ``url`` (only ``[start, end]`` when both are given) into ``dest_dir``.
-
-    Returns:
-        The downloaded file.
-
-    Raises:
-        DownloadFailure: classified failure of this attempt.
-    """
-    import yt_dlp
+def _params(options: FetchOptions, dest_dir: Path, log: _Logger, time_range: tuple[float, float] | None) -> dict[str, Any]:
+    """yt-dlp's options for one download into ``dest_dir`` (only ``time_range`` when given)."""
     from yt_dlp.utils import download_range_func, match_filter_func
 
-    secrets = [options.cookies, options.proxy]
-    log = _Logger(secrets)
-    ranged = start is not None and end is not None
     params: dict[str, Any] = {
         "format": options.format,
         "outtmpl": {"default": str(dest_dir / "video.%(ext)s")},
@@ -268,10 +250,10 @@ def download(
         "continuedl": False,
         "color": {"stdout": "never", "stderr": "never"},
     }
-    if ranged:
+    if time_range is not None:
         if options.cookies:
             raise ValueError("range downloads would hand the cookies to ffmpeg's command line (see ranges_allowed)")
-        params["download_ranges"] = download_range_func(None, [(float(start), float(end))])
+        params["download_ranges"] = download_range_func(None, [time_range])
         params["force_keyframes_at_cuts"] = True
     if options.proxy:
         params["proxy"] = options.proxy
@@ -282,6 +264,31 @@ def download(
         params["external_downloader"] = {"default": "native"}
         params["hls_prefer_native"] = True
         params["match_filter"] = match_filter_func("!is_live")
+    return params
+
+
+def download(
+    url: str,
+    dest_dir: Path,
+    options: FetchOptions,
+    bin_folder: Path,
+    start: float | None = None,
+    end: float | None = None,
+) -> Path:
+    """Download ``url`` (only ``[start, end]`` when both are given) into ``dest_dir``.
+
+    Returns:
+        The downloaded file.
+
+    Raises:
+        DownloadFailure: classified failure of this attempt.
+    """
+    import yt_dlp
+
+    secrets = [options.cookies, options.proxy]
+    log = _Logger(secrets)
+    ranged = start is not None and end is not None
+    params = _params(options, dest_dir, log, (float(start), float(end)) if ranged else None)
     try:
         with _on_path(ffmpeg_bin_dir(bin_folder)):
             with yt_dlp.YoutubeDL(params) as ydl:

@@ -138,7 +138,12 @@ def _config_swap(folder: Path, config: str) -> Iterator[Path]:
         try:
             if target.exists():
                 os.replace(target, old)
-            os.replace(staging, target)
+            try:
+                os.replace(staging, target)
+            except OSError:
+                if old.exists():
+                    os.replace(old, target)  # the previous build stays in place
+                raise
         except OSError as exc:
             raise write_error(exc, target, f"the shards of {config}") from exc
         shutil.rmtree(old, ignore_errors=True)
