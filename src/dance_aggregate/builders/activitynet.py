@@ -308,22 +308,7 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
         for j in kept:
             ws, we = round(start + j * step, 6), round(start + (j + 1) * step, 6)
             media = self.clip_media(youtube_id, ws, we, file, fetch_start=fetch_start, fetch_end=fetch_end)
-            out.append(
-                ClipRecord(
-                    id=f"{self.source}/{sid}_w{j:02d}",
-                    source=self.source,
-                    source_id=f"{sid}_w{j:02d}",
-                    split=split,
-                    label=mapping.label,
-                    source_label=label,
-                    family=mapping.family,
-                    group=youtube_id,
-                    youtube_id=youtube_id,
-                    start_time=ws,
-                    end_time=we,
-                    media=media,
-                )
-            )
+            out.append(self.clip_record(f"{sid}_w{j:02d}", split, mapping, label, youtube_id, ws, we, media))
         return out
 
 

@@ -155,20 +155,7 @@ class Kinetics600Builder(YouTubeSourceBuilder):
             media = self.clip_media(youtube_id, start, end, mirror[youtube_id])
         else:
             media = self.clip_media(youtube_id, start, end, None)
-        return ClipRecord(
-            id=rid,
-            source=self.source,
-            source_id=stem,
-            split=split,
-            label=mapping.label,
-            source_label=label,
-            family=mapping.family,
-            group=youtube_id,
-            youtube_id=youtube_id,
-            start_time=start,
-            end_time=end,
-            media=media,
-        )
+        return self.clip_record(stem, split, mapping, label, youtube_id, start, end, media)
 
 
 class Kinetics600MotionBuilder(Kinetics600Builder):
