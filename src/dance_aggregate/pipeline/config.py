@@ -16,6 +16,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from tqdm.auto import tqdm
@@ -86,12 +87,14 @@ class _Tally:
     rows_by_split: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     parts_by_split: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     exclusions: list[Exclusion] = field(default_factory=list)
+    truncated: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, res: UnitResult) -> None:
         self.read += res.read
         self.rows_by_split[res.split] += res.rows
         self.parts_by_split[res.split].append(res.path)
         self.exclusions.extend(res.exclusions)
+        self.truncated.extend(res.truncated)
 
 
 def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
@@ -122,6 +125,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
             _write_download_ledger(builder, plan.records, folder)
     shards, rows_by_split, dedup = _write_shards(folder, config, tally.parts_by_split, settings.progress)
     acc = accounting_from(config, tally.read, rows_by_split, tally.exclusions)
+    acc.truncated = len(tally.truncated)
     elapsed = time.monotonic() - t0
     write_reports(
         folder,
@@ -137,6 +141,9 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
             "elapsed_seconds": round(elapsed, 2),
             "dedup": dedup.summary(),
             "split_moves": [m.to_dict() for m in dedup.moves],
+            # Rows whose media covers less than their annotated range, stored with their
+            # true times (README: "Times that match the media").
+            "truncated": sorted(tally.truncated, key=lambda t: t["id"]),
         },
     )
     acc.check()
