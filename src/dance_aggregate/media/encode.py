@@ -84,7 +84,6 @@ class EncodedClip:
         requested: The range that was asked for (``None`` ends: the file's).
         truncated: The media covers less of ``requested`` than asked (by more than one
             frame): the clip holds ``[start, start + duration)``.
-        resized_frames: Frames whose size differed from the clip's and were resized.
     """
 
     video: bytes
@@ -100,7 +99,6 @@ class EncodedClip:
     start: float = 0.0
     requested: tuple[float | None, float | None] = (None, None)
     truncated: bool = False
-    resized_frames: int = 0
 
 
 def _even(x: float) -> int:
@@ -170,7 +168,7 @@ class ClipWriter:
         # (:class:`~dance_aggregate.media.audio.AudioTrack`) may be encoding already.
         self._out.start_encoding()
         self.num_frames = 0
-        self.resized_frames = 0
+        self._closed = False
         self._hasher = FrameHasher()
         # One scaler for the whole clip, one thread: a frame's own reformat() makes a new
         # scaler per frame with automatic threads (measured: 10x slower than reusing one).
@@ -238,6 +236,7 @@ class ClipWriter:
                 self._out.mux(packet)
             for packet in audio_packets or []:
                 self._out.mux(packet)
+            self._closed = True
             self._out.close()
             data = Path(self._path).read_bytes()
         finally:
@@ -245,7 +244,13 @@ class ClipWriter:
         return data, self._hasher.hashes()
 
     def abort(self) -> None:
-        """Drop the temporary file (safe to call twice)."""
+        """Drop the temporary file (safe to call twice, and after :meth:`close`)."""
+        if self._a is not None and not self._closed:
+            try:  # drain the audio encoder, or libav warns of frames "left in the queue"
+                self._a.encode(None)
+            except Exception:  # noqa: BLE001 - we only clean up
+                pass
+        self._closed = True
         try:
             self._out.close()
         except Exception:  # noqa: BLE001 - already closed or broken; we only clean up
@@ -278,8 +283,8 @@ def encode_frames(
         options: Encoder options (``max_short_side`` applies).
         name: How to call the clip in error messages.
         size: The clip's ``(width, height)`` before downscaling (default: the first
-            frame's). Frames of another size are resized to it and counted in
-            ``resized_frames``, so one odd frame never changes the size of the clip.
+            frame's). Frames of another size are resized to it, so one odd frame (a
+            small first frame) never changes the size of the clip.
 
     Raises:
         MediaError: when there are no frames.
@@ -292,8 +297,6 @@ def encode_frames(
             if writer is None:
                 size = size or _frame_size(frame)
                 writer = ClipWriter(rate, *target_size(*size, options.max_short_side), None, 1, options)
-            if _frame_size(frame) != size:
-                writer.resized_frames += 1
             writer.add_frame(frame)
     except Exception:
         if writer is not None:
@@ -301,7 +304,6 @@ def encode_frames(
         raise
     if writer is None:
         raise MediaError(f"{name}: no frames to encode", reason="empty segment")
-    resized = writer.resized_frames
     data, hashes = writer.close()
     return EncodedClip(
         video=data,
@@ -314,5 +316,4 @@ def encode_frames(
         num_frames=writer.num_frames,
         frame_hashes=hashes,
         requested=(0.0, writer.num_frames / float(rate)),
-        resized_frames=resized,
     )
