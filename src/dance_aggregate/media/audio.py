@@ -24,6 +24,7 @@ import soundfile as sf
 from av.stream import Discard
 
 from dance_aggregate.errors import MediaError
+from dance_aggregate.media.avlog import record_context
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,7 @@ class AudioTrack:
             :meth:`dance_aggregate.media.encode.ClipWriter.encode_audio`.
         chunk: Samples per encoder frame.
         what: The file and record, for messages.
+        label: The record, for libav's messages in this thread.
     """
 
     def __init__(
@@ -212,8 +214,10 @@ class AudioTrack:
         encode: Callable[[np.ndarray | None, int], list[Any]],
         chunk: int,
         what: str,
+        label: str = "",
     ) -> None:
         self.spec = spec
+        self._label = label or what
         self._args = (open_source, start, end, spec, what)
         self._encode = encode
         self._chunk = chunk
@@ -268,6 +272,10 @@ class AudioTrack:
         return min(self._confirmed, have) >= min(self._wake_at, have // self._chunk * self._chunk)
 
     def _run(self) -> None:
+        with record_context(self._label):
+            self._encode_all()
+
+    def _encode_all(self) -> None:
         try:
             samples = read_audio_range(*self._args)
             if samples is None:

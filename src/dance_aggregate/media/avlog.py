@@ -13,6 +13,7 @@ record, so a badly damaged file cannot flood the log.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,18 +41,21 @@ def current_record() -> str | None:
 def record_context(label: str) -> Iterator[None]:
     """Attribute libav's messages raised inside the block to ``label`` (a record id).
 
-    Nested blocks are fine: messages go to the innermost one. libav's log level is raised
+    Nested blocks are fine: messages go to the innermost one. The capture is per thread:
+    a cut decodes, and reads each window's audio, in threads of their own, and each of
+    them enters its own block with the windows it works for. libav's log level is raised
     to WARNING for the block (PyAV's default drops every message) and restored after.
-    Messages of every thread of the process are captured (a cut decodes and reads its
-    audio in threads of its own); a build runs one record at a time per process.
     """
     token = _record.set(label)
     previous = av.logging.get_level()
     if previous is None or previous < av.logging.WARNING:
         av.logging.set_level(av.logging.WARNING)
+    # PyAV holds back a repeated line until a different one comes, which may be in the
+    # next record: repeats are counted here instead, per record.
+    skip = av.logging.get_skip_repeated()
+    av.logging.set_skip_repeated(False)
     try:
-        # Not thread-local: a cut decodes in one thread and reads audio in others.
-        with av.logging.Capture(local=False) as logs:
+        with av.logging.Capture(local=True) as logs:
             cap_token = _captured.set(logs)
             try:
                 yield
@@ -59,6 +63,7 @@ def record_context(label: str) -> Iterator[None]:
                 _emit(label, logs)
                 _captured.reset(cap_token)
     finally:
+        av.logging.set_skip_repeated(skip)
         if av.logging.get_level() != previous:
             av.logging.set_level(previous)
         _record.reset(token)
@@ -68,7 +73,7 @@ def relabel(label: str) -> None:
     """Log what was captured so far under the current label, then use ``label``.
 
     A one-pass cut calls this when its set of open windows changes, so each message
-    names the clips that were being decoded when it was raised.
+    names the clips that were being decoded when it was raised (in this thread).
     """
     logs = _captured.get()
     current = _record.get()
@@ -78,9 +83,11 @@ def relabel(label: str) -> None:
 
 
 def _emit(label: str, logs: list[tuple[int, str, str]]) -> None:
-    for level, name, message in logs[:MAX_LINES]:
-        py_level = logging.ERROR if level <= av.logging.FATAL else logging.WARNING
-        logger.log(py_level, "%s: %s (libav %s)", label, message.strip(), name or "generic")
-    if len(logs) > MAX_LINES:
-        logger.warning("%s: %d more libav messages not shown", label, len(logs) - MAX_LINES)
+    counts = Counter((level, name or "generic", message.strip()) for level, name, message in logs)
     del logs[:]
+    for (level, name, message), n in list(counts.items())[:MAX_LINES]:
+        py_level = logging.ERROR if level <= av.logging.FATAL else logging.WARNING
+        again = f" ({n} times)" if n > 1 else ""
+        logger.log(py_level, "%s: %s%s (libav %s)", label, message, again, name)
+    if len(counts) > MAX_LINES:
+        logger.warning("%s: %d more distinct libav messages not shown", label, len(counts) - MAX_LINES)

@@ -190,19 +190,18 @@ class _Pass:
                 self._decode_run(run)
         finally:
             for cut in self.cuts:
-                if cut.result is None:
+                if not isinstance(cut.result, EncodedClip):
                     cut.drop()
             self.container.close()
         return [c.result if c.result is not None else self._error(c, "not cut", "internal") for c in self.cuts]
 
     # -- decoding -----------------------------------------------------------------------
     def _decode_run(self, run: list[_Cut]) -> None:
-        first = run[0].start
         pending = list(run)
         open_: list[_Cut] = []
         relabel(self._label(open_, pending))
         try:
-            for frame in self._frames_from(first):
+            for frame in self._frames_from(run):
                 t = frame.t
                 opened = False
                 while pending and t >= pending[0].start - _EPS:
@@ -226,13 +225,14 @@ class _Pass:
         for cut in open_ + pending:  # the file ended before these windows did
             self._finish(cut, eof=True)
 
-    def _frames_from(self, t0: float) -> Iterator[_Decoded]:
+    def _frames_from(self, run: list[_Cut]) -> Iterator[_Decoded]:
         """Decoded frames from the keyframe before ``t0`` on (frames before ``t0`` skipped),
         decoded in a thread of their own (:class:`~dance_aggregate.media.prefetch.Prefetch`).
 
         When the seek lands after ``t0`` (an imprecise index) it seeks earlier, and at last
         reads from the beginning, so no frame of the range is ever missed.
         """
+        t0 = run[0].start
         targets: list[float | None] = [t0, t0 - 10.0, None] if t0 > 0 else [None]
         for target in targets:
             if target is not None and target > 0:
@@ -241,7 +241,7 @@ class _Pass:
                 self.container.seek(0, stream=self.stream, backward=True)
             self.at_start = False
             first = True
-            with Prefetch(self._decode()) as frames:
+            with Prefetch(self._decode(run)) as frames:
                 for frame in frames:
                     t = frame.t
                     if first and target is not None and t > t0 + _EPS and t > _EPS:
@@ -253,12 +253,18 @@ class _Pass:
                 else:
                     return
 
-    def _decode(self) -> Iterator[_Decoded]:
+    def _decode(self, run: list[_Cut]) -> Iterator[_Decoded]:
         """Demux and decode, and make each frame's thumbnail and scaled copy (runs in
-        the decoding thread: that work is done once for all the windows of a frame)."""
+        the decoding thread: that work is done once for all the windows of a frame).
+        libav's messages in this thread name the windows of the frame being decoded."""
+        with record_context(self._label(run[:1], [])):
+            yield from self._decode_frames(run)
+
+    def _decode_frames(self, run: list[_Cut]) -> Iterator[_Decoded]:
         demux = self.container.demux(self.stream)
         thumbs, scaler = VideoReformatter(), VideoReformatter()
         tb = float(self.stream.time_base)
+        clock = _BestEffort()  # starts afresh after each seek, as FFmpeg's decoder does
         while True:
             try:
                 packet = next(demux)
@@ -268,10 +274,13 @@ class _Pass:
             except av.FFmpegError as exc:
                 raise _DecodeFailure(self.last_t, exc) from exc
             for frame in frames:
-                if frame.pts is None:
+                ts = clock.timestamp(frame.pts, frame.dts)
+                if ts is None:
                     continue
-                t = frame.pts * tb
+                t = ts * tb
                 self.last_t = t
+                relabel(self._label([c for c in run if c.start - _EPS <= t and (c.end is None or t < c.end - _EPS)],
+                                    [c for c in run if c.start - _EPS > t]) if run else self.source.what)
                 w, h = target_size(frame.width, frame.height, self.options.max_short_side)
                 scaled = scaler.reformat(frame, w, h, "yuv420p", threads=1)
                 yield _Decoded(t, scaled, thumbnail(frame, scaler=thumbs))
@@ -302,7 +311,7 @@ class _Pass:
         cut.next_t = cut.start
         if spec is not None:
             cut.audio = AudioTrack(self.source.open, cut.clip_start, cut.end, spec, cut.writer.encode_audio,
-                                   AUDIO_CHUNK, self._what(cut))
+                                   AUDIO_CHUNK, self._what(cut), self._label([cut], []))
 
     # -- outcomes -----------------------------------------------------------------------
     def _finish(self, cut: _Cut, *, eof: bool) -> None:
@@ -310,14 +319,17 @@ class _Pass:
         decoded_end = None if self.last_t is None else self.last_t + 1.0 / float(self.rate)
         if eof and self._premature(decoded_end) and (cut.end is None or decoded_end is None or cut.end > decoded_end + _EPS):
             where = f"{decoded_end:.2f} s" if decoded_end is not None else "its first frame"
-            cut.result = self._error(cut, f"decoding stopped at {where} but the file declares {self.declared:.2f} s: "
-                                     f"it is truncated or damaged. Fix: fetch or copy the file again", "corrupt media")
+            self._reject(cut, f"decoding stopped at {where} but the file declares {self.declared:.2f} s: "
+                         f"it is truncated or damaged. Fix: fetch or copy the file again", "corrupt media")
             return
         writer = cut.writer
         if writer is None or writer.num_frames == 0:
             rng = f"[{cut.start:.3f}, {'end' if cut.end is None else f'{cut.end:.3f}'})"
-            ends = f"; the video ends at {decoded_end:.3f} s" if eof and decoded_end is not None else ""
-            cut.result = self._error(cut, f"no video frames in {rng}{ends}", "empty segment")
+            if eof and decoded_end is not None and cut.start >= decoded_end - _EPS:
+                self._reject(cut, f"the video ends at {decoded_end:.3f} s, before the range {rng} begins "
+                             f"(0% of it exists)", "media shorter than range")
+            else:
+                self._reject(cut, f"no video frames in {rng}", "empty segment")
             return
         step = 1.0 / float(self.out_rate)
         duration = writer.num_frames * step
@@ -327,8 +339,7 @@ class _Pass:
             length = cut.window.end - (cut.window.start or 0.0)
             truncated = length - duration > step + _EPS
             if truncated and duration < self.options.min_coverage * length:
-                cut.drop()
-                cut.result = self._error(
+                self._reject(
                     cut,
                     f"the media covers [{start:.3f}, {start + duration:.3f}) s, {duration:.2f} s of the "
                     f"{length:.2f} s range [{cut.window.start or 0.0:.3f}, {cut.window.end:.3f}) "
@@ -376,10 +387,14 @@ class _Pass:
         return decoded_end is None or decoded_end < self.declared - EOF_TOLERANCE
 
     def _fail(self, cut: _Cut, failure: _DecodeFailure) -> None:
-        cut.drop()
         at = f"{failure.t:.2f} s" if failure.t is not None else "the start"
-        cut.result = self._error(cut, f"decoding failed after {at} ({failure.exc}): the file is damaged. "
-                                 f"Fix: fetch or copy the file again", "corrupt media")
+        self._reject(cut, f"decoding failed after {at} ({failure.exc}): the file is damaged. "
+                     f"Fix: fetch or copy the file again", "corrupt media")
+
+    def _reject(self, cut: _Cut, message: str, reason: str) -> None:
+        """The window is not stored: stop its audio thread, drop its file, say why."""
+        cut.drop()
+        cut.result = self._error(cut, message, reason)
 
     def _label(self, open_: list[_Cut], pending: list[_Cut]) -> str:
         """Who libav's messages are about now: the open windows, else the next one."""
@@ -391,6 +406,33 @@ class _Pass:
 
     def _error(self, cut: _Cut, message: str, reason: str) -> MediaError:
         return MediaError(f"{self._what(cut)}: {message}", reason=reason)
+
+
+class _BestEffort:
+    """FFmpeg's ``best_effort_timestamp`` (``guess_correct_pts``): a frame's pts, unless
+    the pts have gone backwards more often than the dts, then its dts.
+
+    An AVI with packed B-frames (Xvid, as in UCF101) hands frames out in display order
+    with scrambled pts (0.92, 1.0, 0.96 s) but ordered dts; trusting the pts there put the
+    wrong frames in a window and ended it a frame early.
+    """
+
+    def __init__(self) -> None:
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+        self.faulty_pts = 0
+        self.faulty_dts = 0
+
+    def timestamp(self, pts: int | None, dts: int | None) -> int | None:
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
+            return pts
+        return dts
 
 
 class _DecodeFailure(Exception):
