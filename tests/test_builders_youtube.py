@@ -214,13 +214,14 @@ def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         cli, ["build", "kinetics600", "activitynet", "--sample", "--cache-dir", str(tmp_path / "cache"), "-O", str(out), "-q"]
     )
     assert res.exit_code == 0, res.output
-    assert "kinetics600: 7 records read = 3 rows written" in res.output
-    assert "activitynet: 11 records read = 6 rows written" in res.output
+    assert "kinetics600: 8 records read = 4 rows written" in res.output
+    assert "activitynet: 15 records read = 8 rows written" in res.output
+    assert "truncated: 1 row written holds less than the annotated range" in res.output
     with (out / "reports" / "kinetics600.download_ledger.csv").open() as f:
         assert [(r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f)] == [("Q3n_9xYw8aE", "missing", "offline")]
     from datasets import load_dataset
 
-    for config, n_train in (("kinetics600", 2), ("activitynet", 5)):
+    for config, n_train in (("kinetics600", 2), ("activitynet", 7)):
         ds = load_dataset("dance_aggregate", config)
         assert ds["train"].num_rows == n_train
         row = next(iter(load_dataset("dance_aggregate", config, streaming=True)["train"].decode(False)))

@@ -72,8 +72,9 @@ class Accounting:
         for reason, n in sorted(self.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {n:>8}  {reason}")
         if self.truncated:
-            lines.append(f"    ({self.truncated} of the rows written are truncated: their source ends before "
-                         f"the annotated range; stored with their true end, listed in reports/{self.config}.json)")
+            rows = "row written holds" if self.truncated == 1 else "rows written hold"
+            lines.append(f"    truncated: {self.truncated} {rows} less than the annotated range (the media "
+                         f"is shorter); stored with their true times, listed in reports/{self.config}.json")
         return "\n".join(lines)
 
 
