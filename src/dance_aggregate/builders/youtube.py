@@ -22,7 +22,7 @@ from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.fetcher import ClipRequest
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.media.avlog import record_context
-from dance_aggregate.media.clip import Window, cut_windows
+from dance_aggregate.media.clip import EncodeOptions, Window, cut_windows
 from dance_aggregate.records import ClipRecord, Exclusion
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 class YouTubeSourceBuilder(SourceBuilder):
     """A :class:`SourceBuilder` whose videos come from a local mirror or from YouTube.
+
+    Clips are stored with a short side of at most 360 pixels (``default_encode``): a
+    YouTube mirror is often 720p, and the training recipes of the field read short sides
+    of 256 to 320 (figures and sources in docs/scaling.md, "Resolution").
 
     Args:
         fetch: How to fetch videos that are not in the mirror (``--url-template``,
@@ -39,6 +43,9 @@ class YouTubeSourceBuilder(SourceBuilder):
             :class:`~dance_aggregate.fetch.politeness_ray.RayPoliteness` (it pickles by name).
         Other arguments: see :class:`SourceBuilder`.
     """
+
+    #: 720p mirrors are stored at 640x360 unless told otherwise (--max-short-side).
+    default_encode = EncodeOptions(max_short_side=360)
 
     def __init__(
         self,
