@@ -22,15 +22,13 @@ What a window becomes, besides a clip:
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import av
 from av.stream import Discard
@@ -42,6 +40,7 @@ from dance_aggregate.media.avlog import record_context, relabel
 from dance_aggregate.media.encode import AUDIO_CHUNK, ClipWriter, EncodedClip, EncodeOptions, target_size
 from dance_aggregate.media.fingerprint import thumbnail
 from dance_aggregate.media.prefetch import Prefetch
+from dance_aggregate.media.probe import BestEffortClock, SourceFile, SourceLike, declared_end, video_rate
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +50,6 @@ RUN_GAP = 5.0
 EOF_TOLERANCE = 1.0
 #: Timestamps closer than this (s) are equal.
 _EPS = 1e-6
-
-SourceLike = str | Path | BinaryIO | bytes
-
 
 @dataclass(frozen=True)
 class Window:
@@ -106,63 +102,10 @@ class _Decoded:
     thumb: Any
 
 
-class _Source:
-    """Opens one source file as often as needed (a path, or bytes held in memory)."""
-
-    def __init__(self, source: SourceLike, what: str) -> None:
-        self.what = what
-        if isinstance(source, (str, Path)):
-            self._path: str | None = str(source)
-            self._data = b""
-        else:
-            self._path = None
-            self._data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else _read_all(source)
-
-    def open(self) -> av.container.InputContainer:
-        try:
-            return av.open(self._path if self._path is not None else io.BytesIO(self._data), mode="r")
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            raise MediaError(f"{self.what}: cannot open as a media file ({exc})", reason="unreadable media") from exc
-
-
-def _read_all(f: BinaryIO) -> bytes:
-    if f.seekable():
-        f.seek(0)
-    return f.read()
-
-
-def _rate(stream: Any) -> Fraction:
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    if not rate or float(rate) <= 0 or not math.isfinite(float(rate)):
-        return Fraction(25)
-    return Fraction(rate).limit_denominator(1001)
-
-
-_DURATION_TAG = re.compile(r"^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
-
-
-def declared_end(container: av.container.InputContainer, stream: Any, rate: Fraction) -> float | None:
-    """Where the file says its video ends (s): the largest of the stream's frame count
-    over its rate, its duration and its ``DURATION`` tag (Matroska), or the container's
-    duration when the stream says nothing. ``None`` when nothing is declared."""
-    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-    ends = []
-    if stream.frames:
-        ends.append(start + stream.frames / float(rate))
-    if stream.duration:
-        ends.append(start + float(stream.duration * stream.time_base))
-    tag = _DURATION_TAG.match(str(stream.metadata.get("DURATION", "")))
-    if tag:
-        ends.append(int(tag[1]) * 3600 + int(tag[2]) * 60 + float(tag[3]))
-    if not ends and container.duration:
-        ends.append(container.duration / av.time_base)
-    return max(ends) if ends else None
-
-
 class _Pass:
     """One decoding pass over a source file, feeding every window of it."""
 
-    def __init__(self, source: _Source, windows: Sequence[Window], options: EncodeOptions) -> None:
+    def __init__(self, source: SourceFile, windows: Sequence[Window], options: EncodeOptions) -> None:
         self.source = source
         self.options = options
         self.cuts = [_Cut(w, max(0.0, w.start or 0.0), w.end) for w in windows]
@@ -175,7 +118,7 @@ class _Pass:
             if other.index != self.stream.index:
                 other.discard = Discard.all  # the video pass reads no audio (see audio.py)
         self.stream.codec_context.thread_count = options.threads
-        self.rate = _rate(self.stream)
+        self.rate = video_rate(self.stream)
         self.out_rate = self.rate
         if options.max_fps and float(self.rate) > options.max_fps:
             self.out_rate = Fraction(options.max_fps).limit_denominator(1001)
@@ -264,7 +207,7 @@ class _Pass:
         demux = self.container.demux(self.stream)
         thumbs, scaler = VideoReformatter(), VideoReformatter()
         tb = float(self.stream.time_base)
-        clock = _BestEffort()  # starts afresh after each seek, as FFmpeg's decoder does
+        clock = BestEffortClock()  # starts afresh after each seek, as FFmpeg's decoder does
         while True:
             try:
                 packet = next(demux)
@@ -408,33 +351,6 @@ class _Pass:
         return MediaError(f"{self._what(cut)}: {message}", reason=reason)
 
 
-class _BestEffort:
-    """FFmpeg's ``best_effort_timestamp`` (``guess_correct_pts``): a frame's pts, unless
-    the pts have gone backwards more often than the dts, then its dts.
-
-    An AVI with packed B-frames (Xvid, as in UCF101) hands frames out in display order
-    with scrambled pts (0.92, 1.0, 0.96 s) but ordered dts; trusting the pts there put the
-    wrong frames in a window and ended it a frame early.
-    """
-
-    def __init__(self) -> None:
-        self.last_pts: int | None = None
-        self.last_dts: int | None = None
-        self.faulty_pts = 0
-        self.faulty_dts = 0
-
-    def timestamp(self, pts: int | None, dts: int | None) -> int | None:
-        if dts is not None:
-            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
-            self.last_dts = dts
-        if pts is not None:
-            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
-            self.last_pts = pts
-        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
-            return pts
-        return dts
-
-
 class _DecodeFailure(Exception):
     """Decoding failed after the frame at ``t`` (s)."""
 
@@ -483,7 +399,7 @@ def cut_windows(
             would fail the same way).
     """
     options = options or EncodeOptions()
-    src = _Source(source, name or str(source if isinstance(source, (str, Path)) else "<bytes>"))
+    src = SourceFile(source, name or str(source if isinstance(source, (str, Path)) else "<bytes>"))
     labels = ", ".join(w.label for w in windows if w.label) or src.what
     with record_context(labels):
         return _Pass(src, windows, options).run()
