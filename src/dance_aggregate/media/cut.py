@@ -224,6 +224,9 @@ class _Pass:
                 self.last_t = t
                 relabel(self._label([c for c in run if c.start - _EPS <= t and (c.end is None or t < c.end - _EPS)],
                                     [c for c in run if c.start - _EPS > t]) if run else self.source.what)
+                if t < run[0].start - _EPS:
+                    yield _Decoded(t, frame, None)  # from the keyframe to the run: only decoded
+                    continue
                 w, h = target_size(frame.width, frame.height, self.options.max_short_side)
                 scaled = scaler.reformat(frame, w, h, "yuv420p", threads=1)
                 yield _Decoded(t, scaled, thumbnail(frame, scaler=thumbs))
