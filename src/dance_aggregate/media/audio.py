@@ -160,9 +160,9 @@ def _packets(container: av.container.InputContainer, stream: Any, from_t: float,
     """The audio packets from the first one at or after ``from_t`` (the same packets
     whatever the seek lands on): seek earlier and earlier until the first packet read
     is not after ``from_t``, else read from the beginning."""
-    targets = [from_t - SEEK_MARGIN, from_t - SEEK_MARGIN - 10.0] if from_t - SEEK_MARGIN > 0 else []
+    targets = [x for x in (from_t - SEEK_MARGIN, from_t - SEEK_MARGIN - 10.0) if x > 0]
     for target in [*targets, None]:
-        if target is not None and target > 0:
+        if target is not None:
             container.seek(int(target * av.time_base))
         elif target is None and targets:
             container.seek(0)

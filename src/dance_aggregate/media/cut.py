@@ -51,6 +51,7 @@ EOF_TOLERANCE = 1.0
 #: Timestamps closer than this (s) are equal.
 _EPS = 1e-6
 
+
 @dataclass(frozen=True)
 class Window:
     """A range to cut, in seconds of the source file.
@@ -86,10 +87,6 @@ class _Cut:
             self.audio = None
         if self.writer is not None:
             self.writer.abort()
-
-    @property
-    def done(self) -> bool:
-        return self.result is not None
 
 
 @dataclass
@@ -143,8 +140,9 @@ class _Pass:
         pending = list(run)
         open_: list[_Cut] = []
         relabel(self._label(open_, pending))
+        frames = self._frames_from(run)
         try:
-            for frame in self._frames_from(run):
+            for frame in frames:
                 t = frame.t
                 opened = False
                 while pending and t >= pending[0].start - _EPS:
@@ -165,6 +163,8 @@ class _Pass:
             for cut in open_ + pending:
                 self._fail(cut, failure)
             return
+        finally:
+            frames.close()  # stops the decoding thread before anything seeks again
         for cut in open_ + pending:  # the file ended before these windows did
             self._finish(cut, eof=True)
 
