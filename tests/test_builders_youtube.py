@@ -296,6 +296,7 @@ def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     }
     for config, exp in expected.items():
         assert exp.summary(config) in res.output
+    assert "truncated: 1 row written holds less than the annotated range" in res.output
     with (out / "reports" / "kinetics600.download_ledger.csv").open() as f:
         ledger = sorted((r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f))
     assert expected["kinetics600"].missing and ledger == sorted((i, "missing", "offline") for i in expected["kinetics600"].missing)

@@ -83,7 +83,7 @@ def cli() -> None:
 @click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (pip install \"dance-aggregate[ray]\").")
 @click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
 @click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
-@click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
+@click.option("--max-short-side", type=click.IntRange(min=0), default=None, help="Downscale video so its shorter side is at most this; 0 keeps the source size [default: each source's, 360 for ActivityNet, Kinetics and Let's Dance].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
 @click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
 @click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network (implied by --sample).")
