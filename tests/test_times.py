@@ -16,7 +16,7 @@ import av
 import pytest
 
 import dance_aggregate as da
-from dance_aggregate.output.shards import configs_in, read_config
+from dance_aggregate.output.folder import BuiltFolder, read_config
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def _decoded_frames(data: bytes) -> tuple[int, float]:
 def test_every_row_of_every_config_matches_its_media(built: tuple[Path, da.BuildResult]) -> None:
     out, _ = built
     checked = 0
-    for config in configs_in(out):
+    for config in BuiltFolder.open(out).configs:
         for split, table in read_config(out, config).items():
             for row in table.to_pylist():
                 if row["video"] is None:
@@ -59,29 +59,36 @@ def test_every_row_of_every_config_matches_its_media(built: tuple[Path, da.Build
 def test_short_media_is_stored_with_its_true_end_and_counted(built: tuple[Path, da.BuildResult]) -> None:
     out, result = built
     rows = {r["id"]: r for t in read_config(out, "activitynet").values() for r in t.to_pylist()}
-    w01 = rows["activitynet/Wn4eLm8pQ2c_s00_w01"]  # annotated [2.625, 4.25), the file ends at 4.0
-    assert (w01["start_time"], w01["num_frames"], w01["duration"]) == (2.625, 34, 1.36)
-    assert abs(w01["end_time"] - 3.985) < 1e-9
+    # Wn4eLm8pQ2c: segment [1, 7.5] in 4 windows of 1.625 s, the cap keeps w00, w02, w03;
+    # the mirror file ends at 5.2 s (the annotation says 8 s).
+    w02 = rows["activitynet/Wn4eLm8pQ2c_s00_w02"]  # annotated [4.25, 5.875)
+    frame = 1 / w02["fps"]
+    assert w02["start_time"] == 4.25 and abs(w02["end_time"] - (w02["start_time"] + w02["duration"])) < 1e-6
+    assert abs(w02["duration"] - w02["num_frames"] / w02["fps"]) <= frame
+    assert 5.2 - 2 * frame < w02["end_time"] <= 5.2 + frame  # the true end, not 5.875
     assert rows["activitynet/Wn4eLm8pQ2c_s00_w00"]["end_time"] == 2.625  # whole: annotated times kept
     with (out / "reports" / "activitynet.excluded.csv").open() as f:
         excluded = {r["id"]: r for r in csv.DictReader(f)}
-    for w in ("w02", "w03"):  # past the end of the file
-        assert excluded[f"activitynet/Wn4eLm8pQ2c_s00_{w}"]["reason"] == "media shorter than range"
+    assert excluded["activitynet/Wn4eLm8pQ2c_s00_w03"]["reason"] == "media shorter than range"  # past the end
     report = json.loads((out / "reports" / "activitynet.json").read_text())
     assert report["accounting"]["truncated"] == 1
-    assert report["truncated"] == [{"id": "activitynet/Wn4eLm8pQ2c_s00_w01", "annotated": [2.625, 4.25],
-                                    "stored": [2.625, 3.985], "covered": 0.8369}]
+    [note] = report["truncated"]
+    assert note["id"] == "activitynet/Wn4eLm8pQ2c_s00_w02" and note["annotated"] == [4.25, 5.875]
+    assert note["stored"] == [4.25, round(w02["end_time"], 6)] and 0.5 <= note["covered"] < 0.6
     acc = result.accounting()
     assert acc["activitynet"].truncated == 1 and "truncated: 1 row written" in acc["activitynet"].summary()
     assert acc["activitynet"].adds_up
 
 
-def test_negative_start_is_stored_from_zero(built: tuple[Path, da.BuildResult]) -> None:
+def test_negative_start_is_excluded_with_its_reason(built: tuple[Path, da.BuildResult]) -> None:
+    """A negative time_start is never stored (as -1 s or silently shifted): the row is
+    excluded as `negative time` when the annotations are read (the cut itself clamps a
+    negative start to 0 for other callers, see test_media)."""
     out, result = built
-    rows = {r["id"]: r for t in read_config(out, "kinetics600").values() for r in t.to_pylist()}
-    row = rows["kinetics600/Lq7Nv2bX0sE_-00001_000001"]  # annotated [-1, 1), whole video mirrored
-    assert (row["start_time"], row["end_time"], row["duration"], row["num_frames"]) == (0.0, 1.0, 1.0, 25)
-    assert row["has_audio"] and row["audio"]["bytes"][:4] == b"fLaC"
-    report = json.loads((out / "reports" / "kinetics600.json").read_text())
-    assert [t["id"] for t in report["truncated"]] == ["kinetics600/Lq7Nv2bX0sE_-00001_000001"]
-    assert result.accounting()["kinetics600"].truncated == 1
+    rows = {r["id"] for t in read_config(out, "kinetics600").values() for r in t.to_pylist()}
+    assert not any(r.startswith("kinetics600/Lq7Nv2bX0sE") for r in rows)
+    with (out / "reports" / "kinetics600.excluded.csv").open() as f:
+        excluded = {r["id"]: r for r in csv.DictReader(f)}
+    assert excluded["kinetics600/Lq7Nv2bX0sE"]["reason"] == "negative time"
+    assert "time_start '-1' is negative" in excluded["kinetics600/Lq7Nv2bX0sE"]["detail"]
+    assert result.accounting()["kinetics600"].excluded["negative time"] == 1
