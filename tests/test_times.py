@@ -83,7 +83,7 @@ def test_short_media_is_stored_with_its_true_end_and_counted(built: tuple[Path, 
 def test_negative_start_is_excluded_with_its_reason(built: tuple[Path, da.BuildResult]) -> None:
     """A negative time_start is never stored (as -1 s or silently shifted): the row is
     excluded as `negative time` when the annotations are read (the cut itself clamps a
-    negative start to 0 for other callers, see test_media)."""
+    negative start to 0 for other callers, see test_cut)."""
     out, result = built
     rows = {r["id"] for t in read_config(out, "kinetics600").values() for r in t.to_pylist()}
     assert not any(r.startswith("kinetics600/Lq7Nv2bX0sE") for r in rows)
