@@ -15,13 +15,14 @@ The Python API is the command line's, as functions::
 - :func:`features`: the ``datasets.Features`` every config shares;
 - :class:`DanceAggregate`: the ``datasets`` builder class over the same pipeline.
 
-Names are imported on first use, so ``import dance_aggregate`` stays light.
+Names are imported on first use, so ``import dance_aggregate`` stays light and every module
+of the package may import ``__version__`` from here (``__init__.pyi`` types the names).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -36,14 +37,6 @@ _EXPORTS = {
 }
 
 __all__ = ["BuildRequest", "BuildResult", "DanceAggregate", "DanceAggregateError", "__version__", "build", "features"]
-
-if TYPE_CHECKING:
-    from dance_aggregate.errors import DanceAggregateError
-    from dance_aggregate.pipeline.build import build
-    from dance_aggregate.pipeline.hf_builder import DanceAggregate
-    from dance_aggregate.pipeline.request import BuildRequest, BuildResult
-    from dance_aggregate.schema import features
-
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:

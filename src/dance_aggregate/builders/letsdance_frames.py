@@ -1,4 +1,4 @@
-"""The frames of one Let's Dance clip, decoded for encoding.
+"""Let's Dance frames: the tree (a folder or the release zip) and one clip's frames, decoded.
 
 A clip is a numbered sequence of JPEGs. Missing frames (the plan lists them) and frames
 that cannot be read (a corrupt JPEG) both count as missing: the previous frame is held over
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,10 +24,85 @@ from PIL import Image
 from dance_aggregate.errors import MediaError
 from dance_aggregate.records import ClipRecord
 
-if TYPE_CHECKING:
-    from dance_aggregate.builders.letsdance import FrameSource
-
 logger = logging.getLogger(__name__)
+
+#: Frame image extensions of the release.
+IMAGE_EXTS = (".jpg", ".jpeg")
+
+
+class FrameSource:
+    """The frames of a Let's Dance tree, from a folder or straight from the zip.
+
+    Args:
+        path: The folder holding the class folders, or the zip file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.is_zip = path.is_file()
+        if not self.is_zip and (path / "rgb").is_dir():
+            path = path / "rgb"  # the extracted release: rgb/ next to flow/, skeleton/ ...
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "is_zip": self.is_zip, "_zip": None}
+
+    def list_frames(self) -> Iterator[tuple[str, str]]:
+        """Yield (class folder name, member) for every frame image."""
+        if self.is_zip:
+            with zipfile.ZipFile(self.path) as zf:
+                # orig_filename: zipfile cuts a name at a NUL byte (such a member is still
+                # listed, and excluded by its name, never silently read as a folder).
+                names = [i.orig_filename for i in zf.infolist() if not i.orig_filename.endswith("/")]
+            frames = [n for n in names if n.lower().endswith(IMAGE_EXTS) and n.count("/") >= 1]
+            prefixes = Counter(n.rsplit("/", 2)[0] if n.count("/") >= 2 else "" for n in frames)
+            if not prefixes:
+                return
+            # One tree of class folders: the one under rgb/ if there are several (flow, ...).
+            root = next((p for p in prefixes if p.rstrip("/").endswith("rgb")), prefixes.most_common(1)[0][0])
+            others = [p for p in prefixes if p != root]
+            if others:
+                logger.warning(
+                    "%s: frames outside %r ignored (under %s)", self.path, root or "/", ", ".join(others[:5])
+                )
+            for n in frames:
+                parts = n.rsplit("/", 2)
+                prefix = parts[0] if len(parts) == 3 else ""
+                if prefix == root:
+                    yield parts[-2], n
+            return
+        with os.scandir(self.path) as top:
+            class_dirs = sorted(e.path for e in top if e.is_dir())
+        for d in class_dirs:
+            cls = os.path.basename(d)
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.is_file() and e.name.lower().endswith(IMAGE_EXTS):
+                        yield cls, f"{cls}/{e.name}"
+
+    def size(self, member: str) -> tuple[int, int] | None:
+        """The ``(width, height)`` of one frame from its header (nothing decoded), or
+        ``None`` when the header cannot be read."""
+        try:
+            if self.is_zip:
+                if self._zip is None:
+                    self._zip = zipfile.ZipFile(self.path)
+                with self._zip.open(member) as f, Image.open(f) as img:
+                    return img.size
+            with Image.open(self.path / member) as img:
+                return img.size
+        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile):
+            return None
+
+    def read(self, member: str) -> bytes:
+        """The bytes of one frame."""
+        if self.is_zip:
+            if self._zip is None:
+                self._zip = zipfile.ZipFile(self.path)
+            return self._zip.read(member)
+        with open(self.path / member, "rb") as f:
+            return f.read()
+
 
 
 def decode_jpeg(data: bytes, min_short_side: int | None) -> np.ndarray:

@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
 from dance_aggregate.builders.base import SourceBuilder
@@ -27,9 +27,6 @@ from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder
 from dance_aggregate.errors import ConfigError
-
-if TYPE_CHECKING:
-    from dance_aggregate.sample.makers import SampleSource
 
 
 @dataclass(frozen=True)
@@ -86,10 +83,12 @@ class Source:
     configs: tuple[Config, ...]
     sample_maker: str
 
-    def make_sample(self, root: Path) -> SampleSource:
-        """Write this source's miniature raw tree under ``root`` (see :mod:`dance_aggregate.sample`)."""
+    def make_sample(self, root: Path) -> Any:
+        """Write this source's miniature raw tree under ``root`` and return its
+        ``dance_aggregate.sample.makers.SampleSource`` (the sample package is loaded by name:
+        it consumes this registry, never the other way round)."""
         module, _, func = self.sample_maker.partition(":")
-        maker: Callable[[Path], SampleSource] = getattr(importlib.import_module(module), func)
+        maker: Callable[[Path], Any] = getattr(importlib.import_module(module), func)
         return maker(root)
 
     def card_facts(self) -> dict[str, Any]:
