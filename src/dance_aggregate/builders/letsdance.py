@@ -385,7 +385,7 @@ class LetsDanceBuilder(SourceBuilder):
                 exclusions.append(Exclusion(rid, "not a dance class", cls, split, cls))
                 continue
             if not _YT_RE.match(yt):
-                logger.warning("letsdance: %s: %r is not an 11-character YouTube id", key, yt)
+                logger.warning("letsdance: %s: %r is not an 11-character YouTube id", key, yt, extra={"clip": key})
             # Frames are numbered from 1 in the release; a tree numbered from 0 is read as is.
             first = 0 if 0 in frames else 1
             last = max(max(frames), (lc.n_frames or 0) - 1 + first if lc else 0)
@@ -405,7 +405,9 @@ class LetsDanceBuilder(SourceBuilder):
             try:
                 t0: float | None = start_seconds(start, opts.start_unit)
             except ValueError as exc:
-                logger.warning("letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc)
+                logger.warning(
+                    "letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc, extra={"clip": key}
+                )
                 t0 = None
             records.append(
                 ClipRecord(
@@ -453,6 +455,7 @@ class LetsDanceBuilder(SourceBuilder):
                 media["expected"],
                 ", ".join(map(str, miss[:8])),
                 ", ..." if len(miss) > 8 else "",
+                extra={"clip": record.id},
             )
         encode = self.encode
         if self.options.max_short_side is not None:

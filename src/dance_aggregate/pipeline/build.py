@@ -18,8 +18,8 @@ from typing import Any
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.output.reports import Accounting
 from dance_aggregate.output.layout import WORK_DIR
+from dance_aggregate.output.reports import Accounting
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.pipeline.request import BuildRequest, BuildResult, ConfigFailure
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
@@ -62,7 +62,7 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     result = BuildResult(output=request.output)
     settings = RunSettings(
         output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-        work_dir=request.work_dir,
+        work_dir=request.work_dir, shards=request.shards,
     )
     try:
         builders = make_builders(request, names, shared_politeness(runner, names, request))
@@ -70,8 +70,9 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
             try:
                 result.configs.append(build_config(builder, settings))
             except DanceAggregateError as exc:
-                logger.error("%s: %s", builder.config_name, exc)
-                result.failures.append(ConfigFailure(builder.config_name, str(exc)))
+                message = _without_prefix(str(exc), builder.config_name)
+                logger.error("%s: %s", builder.config_name, message)
+                result.failures.append(ConfigFailure(builder.config_name, message))
             except Exception as exc:  # noqa: BLE001 - one failing config never stops the others
                 logger.error("%s: unexpected error:\n%s", builder.config_name, traceback.format_exc())
                 result.failures.append(ConfigFailure(builder.config_name, f"unexpected error: {type(exc).__name__}: {exc}"))
@@ -79,9 +80,15 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         if owned is not None:
             owned.close()
     if result.configs or (request.output / "data").is_dir():
-        result.all = finalize_folder(request.output, progress=request.progress)
+        result.all = finalize_folder(request.output, progress=request.progress, shards=request.shards)
     result.elapsed = time.monotonic() - t0
     return result
+
+
+def _without_prefix(message: str, config: str) -> str:
+    """``message`` without a leading ``"<config>: "`` (the log line and the summary add it once)."""
+    prefix = f"{config}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _with_sample(request: BuildRequest) -> BuildRequest:
@@ -100,7 +107,8 @@ def _with_sample(request: BuildRequest) -> BuildRequest:
             vdirs.setdefault(source, str(src.video_dir))
         for key, value in src.options.items():
             options.setdefault(src.config, {}).setdefault(key, value)
-    fetch = replace(request.fetch, offline=True)
+    # Its missing clips stand for videos gone from YouTube: nothing to add or download.
+    fetch = replace(request.fetch, offline=True, offline_hint="the --sample build never downloads; it leaves this clip out on purpose")
     return replace(request, data_dirs=dirs, video_dirs=vdirs, options=options, fetch=fetch, sample=False)
 
 
@@ -120,7 +128,10 @@ def config_names(request: BuildRequest) -> list[str]:
         )
     for name in request.options:
         if name not in names:
-            logger.warning("options for %s are ignored: it is not being built (building %s)", name, ", ".join(names))
+            logger.warning(
+                "options for %s are ignored: it is not being built (building %s); name it to build it: "
+                "dance-aggregate build %s ...", name, ", ".join(names), name,
+            )
     for name in names:
         cfg = registry.get_config(name)
         if cfg.source not in request.data_dirs:
@@ -189,13 +200,14 @@ def shared_politeness(runner: Runner, names: list[str], request: BuildRequest) -
     return RayPoliteness.start(min_interval=0.0, base_pause=request.fetch.pause_base, max_pause=request.fetch.pause_max)
 
 
-def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
+def finalize_folder(folder: Path, progress: bool = False, shards: int | None = None) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
 
     The folder is read once into a :class:`~dance_aggregate.output.folder.BuiltFolder`:
     ``build_all`` reads the configs through it and refreshes it after rewriting ``all``
     (only the new shards are read), and the card is written from that same model.
+    ``shards`` is the ``--shards`` of the build (shards per split of ``all``).
 
     Returns:
         The accounting of ``all`` (``None`` when the folder has no pixel config).
@@ -205,6 +217,6 @@ def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
     from dance_aggregate.output.folder import BuiltFolder
 
     built = BuiltFolder.open(folder)
-    acc = build_all(built, progress=progress)
+    acc = build_all(built, progress=progress, shards=shards)
     write_card(built)
     return acc

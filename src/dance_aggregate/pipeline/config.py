@@ -18,19 +18,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_requests
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.output import parts
-from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
 from dance_aggregate.output.layout import WORK_DIR, ledger_path
+from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
 from dance_aggregate.output.shards import write_config_from_parts
 from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
+from dance_aggregate.progress import progress_bar
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.schema import SPLITS, arrow_schema
 
@@ -47,6 +47,7 @@ class RunSettings:
         runner: The runner (``None``: units run in this process).
         work_dir: Where units write their parts: a local path or an fsspec URL every
             worker reaches (``None``: ``<output>/.work``).
+        shards: Shards per split of the final output (``None``: sized automatically).
     """
 
     output: Path = DEFAULT_OUTPUT
@@ -54,11 +55,14 @@ class RunSettings:
     progress: bool = True
     runner: Runner | None = None
     work_dir: str | None = None
+    shards: int | None = None
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
         if self.part_size < 1:
             raise ValueError(f"part_size must be >= 1, got {self.part_size}")
+        if self.shards is not None and self.shards < 1:
+            raise ValueError(f"shards must be >= 1, got {self.shards}")
 
     def get_runner(self) -> Runner:
         """The runner to use."""
@@ -121,7 +125,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         # Also after an interruption: the ledger says what was fetched so far.
         if isinstance(builder, YouTubeSourceBuilder):
             _write_download_ledger(builder, plan.records, folder)
-    shards, rows_by_split, dedup = _write_shards(folder, config, tally.parts_by_split, settings.progress)
+    shards, rows_by_split, dedup = _write_shards(folder, config, tally.parts_by_split, settings.progress, settings.shards)
     acc = accounting_from(config, tally.read, rows_by_split, tally.exclusions)
     elapsed = time.monotonic() - t0
     write_reports(
@@ -131,9 +135,10 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         {
             "config": config,
             "source": builder.source,
-            "builder_options": asdict(builder.options),
+            "builder_options": _without_local_paths(asdict(builder.options)),
             "encode_options": asdict(builder.encode),
-            "data_dir": str(builder.data_dir),
+            # The folder's name only: reports are published, local paths are not.
+            "data_dir": Path(builder.data_dir).name,
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(elapsed, 2),
             "dedup": dedup.summary(),
@@ -144,9 +149,16 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     return ConfigResult(config, acc, shards, elapsed)
 
 
+def _without_local_paths(options: dict[str, object]) -> dict[str, object]:
+    """Options as published in the reports: a path value (``-o letsdance.splits=DIR``) keeps
+    only its last component, so no local path of the builder's machine is published."""
+    return {k: Path(v).name if isinstance(v, str) and Path(v).is_absolute() else v for k, v in options.items()}
+
+
 def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunSettings, tally: _Tally) -> None:
     """Run every unit of the plan not finished by an earlier run, with a progress bar."""
     config = builder.config_name
+    planned_exclusions = sum(e.count for e in tally.exclusions)
     todo = []
     for unit in plan_units(builder, records, settings.get_work_dir(), settings.part_size):
         res = finished_result(unit)
@@ -158,14 +170,17 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
     if n_done:
         logger.info("%s: %d %ss already encoded by an earlier run; resuming", config, n_done, builder.record_noun)
     noun = builder.record_noun
-    bar = tqdm(total=len(records), initial=n_done, desc=f"{config}: {noun}s", unit=noun, disable=not settings.progress)
-    excluded = 0
+    bar = progress_bar(len(records), f"{config}: {noun}s", noun, enabled=settings.progress, initial=n_done)
+    # Exclusions are records that are not rows (not a dance class, a missing video...): most
+    # are expected, so the bar calls them exclusions, never failures. Plan-time ones are not
+    # among the bar's records, so only the units' own are counted.
+    excluded = sum(e.count for e in tally.exclusions) - planned_exclusions
     try:
         for res in settings.get_runner().run(run_unit, todo):
             tally.add(res)
             excluded += sum(e.count for e in res.exclusions)
+            bar.set_postfix(rows=sum(tally.rows_by_split.values()), excluded=excluded)
             bar.update(res.planned)
-            bar.set_postfix(ok=sum(tally.rows_by_split.values()), failed=excluded, pending=bar.total - bar.n)
     finally:
         bar.close()
 
@@ -189,7 +204,7 @@ def _write_download_ledger(builder: YouTubeSourceBuilder, records: list[ClipReco
 
 
 def _write_shards(
-    folder: Path, config: str, parts_by_split: dict[str, list[str]], progress: bool = False
+    folder: Path, config: str, parts_by_split: dict[str, list[str]], progress: bool = False, num_shards: int | None = None
 ) -> tuple[dict[str, list[str]], dict[str, int], Analysis]:
     """Assemble the config's final shards from its parts in bounded memory.
 
@@ -214,6 +229,7 @@ def _write_shards(
         all_keys.column("id").to_pylist(),
         overrides={"duplicate_ids": dup_ids},
         progress=progress,
+        shards=num_shards,
     )
     return shards, dict(Counter(dedup.new_splits)), dedup
 

@@ -129,17 +129,17 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         try:
             produced = unit.builder.produce(record)
         except MediaError as exc:
-            logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
+            logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc, extra={"clip": record.id})
             exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
             read += 1
             continue
         except DanceAggregateError as exc:
-            logger.warning("%s: excluded: %s", record.id, exc)
+            logger.warning("%s: excluded: %s", record.id, exc, extra={"clip": record.id})
             exclusions.append(Exclusion(record.id, "error", str(exc), record.split, record.source_label))
             read += 1
             continue
         except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
-            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc())
+            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc(), extra={"clip": record.id})
             exclusions.append(
                 Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
             )
