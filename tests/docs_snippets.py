@@ -9,8 +9,9 @@ fence may mark it (an HTML comment, invisible once rendered):
 - ``<!-- docs-test: torch -->``: needs torch, so it runs in the torch run (``pytest -m torch``)
   and not in the default, torch-free one.
 
-Python blocks of one document share one interpreter (a later block uses the names of an
-earlier one, as a reader would); shell blocks run with ``bash -euo pipefail``. Both run in a
+Python blocks of one section (``## `` heading) of a document share one interpreter (a later
+block uses the names of an earlier one, as a reader would); shell blocks run with
+``bash -euo pipefail``. Both run in a
 work folder holding a copy of the sample build as ``dance_aggregate/``, with the documented
 stand-ins substituted (:data:`SUBSTITUTIONS`: the sample's raw trees, which have the real
 layouts, for ``/data/...``).
@@ -48,6 +49,7 @@ class Snippet:
     code: str
     mark: str | None = None  # None, "skip" or "torch"
     reason: str = ""
+    section: str = ""  # the "## " heading above it
 
     @property
     def where(self) -> str:
@@ -63,10 +65,13 @@ def parse(text: str, doc: str) -> list[Snippet]:
     """Every fenced Python or shell block of a Markdown text, with its mark."""
     lines = text.splitlines()
     out: list[Snippet] = []
+    section = ""
     i = 0
     while i < len(lines):
         m = _FENCE.match(lines[i])
         if not m:
+            if lines[i].startswith("## "):
+                section = lines[i][3:].strip()
             i += 1
             continue
         indent, lang = m.group(1), m.group(2).lower()
@@ -89,6 +94,7 @@ def parse(text: str, doc: str) -> list[Snippet]:
                 code=textwrap.dedent("\n".join(body)) + "\n",
                 mark=mark.group(1) if mark else None,
                 reason=(mark.group(2) or "").strip() if mark else "",
+                section=section,
             )
         )
     return out

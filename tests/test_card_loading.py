@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from dance_aggregate.hub.card import render_card
 from dance_aggregate.hub.publish import local_files
 from tests.docs_snippets import parse
 from tests.helpers_hub import fake_rows, make_folder
+
+pytestmark = pytest.mark.slow  # most read the session's sample build (built on first use)
 
 
 def _sections(card: str) -> list[str]:

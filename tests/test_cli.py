@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dance_aggregate.cli import cli
+from tests.helpers_sample import expected_ucf101
 
 
 @pytest.fixture()
@@ -62,14 +63,16 @@ def test_unknown_config_and_bad_pairs(runner, tmp_path):
     assert res.exit_code == 1 and "fold must be 1, 2 or 3" in res.output
 
 
-def test_stats_and_json(runner, built_ucf):
+def test_stats_and_json(runner, built_ucf, ucf_sample):
+    expected = expected_ucf101(ucf_sample)
     res = runner.invoke(cli, ["stats", str(built_ucf)])
     assert res.exit_code == 0
-    assert re.search(r"train\s+5 rows", res.output) and "salsa" in res.output
+    assert re.search(rf"train\s+{expected.rows['train']} rows", res.output) and "salsa" in res.output
     res = runner.invoke(cli, ["stats", str(built_ucf), "--json"])
     data = json.loads(res.output)
     c = data["configs"]["ucf101"]
-    assert c["splits"]["test"]["rows"] == 3 and c["splits"]["train"]["labels"] == {"salsa": 5}
+    assert c["splits"]["test"]["rows"] == expected.rows["test"]
+    assert c["splits"]["train"]["labels"] == expected.labels["train"]
     acc = c["accounting"]
     assert acc["records_read"] == acc["rows_written"] + sum(acc["excluded"].values())
 
@@ -88,6 +91,7 @@ def test_taxonomy_table(runner):
     assert len(rows) == 16 and all(set(r["sources"]) == {"letsdance"} for r in rows)
 
 
+@pytest.mark.slow
 def test_sample_build_end_to_end(runner, tmp_path):
     out = tmp_path / "dance_aggregate"
     res = runner.invoke(cli, ["build", "--sample", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"])

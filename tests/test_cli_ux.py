@@ -54,6 +54,7 @@ def test_unknown_key_of_a_config_not_built_is_an_error(runner, tmp_path, sample_
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_option_for_a_config_not_built_is_a_warning(runner, built_copy, sample_sources):
     ucf = _src(sample_sources, "ucf101").data_dir
     res = runner.invoke(cli, ["build", "ucf101", "--data-dir", f"ucf101={ucf}", "-o", "letsdance.max_missing=0.2", "-O", str(built_copy)])
@@ -77,6 +78,7 @@ def test_failed_build_summary_and_exit_code(runner, tmp_path):
     assert "1 config(s) failed: ucf101" in res.output
 
 
+@pytest.mark.slow
 def test_partly_failed_build_lists_each_config(runner, built_copy, sample_sources, tmp_path):
     ucf = _src(sample_sources, "ucf101").data_dir
     res = runner.invoke(
@@ -95,6 +97,7 @@ def test_partly_failed_build_lists_each_config(runner, built_copy, sample_source
 # -- progress, warnings, --quiet ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_progress_off_a_terminal_is_log_lines(runner, tmp_path, sample_cache, monkeypatch):
     """CliRunner's stderr is not a terminal: progress comes as whole log lines, once per
     step when the interval is long (never one line per refresh), excluded records called
@@ -114,6 +117,7 @@ def test_progress_off_a_terminal_is_log_lines(runner, tmp_path, sample_cache, mo
     assert "without --offline" not in text
 
 
+@pytest.mark.slow
 def test_explicit_offline_suggests_building_without_it(runner, tmp_path, sample_sources):
     k = _src(sample_sources, "kinetics600")
     out = tmp_path / "o"
@@ -163,6 +167,7 @@ def test_bars_on_a_terminal_and_warnings_above_them(monkeypatch) -> None:
     assert written == ["a warning"], "log lines go through tqdm.write, which clears and redraws the bars"
 
 
+@pytest.mark.slow
 def test_quiet_holds_back_per_clip_warnings_also_from_worker_processes(runner, tmp_path, sample_cache):
     """-j 2: the missing clip's warning is logged in a spawned worker; it reaches this
     process's handlers (held back and counted), not the worker's raw stderr."""
@@ -177,6 +182,7 @@ def test_quiet_holds_back_per_clip_warnings_also_from_worker_processes(runner, t
 # -- shards ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_shards_option_reshards_and_satisfies_the_training_check(runner, built_copy, sample_cache):
     from dance_aggregate.output.folder import BuiltFolder
     from dance_aggregate.training import check_parallelism
@@ -241,6 +247,7 @@ def test_every_flag_and_command_in_messages_exists():
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_youtube8m_level_hint_works(runner, tmp_path, sample_sources):
     """The hint of a mixed-level YouTube-8M tree (``-o youtube8m.level=frame``) is a build
     that runs and keeps one level."""

@@ -143,6 +143,7 @@ def _variant(src: Path, dst: Path, *, crf: int = 23, scale: float = 1.0, crop: f
     return dst
 
 
+@pytest.mark.slow
 def test_real_footage_copies_found_and_other_segments_not(tmp_path):
     from dance_aggregate.dedup.match import tier2_pairs
     from dance_aggregate.media.clip import EncodeOptions, cut_and_encode
@@ -311,6 +312,7 @@ def test_split_rule_within_one_source_config(corpus):
 
 
 # -- the `all` config in a real build ----------------------------------------------------
+@pytest.mark.slow
 def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp_path, monkeypatch):
     from datasets import load_dataset
 

@@ -1,9 +1,10 @@
 """Every Python and shell block of the README, ``docs/*.md`` and the generated dataset card
 runs, against the sample build, so a documented command that stops working fails here.
 
-- The sample is built once per session (conftest's ``sample_build``); each document runs in
-  its own work folder holding a copy of it as ``./dance_aggregate`` (and ``examples/``,
-  ``scripts/``, ``benchmarks/`` of the repo), as a reader in a clone would.
+- The sample is built once per session (conftest's ``sample_build``); each section (``## ``
+  heading) of a document runs, in order, in its own work folder holding a copy of it as
+  ``./dance_aggregate`` (and ``examples/``, ``scripts/``, ``benchmarks/`` of the repo), as a
+  reader in a clone would.
 - Stand-ins (:data:`tests.docs_snippets`): ``/data/UCF101``, ``/data/k600``, ``/data/anet``
   and their ``videos`` mirrors are the sample's raw trees of those sources (same layouts, a
   few clips); ``/path/to/dance_aggregate`` and ``/fast/...`` are folders of the work folder.
@@ -42,11 +43,16 @@ def doc_snippets(doc: str, sample_build: Path | None = None) -> list[Snippet]:
     return parse((ROOT / doc).read_text(encoding="utf-8"), doc)
 
 
-def _torch_docs() -> list[str]:
-    out = [d for d in DOCS if any(s.mark == "torch" for s in doc_snippets(d))]
-    template = (ROOT / "src/dance_aggregate/hub/card_template.md").read_text(encoding="utf-8")
-    if "docs-test: torch" in template:
-        out.append(CARD)
+def _sections(torch: bool) -> list[tuple[str, str]]:
+    """(document, section) with a block to run (in the torch run: with a torch block). The
+    card's sections come from its template (its headings are fixed text)."""
+    out = []
+    template = parse((ROOT / "src/dance_aggregate/hub/card_template.md").read_text(encoding="utf-8"), CARD)
+    for doc, snippets in [*((d, doc_snippets(d)) for d in DOCS), (CARD, template)]:
+        for section in dict.fromkeys(s.section for s in snippets):
+            marks = [s.mark for s in snippets if s.section == section]
+            if ("torch" in marks) if torch else any(m is None for m in marks):
+                out.append((doc, section))
     return out
 
 
@@ -87,8 +93,12 @@ def _publish(folder: Path, repo_id: str, env: dict[str, str]) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def run_doc(doc: str, *, torch: bool, tmp_path: Path, sample_build: Path, sample_cache: Path, sample_sources, hub: HubServer) -> None:
-    snippets = doc_snippets(doc, sample_build)
+def run_doc(
+    doc: str, section: str | None, *, torch: bool, tmp_path: Path, sample_build: Path, sample_cache: Path, sample_sources,
+    hub: HubServer,
+) -> None:
+    """Run the blocks of ``doc`` (of one ``section`` of it, or all), in order."""
+    snippets = [s for s in doc_snippets(doc, sample_build) if section is None or s.section == section]
     work = _workspace(tmp_path, sample_build)
     table = _stand_ins(sample_sources, work)
     env = env_for(
@@ -114,9 +124,10 @@ def run_doc(doc: str, *, torch: bool, tmp_path: Path, sample_build: Path, sample
             ran += 1
     finally:
         runner.close()
-    assert ran or not snippets, f"{doc}: no block ran"
+    assert ran or not snippets, f"{doc}: {section}: no block ran"
 
 
+@pytest.mark.slow  # it reads the card of the sample build
 def test_every_block_is_run_or_honestly_marked(sample_build: Path) -> None:
     """Skips say why; blocks that need torch are marked so; the list of what is not run is
     printed at the end of the session."""
@@ -136,14 +147,25 @@ def test_every_block_is_run_or_honestly_marked(sample_build: Path) -> None:
     assert len(skipped) < len(blocks) / 2, "most documented blocks must run"
 
 
-@pytest.mark.parametrize("doc", [*DOCS, CARD])
-def test_doc_blocks_run(doc: str, tmp_path: Path, sample_build: Path, sample_cache: Path, sample_sources, hub: HubServer) -> None:
-    run_doc(doc, torch=False, tmp_path=tmp_path, sample_build=sample_build, sample_cache=sample_cache,
+def _id(unit: tuple[str, str]) -> str:
+    return f"{unit[0]}: {unit[1]}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a section with several builds takes minutes on a busy 2-core machine
+@pytest.mark.parametrize("unit", _sections(torch=False), ids=_id)
+def test_doc_blocks_run(
+    unit: tuple[str, str], tmp_path: Path, sample_build: Path, sample_cache: Path, sample_sources, hub: HubServer
+) -> None:
+    run_doc(*unit, torch=False, tmp_path=tmp_path, sample_build=sample_build, sample_cache=sample_cache,
             sample_sources=sample_sources, hub=hub)
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("doc", _torch_docs())
-def test_doc_torch_blocks_run(doc: str, tmp_path: Path, sample_build: Path, sample_cache: Path, sample_sources, hub: HubServer) -> None:
-    run_doc(doc, torch=True, tmp_path=tmp_path, sample_build=sample_build, sample_cache=sample_cache,
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("unit", _sections(torch=True), ids=_id)
+def test_doc_torch_blocks_run(
+    unit: tuple[str, str], tmp_path: Path, sample_build: Path, sample_cache: Path, sample_sources, hub: HubServer
+) -> None:
+    run_doc(*unit, torch=True, tmp_path=tmp_path, sample_build=sample_build, sample_cache=sample_cache,
             sample_sources=sample_sources, hub=hub)

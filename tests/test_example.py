@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # the session's sample build, then a training run each
 
 
 def _run(sample_build: Path, tmp_path: Path, *args: str) -> str:

@@ -71,6 +71,7 @@ def _resource_paths() -> list[tuple[str, str]]:
     return out
 
 
+@pytest.mark.slow
 def test_every_data_file_is_in_the_wheel(wheel_files: set[str]) -> None:
     data = _data_files()
     assert "dance_aggregate/sample/ucf101_classInd.txt" in data and "dance_aggregate/hub/card_template.md" in data
@@ -78,6 +79,7 @@ def test_every_data_file_is_in_the_wheel(wheel_files: set[str]) -> None:
     assert not missing, f"not in the wheel (add them to [tool.setuptools.package-data]): {missing}"
 
 
+@pytest.mark.slow
 def test_every_resource_the_code_opens_is_in_the_wheel(wheel_files: set[str]) -> None:
     opened = _resource_paths()
     assert len(opened) >= 3, opened  # the card template, the taxonomy, the sample's classInd

@@ -16,6 +16,7 @@ from dance_aggregate.sample.makers import make_youtube8m
 from dance_aggregate.schema import features
 from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
 from dance_aggregate.output.folder import read_config
+from tests.helpers_sample import expected_youtube8m, youtube8m_shards
 
 DATA = Path(__file__).parent / "data" / "youtube8m"
 #: The real 2018 vocabulary (all 3,862 rows; the long description columns dropped, which the
@@ -114,8 +115,11 @@ def test_corrupt_and_truncated_shards_are_reported_and_the_rest_read(real_dir: P
 def test_sample_both_levels(sample_dir: Path, tmp_path: Path) -> None:
     res = _build(sample_dir, tmp_path)
     acc = res.accounting
-    assert acc.rows_written == 8 and acc.excluded == {"not a dance class": 3, "unlabelled": 2}
+    expected = expected_youtube8m(sample_dir)
+    assert acc.rows_written == expected.rows_written and acc.excluded == expected.excluded
     tables = read_config(tmp_path / "dance_aggregate", "youtube8m")
+    assert {split: t.num_rows for split, t in tables.items()} == expected.rows
+    assert "test" not in tables  # the test shards are unlabelled, as in the 2018 release
     rows = {r["source_id"]: r for t in tables.values() for r in t.to_pylist()}
     names = features()["label"].names
     assert names[rows["aa03"]["label"]] == "ballet" and rows["aa03"]["source_label"] == "Classical ballet"
@@ -129,7 +133,6 @@ def test_sample_both_levels(sample_dir: Path, tmp_path: Path) -> None:
     raw = np.frombuffer(b"".join(parsed.sequences["rgb"]), np.uint8).reshape(-1, 1024)
     np.testing.assert_allclose(np.array(frame["frame_rgb"], np.float32), dequantize(raw))
     assert np.array(frame["frame_audio"]).shape == (5, 128)
-    assert tables["validation"].num_rows == 3 and "test" not in tables
 
 
 def test_level_option(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -137,14 +140,13 @@ def test_level_option(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptur
     assert "share pseudo ids" in caplog.text and "-o youtube8m.level=frame" in caplog.text
     caplog.clear()
     plan = YouTube8MBuilder(sample_dir, YouTube8MOptions(level="video")).plan()
-    assert sorted(r.source_id for r in plan.records) == [
-        "video/test0000.tfrecord",
-        "video/train0000.tfrecord",
-        "video/validate0000.tfrecord",
-    ]
+    video_shards = youtube8m_shards(sample_dir, "video")
+    assert len(video_shards) > 1  # one record of the plan per shard
+    assert sorted(r.source_id for r in plan.records) == [p.relative_to(sample_dir).as_posix() for p in video_shards]
     assert "share pseudo ids" not in caplog.text
     acc = _build(sample_dir, tmp_path, level="frame").accounting
-    assert (acc.records_read, acc.rows_written, acc.excluded) == (4, 3, {"not a dance class": 1})
+    expected = expected_youtube8m(sample_dir, "frame")
+    assert (acc.records_read, acc.rows_written, acc.excluded) == (expected.records_read, expected.rows_written, expected.excluded)
 
 
 def test_stray_record_of_other_level_is_counted(tmp_path: Path) -> None:
@@ -179,7 +181,7 @@ def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     ds = load_dataset("dance_aggregate", "youtube8m", cache_dir=str(tmp_path / "cache"))
     assert ds["train"].features == features()
-    assert ds["train"].num_rows == 5
+    assert ds["train"].num_rows == expected_youtube8m(sample_dir).rows["train"]
     streamed = load_dataset("dance_aggregate", "youtube8m", streaming=True)["validation"]
     first = next(iter(streamed))
     assert first["video"] is None and len(first["mean_rgb"] or first["frame_rgb"][0]) == 1024
@@ -190,7 +192,7 @@ def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: 
 def test_rerun_resumes_per_shard(sample_dir: Path, tmp_path: Path) -> None:
     first = _build(sample_dir, tmp_path).accounting
     parts = sorted((tmp_path / "dance_aggregate" / ".work" / "parts" / "youtube8m").glob("*.json"))
-    assert len(parts) == 5  # one unit of work per shard
+    assert len(parts) == len(youtube8m_shards(sample_dir))  # one unit of work per shard
     stamps = [p.stat().st_mtime_ns for p in parts]
     again = _build(sample_dir, tmp_path).accounting
     assert again == first
@@ -207,7 +209,8 @@ def test_datasets_builder_api(sample_dir: Path, tmp_path: Path) -> None:
     # The sample's test shard is unlabelled (as in the 2018 release), so that split is empty
     # and `datasets` refuses to load it: ask for the others by name.
     train, validation = b.as_dataset(split="train"), b.as_dataset(split="validation")
-    assert train.num_rows == 5 and validation.num_rows == 3
+    expected = expected_youtube8m(sample_dir)
+    assert (train.num_rows, validation.num_rows) == (expected.rows["train"], expected.rows["validation"])
     assert train.features == features()
 
 

@@ -71,7 +71,8 @@ class ClipFetcher:
     Args:
         folder: The source's fetch folder (``<work>/fetch/<source>``): cache, ledger, locks.
         options: Fetch options.
-        politeness: The shared pause (default: a :class:`FilePoliteness` in ``folder/..``).
+        politeness: The shared pause (default: a :class:`FilePoliteness` in ``folder/..``
+            with the pause lengths of ``options``; on Ray, a ``RayPoliteness``).
     """
 
     def __init__(self, folder: str | Path, options: FetchOptions, politeness: Politeness | None = None) -> None:
@@ -79,7 +80,7 @@ class ClipFetcher:
         self.options = options
         self.ledger = Ledger(self.folder / "ledger")
         self.cache = self.folder / "cache"
-        self.politeness = politeness or FilePoliteness(self.folder.parent, options.pause_base, options.pause_max)
+        self.politeness = politeness or FilePoliteness.from_options(self.folder.parent, options)
         self._retried: set[str] = set()
         self._remove_stale_temp()
 

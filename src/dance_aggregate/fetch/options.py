@@ -29,8 +29,11 @@ class FetchOptions:
         max_attempts: Attempts per clip and run for transient failures.
         backoff_base: First retry delay (s); doubles each attempt, with jitter.
         backoff_max: Longest retry delay (s).
-        pause_base: First shared pause (s) of every worker after a 429 or a bot check; grows.
-        pause_max: Longest shared pause (s).
+        pause_base: First shared pause (s) of every worker after a 429 or a bot check; it
+            doubles with each further rate-limited episode in a row.
+        pause_max: Longest wait (s) the shared pause ever imposes, whatever the streak, the
+            server's hint or a state file left by an earlier run (see
+            :mod:`dance_aggregate.fetch.politeness`).
         socket_timeout: Network timeout of one request (s).
         margin: Seconds fetched before and after a range (clamped at 0), so the cut never
             falls outside the downloaded file.
@@ -48,6 +51,11 @@ class FetchOptions:
     backoff_base: float = 2.0
     backoff_max: float = 120.0
     pause_base: float = 60.0
+    # 30 min, reached by the 6th rate-limited episode in a row (after 60 + 120 + ... + 960 s,
+    # about half an hour, of pauses): long enough for a YouTube throttle on one IP to lift,
+    # and the most a stale or wrong state file can cost a build. The Ray backend used to cap
+    # at 1 h; a cluster idle for an hour past a lifted throttle loses more than it saves, so
+    # both backends share this cap.
     pause_max: float = 1800.0
     socket_timeout: float = 30.0
     margin: float = 0.0
