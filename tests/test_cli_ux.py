@@ -115,6 +115,7 @@ def test_progress_off_a_terminal_is_log_lines(runner, tmp_path, sample_cache, mo
     warning = next(ln for ln in text.splitlines() if "excluded (missing video)" in ln)
     assert warning.startswith("kinetics600/") and "--sample build never downloads" in warning
     assert "without --offline" not in text
+    assert "options for" not in text, "the sample's options of configs not built are not the user's"
 
 
 @pytest.mark.slow
@@ -138,7 +139,7 @@ def test_log_progress_lines() -> None:
     progress.logger.addHandler(handler)
     progress.logger.setLevel(logging.INFO)
     try:
-        bar.set_postfix(rows=3, excluded=1)
+        bar.set_postfix({"rows": 3, "excluded": 1})
         bar.update(4)
         bar.close()
         bar.close()
@@ -158,6 +159,8 @@ def test_bars_on_a_terminal_and_warnings_above_them(monkeypatch) -> None:
     bar = progress.progress_bar(3, "x: clips", "clip")
     try:
         assert isinstance(bar, tqdm)
+        bar.set_postfix({"rows": 3, "excluded": 1})
+        assert "rows=3, excluded=1" in str(bar), "rows first, as the build passes them"
     finally:
         bar.close()
     written: list[str] = []

@@ -61,9 +61,9 @@ class LogProgress:
         if time.monotonic() - self._last >= self.interval:
             self._log()
 
-    def set_postfix(self, **values: Any) -> None:
-        """Values shown after the count (``rows=3, excluded=1``)."""
-        self.postfix = dict(values)
+    def set_postfix(self, ordered_dict: dict[str, Any] | None = None, **values: Any) -> None:
+        """Values shown after the count (``rows=3, excluded=1``), in the order given."""
+        self.postfix = {**(ordered_dict or {}), **values}
 
     def line(self) -> str:
         """The current progress line."""
@@ -100,7 +100,7 @@ class _NoProgress:
     def update(self, n: int = 1) -> None:
         self.n += n
 
-    def set_postfix(self, **values: Any) -> None:
+    def set_postfix(self, ordered_dict: dict[str, Any] | None = None, **values: Any) -> None:
         pass
 
     def close(self) -> None:

@@ -100,11 +100,14 @@ def _with_sample(request: BuildRequest) -> BuildRequest:
 
     dirs, vdirs = dict(request.data_dirs), dict(request.video_dirs)
     options = {k: dict(v) for k, v in request.options.items()}
+    named = set(request.configs)
     for src in make_sample(request.cache_dir):
         source = registry.get_config(src.config).source
         dirs.setdefault(source, str(src.data_dir))
         if src.video_dir:
             vdirs.setdefault(source, str(src.video_dir))
+        if named and src.config not in named:
+            continue  # the sample's own options of a config not built would only warn
         for key, value in src.options.items():
             options.setdefault(src.config, {}).setdefault(key, value)
     # Its missing clips stand for videos gone from YouTube: nothing to add or download.

@@ -179,7 +179,7 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
         for res in settings.get_runner().run(run_unit, todo):
             tally.add(res)
             excluded += sum(e.count for e in res.exclusions)
-            bar.set_postfix(rows=sum(tally.rows_by_split.values()), excluded=excluded)
+            bar.set_postfix({"rows": sum(tally.rows_by_split.values()), "excluded": excluded})  # in this order
             bar.update(res.planned)
     finally:
         bar.close()
