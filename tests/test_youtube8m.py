@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,6 +17,8 @@ from dance_aggregate.sample.makers import make_youtube8m
 from dance_aggregate.schema import features
 from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
 from dance_aggregate.output.folder import read_config
+from dance_aggregate.training.features import dequantize as dequantize_cell
+from dance_aggregate.training.features import frame_features
 from tests.helpers_sample import expected_youtube8m, youtube8m_shards
 
 DATA = Path(__file__).parent / "data" / "youtube8m"
@@ -62,8 +65,12 @@ def test_registry_and_split_names() -> None:
 
 def test_real_vocabulary_dance_entities(real_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     entities = YouTube8MBuilder(real_dir).dance_entities(real_dir / "vocabulary.csv")
-    crosswalk = YouTube8MBuilder(real_dir).taxonomy.crosswalk("youtube8m")
-    assert {e.name: e.index for e in entities} == {name: m.index for name, m in crosswalk.labels.items()}
+    tax = YouTube8MBuilder(real_dir).taxonomy
+    crosswalk = tax.crosswalk("youtube8m")
+    dance = {name: m.index for name, m in crosswalk.labels.items() if tax.is_dance(m.label)}
+    assert {e.name: e.index for e in entities} == dance
+    assert {"Moshing", "Caporales", "Marinera", "Pizzica", "Para Para"} <= set(dance)
+    assert "Marching band" in crosswalk.labels and "Marching band" not in dance  # mapped, not dance
     assert "not in this vocabulary" not in caplog.text and "crosswalk expects" not in caplog.text
     dance = next(e for e in entities if e.name == "Dance")
     assert (dance.index, dance.train_count, dance.umbrella) == (8, 181579, True)
@@ -90,6 +97,8 @@ def test_real_shard_build(real_dir: Path, tmp_path: Path) -> None:
     r = rows["tCaA"]
     assert r["id"] == "youtube8m/tCaA" and r["group"] == "tCaA" and r["youtube_id"] is None
     assert r["video"] is None and r["audio"] is None and r["frame_rgb"] is None
+    # has_audio says whether `audio` holds sound: never for YouTube-8M (features only).
+    assert all(row["has_audio"] is False and row["audio"] is None for row in rows.values())
     np.testing.assert_array_equal(np.array(r["mean_rgb"], np.float32), by_id["tCaA"].context["mean_rgb"])
     np.testing.assert_array_equal(np.array(r["mean_audio"], np.float32), by_id["tCaA"].context["mean_audio"])
 
@@ -124,15 +133,22 @@ def test_sample_both_levels(sample_dir: Path, tmp_path: Path) -> None:
     names = features()["label"].names
     assert names[rows["aa03"]["label"]] == "ballet" and rows["aa03"]["source_label"] == "Classical ballet"
     assert names[rows["aa07"]["label"]] == "swing_dance"  # non-umbrella beats Latin dance and Dance
-    assert [names[i] for i in rows["aa07"]["labels"]] == ["swing_dance", "latin_dance", "dance"]
+    # every label with its ancestors: swing_dance, its parent dance, then latin_dance
+    assert [names[i] for i in rows["aa07"]["labels"]] == ["swing_dance", "dance", "latin_dance"]
     assert names[rows["fa01"]["label"]] == "irish_dance"
     frame = rows["fa01"]
     assert frame["mean_rgb"] is None and frame["num_frames"] == 5 and frame["duration"] == 5.0
     shard = sample_dir / "frame" / "train0000.tfrecord"
     parsed = parse_record(next(iter(read_records(shard))).data)
     raw = np.frombuffer(b"".join(parsed.sequences["rgb"]), np.uint8).reshape(-1, 1024)
-    np.testing.assert_allclose(np.array(frame["frame_rgb"], np.float32), dequantize(raw))
-    assert np.array(frame["frame_audio"]).shape == (5, 128)
+    # Stored as the source has them: the uint8 bytes unchanged; the helper gives the floats.
+    np.testing.assert_array_equal(np.array(frame["frame_rgb"], np.uint8), raw)
+    np.testing.assert_array_equal(dequantize_cell(frame["frame_rgb"]), dequantize(raw))
+    rgb, audio = frame_features(frame)
+    assert rgb.dtype == np.float32 and rgb.shape == (5, 1024) and audio.shape == (5, 128)
+    raw_audio = np.frombuffer(b"".join(parsed.sequences["audio"]), np.uint8).reshape(-1, 128)
+    np.testing.assert_array_equal(audio, dequantize(raw_audio))
+    assert frame["has_audio"] is False and frame["audio"] is None
 
 
 def test_level_option(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -186,7 +202,19 @@ def test_load_dataset_and_stream(sample_dir: Path, tmp_path: Path, monkeypatch: 
     first = next(iter(streamed))
     assert first["video"] is None and len(first["mean_rgb"] or first["frame_rgb"][0]) == 1024
     parts = sorted((tmp_path / "dance_aggregate" / "data" / "youtube8m").glob("*.parquet"))
-    assert pq.read_schema(parts[0]).field("frame_rgb").type.value_type.value_type.bit_width == 32
+    assert pq.read_schema(parts[0]).field("frame_rgb").type.value_type.value_type == pa.uint8()
+    # the card's dataset_info declares exactly the Parquet types (the viewer needs it)
+    from dance_aggregate.hub.checks import check_card, check_shards
+
+    folder = tmp_path / "dance_aggregate"
+    assert check_card(folder).ok and check_shards(folder).ok, (check_card(folder), check_shards(folder))
+    card = (folder / "README.md").read_text()
+    frame_info = card.split("- name: frame_rgb", 1)[1].split("- name:", 1)[0]
+    assert "list: uint8" in frame_info and "float32" not in frame_info
+    # numpy format gives the (seconds, 1024) uint8 array; the helper the starter code's floats
+    frame_row = next(r for r in ds["train"].with_format("numpy") if r["frame_rgb"] is not None)
+    rgb, _ = frame_features(frame_row)
+    assert rgb.dtype == np.float32 and rgb.shape[1] == 1024 and -2 < rgb.min() and rgb.max() <= 2 + 4 / 512
 
 
 def test_rerun_resumes_per_shard(sample_dir: Path, tmp_path: Path) -> None:
@@ -229,3 +257,19 @@ def test_malformed_records_are_excluded_not_fatal(tmp_path: Path) -> None:
     write_records(tmp_path / "yt" / "train0000.tfrecord", records)
     acc = _build(tmp_path / "yt", tmp_path).accounting
     assert (acc.records_read, acc.rows_written, acc.excluded) == (4, 1, {"unreadable record": 3})
+
+
+def test_dequantize_helper_accepts_every_cell_form() -> None:
+    rng = np.random.default_rng(0)
+    q = rng.integers(0, 256, size=(3, 1024), dtype=np.uint8)
+    want = dequantize(q)
+    # the starter code's formula, in float32: x * 4/255 + (4/512 - 2)
+    np.testing.assert_array_equal(want, q.astype(np.float32) * np.float32(4 / 255) + np.float32(4 / 512 - 2))
+    for cell in (q, q.tolist(), [r.tobytes() for r in q], np.array(list(q), dtype=object)):
+        np.testing.assert_array_equal(dequantize_cell(cell), want)
+    assert dequantize_cell(None) is None
+    with pytest.raises(ValueError, match="uint8"):
+        dequantize_cell([[0.5, 1.0]])
+    video_row = {"frame_rgb": None, "mean_rgb": [0.0] * 1024, "mean_audio": None}
+    rgb, audio = frame_features(video_row)
+    assert rgb.shape == (1, 1024) and audio is None

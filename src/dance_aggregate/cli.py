@@ -64,12 +64,12 @@ def _setup_logging(verbose: int, quiet: bool) -> _HidePerClip | None:
     return hide
 
 
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+def _pairs(values: tuple[str, ...], flag: str, form: str = "SOURCE=PATH", example: str = "ucf101=/data/UCF101") -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values:
         key, sep, val = v.partition("=")
         if not sep or not key or not val:
-            raise click.BadParameter(f"expected SOURCE=PATH, got {v!r} (e.g. {flag} ucf101=/data/UCF101)", param_hint=flag)
+            raise click.BadParameter(f"expected {form}, got {v!r} (e.g. {flag} {example})", param_hint=flag)
         out[key.strip()] = val
     return out
 
@@ -119,6 +119,8 @@ def cli() -> None:
 @click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
 @click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
+@click.option("--pretraining-ids", "pretraining_ids", multiple=True, metavar="NAME=FILE", help="YouTube ids a model was pretrained on (Kinetics-style CSV/JSON or one id per line); fills pretraining_overlap (repeatable).")
+@click.option("--pretraining-to-train", is_flag=True, help="In `all`, move validation/test rows whose video is in a --pretraining-ids set to train.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -141,6 +143,8 @@ def build(
     retry_failed: bool,
     cookies: str | None,
     proxy: str | None,
+    pretraining_ids: tuple[str, ...],
+    pretraining_to_train: bool,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -155,6 +159,7 @@ def build(
       dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
       dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
       dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --shards 8
+      dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --pretraining-ids k400_train=kinetics-400_train.csv --pretraining-to-train
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     The exit code is non-zero when any config failed.
@@ -192,6 +197,8 @@ def build(
             shards=shards,
             fetch=fetch,
             progress=not quiet,
+            pretraining_ids=_pairs(pretraining_ids, "--pretraining-ids", "NAME=FILE", "k400_train=kinetics-400_train.csv"),
+            pretraining_to_train=pretraining_to_train,
         )
         result = run_build(request)
     except DanceAggregateError as exc:
@@ -296,7 +303,8 @@ def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str |
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--source", default=None, help="Show the crosswalk of one source only.")
 def taxonomy(as_json: bool, source: str | None) -> None:
-    """The shared dance label schema: labels, families and source labels."""
+    """The shared dance label schema: labels, their parent in the label tree, families and
+    source labels. A row's `labels` holds its label and every ancestor."""
     from dance_aggregate.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
@@ -308,11 +316,11 @@ def taxonomy(as_json: bool, source: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'idx':>3}  {'label':<20} {'family':<11} source labels")
+    click.echo(f"{'idx':>3}  {'label':<20} {'parent':<15} {'family':<11} source labels")
     for r in rows:
         srcs = "; ".join(f"{s}: {', '.join(v)}" for s, v in r["sources"].items())
-        umbrella = " (umbrella)" if r["umbrella"] else ""
-        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['family']:<11} {srcs}{umbrella}")
+        note = " (umbrella)" if r["umbrella"] else ("" if r["dance"] else " (not dance)")
+        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['parent'] or '-':<15} {r['family']:<11} {srcs}{note}")
 
 
 def main() -> None:

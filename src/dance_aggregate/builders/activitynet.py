@@ -16,9 +16,19 @@ Dance classes are the leaves under the taxonomy nodes named in the crosswalk's
 ``taxonomy_roots`` ("Dancing") plus the other crosswalk labels (Ballet, Zumba). A leaf
 under a dance root without a crosswalk entry is excluded with its own reason, never
 silently. Each labelled dance segment is clamped to the video and cut into consecutive
-equal windows of at most ``max_window`` seconds (one record each); all windows of a video
-share its ``group`` (the YouTube id). ``testing`` has no labels: each of its videos is one
-excluded record.
+equal windows of at most ``max_window`` seconds; at most ``max_windows_per_segment`` of them,
+spread evenly over the segment (:func:`spread_windows`), become records, and the others are
+excluded as ``window cap`` (one report line per segment, with the count). A window keeps its
+position in its id (``<youtube_id>_sNN_wJJ``) whatever the cap, so a window has the same id
+in every build. All windows of a video share its ``group`` (the YouTube id). ``testing`` has
+no labels: each of its videos is one excluded record.
+
+Why a cap: on the real annotations a dance segment lasts about two minutes, so uncapped
+windows make ActivityNet 71 % of the planned pixel rows from 470 videos (about 13 rows a
+video; belly dance 1,114 rows from 110 videos against waltz 77 rows in all of Let's Dance).
+Consecutive windows of one performance are near copies: they add rows, not variety. The
+default, 3, keeps every segment and every video (figures in ``docs/balance.md``, made with
+``scripts/activitynet_windows.py``); ``-o activitynet.max_windows_per_segment=0`` keeps all.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from dance_aggregate.builders.base import SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder
 from dance_aggregate.errors import AnnotationError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.taxonomy import normalize_label
 
 _MODULE_DOC = __doc__
 SPLIT_NAMES = {"training": "train", "validation": "validation", "testing": "test"}
@@ -41,6 +52,8 @@ OFFICIAL = "activity_net.v1-3.min.json"
 BSN_ANNOTATIONS = "anet_anno_action.json"
 BSN_INFO = "video_info_new.csv"
 TAXONOMY_FILES = ("activity_net_taxonomy.json", "simple_activitynet_hierarchy.json")
+#: Default of ``max_windows_per_segment`` (see the module docstring for why 3).
+DEFAULT_MAX_WINDOWS_PER_SEGMENT = 3
 
 
 @dataclass
@@ -50,16 +63,34 @@ class ActivityNetOptions(SourceOptions):
     Attributes:
         max_window: Longest clip (s); longer segments are cut into equal consecutive windows.
         min_segment: Segments shorter than this (s) after clamping are excluded.
+        max_windows_per_segment: Most windows of one segment that become rows, spread
+            evenly over it; 0 keeps every window.
     """
 
     max_window: float = 10.0
     min_segment: float = 0.5
+    max_windows_per_segment: int = DEFAULT_MAX_WINDOWS_PER_SEGMENT
 
     def __post_init__(self) -> None:
         if not self.max_window > 0:
             raise ValueError(f"max_window must be > 0 seconds, got {self.max_window!r}")
         if self.min_segment < 0:
             raise ValueError(f"min_segment must be >= 0 seconds, got {self.min_segment!r}")
+        if self.max_windows_per_segment < 0:
+            raise ValueError(
+                f"max_windows_per_segment must be >= 0 (0 keeps every window), got {self.max_windows_per_segment!r}"
+            )
+
+
+def spread_windows(n: int, cap: int) -> list[int]:
+    """Indices of the windows kept out of ``n`` consecutive ones, at most ``cap`` (0: all),
+    spread evenly: the middle one for ``cap == 1``, else the first, the last and evenly
+    spaced ones between (``spread_windows(13, 3) == [0, 6, 12]``)."""
+    if cap <= 0 or n <= cap:
+        return list(range(n))
+    if cap == 1:
+        return [(n - 1) // 2]
+    return sorted({round(k * (n - 1) / (cap - 1)) for k in range(cap)})
 
 
 @dataclass
@@ -142,11 +173,11 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
 
     def dance_labels(self, tax_nodes: list[dict[str, Any]] | None) -> tuple[set[str], set[str]]:
         """``(mapped, unmapped)``: dance labels with a crosswalk entry, and leaves under a
-        dance root of the taxonomy tree that lack one."""
+        dance root of the taxonomy tree that lack one (both as :func:`normalize_label` keys)."""
         cw = self.taxonomy.crosswalk(self.source)
-        mapped = set(cw.labels)
+        mapped = {normalize_label(k) for k in cw.labels}
         under = taxonomy_leaves_under(tax_nodes, cw.taxonomy_roots) if tax_nodes else set()
-        return mapped, under - mapped
+        return mapped, {normalize_label(x) for x in under} - mapped
 
     def plan(self) -> Plan:
         """Windows of every dance segment of the training and validation videos."""
@@ -169,11 +200,11 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
             for i, ann in enumerate(v.annotations):
                 label = str(ann.get("label", ""))
                 sid = f"{v.youtube_id}_s{i:02d}"
-                if label in unmapped:
+                if normalize_label(label) in unmapped:
                     exclusions.append(Exclusion(f"{self.source}/{sid}", "dance class missing from the crosswalk",
                                                 f"{label!r} is under a dance node of the taxonomy", split, label))
                     continue
-                mapping = self.taxonomy.map(self.source, label) if label in mapped else None
+                mapping = self.taxonomy.map(self.source, label)
                 if mapping is None:
                     exclusions.append(Exclusion(f"{self.source}/{sid}", "not a dance class", label, split, label))
                     continue
@@ -196,8 +227,14 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
                     continue
                 n = max(1, math.ceil((end - start) / opts.max_window - 1e-9))
                 step = (end - start) / n
+                kept = spread_windows(n, opts.max_windows_per_segment)
+                if len(kept) < n:
+                    exclusions.append(Exclusion(f"{self.source}/{sid}", "window cap",
+                                                f"{n - len(kept)} of {n} windows not kept (max_windows_per_segment="
+                                                f"{opts.max_windows_per_segment}; 0 keeps all)", split, label,
+                                                count=n - len(kept)))
                 fetch_start, fetch_end = float(math.floor(start)), float(math.ceil(end))
-                for j in range(n):
+                for j in kept:
                     ws, we = round(start + j * step, 6), round(start + (j + 1) * step, 6)
                     media = self.clip_media(v.youtube_id, ws, we, file, fetch_start=fetch_start, fetch_end=fetch_end)
                     records.append(

@@ -1,4 +1,7 @@
-"""Kinetics-600 (Carreira et al. 2018): the 21 dance classes, fetched from YouTube or a mirror.
+"""Kinetics-600 (Carreira et al. 2018): the 20 dance classes, fetched from YouTube or a mirror.
+
+(The Kinetics "dancing" grouping has 21: ``marching`` is not dance by the shared schema's
+rule and lives in the ``kinetics600_motion`` config; see ``taxonomy/taxonomy.yaml``.)
 
 Raw layout (``--data-dir kinetics600=PATH``)::
 

@@ -23,11 +23,15 @@ umbrella (``Dance``, ``Ballroom dance``, ``Latin dance``); among equals the rare
 entity's name. Videos with no dance label are excluded by rule and counted (one report
 line per shard, with the count), as are unlabelled videos (the 2018 test partition).
 
-Rows carry no pixels: ``video``/``audio`` are null, the features are in ``mean_rgb``,
-``mean_audio`` (video level) or ``frame_rgb``, ``frame_audio`` (frame level, dequantised
-like the starter code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features,
-``fps`` = 1). ``has_audio`` is true when the record has audio features. Frame-level rows
-leave ``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
+Rows carry no pixels and no sound: ``video``/``audio`` are null and ``has_audio`` is false
+(it says whether the ``audio`` column holds sound); the features are in ``mean_rgb``,
+``mean_audio`` (video level, float32 as the release stores them) or ``frame_rgb``,
+``frame_audio`` (frame level, the release's uint8-quantised bytes unchanged, one vector per
+second; :func:`dance_aggregate.training.features.dequantize` gives the floats of the starter
+code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features, ``fps`` = 1). The
+audio features are the release's embedding of the soundtrack (a VGG-like audio network,
+PCA'd and quantised like the RGB ones), not sound. Frame-level rows leave
+``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
 
 Work is planned per shard: the number of videos in a shard (and which are dance) is only
 known after reading it, so each shard is one unit of work (``max_records_per_unit = 1``) and a
@@ -48,7 +52,8 @@ import numpy as np
 from dance_aggregate.builders.base import Produced, SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.errors import AnnotationError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
+from dance_aggregate.taxonomy import normalize_label
+from dance_aggregate.builders.tfrecord import parse_record, read_records
 
 logger = logging.getLogger(__name__)
 
@@ -203,8 +208,10 @@ class YouTube8MBuilder(SourceBuilder):
                     f"{vocabulary}: columns {missing} missing (header {reader.fieldnames}); expected the "
                     f"YouTube-8M vocabulary.csv with {', '.join(_VOCAB_COLUMNS)}, ..."
                 )
+            names_seen: set[str] = set()
             for line_no, row in enumerate(reader, start=2):
                 name = row["Name"]
+                names_seen.add(normalize_label(name))
                 mapping = self.taxonomy.map("youtube8m", name)
                 if mapping is None:
                     continue
@@ -226,8 +233,7 @@ class YouTube8MBuilder(SourceBuilder):
                     )
                 label = self.taxonomy.label(mapping.label)
                 out.append(Entity(index, name, count, label.id, label.family, label.umbrella))
-        found = {e.name for e in out}
-        absent = [name for name in crosswalk.labels if name not in found]
+        absent = [name for name in crosswalk.labels if normalize_label(name) not in names_seen]
         if absent:
             logger.warning(
                 "%s: dance entities of the crosswalk not in this vocabulary: %s", vocabulary, ", ".join(absent)
@@ -331,6 +337,8 @@ class YouTube8MBuilder(SourceBuilder):
             "group": vid,
             "video": None,
             "audio": None,
+            # The audio column holds no sound: the audio features are not audio (see module doc).
+            "has_audio": False,
         }
         ctx = parsed.context
         if parsed.is_sequence:
@@ -339,7 +347,6 @@ class YouTube8MBuilder(SourceBuilder):
             n = rgb.shape[0]
             row.update(
                 {
-                    "has_audio": audio.shape[0] > 0,
                     "duration": float(n),
                     "num_frames": n,
                     "fps": 1.0,
@@ -350,7 +357,7 @@ class YouTube8MBuilder(SourceBuilder):
         else:
             mean_rgb = _vector(ctx.get("mean_rgb"), _RGB_SIZE, "mean_rgb")
             mean_audio = _vector(ctx.get("mean_audio"), _AUDIO_SIZE, "mean_audio")
-            row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio, "has_audio": mean_audio is not None})
+            row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio})
         return row
 
 
@@ -363,10 +370,10 @@ def _vector(value: Any, size: int, name: str) -> np.ndarray | None:
 
 
 def _frames(steps: list[bytes], size: int, name: str) -> np.ndarray:
-    """Per-second uint8 vectors -> dequantised float32 (n, size)."""
+    """Per-second quantised vectors -> a uint8 array (n, size), the bytes unchanged."""
     if not steps:
-        return np.zeros((0, size), np.float32)
+        return np.zeros((0, size), np.uint8)
     bad = [i for i, s in enumerate(steps) if len(s) != size]
     if bad:
         raise ValueError(f"{name}: second {bad[0]} has {len(steps[bad[0]])} bytes, expected {size}")
-    return dequantize(np.frombuffer(b"".join(steps), dtype=np.uint8).reshape(len(steps), size))
+    return np.frombuffer(b"".join(steps), dtype=np.uint8).reshape(len(steps), size)

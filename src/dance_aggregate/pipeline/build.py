@@ -17,6 +17,7 @@ from typing import Any
 
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.dedup.pretraining import load_pretraining_sets
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.output.layout import WORK_DIR
 from dance_aggregate.output.reports import Accounting
@@ -56,13 +57,14 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     elif fields:
         request = replace(request, **fields)
     t0 = time.monotonic()
+    pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
     request = _with_sample(request)
     names = config_names(request)
     runner, owned = make_runner(request)
     result = BuildResult(output=request.output)
     settings = RunSettings(
         output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-        work_dir=request.work_dir, shards=request.shards,
+        work_dir=request.work_dir, shards=request.shards, pretraining=pretraining,
     )
     try:
         builders = make_builders(request, names, shared_politeness(runner, names, request))
@@ -80,7 +82,10 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         if owned is not None:
             owned.close()
     if result.configs or (request.output / "data").is_dir():
-        result.all = finalize_folder(request.output, progress=request.progress, shards=request.shards)
+        result.all = finalize_folder(
+            request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
+            shards=request.shards,
+        )
     result.elapsed = time.monotonic() - t0
     return result
 
@@ -203,7 +208,9 @@ def shared_politeness(runner: Runner, names: list[str], request: BuildRequest) -
     return RayPoliteness.start(min_interval=0.0, base_pause=request.fetch.pause_base, max_pause=request.fetch.pause_max)
 
 
-def finalize_folder(folder: Path, progress: bool = False, shards: int | None = None) -> Accounting | None:
+def finalize_folder(
+    folder: Path, progress: bool = False, pretraining_to_train: bool = False, shards: int | None = None
+) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
 
@@ -220,6 +227,6 @@ def finalize_folder(folder: Path, progress: bool = False, shards: int | None = N
     from dance_aggregate.output.folder import BuiltFolder
 
     built = BuiltFolder.open(folder)
-    acc = build_all(built, progress=progress, shards=shards)
+    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train, shards=shards)
     write_card(built)
     return acc

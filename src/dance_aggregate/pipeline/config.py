@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_requests
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
+from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
 from dance_aggregate.output import parts
 from dance_aggregate.output.layout import WORK_DIR, ledger_path
 from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
@@ -47,6 +49,8 @@ class RunSettings:
         runner: The runner (``None``: units run in this process).
         work_dir: Where units write their parts: a local path or an fsspec URL every
             worker reaches (``None``: ``<output>/.work``).
+        pretraining: Sets of YouTube ids (:mod:`dance_aggregate.dedup.pretraining`) that
+            fill each row's ``pretraining_overlap`` as the shards are written.
         shards: Shards per split of the final output (``None``: sized automatically).
     """
 
@@ -55,6 +59,7 @@ class RunSettings:
     progress: bool = True
     runner: Runner | None = None
     work_dir: str | None = None
+    pretraining: Sequence[PretrainingSet] = ()
     shards: int | None = None
 
     def __post_init__(self) -> None:
@@ -125,7 +130,9 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         # Also after an interruption: the ledger says what was fetched so far.
         if isinstance(builder, YouTubeSourceBuilder):
             _write_download_ledger(builder, plan.records, folder)
-    shards, rows_by_split, dedup = _write_shards(folder, config, tally.parts_by_split, settings.progress, settings.shards)
+    shards, rows_by_split, dedup = _write_shards(
+        folder, config, tally.parts_by_split, settings.progress, settings.pretraining, settings.shards
+    )
     acc = accounting_from(config, tally.read, rows_by_split, tally.exclusions)
     elapsed = time.monotonic() - t0
     write_reports(
@@ -143,6 +150,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
             "elapsed_seconds": round(elapsed, 2),
             "dedup": dedup.summary(),
             "split_moves": [m.to_dict() for m in dedup.moves],
+            "pretraining": [s.describe() for s in settings.pretraining],
         },
     )
     acc.check()
@@ -204,13 +212,19 @@ def _write_download_ledger(builder: YouTubeSourceBuilder, records: list[ClipReco
 
 
 def _write_shards(
-    folder: Path, config: str, parts_by_split: dict[str, list[str]], progress: bool = False, num_shards: int | None = None
+    folder: Path,
+    config: str,
+    parts_by_split: dict[str, list[str]],
+    progress: bool = False,
+    pretraining: Sequence[PretrainingSet] = (),
+    num_shards: int | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, int], Analysis]:
     """Assemble the config's final shards from its parts in bounded memory.
 
     Only the small key columns of every part are read at once (for the split rule: a
     duplicate cluster or a group of this config never straddles splits); rows are then
-    copied part by part into shards, each split ordered by id.
+    copied part by part into shards, each split ordered by id, with ``duplicate_ids`` and
+    ``pretraining_overlap`` (from the YouTube ids and the ``pretraining`` sets) filled in.
     """
     part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
     key_columns = [*KEY_COLUMNS, "duplicate_ids"]
@@ -227,7 +241,10 @@ def _write_shards(
         [parts.size(p) for p, _ in part_list],
         dedup.new_splits,
         all_keys.column("id").to_pylist(),
-        overrides={"duplicate_ids": dup_ids},
+        overrides={
+            "duplicate_ids": dup_ids,
+            "pretraining_overlap": overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining),
+        },
         progress=progress,
         shards=num_shards,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
+from dance_aggregate.dedup.pretraining import check_set_name
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output.reports import Accounting
@@ -52,6 +53,11 @@ class BuildRequest:
             a multiple of nodes x DataLoader workers for streaming.
         fetch: How videos missing from a mirror are fetched.
         progress: Show progress bars.
+        pretraining_ids: Set name -> file of YouTube ids a model was pretrained on
+            (``--pretraining-ids NAME=FILE``: a Kinetics-style CSV or JSON, or one id per
+            line); fills every row's ``pretraining_overlap``.
+        pretraining_to_train: In ``all``, move rows whose YouTube video is in one of those
+            sets out of validation and test into train (``--pretraining-to-train``).
     """
 
     configs: Sequence[str] = ()
@@ -70,6 +76,8 @@ class BuildRequest:
     shards: int | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
     progress: bool = True
+    pretraining_ids: Mapping[str, str | Path] = field(default_factory=dict)
+    pretraining_to_train: bool = False
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -77,6 +85,10 @@ class BuildRequest:
         self.data_dirs = {k: str(v) for k, v in self.data_dirs.items()}
         self.video_dirs = {k: str(v) for k, v in self.video_dirs.items()}
         self.options = {k: dict(v) for k, v in self.options.items()}
+        self.pretraining_ids = {check_set_name(k): str(v) for k, v in self.pretraining_ids.items()}
+        for name, file in self.pretraining_ids.items():
+            if not Path(file).expanduser().is_file():
+                raise ConfigError(f"--pretraining-ids {name}={file}: no such file")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.part_size < 1:

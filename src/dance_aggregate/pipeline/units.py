@@ -75,6 +75,8 @@ class UnitResult:
 def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
     h = hashlib.sha1()
     h.update(__version__.encode())
+    # Parts written under another schema (e.g. float32 frame features) are not reused.
+    h.update(arrow_schema().to_string(show_schema_metadata=False).encode())
     h.update(repr(builder.options).encode())
     h.update(repr(builder.encode).encode())
     for r in records:
