@@ -238,7 +238,7 @@ def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
             {"nodeId": 1, "nodeName": "Dancing", "parentId": None, "parentName": None},
             {"nodeId": 2, "nodeName": "Polka", "parentId": 1, "parentName": "Dancing"},
         ],
-        "database": {"abc": {"duration": 9, "subset": "training", "annotations": [{"segment": [1, 3], "label": "Polka"}]}},
+        "database": {"abcdefghijk": {"duration": 9, "subset": "training", "annotations": [{"segment": [1, 3], "label": "Polka"}]}},
     }
     (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
     plan = ActivityNetBuilder(tmp_path, work_dir=tmp_path).plan()

@@ -172,7 +172,7 @@ def test_real_split_lists_against_frames(tmp_path: Path) -> None:
         _write_clip(root, cls, f"HknJUs3gPuE_{start}", range(1, n + 1), seed)
     _write_clip(root, "samba", "TMf3baM35K0_026", range(1, 252), 10)
     _write_clip(root, "flamenco", "jWCY2isbkC4_021", range(1, 150), 11)  # lists say 201 frames
-    _write_clip(root, "ballet", "zzzzzzzzz-_100", range(1, 4), 12)  # in no list
+    _write_clip(root, "ballet", "zzzzzzzzzz-_100", range(1, 4), 12)  # in no list
     res = _build(root, tmp_path, splits=str(LISTS))
     acc = res.accounting
     assert acc.records_read == 1384 + 1

@@ -10,7 +10,7 @@ import av
 import pytest
 
 from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
-from dance_aggregate.errors import AnnotationError, ConfigError, DataDirError, MediaError
+from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.sample.synth import write_ucf_avi
 
@@ -97,13 +97,21 @@ def test_wrong_data_dir_shows_layout(tmp_path):
     assert "classInd.txt" in str(err.value)
 
 
-def test_malformed_split_list_names_file_and_line(tmp_path):
+def test_malformed_split_list_line_costs_only_itself(tmp_path):
     lists = tmp_path / "ucfTrainTestlist"
     lists.mkdir()
-    (lists / "trainlist01.txt").write_bytes(b"SalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\ngarbage line\r\n")
+    (lists / "trainlist01.txt").write_bytes(
+        b"garbage line\r\nSalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\n"
+        b"SalsaSpin/../../../etc/v_SalsaSpin_g09_c01.avi 77\r\nSalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\n"
+    )
     (lists / "testlist01.txt").write_bytes(b"")
-    with pytest.raises(AnnotationError, match=r"trainlist01.txt:2: cannot read 'garbage'"):
-        UCF101Builder(tmp_path).plan()
+    plan = UCF101Builder(tmp_path).plan()
+    assert plan.records_read == 4
+    by_reason = {e.reason: e for e in plan.exclusions}
+    assert set(by_reason) == {"malformed line", "missing video", "duplicate line"}
+    assert [e.detail.split(":")[:2] for e in plan.exclusions if e.reason == "malformed line"] == [
+        ["trainlist01.txt", "1"], ["trainlist01.txt", "3"]]
+    assert "expected '<Class>/v_<Class>_gNN_cNN.avi'" in by_reason["malformed line"].detail
 
 
 def test_real_xvid_mp3_avi_encodes_with_audio(tmp_path):

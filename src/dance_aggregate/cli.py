@@ -15,7 +15,13 @@ import click
 
 from dance_aggregate import __version__
 from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
+from dance_aggregate.pipeline.defaults import (
+    DEFAULT_FAILURE_MIN_RECORDS,
+    DEFAULT_MAX_FAILURE_SHARE,
+    DEFAULT_OUTPUT,
+    DEFAULT_PART_SIZE,
+    DEFAULT_WORKERS,
+)
 
 logger = logging.getLogger("dance_aggregate")
 
@@ -121,6 +127,8 @@ def cli() -> None:
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
 @click.option("--pretraining-ids", "pretraining_ids", multiple=True, metavar="NAME=FILE", help="YouTube ids a model was pretrained on (Kinetics-style CSV/JSON or one id per line); fills pretraining_overlap (repeatable).")
 @click.option("--pretraining-to-train", is_flag=True, help="In `all`, move validation/test rows whose video is in a --pretraining-ids set to train.")
+@click.option("--max-failure-share", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_MAX_FAILURE_SHARE, show_default=True, help="Stop a config when more than this share of its tried records failed for one reason (a broken codec, a blocked network); 1 turns it off.")
+@click.option("--failure-min-records", type=click.IntRange(min=1), default=DEFAULT_FAILURE_MIN_RECORDS, show_default=True, help="Records a config tries before --max-failure-share applies.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -145,6 +153,8 @@ def build(
     proxy: str | None,
     pretraining_ids: tuple[str, ...],
     pretraining_to_train: bool,
+    max_failure_share: float,
+    failure_min_records: int,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -199,6 +209,8 @@ def build(
             progress=not quiet,
             pretraining_ids=_pairs(pretraining_ids, "--pretraining-ids", "NAME=FILE", "k400_train=kinetics-400_train.csv"),
             pretraining_to_train=pretraining_to_train,
+            failure_min_records=failure_min_records,
+            max_failure_share=max_failure_share,
         )
         result = run_build(request)
     except DanceAggregateError as exc:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
+from dance_aggregate.output.layout import safe_stem
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
@@ -123,6 +124,12 @@ class SourceBuilder:
         excluded (e.g. a download that failed for a transient reason). Default: never."""
         return False
 
+    def expected_failure(self, reason: str) -> bool:
+        """Whether a record failing with ``reason`` is a fact about that record alone (a
+        removed video), which the build's failure cap never counts. Default: none is; every
+        failure of a local source may be a sign of a broken setup."""
+        return False
+
     # -- helpers --------------------------------------------------------------------------
     def layout_error(self, problem: str) -> DataDirError:
         """A :class:`DataDirError` that shows the expected layout and how to pass it."""
@@ -182,8 +189,9 @@ def _coerce(raw: str, annotation: Any, what: str) -> Any:
 
 
 def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
-    """The full row of a record whose media was encoded into ``clip``."""
-    stem = record.id.replace("/", "-")
+    """The full row of a record whose media was encoded into ``clip`` (its media cells are
+    named ``<id with / as ->.mp4`` / ``.flac``, escaped by :func:`safe_stem`)."""
+    stem = safe_stem(record.id.replace("/", "-"))
     row = record.base_row()
     row.update(
         {

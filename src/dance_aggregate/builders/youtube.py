@@ -76,6 +76,27 @@ class YouTubeSourceBuilder(SourceBuilder):
         req = ClipRequest(youtube_id, fetch_start if fetch_start is not None else start, fetch_end if fetch_end is not None else end)
         return {"youtube_id": youtube_id, "fetch_start": req.start, "fetch_end": req.end, "start": start, "end": end}
 
+    def clip_record(
+        self, source_id: str, split: str, mapping: Any, source_label: str, youtube_id: str,
+        start: float, end: float, media: dict[str, Any],
+    ) -> ClipRecord:
+        """The plan record of clip ``[start, end)`` of ``youtube_id`` (id ``<source>/<source_id>``;
+        every clip of a video shares its ``group``, the YouTube id)."""
+        return ClipRecord(
+            id=f"{self.source}/{source_id}",
+            source=self.source,
+            source_id=source_id,
+            split=split,
+            label=mapping.label,
+            source_label=source_label,
+            family=mapping.family,
+            group=youtube_id,
+            youtube_id=youtube_id,
+            start_time=start,
+            end_time=end,
+            media=media,
+        )
+
     @staticmethod
     def index_mirror(folder: Path | None, exts: tuple[str, ...] = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv")) -> dict[str, Path]:
         """Every video file under ``folder`` by file stem (subfolders included)."""
@@ -119,6 +140,11 @@ class YouTubeSourceBuilder(SourceBuilder):
                 raise MediaError(str(exc), reason=L.exclusion_reason(L.UNREADABLE)) from exc
             raise
         return clip_row(record, clip)
+
+    def expected_failure(self, reason: str) -> bool:
+        """A clip missing from an offline mirror, or whose video is gone, private, blocked
+        in this country... is expected: old YouTube lists lose videos every year."""
+        return L.is_per_video(reason)
 
     def should_redo(self, exclusions: list[Exclusion]) -> bool:
         """Redo units with transient download failures (or any, with ``--retry-failed``)."""

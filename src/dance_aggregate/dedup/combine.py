@@ -28,9 +28,7 @@ the folder; within ``all`` rows are grouped by source and sorted by id within ea
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import time
@@ -50,6 +48,7 @@ from dance_aggregate.dedup import match as match_mod
 from dance_aggregate.dedup.leakage import check_no_leaks
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.output.csvfiles import csv_text
 from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, write_reports
@@ -305,17 +304,16 @@ def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
 def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
     """``reports/duplicates.csv``: one line per member of every cluster (kept first), with the
     cluster id, whether it is the kept copy, its source, label and source label, the
-    cluster's tier, score and split, and whether the members' labels agree."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["cluster", "id", "kept", "source", "label", "source_label", "split_before", "tier", "score", "split", "labels"])
+    cluster's tier, score and split, and whether the members' labels agree (cells escaped
+    against spreadsheet formulas: source labels come from other people's files)."""
+    rows = []
     src = keys.column("source").to_pylist()
     labels = _label_names(keys)
     source_labels = keys.column("source_label").to_pylist()
     for n, c in enumerate(sorted(result.clusters, key=lambda c: result.ids[c.keep]), start=1):
         agreement = label_agreement([labels[m] for m in c.members])
         for m in sorted(c.members, key=lambda m: (m != c.keep, result.ids[m])):
-            w.writerow(
+            rows.append(
                 [
                     f"c{n:06d}",
                     result.ids[m],
@@ -331,5 +329,6 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
                 ]
             )
     path = duplicates_path(folder)
-    atomic_write_text(path, buf.getvalue())
+    header = ["cluster", "id", "kept", "source", "label", "source_label", "split_before", "tier", "score", "split", "labels"]
+    atomic_write_text(path, csv_text(header, rows), "report")
     return path

@@ -33,11 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.errors import AnnotationError, ConfigError
+from dance_aggregate.fetch.options import YOUTUBE_ID
 
 logger = logging.getLogger(__name__)
 
-#: A YouTube video id.
-YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 #: A set's name (it is written into the rows and the card).
 SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 _FORMATS = (
@@ -151,7 +150,7 @@ def _csv_ids(path: Path, text: str) -> list[str]:
 def _json_ids(path: Path, text: str) -> list[str]:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to be an id file
         raise AnnotationError(f"{path}:{getattr(exc, 'lineno', '?')}: not valid JSON ({exc}); {_FORMATS}") from None
     if isinstance(data, dict):
         return [_check(path, f"key {k!r}", k) for k in data]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: Where clips are fetched from by default; ``{youtube_id}`` is replaced by the id.
 DEFAULT_URL_TEMPLATE = "https://www.youtube.com/watch?v={youtube_id}"
 #: A format with audio: best video up to 720p plus best audio, or the best single file.
 DEFAULT_FORMAT = "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"
+#: What a YouTube video id is: 11 characters of ``A-Za-z0-9_-`` (it may begin with ``-``).
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+
+
+def is_youtube_id(value: object) -> bool:
+    """Whether ``value`` can be a YouTube video id."""
+    return isinstance(value, str) and YOUTUBE_ID.fullmatch(value) is not None
 
 
 @dataclass
@@ -22,7 +30,9 @@ class FetchOptions:
         offline_hint: What the message of a clip missing offline suggests (a ``--sample``
             build, offline without being asked, says so instead of "without --offline").
         retry_failed: Retry clips whose earlier failure was permanent (removed, private...).
-        cookies: A Netscape cookies file passed to yt-dlp (never logged or copied to the output).
+        cookies: A Netscape cookies file passed to yt-dlp (never logged, copied to the output
+            or put on a command line: with cookies, whole videos are downloaded and cut
+            locally, see :func:`dance_aggregate.fetch.ytdlp.ranges_allowed`).
         proxy: A proxy URL passed to yt-dlp (never logged or copied to the output).
         format: yt-dlp format selector; it must give a file with audio when there is one.
         range_download: Download only the needed time range when yt-dlp can.

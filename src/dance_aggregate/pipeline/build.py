@@ -11,17 +11,20 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.dedup.pretraining import load_pretraining_sets
-from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
+from dance_aggregate.errors import DanceAggregateError, DiskFullError
+from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.layout import WORK_DIR
+from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
 from dance_aggregate.output.reports import Accounting
-from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
 from dance_aggregate.pipeline.request import BuildRequest, BuildResult, ConfigFailure
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 
@@ -47,10 +50,16 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         The :class:`BuildResult`: per-config accounting and shards, failures, the
         accounting of ``all``, the elapsed time.
 
+    A build holds a lock on the output folder (a second build into it stops with a clear
+    error) and first removes what an interrupted build left there (staging folders,
+    temporary files, download folders).
+
     Raises:
         DanceAggregateError: for a request that cannot start (unknown config, a config
-            without a data dir, no config to build, an unreachable Ray cluster), or when
-            the finished folder is inconsistent (split leakage in ``all``).
+            without a data dir, no config to build, an unreachable Ray cluster, another
+            build writing the folder), when the finished folder is inconsistent (split
+            leakage in ``all``), or when the disk is full (:class:`DiskFullError`, naming
+            the file; nothing already in the folder was replaced).
     """
     if request is None:
         request = BuildRequest(**fields)  # type: ignore[arg-type]
@@ -60,33 +69,50 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
     request = _with_sample(request)
     names = config_names(request)
+    with BuildLock(request.output):
+        remove_leftovers(request.output)
+        result = _build_configs(request, names, pretraining)
+        if result.configs or (request.output / "data").is_dir():
+            result.all = finalize_folder(
+                request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
+                shards=request.shards,
+            )
+    result.elapsed = time.monotonic() - t0
+    return result
+
+
+def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequence[PretrainingSet]) -> BuildResult:
+    """Build every config; a failing one is recorded and the others are still built.
+
+    Raises:
+        DiskFullError: the disk is full (every further config would fail the same way).
+    """
     runner, owned = make_runner(request)
     result = BuildResult(output=request.output)
     settings = RunSettings(
         output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
         work_dir=request.work_dir, shards=request.shards, pretraining=pretraining,
+        failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
     )
     try:
         builders = make_builders(request, names, shared_politeness(runner, names, request))
         for builder in builders:
             try:
                 result.configs.append(build_config(builder, settings))
+            except DiskFullError:
+                raise
             except DanceAggregateError as exc:
                 message = _without_prefix(str(exc), builder.config_name)
                 logger.error("%s: %s", builder.config_name, message)
                 result.failures.append(ConfigFailure(builder.config_name, message))
             except Exception as exc:  # noqa: BLE001 - one failing config never stops the others
+                if is_disk_full(exc):
+                    raise disk_full_error(exc, f"building {builder.config_name}") from exc
                 logger.error("%s: unexpected error:\n%s", builder.config_name, traceback.format_exc())
                 result.failures.append(ConfigFailure(builder.config_name, f"unexpected error: {type(exc).__name__}: {exc}"))
     finally:
         if owned is not None:
             owned.close()
-    if result.configs or (request.output / "data").is_dir():
-        result.all = finalize_folder(
-            request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
-            shards=request.shards,
-        )
-    result.elapsed = time.monotonic() - t0
     return result
 
 

@@ -18,7 +18,13 @@ from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output.reports import Accounting
 from dance_aggregate.pipeline.config import ConfigResult
-from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
+from dance_aggregate.pipeline.defaults import (
+    DEFAULT_FAILURE_MIN_RECORDS,
+    DEFAULT_MAX_FAILURE_SHARE,
+    DEFAULT_OUTPUT,
+    DEFAULT_PART_SIZE,
+    DEFAULT_WORKERS,
+)
 from dance_aggregate.pipeline.runners import Runner
 
 logger = logging.getLogger(__name__)
@@ -53,6 +59,10 @@ class BuildRequest:
             a multiple of nodes x DataLoader workers for streaming.
         fetch: How videos missing from a mirror are fetched.
         progress: Show progress bars.
+        failure_min_records: The failure cap looks at a config once this many of its
+            records were tried ...
+        max_failure_share: ... and stops it when more than this share of them failed for
+            one reason (``1.0`` turns the cap off; see :mod:`dance_aggregate.pipeline.config`).
         pretraining_ids: Set name -> file of YouTube ids a model was pretrained on
             (``--pretraining-ids NAME=FILE``: a Kinetics-style CSV or JSON, or one id per
             line); fills every row's ``pretraining_overlap``.
@@ -76,6 +86,8 @@ class BuildRequest:
     shards: int | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
     progress: bool = True
+    failure_min_records: int = DEFAULT_FAILURE_MIN_RECORDS
+    max_failure_share: float = DEFAULT_MAX_FAILURE_SHARE
     pretraining_ids: Mapping[str, str | Path] = field(default_factory=dict)
     pretraining_to_train: bool = False
 
@@ -95,6 +107,10 @@ class BuildRequest:
             raise ConfigError(f"part_size must be >= 1, got {self.part_size}")
         if self.shards is not None and self.shards < 1:
             raise ConfigError(f"shards must be >= 1, got {self.shards}")
+        if self.failure_min_records < 1:
+            raise ConfigError(f"failure_min_records must be >= 1, got {self.failure_min_records}")
+        if not 0.0 < self.max_failure_share <= 1.0:
+            raise ConfigError(f"max_failure_share must be in (0, 1] (1 turns the cap off), got {self.max_failure_share}")
         if self.max_short_side is not None and self.max_short_side < 16:
             raise ConfigError(f"max_short_side must be >= 16 pixels, got {self.max_short_side}")
         if isinstance(self.runner, str) and self.runner not in RUNNERS:

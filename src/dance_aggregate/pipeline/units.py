@@ -3,8 +3,10 @@
 A unit's part name holds a hash of its records and options, so a rerun with the same input
 finds the parts an earlier run finished (part and manifest both present) and skips them.
 :func:`run_unit` is what a runner calls in a worker process: it makes every row of its
-records through the builder, excludes a broken record with its reason (never fatal), and
-writes the part, then the manifest.
+records through the builder, excludes a broken record with its reason (never fatal; only a
+full disk, which every record would meet, stops the unit), and writes the part, then the
+manifest. Its result says which records failed and why, for the failure cap of
+:mod:`.config`.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ import hashlib
 import json
 import logging
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.errors import DanceAggregateError, MediaError
+from dance_aggregate.errors import DanceAggregateError, DiskFullError, MediaError
 from dance_aggregate.output import parts
+from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.schema import arrow_schema, rows_to_table
 
@@ -61,6 +64,8 @@ class UnitResult:
         read: Input records read (``rows + excluded``; more than the unit's plan records
             when a plan record stands for many, as a YouTube-8M shard does).
         planned: Plan records in the unit (for progress).
+        failed: Plan records whose production raised, by exclusion reason (what the
+            failure cap of :mod:`.config` watches; by-rule exclusions are not failures).
     """
 
     path: str
@@ -70,6 +75,7 @@ class UnitResult:
     skipped: bool = False
     read: int = 0
     planned: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
 
 
 def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
@@ -126,33 +132,43 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         return earlier
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
+    failed: Counter[str] = Counter()
     read = 0
     for record in unit.records:
         try:
             produced = unit.builder.produce(record)
+        except DiskFullError:
+            raise  # every other clip would fail the same way: stop the build
         except MediaError as exc:
             logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc, extra={"clip": record.id})
             exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
-            read += 1
-            continue
         except DanceAggregateError as exc:
             logger.warning("%s: excluded: %s", record.id, exc, extra={"clip": record.id})
             exclusions.append(Exclusion(record.id, "error", str(exc), record.split, record.source_label))
-            read += 1
-            continue
         except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
-            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc(), extra={"clip": record.id})
+            if is_disk_full(exc):
+                raise disk_full_error(exc, f"producing {record.id}") from exc
+            # One line per clip (the failure cap stops a config where every clip fails);
+            # the traceback, for a bug report, with -vv.
+            logger.error(
+                "%s: unexpected error, clip excluded: %s: %s", record.id, type(exc).__name__, exc, extra={"clip": record.id}
+            )
+            logger.debug("%s: traceback:\n%s", record.id, traceback.format_exc())
             exclusions.append(
                 Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
             )
-            read += 1
+        else:
+            rows.extend(produced.rows)
+            exclusions.extend(produced.exclusions)
+            read += produced.read
             continue
-        rows.extend(produced.rows)
-        exclusions.extend(produced.exclusions)
-        read += produced.read
+        failed[exclusions[-1].reason] += 1
+        read += 1
     table = rows_to_table(rows) if rows else arrow_schema().empty_table()
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)
     parts.write_manifest(unit.path, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
-    return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
+    return UnitResult(
+        unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records), failed=dict(failed)
+    )
