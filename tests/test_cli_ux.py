@@ -72,7 +72,7 @@ def test_failed_build_summary_and_exit_code(runner, tmp_path):
     assert res.exit_code == 1
     assert "ucf101: ucf101:" not in res.output, "the config name is said once"
     assert re.search(r"ucf101\s+FAILED: --data-dir \S+missing does not exist", res.output)
-    assert "Output:" not in res.output and not out.exists(), "no folder was made, so none is announced"
+    assert "Output:" not in res.output and not (out / "data").exists(), "no dataset was made, so none is announced"
     assert "load_dataset" not in res.output
     assert res.output.count("Expected --data-dir ucf101=PATH") == 1, "the full error is shown once"
     assert "1 config(s) failed: ucf101" in res.output

@@ -237,7 +237,7 @@ def _print_result(result, hidden_warnings: int = 0) -> None:
     for f in result.failures:
         click.echo(f"  {f.config:<{width}}  FAILED: {f.error.splitlines()[0]}")
     output = result.output.resolve()
-    if output.is_dir():
+    if (output / "data").is_dir():  # a dataset is there (a failed first build leaves only .work/)
         click.echo(f"Output: {output}  ({result.elapsed:.1f} s)")
     if accounting:
         first = "all" if result.all is not None else next(iter(accounting))
