@@ -214,7 +214,7 @@ def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
     b = ActivityNetBuilder(src.data_dir, ActivityNetBuilder.Options(max_window=2.0), video_dir=src.video_dir, work_dir=tmp_path)
     plan = b.plan()
     expected = expected_activitynet(src.data_dir, src.video_dir, max_window=2.0)
-    assert len(plan.records) == expected.rows_written + expected.excluded["missing video"]
+    assert len(plan.records) == expected.planned
     assert Counter(e.reason for e in plan.exclusions) == expected.plan_exclusions
     # The Tango segment of the first video (the first annotation): equal consecutive windows.
     doc = json.loads((src.data_dir / "activity_net.v1-3.min.json").read_text())
@@ -296,6 +296,8 @@ def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     }
     for config, exp in expected.items():
         assert exp.summary(config) in res.output
+    truncated = sum(exp.truncated for exp in expected.values())
+    assert truncated and f"truncated: {truncated} row" in res.output
     with (out / "reports" / "kinetics600.download_ledger.csv").open() as f:
         ledger = sorted((r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f))
     assert expected["kinetics600"].missing and ledger == sorted((i, "missing", "offline") for i in expected["kinetics600"].missing)

@@ -45,7 +45,6 @@ is public), so it is not read.
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import os
 import re
@@ -57,7 +56,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from dance_aggregate.builders.annotations import check_youtube_id, display_id, per_record
@@ -68,7 +66,7 @@ from dance_aggregate.builders.letsdance_splits import (
     index_lists,
     read_split_lists,
 )
-from dance_aggregate.errors import MediaError
+from dance_aggregate.builders.letsdance_frames import ClipFrames, decode_jpeg  # noqa: F401 - decode_jpeg: public here too
 from dance_aggregate.media.clip import EncodeOptions, encode_frames
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 
@@ -202,6 +200,20 @@ class FrameSource:
                     if e.is_file() and e.name.lower().endswith(_IMAGE_EXTS):
                         yield cls, f"{cls}/{e.name}"
 
+    def size(self, member: str) -> tuple[int, int] | None:
+        """The ``(width, height)`` of one frame from its header (nothing decoded), or
+        ``None`` when the header cannot be read."""
+        try:
+            if self.is_zip:
+                if self._zip is None:
+                    self._zip = zipfile.ZipFile(self.path)
+                with self._zip.open(member) as f, Image.open(f) as img:
+                    return img.size
+            with Image.open(self.path / member) as img:
+                return img.size
+        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile):
+            return None
+
     def read(self, member: str) -> bytes:
         """The bytes of one frame."""
         if self.is_zip:
@@ -210,18 +222,6 @@ class FrameSource:
             return self._zip.read(member)
         with open(self.path / member, "rb") as f:
             return f.read()
-
-
-def decode_jpeg(data: bytes, min_short_side: int | None) -> np.ndarray:
-    """Decode a JPEG to RGB, letting libjpeg scale down by 1/2, 1/4 or 1/8 while decoding
-    when the result keeps at least ``min_short_side`` pixels (much faster than full size)."""
-    with Image.open(io.BytesIO(data)) as img:
-        if min_short_side:
-            w, h = img.size
-            scale = min_short_side / min(w, h)
-            if scale < 1:
-                img.draft("RGB", (int(w * scale + 0.5), int(h * scale + 0.5)))
-        return np.asarray(img.convert("RGB"))
 
 
 class LetsDanceBuilder(SourceBuilder):
@@ -332,48 +332,26 @@ class LetsDanceBuilder(SourceBuilder):
         )
 
     def materialize(self, record: ClipRecord) -> dict[str, Any]:
-        """Decode the clip's frames (holding the previous frame over gaps) and encode them."""
-        media = record.media
+        """Decode the clip's frames and encode them.
+
+        Missing frames (and frames that cannot be read: a corrupt JPEG counts as missing)
+        are filled by holding the previous frame; a clip missing more than ``max_missing``
+        of its frames in all is excluded. Frames of another size than the clip's (the most
+        common size among its frames) are resized to it, so one odd frame never shrinks
+        the clip; both are logged with the clip's id.
+
+        Raises:
+            MediaError: ``too many missing frames``, or ``unreadable media`` when no frame
+                of the clip can be read.
+        """
         if not hasattr(self, "_source") or self._source is None:
             self._source = self._frames()
-        source = self._source
-        by_index = {int(i): m for i, m in media["frames"]}
-        if media.get("missing"):
-            miss = media["missing"]
-            logger.warning(
-                "%s: %d of %d frames missing (%s%s); previous frame repeated",
-                record.id,
-                len(miss),
-                media["expected"],
-                ", ".join(map(str, miss[:8])),
-                ", ..." if len(miss) > 8 else "",
-                extra={"clip": record.id},
-            )
         encode = self.encode
         if self.options.max_short_side is not None:
             encode = dataclasses.replace(encode, max_short_side=self.options.max_short_side or None)
-
-        def frames() -> Iterator[np.ndarray]:
-            last: np.ndarray | None = None
-            lo = int(media.get("first", 1))
-            first = min(by_index)
-            for i in range(lo, lo + int(media["expected"])):
-                member = by_index.get(i)
-                if member is None:
-                    if last is None:
-                        member = by_index[first]  # leading gap: show the first frame
-                    else:
-                        yield last
-                        continue
-                try:
-                    last = decode_jpeg(source.read(member), encode.max_short_side)
-                except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-                    raise MediaError(
-                        f"{record.id}: cannot read frame {member} ({exc})", reason="unreadable media"
-                    ) from exc
-                yield last
-
-        clip = encode_frames(frames(), FPS, encode, name=record.id)
+        reader = ClipFrames(self._source, record, encode.max_short_side, self.options.max_missing)
+        clip = encode_frames(reader.frames(), FPS, encode, name=record.id, size=reader.size)
+        reader.report()
         return clip_row(record, clip)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -31,6 +31,8 @@ class Accounting:
         rows_written: Rows in the output, all splits.
         rows_by_split: Rows per split.
         excluded: Excluded records per reason.
+        truncated: Rows (among those written) whose source ended before their annotated
+            range did: stored with their true end, listed in the report's ``truncated``.
     """
 
     config: str
@@ -38,6 +40,7 @@ class Accounting:
     rows_written: int = 0
     rows_by_split: dict[str, int] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
+    truncated: int = 0
 
     @property
     def excluded_total(self) -> int:
@@ -68,6 +71,10 @@ class Accounting:
         ]
         for reason, n in sorted(self.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {n:>8}  {reason}")
+        if self.truncated:
+            rows = "row written holds" if self.truncated == 1 else "rows written hold"
+            lines.append(f"    truncated: {self.truncated} {rows} less than the annotated range (the media "
+                         f"is shorter); stored with their true times, listed in reports/{self.config}.json")
         return "\n".join(lines)
 
 

@@ -191,8 +191,8 @@ def make_builders(request: BuildRequest, names: list[str] | None = None, politen
         cfg = registry.get_config(name)
         cls = cfg.builder
         encode = cls.default_encode
-        if request.max_short_side:
-            encode = replace(encode, max_short_side=request.max_short_side)
+        if request.max_short_side is not None:  # 0: keep the source size
+            encode = replace(encode, max_short_side=request.max_short_side or None)
         extra = {"fetch": request.fetch, "politeness": politeness} if cfg.fetches_media else {}
         builders.append(
             cls(

@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -155,12 +156,14 @@ class _Tally:
     rows_by_split: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     parts_by_split: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     exclusions: list[Exclusion] = field(default_factory=list)
+    truncated: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, res: UnitResult) -> None:
         self.read += res.read
         self.rows_by_split[res.split] += res.rows
         self.parts_by_split[res.split].append(res.path)
         self.exclusions.extend(res.exclusions)
+        self.truncated.extend(res.truncated)
 
 
 def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
@@ -194,6 +197,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
             _write_download_ledger(builder, plan.records, folder)
     final = _SplitRule.of(tally.parts_by_split)
     acc = accounting_from(config, tally.read, final.rows_by_split(), tally.exclusions)
+    acc.truncated = len(tally.truncated)
     elapsed = time.monotonic() - t0
     extra = {
         "config": config,
@@ -207,6 +211,9 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         "dedup": final.dedup.summary(),
         "split_moves": [m.to_dict() for m in final.dedup.moves],
         "pretraining": [s.describe() for s in settings.pretraining],
+        # Rows whose media covers less than their annotated range, stored with their
+        # true times (README: "Times that match the media").
+        "truncated": sorted(tally.truncated, key=lambda t: t["id"]),
     }
     # Reports are written first under temporary names and renamed once the shards are in.
     with staged_writes(report_files(folder, acc, tally.exclusions, extra), "report"):

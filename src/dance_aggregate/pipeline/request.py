@@ -53,7 +53,8 @@ class BuildRequest:
         ray_address: An existing Ray cluster to join (with ``runner="ray"``).
         work_dir: Where units write their parts: a path or fsspec URL every worker reaches
             (default ``<output>/.work``).
-        max_short_side: Downscale video so its shorter side is at most this many pixels.
+        max_short_side: Downscale video so its shorter side is at most this many pixels;
+            0 keeps the source size (default: each source's ``default_encode``).
         shards: Shards per split of every config built, and of ``all`` (``--shards N``;
             ``None``: sized automatically, at most 500 MB each and up to 16 per split). Pick
             a multiple of nodes x DataLoader workers for streaming.
@@ -111,8 +112,8 @@ class BuildRequest:
             raise ConfigError(f"failure_min_records must be >= 1, got {self.failure_min_records}")
         if not 0.0 < self.max_failure_share <= 1.0:
             raise ConfigError(f"max_failure_share must be in (0, 1] (1 turns the cap off), got {self.max_failure_share}")
-        if self.max_short_side is not None and self.max_short_side < 16:
-            raise ConfigError(f"max_short_side must be >= 16 pixels, got {self.max_short_side}")
+        if self.max_short_side is not None and not (self.max_short_side == 0 or self.max_short_side >= 16):
+            raise ConfigError(f"max_short_side must be 0 (keep the source size) or >= 16 pixels, got {self.max_short_side}")
         if isinstance(self.runner, str) and self.runner not in RUNNERS:
             raise ConfigError(f"unknown runner {self.runner!r}; expected one of {', '.join(RUNNERS)}")
         if self.ray_address and self.runner != "ray":
