@@ -2,8 +2,9 @@
 
 Runs on one machine or under ``torchrun`` (it reads ``RANK`` / ``WORLD_SIZE``). With torch
 installed it uses a ``DataLoader`` with several workers and a toy 3D-conv model; without
-torch it still streams, decodes and batches (numpy), so the data path can be tried
-anywhere::
+torch it streams, decodes and batches with numpy and trains a toy softmax classifier on
+pooled frames, so the whole loop can be tried anywhere. Both keep the last, partial batch
+(a DataLoader's default), so even the sample's two training clips make a step::
 
     dance-aggregate build --sample                     # or a real build into ./dance_aggregate
     python examples/train_stream.py --data dance_aggregate --config kinetics600 --steps 20
@@ -22,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from dance_aggregate.builders import registry
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.training import DecodeFrames, collate, has_video, stream
 
@@ -43,10 +47,11 @@ def pick_config(data: str, wanted: str) -> str:
         )
     with_pixels = [c for c in available if c != "youtube8m"]  # youtube8m rows have no video
     fallback = "all" if "all" in available else (with_pixels or available)[0]
+    source = registry.get_config(wanted).source  # --data-dir takes the source's name, not the config's
     log.warning(
         "config %r is not in %s (it has: %s); using %r instead. To build it: "
         "dance-aggregate build %s --data-dir %s=PATH --output %s",
-        wanted, folder, ", ".join(available), fallback, wanted, wanted, folder,
+        wanted, folder, ", ".join(available), fallback, wanted, source, folder,
     )
     return fallback
 
@@ -91,8 +96,9 @@ def main() -> None:
     if has_torch:
         train_torch(ds, args, label_count)
     else:
-        log.warning("torch is not installed: streaming and batching with numpy only (pip install 'dance-aggregate[torch]')")
-        train_numpy(ds, args)
+        log.warning("torch is not installed: training a numpy softmax classifier instead of the 3D-conv model "
+                    "(for that one: pip install torch==2.13.0)")
+        train_numpy(ds, args, label_count)
 
 
 def train_torch(ds, args, num_classes: int) -> None:  # noqa: ANN001 - torch types are optional
@@ -123,20 +129,50 @@ def train_torch(ds, args, num_classes: int) -> None:  # noqa: ANN001 - torch typ
                 break
 
 
-def train_numpy(ds, args) -> None:  # noqa: ANN001
+def train_numpy(ds, args, num_classes: int) -> None:  # noqa: ANN001
+    """A softmax classifier on 8x8 average-pooled, time-averaged frames, trained with SGD."""
+    rng = np.random.default_rng(args.seed)
+    weights = rng.normal(0, 0.01, (8 * 8 * 3, num_classes)).astype(np.float32)
     for epoch in range(args.epochs):
         ds.set_epoch(epoch)
-        t0, clips, batch_rows, step = time.perf_counter(), 0, [], 0
-        for row in ds:
-            batch_rows.append(row)
-            if len(batch_rows) < args.batch_size:
-                continue
-            batch, batch_rows, step = collate(batch_rows), [], step + 1
+        t0, clips, step = time.perf_counter(), 0, 0
+        for batch in numpy_batches(ds, args.batch_size):
+            step += 1
+            x = pooled(batch["frames"])
+            probs = softmax(x @ weights)
+            loss = -np.log(probs[np.arange(len(x)), batch["label"]] + 1e-9).mean()
+            probs[np.arange(len(x)), batch["label"]] -= 1  # d(loss)/d(logits) * batch size
+            weights -= 0.1 * x.T @ probs / len(x)
             clips += len(batch["id"])
-            log.info("epoch %d step %d frames %s labels %s (%.1f clips/s)", epoch, step, batch["frames"].shape,
-                     batch["label"].tolist(), clips / (time.perf_counter() - t0))
+            log.info("epoch %d step %d loss %.3f frames %s (%.1f clips/s)", epoch, step, loss,
+                     batch["frames"].shape, clips / (time.perf_counter() - t0))
             if args.steps and step >= args.steps:
                 break
+
+
+def numpy_batches(ds, batch_size: int):  # noqa: ANN001, ANN201
+    """Batches of ``batch_size`` rows, the last one partial (as a DataLoader without drop_last)."""
+    rows = []
+    for row in ds:
+        rows.append(row)
+        if len(rows) == batch_size:
+            yield collate(rows)
+            rows = []
+    if rows:
+        yield collate(rows)
+
+
+def pooled(frames: np.ndarray) -> np.ndarray:
+    """(B, T, H, W, 3) uint8 -> (B, 192) float: mean over time, then 8x8 average pooling."""
+    b, _, h, w, c = frames.shape
+    mean = frames.mean(axis=1) / 255.0
+    mean = mean[:, : h - h % 8, : w - w % 8]
+    return mean.reshape(b, 8, (h - h % 8) // 8, 8, (w - w % 8) // 8, c).mean(axis=(2, 4)).reshape(b, -1).astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 if __name__ == "__main__":

@@ -99,3 +99,33 @@ def built_ucf(tmp_path_factory: pytest.TempPathFactory, ucf_sample: Path) -> Pat
     build_config(UCF101Builder(ucf_sample), RunSettings(output=out, progress=False))
     finalize_folder(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_cache(sample_sources) -> Path:
+    """The ``--cache-dir`` that holds the generated sample (``<cache>/sample-<version>/``)."""
+    return sample_sources[0].data_dir.parents[1]
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory, sample_cache: Path) -> Path:
+    """``dance-aggregate build --sample`` once per session, through the real CLI (in-process):
+    every config of the sample in ``<tmp>/dance_aggregate``. Copy it before changing it."""
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    out = tmp_path_factory.mktemp("sample-build") / "dance_aggregate"
+    res = CliRunner().invoke(cli, ["build", "--sample", "-O", str(out), "--cache-dir", str(sample_cache), "-q"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The docs test's list of code blocks it did not run, and why."""
+    from tests.docs_snippets import SKIPPED_REPORT
+
+    if SKIPPED_REPORT:
+        terminalreporter.section("docs: code blocks not run")
+        for line in SKIPPED_REPORT:
+            terminalreporter.write_line(line)

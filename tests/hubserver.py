@@ -10,7 +10,8 @@ Every request is recorded (method, path, whether it writes, its Authorization to
 tests can assert what was sent: LFS PUTs per object, commits, no write at all in a dry run.
 Knobs: ``fail_commits_after`` (the next commits answer 500: an interrupted upload),
 ``rate_limit_commits`` (the next N commits answer 429 with ``Retry-After: 0``) and
-``required_token`` (writes with another token answer 401), ``hang_lfs_after`` (LFS PUTs
+``required_token`` (writes, and ``whoami-v2``, with another token answer 401), ``users`` (what
+``whoami-v2`` says of a token: its user, organisations and role), ``hang_lfs_after`` (LFS PUTs
 hang, so the client process can be killed mid-upload).
 """
 
@@ -123,6 +124,10 @@ class HubState:
         self.hang_lfs_after: int | None = None
         self.hanging = threading.Event()
         self.release = threading.Event()
+        #: ``whoami-v2``: token -> {"name", "role" (read/write/fineGrained), "orgs": {org: role},
+        #: "scoped": fine-grained scopes}; tokens not listed are ``default_user``'s.
+        self.users: dict[str, dict[str, Any]] = {}
+        self.default_user: dict[str, Any] = {"name": "tester", "role": "write", "orgs": {}}
 
     @property
     def writes(self) -> list[Request]:
@@ -221,7 +226,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/api/validate-yaml":
             return self._json(200, {})
         if method == "GET" and path == "/api/whoami-v2":
-            return self._json(200, {"name": "tester", "type": "user", "orgs": []})
+            return self._whoami()
         m = re.fullmatch(r"/api/(datasets|models|spaces)/([^/]+)/([^/]+)(?:/(.*))?", path)
         if m:
             kind, ns, name, rest = m.groups()
@@ -259,6 +264,22 @@ class Handler(BaseHTTPRequestHandler):
         return self._error(404, f"no route for {method} {path}")
 
     # -- endpoints ------------------------------------------------------------------------
+    def _whoami(self) -> None:
+        """The Hub's answer for the request's token: 401 without one, or for one the server
+        refuses; else the user, its organisations and the token's role."""
+        auth = self.headers.get("Authorization") or ""
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        state = self.state
+        if token is None or (state.required_token is not None and token != state.required_token):
+            return self._send(401, b'{"error":"Invalid credentials in Authorization header"}')
+        user = state.users.get(token, state.default_user)
+        role = user.get("role", "write")
+        access: dict[str, Any] = {"displayName": "test token", "role": role}
+        if role == "fineGrained":
+            access["fineGrained"] = {"scoped": user.get("scoped", []), "global": []}
+        orgs = [{"name": name, "roleInOrg": r, "type": "org"} for name, r in user.get("orgs", {}).items()]
+        self._json(200, {"type": "user", "name": user["name"], "orgs": orgs, "auth": {"type": "access_token", "accessToken": access}})
+
     def _create_repo(self, payload: dict[str, Any]) -> None:
         name = payload["name"]
         ns = payload.get("organization") or "tester"

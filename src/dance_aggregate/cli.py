@@ -26,14 +26,48 @@ from dance_aggregate.pipeline.defaults import (
 logger = logging.getLogger("dance_aggregate")
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+class _AboveBars(logging.Handler):
+    """Writes each record to stderr above any progress bar (``tqdm.write``), so a warning
+    never lands on a bar's line; without bars it is a plain write."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+class _HidePerClip(logging.Filter):
+    """``--quiet``: holds back the warnings about single clips (logged with ``extra={"clip": id}``)
+    and counts them; errors still show."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "clip", None) is not None and record.levelno < logging.ERROR:
+            self.hidden += 1
+            return False
+        return True
+
+
+def _setup_logging(verbose: int, quiet: bool) -> _HidePerClip | None:
+    """The package's log handler (stderr, above the bars); under ``--quiet`` also the filter
+    that holds back per-clip warnings (returned, to report how many were held back)."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _AboveBars()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
+    hide = _HidePerClip() if quiet and not verbose else None
+    if hide is not None:
+        handler.addFilter(hide)
     root = logging.getLogger("dance_aggregate")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    return hide
 
 
 def _pairs(values: tuple[str, ...], flag: str, form: str = "SOURCE=PATH", example: str = "ucf101=/data/UCF101") -> dict[str, str]:
@@ -66,8 +100,8 @@ def cli() -> None:
     \b
     Quick start (no data needed):
       dance-aggregate build --sample
-    Then, in Python, from the folder that holds ./dance_aggregate:
-      load_dataset("dance_aggregate", "ucf101")
+    Then, in Python, by the folder's absolute path (the build prints it):
+      load_dataset("/abs/path/to/dance_aggregate", "ucf101")
     """
 
 
@@ -80,10 +114,11 @@ def cli() -> None:
 @click.option("--option", "-o", "opts", multiple=True, metavar="CONFIG.KEY=VALUE", help="Builder option, e.g. -o ucf101.fold=2 (repeatable).")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True, help="Worker processes.")
 @click.option("--part-size", type=click.IntRange(min=1), default=DEFAULT_PART_SIZE, show_default=True, help="Clips per unit of work (resume granularity).")
-@click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (pip install \"dance-aggregate[ray]\").")
+@click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (needs Ray: pip install \"ray>=2.40,<3\").")
 @click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
 @click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
 @click.option("--max-short-side", type=click.IntRange(min=0), default=None, help="Downscale video so its shorter side is at most this; 0 keeps the source size [default: each source's, 360 for ActivityNet, Kinetics and Let's Dance].")
+@click.option("--shards", type=click.IntRange(min=1), default=None, metavar="N", help="Shards per split of every config built and of `all` (e.g. a multiple of nodes x DataLoader workers) [default: automatic, up to 16, at most 500 MB each].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
 @click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
 @click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network (implied by --sample).")
@@ -109,6 +144,7 @@ def build(
     ray_address: str | None,
     work_dir: str | None,
     max_short_side: int | None,
+    shards: int | None,
     cache_dir: Path | None,
     url_template: str | None,
     offline: bool,
@@ -132,11 +168,13 @@ def build(
       dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --video-dir kinetics600=/data/k600/videos -j 4
       dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
       dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
+      dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --shards 8
       dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --pretraining-ids k400_train=kinetics-400_train.csv --pretraining-to-train
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
+    The exit code is non-zero when any config failed.
     """
-    _setup_logging(verbose, quiet)
+    hidden = _setup_logging(verbose, quiet)
     from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
     from dance_aggregate.pipeline.build import build as run_build
     from dance_aggregate.pipeline.request import BuildRequest
@@ -166,6 +204,7 @@ def build(
             ray_address=ray_address,
             work_dir=work_dir,
             max_short_side=max_short_side,
+            shards=shards,
             fetch=fetch,
             progress=not quiet,
             pretraining_ids=_pairs(pretraining_ids, "--pretraining-ids", "NAME=FILE", "k400_train=kinetics-400_train.csv"),
@@ -176,30 +215,44 @@ def build(
         result = run_build(request)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
-    _print_result(result)
+    _print_result(result, hidden.hidden if hidden else 0)
 
 
-def _print_result(result) -> None:
-    """The build's accounting, where the folder is and how to load it, and the failures."""
+def _print_result(result, hidden_warnings: int = 0) -> None:
+    """The build's accounting, each config's status, where the folder is and how to load it.
+
+    Raises:
+        click.ClickException: when a config failed (exit code 1), after the summary.
+    """
     click.echo("")
-    click.echo("Build accounting (records read = rows written + records excluded):")
-    for acc in result.accounting().values():
-        click.echo(acc.summary())
-    output = result.output
-    click.echo(f"Output: {output.resolve()}  ({result.elapsed:.1f} s)")
-    if result.configs:
-        first = "all" if result.all is not None else result.configs[0].config
-        click.echo(
-            "Load it from the folder that holds it:\n"
-            f"  cd {output.resolve().parent} && python -c \"from datasets import load_dataset; "
-            f"print(load_dataset('{output.name}', '{first}'))\""
-        )
+    accounting = result.accounting()
+    if accounting:
+        click.echo("Build accounting (records read = rows written + records excluded):")
+        for acc in accounting.values():
+            click.echo(acc.summary())
+    click.echo("Configs:")
+    width = max([len(n) for n in [*accounting, *(f.config for f in result.failures)]] or [3])
+    for name, acc in accounting.items():
+        click.echo(f"  {name:<{width}}  built: {acc.rows_written} rows")
     for f in result.failures:
-        click.echo(f"Error: {f.config}: {f.error}", err=True)
-    if result.failures:
-        raise click.ClickException(
-            f"{len(result.failures)} config(s) failed: " + "; ".join(f"{f.config}: {f.error.splitlines()[0]}" for f in result.failures)
+        click.echo(f"  {f.config:<{width}}  FAILED: {f.error.splitlines()[0]}")
+    output = result.output.resolve()
+    if (output / "data").is_dir():  # a dataset is there (a failed first build leaves only .work/)
+        click.echo(f"Output: {output}  ({result.elapsed:.1f} s)")
+    if accounting:
+        first = "all" if result.all is not None else next(iter(accounting))
+        click.echo(
+            "Load it (by its absolute path, from any directory):\n"
+            f"  python -c \"from datasets import load_dataset; print(load_dataset('{output}', '{first}'))\""
         )
+    if hidden_warnings:
+        click.echo(
+            f"--quiet held back {hidden_warnings} warning(s) about single clips; every excluded record is listed "
+            "with its reason in reports/<config>.excluded.csv"
+        )
+    if result.failures:
+        names = ", ".join(f.config for f in result.failures)
+        raise click.ClickException(f"{len(result.failures)} config(s) failed: {names} (the error of each is above)")
 
 
 @cli.command()

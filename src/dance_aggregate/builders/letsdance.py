@@ -229,7 +229,9 @@ class LetsDanceBuilder(SourceBuilder):
         try:
             t0: float | None = start_seconds(start, opts.start_unit)
         except ValueError as exc:
-            logger.warning("letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc)
+            logger.warning(
+                "letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc, extra={"clip": key}
+            )
             t0 = None
         return ClipRecord(
             id=rid,

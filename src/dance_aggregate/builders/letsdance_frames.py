@@ -184,16 +184,18 @@ class ClipFrames:
             return None
 
     def report(self) -> None:
-        """Log what was filled or resized, with the clip's id."""
+        """Log what was filled or resized, with the clip's id (tagged as a per-clip message:
+        ``--quiet`` holds it back)."""
         rid = self.record.id
         if self.missing:
             logger.warning("%s: %d of %d frames missing (%s%s); previous frame repeated", rid, len(self.missing),
-                           self.expected, ", ".join(map(str, self.missing[:8])), ", ..." if len(self.missing) > 8 else "")
+                           self.expected, ", ".join(map(str, self.missing[:8])), ", ..." if len(self.missing) > 8 else "",
+                           extra={"clip": rid})
         if self.unreadable:
             member, why = self.unreadable[0]
             logger.warning("%s: %d of %d frames unreadable, counted as missing and filled (e.g. %s: %s)",
-                           rid, len(self.unreadable), self.expected, member, why)
+                           rid, len(self.unreadable), self.expected, member, why, extra={"clip": rid})
         if self.odd and self.size:
             member, (w, h) = next(iter(sorted(self.odd.items())))
             logger.warning("%s: %d of %d frames not %dx%d (e.g. %s is %dx%d); resized to the clip's size",
-                           rid, len(self.odd), len(self.by_index), *self.size, member, w, h)
+                           rid, len(self.odd), len(self.by_index), *self.size, member, w, h, extra={"clip": rid})

@@ -213,7 +213,7 @@ def get_config(name: str) -> Config:
         return _CONFIGS[name]
     except KeyError:
         raise ConfigError(
-            f"unknown config {name!r}; known configs: {', '.join(_CONFIGS)} (run `dance-aggregate build --help`)"
+            f"unknown config {name!r}; known configs: {', '.join(_CONFIGS)}"
         ) from None
 
 

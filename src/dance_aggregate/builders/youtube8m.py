@@ -132,7 +132,7 @@ class YouTube8MBuilder(SourceBuilder):
     layout = layout_from_doc(_MODULE_DOC)
     Options = YouTube8MOptions
     max_records_per_unit = 1
-    record_noun = "shard"
+    record_noun = "tfrecord"  # one plan record is one TFRecord file (a bar of "shards" would read as output shards)
 
     # -- plan -------------------------------------------------------------------------------
     def plan(self) -> Plan:
@@ -258,7 +258,7 @@ class YouTube8MBuilder(SourceBuilder):
             read += 1
             reason = "truncated shard" if p.kind == "truncated" else "corrupt record"
             exclusions.append(Exclusion(f"youtube8m/{rel}#{p.record}", reason, str(p), split))
-            logger.warning("youtube8m: %s", p)
+            logger.warning("youtube8m: %s", p, extra={"clip": f"youtube8m/{rel}#{p.record}"})
         details = {
             _NOT_DANCE: f"videos of {rel} have no dance label",
             _UNLABELLED: f"videos of {rel} have no labels (the 2018 test partition is unlabelled)",

@@ -121,6 +121,7 @@ def build_all(
     progress: bool = False,
     check: bool = True,
     max_shard_bytes: int = MAX_SHARD_BYTES,
+    shards: int | None = None,
     pretraining_to_train: bool = False,
 ) -> Accounting | None:
     """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
@@ -136,6 +137,8 @@ def build_all(
         max_shard_bytes: Largest output shard (Arrow bytes).
         pretraining_to_train: Move rows whose YouTube video is in a pretraining set (their
             ``pretraining_overlap`` is not empty) out of validation and test into train.
+        shards: Shards per split (``--shards``; ``None``: sized automatically). ``all`` is
+            rebuilt when this differs from the build that wrote it.
 
     Returns:
         The accounting of ``all``, or ``None`` when the folder has no pixel config.
@@ -150,13 +153,14 @@ def build_all(
         return None
     key = inputs_key(built, configs, pretraining_to_train)
     previous = built.report(ALL_CONFIG)
-    if previous and previous.get("inputs_key") == key and ALL_CONFIG in built.configs:
+    same_shards = previous is not None and previous.get("shards") == shards
+    if previous and previous.get("inputs_key") == key and same_shards and ALL_CONFIG in built.configs:
         # Nothing changed since the last build: keep `all` as it is (still leak-checked).
         logger.info("all: inputs unchanged since the last build; kept as is")
         if check:
             check_no_leaks(built, ALL_CONFIG)
         return Accounting(**previous["accounting"])
-    keys, splits, shards = _read_keys(built, configs)
+    keys, splits, inputs_shards = _read_keys(built, configs)
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
     overlap = keys.column("pretraining_overlap").to_pylist()
     train_only = [bool(v) for v in overlap] if pretraining_to_train else None
@@ -170,15 +174,16 @@ def build_all(
     write_config_from_parts(
         built.path,
         ALL_CONFIG,
-        [str(built.path / s.path) for s in shards],
+        [str(built.path / s.path) for s in inputs_shards],
         lambda p: pq.read_table(p, schema=arrow_schema()),
-        [s.rows for s in shards],
-        [s.file_bytes for s in shards],
+        [s.rows for s in inputs_shards],
+        [s.file_bytes for s in inputs_shards],
         row_splits,
         ids,
         overrides={"duplicate_ids": dup_ids},
         max_shard_bytes=max_shard_bytes,
         progress=progress,
+        shards=shards,
     )
     rows_by_split = dict(Counter(s for s in row_splits if s is not None))
     exclusions = _exclusions(result, keys)
@@ -189,7 +194,7 @@ def build_all(
         rows_by_split=rows_by_split,
         excluded={"duplicate": len(exclusions)} if exclusions else {},
     )
-    inputs = {c: sum(s.rows for s in shards if s.config == c) for c in configs}
+    inputs = {c: sum(s.rows for s in inputs_shards if s.config == c) for c in configs}
     write_reports(
         built.path,
         acc,
@@ -198,6 +203,7 @@ def build_all(
             "config": ALL_CONFIG,
             "inputs": inputs,
             "inputs_key": key,
+            "shards": shards,
             "dedup": {**result.summary(), **agreement_summary(result, keys)},
             "thresholds": thresholds(),
             "split_moves": [m.to_dict() for m in result.moves],

@@ -142,8 +142,8 @@ class ClipFetcher:
                     entry.status, entry.reason = "missing", "offline"
                     self.ledger.put(entry)
                 raise MediaError(
-                    f"{request.youtube_id}: not in the local mirror and --offline is set "
-                    f"(add it to --video-dir or build without --offline)",
+                    f"{request.youtube_id}: not in the local mirror, and nothing is downloaded offline "
+                    f"({self.options.offline_hint})",
                     reason=L.MISSING_OFFLINE,
                 )
             if entry.permanent_failure and not (self.options.retry_failed and key not in self._retried):

@@ -27,6 +27,8 @@ class FetchOptions:
             yt-dlp would read as an option when it begins with ``-``).
         offline: Use only the local mirror; every other clip is recorded as missing and
             the network is never touched.
+        offline_hint: What the message of a clip missing offline suggests (a ``--sample``
+            build, offline without being asked, says so instead of "without --offline").
         retry_failed: Retry clips whose earlier failure was permanent (removed, private...).
         cookies: A Netscape cookies file passed to yt-dlp (never logged, copied to the output
             or put on a command line: with cookies, whole videos are downloaded and cut
@@ -49,6 +51,7 @@ class FetchOptions:
 
     url_template: str = DEFAULT_URL_TEMPLATE
     offline: bool = False
+    offline_hint: str = "add it to --video-dir, or build without --offline"
     retry_failed: bool = False
     cookies: str | None = field(default=None, repr=False)
     proxy: str | None = field(default=None, repr=False)

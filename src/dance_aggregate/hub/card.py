@@ -30,6 +30,7 @@ from huggingface_hub import DatasetCardData
 
 from dance_aggregate import __version__
 from dance_aggregate.builders import registry
+from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_text
@@ -184,6 +185,8 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
     present = sources_present(built)
     sources = [{**info[s], "config": s, "in_build": s in present} for s in SOURCES if s in info]
     chart_config = default_config(configs)
+    example = example_config(configs)
+    shard_counts = [len(in_split) for c in configs for in_split in built.shards(c).values()] or [1]
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     body = env.from_string(template_text()).render(
         card_yaml=data.to_yaml().strip(),
@@ -195,7 +198,10 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         columns=columns,
         labels=labels,
         repo_id=repo_id,
-        example_config=default_config(configs) or "ucf101",
+        example_config=example or "ucf101",
+        example_has_video=example is None or _has_pixels(example),
+        min_shards=min(shard_counts),
+        max_shards=max(shard_counts),
         sources=sources,
         splits=list(SPLITS),
         chart_path=CHART_PATH,
@@ -207,8 +213,25 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         ledger=ledger_summary(built),
         pretraining=pretraining_rows(built),
         pretraining_moved=pretraining_moved(built),
+        configs=configs,
     )
     return body
+
+
+def example_config(configs: list[str]) -> str | None:
+    """The config the card's loading examples use: the default one when its rows have
+    video, else the first config with video, else the first config."""
+    first = default_config(configs)
+    if first is None or _has_pixels(first):
+        return first
+    return next((c for c in configs if _has_pixels(c)), first)
+
+
+def _has_pixels(config: str) -> bool:
+    try:
+        return registry.source(registry.get_config(config).source).has_pixels
+    except DanceAggregateError:
+        return config == "all"  # `all` holds pixel sources only; it is not a registry config
 
 
 def pretraining_rows(folder: Path | BuiltFolder) -> list[dict[str, Any]]:

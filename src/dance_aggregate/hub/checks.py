@@ -248,7 +248,11 @@ def check_shard_counts(folder: Path | BuiltFolder) -> CheckResult:
                 few.append(f"{config}/{split}: {len(shards)} shard(s) for {rows} rows (want {want})")
     if few:
         return CheckResult(
-            name, WARN, "few shards, streaming will use few workers: " + "; ".join(few[:5]) + ". Rebuild with this version to reshard."
+            name,
+            WARN,
+            "few shards, streaming will use few workers: " + "; ".join(few[:5]) + ". Fix: rerun the build of those "
+            f"configs with --shards {MIN_SHARDS_PER_SPLIT} (e.g. dance-aggregate build CONFIG --data-dir SOURCE=PATH "
+            f"--shards {MIN_SHARDS_PER_SPLIT}); finished clips are reused, only the shards are rewritten",
         )
     return CheckResult(name, OK, f"every split has enough shards for parallel streaming (up to {MIN_SHARDS_PER_SPLIT} when rows allow)")
 

@@ -19,7 +19,9 @@ data -> the dataset card -> the version tag -> print the URL.
   paced to :attr:`PublishOptions.max_commits_per_hour`, and a 429 (or a 5xx) answer is
   retried with exponential backoff, honouring ``Retry-After``.
 - **Token**: from ``HF_TOKEN`` or the login cache (``hf auth login``), read by
-  ``huggingface_hub``; it is never printed or logged.
+  ``huggingface_hub``; it is never printed or logged. Before anything is sent (and in a dry
+  run) :mod:`.access` checks that the Hub answers and that the token may write to the
+  namespace; offline, that check fails at once and points at ``HF_HUB_OFFLINE=1``.
 
 ``huggingface_hub.upload_folder`` would also split and resume, but only on its Xet path;
 with Xet disabled (``HF_HUB_DISABLE_XET=1``, or ``hf_xet`` missing) it makes one single
@@ -37,15 +39,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 from huggingface_hub.utils import sha as hf_sha
-from tqdm.auto import tqdm
 
+from dance_aggregate.hub.access import check_access
 from dance_aggregate.hub.card import render_card, write_card
 from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
 from dance_aggregate.output.folder import BuiltFolder
+from dance_aggregate.progress import interactive, progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -251,23 +254,25 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None, built: Built
     card = render_card(built, options.repo_id)
     checks = run_checks(built, card_text=card)
     files = local_files(folder)
+    # Reachability and the token first: one request each, no retries, so an offline dry
+    # run ends at once and a dry run fails where the real run would (no or read-only token).
+    access = check_access(api, options.repo_id, options.token, dry_run=options.dry_run)
+    checks += access.checks
     remote: dict[str, object] = {}
-    exists: bool | None
-    try:
-        for entry in api.list_repo_tree(options.repo_id, repo_type=REPO_TYPE, recursive=True):
-            if hasattr(entry, "blob_id"):
-                remote[entry.path] = entry
-        exists = True
-    except RepositoryNotFoundError:
-        exists = False
-    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
-        if not options.dry_run:
-            raise PublishError(
-                f"cannot read {options.repo_id} on {api.endpoint}: {_status(exc)}\n"
-                "Check the network connection (and HF_ENDPOINT, if set), then rerun the same command."
-            ) from None
-        logger.warning("cannot read the repo (%s); listing every file", _status(exc))
-        exists = None
+    exists = access.exists
+    if exists:
+        try:
+            for entry in api.list_repo_tree(options.repo_id, repo_type=REPO_TYPE, recursive=True):
+                if hasattr(entry, "blob_id"):
+                    remote[entry.path] = entry
+        except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+            if not options.dry_run:
+                raise PublishError(
+                    f"cannot read {options.repo_id} on {api.endpoint}: {_status(exc)}\n"
+                    "Check the network connection (and HF_ENDPOINT, if set), then rerun the same command."
+                ) from None
+            logger.warning("cannot read the repo (%s); listing every file", _status(exc))
+            exists = None
     unchanged = [f.path for f in files if f.path in remote and _same(f, remote[f.path])]
     card_bytes = card.encode("utf-8")
     readme = remote.get("README.md")
@@ -384,22 +389,14 @@ def publish(options: PublishOptions) -> PublishResult:
     """
     api = HfApi(endpoint=options.endpoint, token=options.token)
     built = BuiltFolder.open(options.folder) if options.folder.is_dir() else None
-    if not options.dry_run and built is not None:
-        # The card names the repo in its loading examples; the folder keeps the card it publishes.
-        write_card(built, options.repo_id)
     plan = plan_publish(options, api, built)
     result = PublishResult(url=plan.url, plan=plan)
     require_passed(plan.checks, options.folder)
     if options.dry_run:
         return result
-    if not (options.token or get_token()):
-        raise PublishError(
-            "no Hugging Face token found. Log in with `hf auth login` (a token with write access) "
-            "or set the HF_TOKEN environment variable, then rerun the same command."
-        )
     bars_were_off = are_progress_bars_disabled()
-    if not options.progress:
-        disable_progress_bars()
+    if not options.progress or not interactive():
+        disable_progress_bars()  # huggingface_hub's own bars: none in a log file either
     try:
         _upload(api, options, plan, result)
     except (HfHubHTTPError, httpx.HTTPError, RuntimeError, OSError) as exc:
@@ -414,6 +411,10 @@ def publish(options: PublishOptions) -> PublishResult:
     finally:
         if not bars_were_off:
             enable_progress_bars()
+    # Only now, with the card on the Hub: the local card names the repo in its loading
+    # examples too (a failed or refused publish leaves the local card as the build wrote it).
+    if built is not None:
+        write_card(built, options.repo_id)
     return result
 
 
@@ -423,7 +424,7 @@ def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: Publ
     logger.info("repo %s ready", plan.url)
     committer = _Committer(api, options)
     n = len(plan.commits)
-    bar = tqdm(total=sum(f.size for f in plan.upload), unit="B", unit_scale=True, desc="upload", disable=not options.progress)
+    bar = progress_bar(sum(f.size for f in plan.upload), "upload", "B", enabled=options.progress)
     try:
         for i, batch in enumerate(plan.commits, 1):
             committer.commit([(f.path, str(f.abspath)) for f in batch], [], f"Upload dance_aggregate data ({i}/{n})")

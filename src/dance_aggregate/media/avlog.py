@@ -7,7 +7,8 @@ produced, :func:`record_context` holds its id in a context variable and captures
 messages (warning level and above); they are logged when the record is done (or when
 :func:`relabel` moves a one-pass cut on to the next window) through this module's logger
 as ``<record id>: <message> (libav <component>)``. At most :data:`MAX_LINES` lines per
-record, so a badly damaged file cannot flood the log.
+record, so a badly damaged file cannot flood the log. They carry ``extra={"clip": id}``, the
+tag of per-clip messages (``--quiet`` holds the warnings back).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def _emit(label: str, logs: list[tuple[int, str, str]]) -> None:
     for (level, name, message), n in list(counts.items())[:MAX_LINES]:
         py_level = logging.ERROR if level <= av.logging.FATAL else logging.WARNING
         again = f" ({n} times)" if n > 1 else ""
-        logger.log(py_level, "%s: %s%s (libav %s)", label, message, again, name)
+        logger.log(py_level, "%s: %s%s (libav %s)", label, message, again, name, extra={"clip": label})
     if len(counts) > MAX_LINES:
-        logger.warning("%s: %d more distinct libav messages not shown", label, len(counts) - MAX_LINES)
+        logger.warning(
+            "%s: %d more distinct libav messages not shown", label, len(counts) - MAX_LINES, extra={"clip": label}
+        )

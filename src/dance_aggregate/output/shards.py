@@ -102,16 +102,28 @@ def shard_count(
     max_shard_bytes: int = MAX_SHARD_BYTES,
     min_shards: int = MIN_SHARDS_PER_SPLIT,
     min_rows_per_shard: int = MIN_ROWS_PER_SHARD,
+    shards: int | None = None,
 ) -> int:
     """How many shards a split of ``total_bytes`` and ``num_rows`` gets.
 
-    Enough that no shard exceeds ``max_shard_bytes``, and at least ``min_shards`` when the
-    split has ``min_shards * min_rows_per_shard`` rows or more (fewer, never below
+    By default: enough that no shard exceeds ``max_shard_bytes``, and at least ``min_shards``
+    when the split has ``min_shards * min_rows_per_shard`` rows or more (fewer, never below
     ``min_rows_per_shard`` rows each, for smaller splits): ``datasets`` streaming hands whole
     shards to DataLoader workers and nodes, so a split in one big shard streams on one worker.
+
+    ``shards`` (``dance-aggregate build --shards N``) asks for exactly that many, e.g. a
+    multiple of nodes x DataLoader workers; a split with fewer rows gets one row per shard.
     """
     if num_rows == 0:
         return 1
+    if shards is not None:
+        n = max(1, min(num_rows, shards))
+        if total_bytes // n > max_shard_bytes:
+            logger.warning(
+                "--shards %d gives shards of about %d MB, above the %d MB that streaming readers and the Hub handle "
+                "well; ask for more shards", n, total_bytes // n // 2**20, max_shard_bytes // 2**20,
+            )
+        return n
     by_size = -(-total_bytes // max_shard_bytes)
     by_parallelism = min(min_shards, num_rows // max(1, min_rows_per_shard))
     return max(1, min(num_rows, max(by_size, by_parallelism)))
@@ -193,6 +205,7 @@ def write_config_from_parts(
     overrides: dict[str, list[Any]] | None = None,
     max_shard_bytes: int = MAX_SHARD_BYTES,
     progress: bool = False,
+    shards: int | None = None,
 ) -> dict[str, list[str]]:
     """Write ``config``'s final shards from Parquet parts without holding the config in memory.
 
@@ -212,13 +225,14 @@ def write_config_from_parts(
         overrides: Column -> new value of every row (e.g. ``duplicate_ids``).
         max_shard_bytes: Largest shard.
         progress: Show a progress bar over the rows copied.
+        shards: Shards per split (``None``: sized by :func:`shard_count`).
 
     Returns:
         Split -> list of shard paths relative to ``folder``.
     """
-    from tqdm.auto import tqdm
+    from dance_aggregate.progress import progress_bar
 
-    bar = tqdm(total=sum(1 for s in row_splits if s is not None), desc=f"{config}: shards", unit="row", disable=not progress)
+    bar = progress_bar(sum(1 for s in row_splits if s is not None), f"{config}: writing", "row", enabled=progress)
     where: list[tuple[int, int]] = [(p, r) for p, n in enumerate(part_rows) for r in range(n)]
     row_bytes = [part_bytes[p] // max(1, part_rows[p]) for p, _ in where]
     cache: dict[int, pa.Table] = {}
@@ -236,7 +250,7 @@ def write_config_from_parts(
             rows = sorted((g for g, s in enumerate(row_splits) if s == split), key=lambda g: row_ids[g])
             if not rows:
                 continue
-            n = shard_count(sum(row_bytes[g] for g in rows), len(rows), max_shard_bytes)
+            n = shard_count(sum(row_bytes[g] for g in rows), len(rows), max_shard_bytes, shards=shards)
             bounds = [round(i * len(rows) / n) for i in range(n + 1)]
             names = []
             for i in range(n):

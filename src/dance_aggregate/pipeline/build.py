@@ -74,7 +74,8 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         result = _build_configs(request, names, pretraining)
         if result.configs or (request.output / "data").is_dir():
             result.all = finalize_folder(
-                request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train
+                request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
+                shards=request.shards,
             )
     result.elapsed = time.monotonic() - t0
     return result
@@ -90,7 +91,7 @@ def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequenc
     result = BuildResult(output=request.output)
     settings = RunSettings(
         output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-        work_dir=request.work_dir, pretraining=pretraining,
+        work_dir=request.work_dir, shards=request.shards, pretraining=pretraining,
         failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
     )
     try:
@@ -101,8 +102,9 @@ def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequenc
             except DiskFullError:
                 raise
             except DanceAggregateError as exc:
-                logger.error("%s: %s", builder.config_name, exc)
-                result.failures.append(ConfigFailure(builder.config_name, str(exc)))
+                message = _without_prefix(str(exc), builder.config_name)
+                logger.error("%s: %s", builder.config_name, message)
+                result.failures.append(ConfigFailure(builder.config_name, message))
             except Exception as exc:  # noqa: BLE001 - one failing config never stops the others
                 if is_disk_full(exc):
                     raise disk_full_error(exc, f"building {builder.config_name}") from exc
@@ -114,6 +116,12 @@ def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequenc
     return result
 
 
+def _without_prefix(message: str, config: str) -> str:
+    """``message`` without a leading ``"<config>: "`` (the log line and the summary add it once)."""
+    prefix = f"{config}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
 def _with_sample(request: BuildRequest) -> BuildRequest:
     """With ``sample``: the generated raw trees fill the data dirs, mirrors and options not
     given explicitly, and nothing is fetched from the network."""
@@ -123,14 +131,18 @@ def _with_sample(request: BuildRequest) -> BuildRequest:
 
     dirs, vdirs = dict(request.data_dirs), dict(request.video_dirs)
     options = {k: dict(v) for k, v in request.options.items()}
+    named = set(request.configs)
     for src in make_sample(request.cache_dir):
         source = registry.get_config(src.config).source
         dirs.setdefault(source, str(src.data_dir))
         if src.video_dir:
             vdirs.setdefault(source, str(src.video_dir))
+        if named and src.config not in named:
+            continue  # the sample's own options of a config not built would only warn
         for key, value in src.options.items():
             options.setdefault(src.config, {}).setdefault(key, value)
-    fetch = replace(request.fetch, offline=True)
+    # Its missing clips stand for videos gone from YouTube: nothing to add or download.
+    fetch = replace(request.fetch, offline=True, offline_hint="the --sample build never downloads; it leaves this clip out on purpose")
     return replace(request, data_dirs=dirs, video_dirs=vdirs, options=options, fetch=fetch, sample=False)
 
 
@@ -150,7 +162,10 @@ def config_names(request: BuildRequest) -> list[str]:
         )
     for name in request.options:
         if name not in names:
-            logger.warning("options for %s are ignored: it is not being built (building %s)", name, ", ".join(names))
+            logger.warning(
+                "options for %s are ignored: it is not being built (building %s); name it to build it: "
+                "dance-aggregate build %s ...", name, ", ".join(names), name,
+            )
     for name in names:
         cfg = registry.get_config(name)
         if cfg.source not in request.data_dirs:
@@ -219,13 +234,16 @@ def shared_politeness(runner: Runner, names: list[str], request: BuildRequest) -
     return RayPoliteness.start(min_interval=0.0, base_pause=request.fetch.pause_base, max_pause=request.fetch.pause_max)
 
 
-def finalize_folder(folder: Path, progress: bool = False, pretraining_to_train: bool = False) -> Accounting | None:
+def finalize_folder(
+    folder: Path, progress: bool = False, pretraining_to_train: bool = False, shards: int | None = None
+) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
 
     The folder is read once into a :class:`~dance_aggregate.output.folder.BuiltFolder`:
     ``build_all`` reads the configs through it and refreshes it after rewriting ``all``
     (only the new shards are read), and the card is written from that same model.
+    ``shards`` is the ``--shards`` of the build (shards per split of ``all``).
 
     Returns:
         The accounting of ``all`` (``None`` when the folder has no pixel config).
@@ -235,6 +253,6 @@ def finalize_folder(folder: Path, progress: bool = False, pretraining_to_train: 
     from dance_aggregate.output.folder import BuiltFolder
 
     built = BuiltFolder.open(folder)
-    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train)
+    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train, shards=shards)
     write_card(built)
     return acc

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.annotations import UNEXPECTED
@@ -55,6 +54,7 @@ from dance_aggregate.pipeline.defaults import (
 )
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
+from dance_aggregate.progress import progress_bar
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.schema import SPLITS, arrow_schema
 
@@ -110,6 +110,7 @@ class RunSettings:
         failure_cap: When the config stops early because most records fail for one reason.
         pretraining: Sets of YouTube ids (:mod:`dance_aggregate.dedup.pretraining`) that
             fill each row's ``pretraining_overlap`` as the shards are written.
+        shards: Shards per split of the final output (``None``: sized automatically).
     """
 
     output: Path = DEFAULT_OUTPUT
@@ -119,11 +120,14 @@ class RunSettings:
     work_dir: str | None = None
     failure_cap: FailureCap = field(default_factory=FailureCap)
     pretraining: Sequence[PretrainingSet] = ()
+    shards: int | None = None
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
         if self.part_size < 1:
             raise ValueError(f"part_size must be >= 1, got {self.part_size}")
+        if self.shards is not None and self.shards < 1:
+            raise ValueError(f"shards must be >= 1, got {self.shards}")
 
     def get_runner(self) -> Runner:
         """The runner to use."""
@@ -198,9 +202,10 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     extra = {
         "config": config,
         "source": builder.source,
-        "builder_options": asdict(builder.options),
+        "builder_options": _without_local_paths(asdict(builder.options)),
         "encode_options": asdict(builder.encode),
-        "data_dir": str(builder.data_dir),
+        # The folder's name only: reports are published, local paths are not.
+        "data_dir": Path(builder.data_dir).name,
         "dance_aggregate_version": __version__,
         "elapsed_seconds": round(elapsed, 2),
         "dedup": final.dedup.summary(),
@@ -212,9 +217,15 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     }
     # Reports are written first under temporary names and renamed once the shards are in.
     with staged_writes(report_files(folder, acc, tally.exclusions, extra), "report"):
-        shards = final.write(folder, config, settings.progress, settings.pretraining)
+        shards = final.write(folder, config, settings.progress, settings.pretraining, settings.shards)
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
+
+
+def _without_local_paths(options: dict[str, object]) -> dict[str, object]:
+    """Options as published in the reports: a path value (``-o letsdance.splits=DIR``) keeps
+    only its last component, so no local path of the builder's machine is published."""
+    return {k: Path(v).name if isinstance(v, str) and Path(v).is_absolute() else v for k, v in options.items()}
 
 
 def _check_plan(plan: Plan, cap: FailureCap, config: str) -> None:
@@ -228,6 +239,7 @@ def _check_plan(plan: Plan, cap: FailureCap, config: str) -> None:
 def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunSettings, tally: _Tally) -> None:
     """Run every unit of the plan not finished by an earlier run, with a progress bar."""
     config = builder.config_name
+    planned_exclusions = sum(e.count for e in tally.exclusions)
     todo = []
     for unit in plan_units(builder, records, settings.get_work_dir(), settings.part_size):
         res = finished_result(unit)
@@ -239,8 +251,12 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
     if n_done:
         logger.info("%s: %d %ss already encoded by an earlier run; resuming", config, n_done, builder.record_noun)
     noun = builder.record_noun
-    bar = tqdm(total=len(records), initial=n_done, desc=f"{config}: {noun}s", unit=noun, disable=not settings.progress)
-    excluded = tried = 0
+    bar = progress_bar(len(records), f"{config}: {noun}s", noun, enabled=settings.progress, initial=n_done)
+    # Exclusions are records that are not rows (not a dance class, a missing video...): most
+    # are expected, so the bar calls them exclusions, never failures. Plan-time ones are not
+    # among the bar's records, so only the units' own are counted.
+    excluded = sum(e.count for e in tally.exclusions) - planned_exclusions
+    tried = 0
     failed: Counter[str] = Counter()
     examples: dict[str, str] = {}
     results = settings.get_runner().run(run_unit, todo)
@@ -248,8 +264,8 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
         for res in results:
             tally.add(res)
             excluded += sum(e.count for e in res.exclusions)
+            bar.set_postfix({"rows": sum(tally.rows_by_split.values()), "excluded": excluded})  # in this order
             bar.update(res.planned)
-            bar.set_postfix(ok=sum(tally.rows_by_split.values()), failed=excluded, pending=bar.total - bar.n)
             tried += res.planned
             for reason, n in res.failed.items():
                 if not builder.expected_failure(reason):
@@ -308,11 +324,17 @@ class _SplitRule:
         return dict(Counter(self.dedup.new_splits))
 
     def write(
-        self, folder: Path, config: str, progress: bool = False, pretraining: Sequence[PretrainingSet] = ()
+        self,
+        folder: Path,
+        config: str,
+        progress: bool = False,
+        pretraining: Sequence[PretrainingSet] = (),
+        num_shards: int | None = None,
     ) -> dict[str, list[str]]:
         """Copy the rows part by part into the config's final shards (bounded memory), each
         split ordered by id, with ``duplicate_ids`` and ``pretraining_overlap`` (from the
-        YouTube ids and the ``pretraining`` sets) filled in, and swap them in."""
+        YouTube ids and the ``pretraining`` sets) filled in, and swap them in; ``num_shards``
+        per split when given (``--shards``)."""
         return write_config_from_parts(
             folder,
             config,
@@ -327,6 +349,7 @@ class _SplitRule:
                 "pretraining_overlap": overlap_column(self.all_keys.column("youtube_id").to_pylist(), pretraining),
             },
             progress=progress,
+            shards=num_shards,
         )
 
 

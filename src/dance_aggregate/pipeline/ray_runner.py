@@ -1,6 +1,6 @@
 """Run the build's units of work as Ray tasks (``--runner ray``), on one machine or a cluster.
 
-``pip install "dance-aggregate[ray]"``; Ray is imported only when this runner runs. Each unit
+Needs Ray (the ``[ray]`` extra: ``pip install "ray>=2.40,<3"``); Ray is imported only when this runner runs. Each unit
 (one Parquet part) is one Ray task. Ray retries a task whose worker process died (a killed
 task, a lost node) up to ``max_retries`` times; since a unit writes its part and then its
 manifest, a retried or re-run unit either finds its finished part and returns it, or does
@@ -45,7 +45,7 @@ def import_ray() -> Any:
     except ImportError as exc:
         raise DanceAggregateError(
             f"--runner ray needs Ray, which is not installed ({exc}).\n"
-            'Fix: pip install "dance-aggregate[ray]"   (or use the default --runner local)'
+            'Fix: pip install "ray>=2.40,<3"   (the package\'s [ray] extra; or use the default --runner local)'
         ) from None
     return ray
 

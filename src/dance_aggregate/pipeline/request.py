@@ -55,6 +55,9 @@ class BuildRequest:
             (default ``<output>/.work``).
         max_short_side: Downscale video so its shorter side is at most this many pixels;
             0 keeps the source size (default: each source's ``default_encode``).
+        shards: Shards per split of every config built, and of ``all`` (``--shards N``;
+            ``None``: sized automatically, at most 500 MB each and up to 16 per split). Pick
+            a multiple of nodes x DataLoader workers for streaming.
         fetch: How videos missing from a mirror are fetched.
         progress: Show progress bars.
         failure_min_records: The failure cap looks at a config once this many of its
@@ -81,6 +84,7 @@ class BuildRequest:
     ray_address: str | None = None
     work_dir: str | None = None
     max_short_side: int | None = None
+    shards: int | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
     progress: bool = True
     failure_min_records: int = DEFAULT_FAILURE_MIN_RECORDS
@@ -102,6 +106,8 @@ class BuildRequest:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.part_size < 1:
             raise ConfigError(f"part_size must be >= 1, got {self.part_size}")
+        if self.shards is not None and self.shards < 1:
+            raise ConfigError(f"shards must be >= 1, got {self.shards}")
         if self.failure_min_records < 1:
             raise ConfigError(f"failure_min_records must be >= 1, got {self.failure_min_records}")
         if not 0.0 < self.max_failure_share <= 1.0:
@@ -116,8 +122,13 @@ class BuildRequest:
             registry.get_config(name)  # an unknown config fails before any work
         for source_name in [*self.data_dirs, *self.video_dirs]:
             registry.source(source_name)
-        for name in self.options:
-            registry.get_config(name)
+        for name, values in self.options.items():
+            try:
+                cfg = registry.get_config(name)
+            except ConfigError as exc:
+                example = ", ".join(f"-o {name}.{k}={v}" for k, v in values.items())
+                raise ConfigError(f"{example}: {exc}") from None
+            cfg.builder.parse_options(values)  # a mistyped key or value fails now, built or not
 
 
 @dataclass

@@ -187,13 +187,13 @@ def _excluded(record: ClipRecord, exc: Exception) -> Exclusion:
     if is_disk_full(exc):
         raise disk_full_error(exc, f"producing {record.id}") from exc
     if isinstance(exc, MediaError):
-        logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
+        logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc, extra={"clip": record.id})
         return Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label)
     if isinstance(exc, DanceAggregateError):
-        logger.warning("%s: excluded: %s", record.id, exc)
+        logger.warning("%s: excluded: %s", record.id, exc, extra={"clip": record.id})
         return Exclusion(record.id, "error", str(exc), record.split, record.source_label)
     # One line per clip (the failure cap stops a config where every clip fails); the
     # traceback, for a bug report, with -vv.
-    logger.error("%s: unexpected error, clip excluded: %s: %s", record.id, type(exc).__name__, exc)
+    logger.error("%s: unexpected error, clip excluded: %s: %s", record.id, type(exc).__name__, exc, extra={"clip": record.id})
     logger.debug("%s: traceback:\n%s", record.id, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)

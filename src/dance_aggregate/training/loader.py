@@ -44,6 +44,7 @@ import numpy as np
 from datasets import IterableDataset, load_dataset
 from datasets.distributed import split_dataset_by_node
 
+from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.media.decode import read_audio, sample_frames
 
 logger = logging.getLogger(__name__)
@@ -91,24 +92,30 @@ def stream(
     if buffer_size:
         ds = ds.shuffle(seed=seed, buffer_size=buffer_size, max_buffer_input_shards=max_buffer_input_shards)
     if rank == 0:
-        check_parallelism(ds.num_shards, world_size, num_workers or 1)
+        check_parallelism(ds.num_shards, world_size, num_workers or 1, config)
     if world_size > 1:
         ds = split_dataset_by_node(ds, rank=rank, world_size=world_size)
     return ds
 
 
-def check_parallelism(num_shards: int, world_size: int = 1, num_workers: int = 1) -> list[str]:
+def check_parallelism(num_shards: int, world_size: int = 1, num_workers: int = 1, config: str | None = None) -> list[str]:
     """Problems of a ``num_shards`` / ``world_size`` / ``num_workers`` combination.
 
-    Logs each problem as a warning and returns them (empty when every worker of every node
-    reads its own whole shards and none is idle).
+    Logs each problem as a warning, with the command that reshards the config so that
+    every worker of every node reads its own shards, and returns them (empty when every
+    worker of every node reads its own whole shards and none is idle).
+
+    Args:
+        num_shards: Shards of the split (``ds.num_shards``).
+        world_size: Nodes / processes.
+        num_workers: DataLoader workers per node.
+        config: The config read (named in the reshard command).
     """
     problems = []
     if num_shards % world_size:
         problems.append(
             f"{num_shards} shards do not divide among world_size={world_size} nodes: every node reads "
-            f"every shard and skips {world_size - 1} rows in {world_size} ({world_size}x the I/O). "
-            f"Rebuild with a shard count that is a multiple of {world_size}"
+            f"every shard and skips {world_size - 1} rows in {world_size} ({world_size}x the I/O)"
         )
     per_node = num_shards // world_size if num_shards % world_size == 0 else num_shards
     if per_node < num_workers:
@@ -121,9 +128,33 @@ def check_parallelism(num_shards: int, world_size: int = 1, num_workers: int = 1
             f"{per_node} shards per node do not divide among num_workers={num_workers}: "
             "some workers read one shard more than others"
         )
+    if problems:
+        hint = reshard_hint(num_shards, world_size * num_workers, config)
+        problems = [f"{p}. {hint}" for p in problems]
     for p in problems:
         logger.warning(p)
     return problems
+
+
+def reshard_hint(num_shards: int, readers: int, config: str | None = None) -> str:
+    """How to rebuild ``config`` with a shard count that is a multiple of ``readers``
+    (nodes x DataLoader workers): ``dance-aggregate build ... --shards N``."""
+    want = max(readers, -(-num_shards // readers) * readers)
+    if config is None or config == "all":
+        command = f"dance-aggregate build ... --shards {want}   (the same configs and --data-dir as before; `all` follows)"
+    else:
+        from dance_aggregate.builders import registry
+
+        try:
+            source = registry.get_config(config).source
+        except DanceAggregateError:
+            source = "SOURCE"
+        command = f"dance-aggregate build {config} --data-dir {source}=PATH --shards {want}"
+    return (
+        f"Fix: reshard to a multiple of {readers} (nodes x DataLoader workers): {command} "
+        f"(or, for the sample: dance-aggregate build --sample --shards {want}); finished clips are reused, "
+        "only the shards are rewritten"
+    )
 
 
 def has_video(row: Mapping[str, Any]) -> bool:
