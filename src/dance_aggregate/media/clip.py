@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import av
 import numpy as np
 import soundfile as sf
+from av.video.reformatter import VideoReformatter
 
 from dance_aggregate.errors import MediaError
 from dance_aggregate.media.fingerprint import FrameHasher
@@ -48,8 +49,8 @@ class EncodeOptions:
         crf: libx264 constant rate factor (lower is better quality, larger files).
         preset: libx264 preset.
         audio_bitrate: AAC bitrate in bits per second.
-        threads: Encoder threads per clip; 1 keeps output deterministic and lets the
-            build parallelise across clips instead.
+        threads: Threads per clip (decoder, scaler, encoder); 1 keeps output deterministic
+            and lets the build parallelise across clips instead (one worker per core).
         max_fps: Drop frames above this rate (``None`` keeps the source rate).
         keyframe_seconds: Largest keyframe interval. x264's default (250 frames) leaves a
             10 s clip with one keyframe, so a reader sampling 8 frames cannot seek; 2 s
@@ -143,13 +144,17 @@ class ClipWriter:
             self._a.bit_rate = options.audio_bitrate
         self.num_frames = 0
         self._hasher = FrameHasher()
+        # One scaler for the whole clip, with ``threads`` threads: a frame's own reformat()
+        # makes a new scaler per frame with one thread per core of the machine, which on 16
+        # cores cost more CPU than the scaling itself (docs/scaling.md).
+        self._scaler = VideoReformatter()
 
     def add_frame(self, frame: av.VideoFrame | np.ndarray) -> None:
         """Append one video frame (a PyAV frame, or an RGB ``uint8`` array HxWx3)."""
         if isinstance(frame, np.ndarray):
             frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
         self._hasher.add(frame, self.num_frames / float(self.fps))
-        out = frame.reformat(width=self.width, height=self.height, format="yuv420p")
+        out = self._scaler.reformat(frame, self.width, self.height, "yuv420p", threads=self.options.threads)
         out.pts = self.num_frames
         out.time_base = Fraction(1) / self.fps
         for packet in self._v.encode(out):
@@ -321,6 +326,7 @@ def cut_and_encode(
         if not container.streams.video:
             raise MediaError(f"{what}: no video stream", reason="no video stream")
         vstream = container.streams.video[0]
+        vstream.thread_count = options.threads  # PyAV's default is one thread per core
         rate = _rate(vstream)
         if options.max_fps and float(rate) > options.max_fps:
             rate = Fraction(options.max_fps).limit_denominator(1001)

@@ -25,6 +25,7 @@ import functools
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 #: Side of the grey thumbnail kept per second.
@@ -47,9 +48,10 @@ GRAB_SIZE = 64
 BORDER_MAX = 32.0
 
 
-def thumbnail(frame: av.VideoFrame, size: int = GRAB_SIZE) -> np.ndarray:
-    """Grey ``size`` x ``size`` uint8 thumbnail of a frame (area-averaged)."""
-    small = frame.reformat(width=size, height=size, format="gray", interpolation="AREA")
+def thumbnail(frame: av.VideoFrame, size: int = GRAB_SIZE, scaler: VideoReformatter | None = None) -> np.ndarray:
+    """Grey ``size`` x ``size`` uint8 thumbnail of a frame (area-averaged), scaled in one
+    thread; pass a ``scaler`` kept across frames (``frame.reformat`` sets one up per frame)."""
+    small = (scaler or VideoReformatter()).reformat(frame, size, size, "gray", interpolation="AREA", threads=1)
     return small.to_ndarray().reshape(size, size).astype(np.uint8)
 
 
@@ -140,6 +142,7 @@ class FrameHasher:
         self.rate = rate
         self._sums: list[np.ndarray] = []
         self._counts: list[int] = []
+        self._scaler = VideoReformatter()
 
     def add(self, frame: av.VideoFrame, t: float) -> None:
         """Add one frame shown at time ``t`` (seconds)."""
@@ -147,7 +150,7 @@ class FrameHasher:
         while len(self._sums) <= k:
             self._sums.append(np.zeros((GRAB_SIZE, GRAB_SIZE), np.float32))
             self._counts.append(0)
-        self._sums[k] += thumbnail(frame)
+        self._sums[k] += thumbnail(frame, scaler=self._scaler)
         self._counts[k] += 1
 
     def hashes(self) -> list[int]:
