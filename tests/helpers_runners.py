@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from dance_aggregate.output import parts
 from dance_aggregate.pipeline.build import build
 from dance_aggregate.pipeline.config import ConfigResult
 from dance_aggregate.pipeline.request import BuildRequest
+from dance_aggregate.pipeline.runners import LocalRunner
 from dance_aggregate.pipeline.units import WorkUnit
 from dance_aggregate.sample.makers import SampleSource
 
@@ -104,3 +106,71 @@ def attempts(marks: Path) -> dict[str, int]:
         name = m.rsplit(".", 1)[0]
         out[name] = out.get(name, 0) + 1
     return out
+
+
+class WaitForRelease:
+    """A unit function that marks its start, then waits for a file before doing the unit.
+
+    Each call touches ``<marks>/<pid>.<part name>`` (so a test sees which worker processes
+    hold which units), then waits until ``release`` exists. A test can so stop a build at a
+    known point: every worker inside a unit, no part written yet.
+    """
+
+    def __init__(self, fn: Callable[[WorkUnit], Any], marks: Path, release: Path) -> None:
+        self.fn = fn
+        self.marks = str(marks)
+        self.release = str(release)
+
+    def __call__(self, unit: WorkUnit) -> Any:
+        Path(self.marks, f"{os.getpid()}.{Path(unit.path).name}").touch()
+        while not os.path.exists(self.release):
+            time.sleep(0.02)
+        return self.fn(unit)
+
+
+class GatedLocalRunner(LocalRunner):
+    """A LocalRunner whose units wait for a release file (:class:`WaitForRelease`)."""
+
+    def __init__(self, workers: int, marks: Path, release: Path) -> None:
+        super().__init__(workers)
+        self.marks, self.release = marks, release
+
+    def run(self, fn, units):
+        return super().run(WaitForRelease(fn, self.marks, self.release), units)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, their children...), from /proc (Linux)."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for kid in kids.get(todo.pop(), []):
+            out.add(kid)
+            todo.append(kid)
+    return out
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` every 20 ms until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout} s for {what}")
+        time.sleep(0.02)
