@@ -59,6 +59,7 @@ def folder_snapshot(folder: Path) -> dict[str, Any]:
         if rel.startswith("reports/") and rel.endswith(".json"):
             report = json.loads(path.read_text())
             report.pop("elapsed_seconds", None)
+            report.pop("timings", None)
             report.pop("inputs_key", None)  # a cache key made of shard mtimes (reports/all.json)
             out[rel] = report
         else:
@@ -174,3 +175,45 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still waiting after {timeout} s for {what}")
         time.sleep(0.02)
+
+
+class HoldOnNode:
+    """A Ray unit function that records the node of every attempt and holds one unit on the
+    node ``doomed`` until the test removes that node.
+
+    Every attempt leaves ``<marks>/<part name>@<node id>@<n>``. The first attempt that runs on
+    ``doomed`` touches ``<marks>/held`` and waits (its node is removed under it); attempts
+    elsewhere first wait for ``held``, so that ``doomed`` is the node with a free CPU when
+    the next unit is scheduled, whatever the order Ray starts them in.
+    """
+
+    def __init__(self, fn: Callable[[WorkUnit], Any], marks: Path, doomed: str, timeout: float = 300) -> None:
+        self.fn = fn
+        self.marks = str(marks)
+        self.doomed = doomed
+        self.timeout = timeout
+
+    def __call__(self, unit: WorkUnit) -> Any:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        name = Path(unit.path).name
+        n = len([m for m in os.listdir(self.marks) if m.startswith(name + "@")])
+        Path(self.marks, f"{name}@{node}@{n + 1}").touch()
+        held = Path(self.marks, "held")
+        if node == self.doomed:
+            held.touch()
+            time.sleep(self.timeout)
+            raise RuntimeError(f"node {node} was not removed within {self.timeout} s")
+        wait_for(held.exists, self.timeout, f"a unit held on node {self.doomed}")
+        return self.fn(unit)
+
+
+def attempts_by_node(marks: Path) -> dict[str, list[str]]:
+    """Part name -> the node of each attempt, in order (from :class:`HoldOnNode`'s marks)."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for m in os.listdir(marks):
+        if m.count("@") == 2:
+            name, node, n = m.split("@")
+            out.setdefault(name, []).append((int(n), node))
+    return {name: [node for _, node in sorted(tries)] for name, tries in out.items()}

@@ -25,8 +25,8 @@ from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_requests
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.output import parts
-from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
 from dance_aggregate.output.layout import WORK_DIR, ledger_path
+from dance_aggregate.output.reports import Accounting, accounting_from, write_reports
 from dance_aggregate.output.shards import write_config_from_parts
 from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
@@ -113,6 +113,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     config = builder.config_name
     logger.info("%s: reading annotations from %s", config, builder.data_dir)
     plan = builder.plan()
+    timings = {"plan": time.monotonic() - t0}
     tally = _Tally(read=sum(e.count for e in plan.exclusions), exclusions=list(plan.exclusions))
     folder = settings.output
     try:
@@ -121,9 +122,12 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         # Also after an interruption: the ledger says what was fetched so far.
         if isinstance(builder, YouTubeSourceBuilder):
             _write_download_ledger(builder, plan.records, folder)
+    timings["units"] = time.monotonic() - t0 - timings["plan"]
     shards, rows_by_split, dedup = _write_shards(folder, config, tally.parts_by_split, settings.progress)
     acc = accounting_from(config, tally.read, rows_by_split, tally.exclusions)
     elapsed = time.monotonic() - t0
+    timings["shards"] = elapsed - timings["plan"] - timings["units"]
+    logger.info("%s: %s", config, ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     write_reports(
         folder,
         acc,
@@ -136,6 +140,9 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
             "data_dir": str(builder.data_dir),
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(elapsed, 2),
+            # Where the time went: parsing the plan, running the units (the runner's
+            # part, parallel), assembling the final shards from the parts (serial).
+            "timings": {f"{k}_seconds": round(v, 2) for k, v in timings.items()},
             "dedup": dedup.summary(),
             "split_moves": [m.to_dict() for m in dedup.moves],
         },
