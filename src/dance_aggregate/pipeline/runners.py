@@ -11,15 +11,20 @@ Worker processes are forked from a *forkserver* that imported the unit code once
 platform has one: Linux, macOS), so a worker starts in milliseconds and shares the imported
 modules' memory, instead of importing ``datasets``, PyArrow and PyAV again (1.3-1.8 s of CPU
 and about 140 MB per spawned worker, measured in ``docs/scaling.md``). Workers die with the
-build: a killed build (``kill -9``, an OOM kill) leaves no worker encoding on.
+build: a killed build (``kill -9``, an OOM kill) leaves no worker encoding on. After each
+unit a worker hands the memory the unit freed back to the system (:func:`release_memory`),
+so an idle or decoding worker does not sit on the high-water mark of its last part.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import platform
 import select
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +89,34 @@ def die_with_driver(driver: int) -> None:
     threading.Thread(target=_exit_when_ended, args=(driver,), name="dance_aggregate-watchdog", daemon=True).start()
 
 
+def release_memory() -> None:
+    """Return the memory freed by the last unit to the system: PyArrow's pool keeps freed
+    buffers, and glibc keeps freed heap pages, so a worker otherwise stays at the peak of
+    its biggest part (measured: 367 MB PSS after an 8-clip 720p part, 163 MB after this,
+    against 150 MB once the code is imported). Takes a few milliseconds."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+    if platform.libc_ver()[0] == "glibc":
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+class ReleasingMemory:
+    """``fn(unit)``, then :func:`release_memory` (picklable when ``fn`` is)."""
+
+    def __init__(self, fn: Callable[[U], R]) -> None:
+        self.fn = fn
+
+    def __call__(self, unit: U) -> R:
+        try:
+            return self.fn(unit)
+        finally:
+            release_memory()
+
+
 def worker_context(preload: Sequence[str] = WORKER_PRELOAD) -> BaseContext:
     """The multiprocessing context of the workers: a forkserver that imported ``preload``
     where the platform has one, ``spawn`` elsewhere (Windows)."""
@@ -109,6 +142,7 @@ class LocalRunner:
         self.context = context
 
     def run(self, fn: Callable[[U], R], units: Sequence[U]) -> Iterator[R]:
+        fn = ReleasingMemory(fn)
         if self.workers == 1 or len(units) <= 1:
             for unit in units:
                 yield fn(unit)
