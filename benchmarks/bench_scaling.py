@@ -166,8 +166,7 @@ def _sample_tree(root: int, cpu: dict[int, float], pss: dict[int, int], roles: d
                 kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
         except (OSError, IndexError, ValueError, StopIteration):
             continue
-        if pid not in roles:
-            roles[pid] = _role(pid, root)
+        roles[pid] = _role(pid, root)  # again each time: a forkserver is a copy of the build until it execs
         pss[pid] = max(pss.get(pid, 0), kb)
         total += kb
     return total
@@ -204,9 +203,13 @@ def run_build(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
     if proc.returncode:
         return {"error": f"exit code {proc.returncode}", "output": output[-4000:]}
     workers = [p for p in pss if roles.get(p) == "worker"]
+    by_role = {role: round(sum(c for p, c in cpu.items() if roles.get(p, "worker") == role), 2) for role in ("driver", "helper", "worker")}
     return {
         "wall_s": round(wall, 2),
         "cpu_sampled_s": round(sum(cpu.values()), 2),
+        "cpu_driver_s": by_role["driver"],
+        "cpu_helpers_s": by_role["helper"],
+        "cpu_workers_s": by_role["worker"],
         "peak_pss_mb": round(peak / 1024, 1),
         "driver_pss_mb": round(pss.get(proc.pid, 0) / 1024, 1),
         "helpers_pss_mb": round(sum(pss[p] for p in pss if roles.get(p) == "helper") / 1024, 1),
@@ -294,6 +297,13 @@ def print_table(results: list[dict], codes: list[str]) -> None:
         r["cpu_vs_1"] = r["cpu_per_clip_s"] / one["cpu_per_clip_s"] - 1 if one else nan
         r["extra_pss_mb"] = (r["peak_pss_mb"] - one["peak_pss_mb"]) / (r["workers"] - 1) if one and r["workers"] > 1 else None
         r["marginal_pss_mb"] = (r["peak_pss_mb"] - prev["peak_pss_mb"]) / (r["workers"] - prev["workers"]) if prev else nan
+        multi = next((o for o in same if o["workers"] > 1 and o.get("cpu_driver_s") is not None), None)
+        if r["workers"] > 1 and r.get("cpu_workers_s") is not None:
+            r["unit_cpu_per_clip_s"] = r["cpu_workers_s"] / r["rows"]
+        elif multi is not None and r.get("cpu_driver_s") is not None:
+            r["unit_cpu_per_clip_s"] = (r["cpu_driver_s"] - multi["cpu_driver_s"]) / r["rows"]
+        else:
+            r["unit_cpu_per_clip_s"] = nan
     head = ["clips/s", "CPU s/clip", "eff.", "MB/extra worker", "peak MB"]
     for workload in dict.fromkeys(r["workload"] for r in results):
         print(f"\n{workload}: " + " | ".join(f"{c}: {' / '.join(head)}" for c in codes))
@@ -305,7 +315,11 @@ def print_table(results: list[dict], codes: list[str]) -> None:
             print(f"  {n:>3} workers  " + "  |  ".join(cells))
         for c in codes:
             for r in (x for x in ok if x["workload"] == workload and x["code"] == c):
-                print(f"    {c:<8} {r['workers']:>3}w: CPU/clip {r['cpu_vs_1']:+.0%} vs 1 worker; units phase efficiency "
+                extra = ""
+                if r.get("cpu_driver_s") is not None:
+                    extra = (f"CPU s: driver {r['cpu_driver_s']}, forkserver+tracker {r['cpu_helpers_s']}, workers "
+                             f"{r['cpu_workers_s']}; in units {r['unit_cpu_per_clip_s']:.3f} s/clip; ")
+                print(f"    {c:<8} {r['workers']:>3}w: CPU/clip {r['cpu_vs_1']:+.0%} vs 1 worker; {extra}units phase efficiency "
                       f"{r['units_efficiency']:.0%}; PSS {r['marginal_pss_mb']:.0f} MB per worker added since the previous count; "
                       f"wall {r['wall_s']} s = "
                       f"plan+units+shards {r['config_s']} (units {r['units_s']}, shards {r['shards_s']}) + all {r['all_s']} "
