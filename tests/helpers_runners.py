@@ -217,3 +217,8 @@ def attempts_by_node(marks: Path) -> dict[str, list[str]]:
             name, node, n = m.split("@")
             out.setdefault(name, []).append((int(n), node))
     return {name: [node for _, node in sorted(tries)] for name, tries in out.items()}
+
+
+def environment_variable(name: str) -> str | None:
+    """A unit function: the value of ``name`` in the worker's environment."""
+    return os.environ.get(name)

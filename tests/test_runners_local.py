@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from dance_aggregate.pipeline.runners import LocalRunner
 from dance_aggregate.pipeline.units import plan_units
 from dance_aggregate.records import ClipRecord
-from tests.helpers_runners import descendants, running, sample_builder, wait_for
+from tests.helpers_runners import descendants, environment_variable, running, sample_builder, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,6 +56,17 @@ def test_workers_die_with_a_killed_build(ucf_sample, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert not list((out / ".work").rglob("*.json")), "no unit finished after the build was killed"
+
+
+def test_workers_see_the_environment_of_the_build_as_it_is_now(monkeypatch):
+    """Workers fork from a forkserver started earlier; they still get the build's current
+    environment (a proxy or a token set since), as spawned workers did."""
+    name = "DANCE_AGGREGATE_TEST_WORKER_ENV"
+    monkeypatch.delenv(name, raising=False)
+    runner = LocalRunner(2)
+    assert list(runner.run(environment_variable, [name, name])) == [None, None]  # the forkserver runs now
+    monkeypatch.setenv(name, "set later")
+    assert list(runner.run(environment_variable, [name, name])) == ["set later", "set later"]
 
 
 def _record(i: int, split: str, seconds: float | None) -> ClipRecord:

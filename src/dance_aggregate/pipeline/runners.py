@@ -78,7 +78,7 @@ def _exit_when_ended(pid: int) -> None:
 
 
 def die_with_driver(driver: int) -> None:
-    """Worker initializer: end this worker as soon as the build process ``driver`` ends.
+    """End this worker as soon as the build process ``driver`` ends.
 
     A worker whose build was killed (``kill -9``, the OOM killer) would otherwise keep taking
     the units already queued to it and writing parts. Its parent is the forkserver, which
@@ -87,6 +87,15 @@ def die_with_driver(driver: int) -> None:
     Linux, no polling; elsewhere a check every :data:`WATCHDOG_INTERVAL` seconds).
     """
     threading.Thread(target=_exit_when_ended, args=(driver,), name="dance_aggregate-watchdog", daemon=True).start()
+
+
+def init_worker(driver: int, environ: dict[str, str]) -> None:
+    """Worker initializer: the build's environment as it is now (a forkserver's children
+    inherit the environment of the moment the forkserver started, not the build's current
+    one, as spawned processes would), and :func:`die_with_driver`."""
+    os.environ.clear()
+    os.environ.update(environ)
+    die_with_driver(driver)
 
 
 def release_memory() -> None:
@@ -149,7 +158,10 @@ class LocalRunner:
             return
         ctx = self.context or worker_context()
         with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(units)), mp_context=ctx, initializer=die_with_driver, initargs=(os.getpid(),)
+            max_workers=min(self.workers, len(units)),
+            mp_context=ctx,
+            initializer=init_worker,
+            initargs=(os.getpid(), dict(os.environ)),
         ) as pool:
             pending: set[Future[R]] = set()
             it = iter(units)
