@@ -42,7 +42,7 @@ def main() -> None:
             for i in range(args.segments):
                 src = make_source(ffmpeg, root / f"v{i}.mp4", i, 640, 360)
                 size = src.stat().st_size
-                tube.add_file(f"vid{i:02d}", src)
+                tube.add_file(f"benchvid{i:03d}", src)
             print(f"{args.segments} videos of 60 s, 640x360 30 fps H.264+AAC, {size / 1e6:.2f} MB each")
             results = {}
             for mode in ("range", "full"):
@@ -53,7 +53,7 @@ def main() -> None:
                 kept = 0
                 for i in range(args.segments):
                     start = 5.0 + i * 9.0
-                    got = fetcher.get(ClipRequest(f"vid{i:02d}", start, start + args.seconds))
+                    got = fetcher.get(ClipRequest(f"benchvid{i:03d}", start, start + args.seconds))
                     kept += got.path.stat().st_size
                 elapsed = time.perf_counter() - t
                 results[mode] = sum(tube.bytes_sent.values())

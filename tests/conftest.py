@@ -1,4 +1,6 @@
-"""Shared fixtures: isolated caches, the generated UCF101 sample and a built folder."""
+"""Shared set-up: an environment scrubbed of the developer's settings with throwaway caches,
+torch tests left out unless asked for, a Ray instance per module that wants one, the
+generated sample and a built folder."""
 
 from __future__ import annotations
 
@@ -9,16 +11,61 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+#: Environment variables scrubbed before any test: a developer's own Hugging Face settings
+#: (token, endpoint, offline mode, cache folders, hf_transfer), dance_aggregate settings, a
+#: Ray cluster to join, and proxies (every test talks to 127.0.0.1 only). Tests that need
+#: one set it themselves (monkeypatch.setenv).
+SCRUBBED_PREFIXES = ("HF_", "HUGGINGFACE_", "HUGGING_FACE_", "DANCE_AGGREGATE_")
+SCRUBBED = ("TRANSFORMERS_OFFLINE", "RAY_ADDRESS", "http_proxy", "https_proxy", "all_proxy",
+            "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Keep every cache of datasets / huggingface_hub inside a throwaway folder, set before
-    # those libraries read their configuration.
+    # Set before datasets / huggingface_hub are imported: they read the environment once.
+    for name in list(os.environ):
+        if name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED:
+            del os.environ[name]
+    # Every cache inside a throwaway folder (subprocesses inherit it).
     root = Path(tempfile.mkdtemp(prefix="dance_aggregate-tests-"))
-    os.environ.setdefault("HF_HOME", str(root / "hf"))
-    os.environ.setdefault("HF_DATASETS_CACHE", str(root / "hf" / "datasets"))
+    os.environ["HF_HOME"] = str(root / "hf")
+    os.environ["HF_DATASETS_CACHE"] = str(root / "hf" / "datasets")
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    os.environ.setdefault("DANCE_AGGREGATE_CACHE", str(root / "cache"))
+    os.environ["DANCE_AGGREGATE_CACHE"] = str(root / "cache")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The torch tests run only when asked for by an -m expression that names them
+    # (`-m torch`); any other run, `-m 'not slow'` included, stays torch-free.
+    if "torch" in (config.getoption("markexpr") or ""):
+        return
+    torch_tests = [item for item in items if item.get_closest_marker("torch")]
+    if torch_tests:
+        config.hook.pytest_deselected(items=torch_tests)
+        items[:] = [item for item in items if not item.get_closest_marker("torch")]
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """A local 2-CPU Ray instance for one test module (skipped when Ray is not installed).
+
+    Its workers import from the repository (``tests.helpers_runners``, test modules): remote
+    functions defined in tests travel by reference."""
+    ray = pytest.importorskip(
+        "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray tests need it'
+    )
+    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        address="local",  # a new instance, never a cluster someone else started on this machine
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+    )
+    yield
+    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,9 +23,10 @@ from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.schema import arrow_schema, features, rows_to_table
 from dance_aggregate.sample.synth import write_ucf_avi
 from dance_aggregate.output.shards import write_config
+from tests.helpers_sample import expected_ucf101
 
 
-def test_folder_layout(built_ucf: Path):
+def test_folder_layout(built_ucf: Path, ucf_sample: Path):
     assert (built_ucf / "README.md").is_file()
     shards = sorted(p.relative_to(built_ucf).as_posix() for p in (built_ucf / "data").rglob("*.parquet"))
     assert shards == [
@@ -36,29 +37,29 @@ def test_folder_layout(built_ucf: Path):
     ]
     shards = shards[2:]
     acc = read_accounting(built_ucf, "ucf101")
-    assert acc.adds_up and acc.records_read == 10 and acc.rows_written == 8
-    assert acc.excluded == {"not a dance class": 2}
+    expected = expected_ucf101(ucf_sample)
+    assert acc.adds_up and acc.records_read == expected.records_read and acc.rows_written == expected.rows_written
+    assert acc.excluded == expected.excluded
     md = pq.ParquetFile(built_ucf / shards[1]).metadata
     assert md.row_group(0).column(0).has_offset_index  # page index written for the viewer
     readme = (built_ucf / "README.md").read_text()
     assert "config_name: ucf101" in readme and "data/ucf101/train-*.parquet" in readme
 
 
-def test_load_dataset_normal_by_path(built_ucf: Path):
+def test_load_dataset_normal_by_path(built_ucf: Path, ucf_sample: Path):
     ds = load_dataset(str(built_ucf), "ucf101")
-    assert set(ds) == {"train", "test"}
-    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert {split: d.num_rows for split, d in ds.items()} == expected_ucf101(ucf_sample).rows
     assert isinstance(ds["train"].features["video"], Video)
     assert isinstance(ds["train"].features["audio"], Audio)
     assert ds["train"].features == features()
 
 
-def test_load_by_bare_name_streaming_and_decode(built_ucf: Path, monkeypatch):
+def test_load_by_bare_name_streaming_and_decode(built_ucf: Path, ucf_sample: Path, monkeypatch):
     monkeypatch.chdir(built_ucf.parent)
     stream = load_dataset("dance_aggregate", "ucf101", split="train", streaming=True)
     assert isinstance(stream.features["video"], Video)
     rows = list(stream.decode(False))
-    assert len(rows) == 5
+    assert len(rows) == expected_ucf101(ucf_sample).rows["train"]
     test_rows = list(load_dataset("dance_aggregate", "ucf101", split="test", streaming=True).decode(False))
     by_id = {r["id"]: r for r in rows + test_rows}
     silent = by_id["ucf101/v_SalsaSpin_g02_c01"]
@@ -82,10 +83,11 @@ def test_rebuild_is_idempotent_and_reuses_parts(built_ucf: Path, ucf_sample: Pat
     caplog.set_level("INFO", logger="dance_aggregate")
     res = build_config(UCF101Builder(ucf_sample), RunSettings(output=out, progress=False))
     finalize_folder(out)
-    assert "8 clips already encoded by an earlier run" in caplog.text
+    expected = expected_ucf101(ucf_sample)
+    assert f"{expected.rows_written} clips already encoded by an earlier run" in caplog.text
     after = {p.name: p.read_bytes() for p in (out / "data" / "ucf101").glob("*.parquet")}
     assert before == after
-    assert res.accounting.rows_written == 8
+    assert res.accounting.rows_written == expected.rows_written
 
 
 def test_building_one_config_keeps_the_others(built_ucf: Path, ucf_sample: Path, tmp_path):
@@ -107,7 +109,7 @@ def test_one_broken_clip_never_kills_the_build(ucf_sample: Path, tmp_path):
     (src / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g09_c02.avi").write_bytes(b"RIFF not really an avi" * 50)
     out = tmp_path / "dance_aggregate"
     res = build_config(UCF101Builder(src), RunSettings(output=out, progress=False))
-    assert res.accounting.rows_written == 7
+    assert res.accounting.rows_written == expected_ucf101(src).rows_written - 1
     assert res.accounting.adds_up
     bad = [r for r in res.accounting.excluded if r not in ("not a dance class",)]
     assert len(bad) == 1
@@ -127,33 +129,67 @@ def _make_tree(root: Path, n: int) -> None:
     (lists / "testlist01.txt").write_text("")
 
 
+#: Runs the CLI (``python -m dance_aggregate``) with one change: the build stops for good
+#: just before writing its ``STOP_AT``-th part manifest (that part already written), after
+#: writing one byte to the pipe ``STOP_FD``, so the test kills it at a known point.
+_STOP_BEFORE_MANIFEST = """
+import os, runpy, sys, threading
+from dance_aggregate.output import parts
+
+stop_at, fd = int(os.environ["STOP_AT"]), int(os.environ["STOP_FD"])
+write_manifest, seen = parts.write_manifest, []
+
+def stopping_write_manifest(part, manifest):
+    seen.append(part)
+    if len(seen) == stop_at:
+        os.write(fd, b"stopped")
+        threading.Event().wait()  # until SIGKILL
+    write_manifest(part, manifest)
+
+parts.write_manifest = stopping_write_manifest
+sys.argv = ["dance-aggregate", *sys.argv[1:]]
+runpy.run_module("dance_aggregate", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.slow
 def test_killed_build_resumes_without_redoing_or_partial_shards(tmp_path):
+    n, stop_at = 6, 4
     src = tmp_path / "ucf"
-    _make_tree(src, 12)
+    _make_tree(src, n)
     out = tmp_path / "dance_aggregate"
-    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--data-dir", f"ucf101={src}",
-           "--output", str(out), "--part-size", "1", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["build", "ucf101", "--data-dir", f"ucf101={src}", "--output", str(out), "--part-size", "1", "--quiet"]
+    read_end, write_end = os.pipe()
+    env = {**os.environ, "STOP_AT": str(stop_at), "STOP_FD": str(write_end)}
+    proc = subprocess.Popen([sys.executable, "-c", _STOP_BEFORE_MANIFEST, *args], env=env, pass_fds=(write_end,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(write_end)  # the pipe now ends when the build does: a build that never stops ends the read
+    try:
+        ready, _, _ = select.select([read_end], [], [], 240)  # a bound for a broken build, not a timing
+        stopped = os.read(read_end, 16) if ready else b""
+    finally:
+        os.close(read_end)
+        proc.kill()
+        _, err = proc.communicate()
+    assert stopped == b"stopped", f"the build never reached manifest {stop_at}: {err.decode()[-2000:]}"
+    assert proc.returncode == -signal.SIGKILL
     parts = out / ".work" / "parts" / "ucf101"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(parts.glob("*.json"))) < 3 and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed"
     done = {p: p.stat().st_mtime_ns for p in parts.glob("*.json")}
-    assert 3 <= len(done) < 12
+    written = {p: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
+    assert len(done) == stop_at - 1 and len(written) == stop_at
+    [orphan] = [p for p in written if p.with_suffix(".json") not in done]  # killed between part and manifest
     # nothing half-written where a reader looks
     assert not list(out.glob("data/**/*.parquet"))
     assert not (out / "README.md").exists()
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "dance_aggregate", *args], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     for p, mtime in done.items():
         assert p.stat().st_mtime_ns == mtime, f"{p.name} was redone"
+    assert orphan.with_suffix(".json").is_file() and orphan.stat().st_mtime_ns != written[orphan], "the part without a manifest was not redone"
     acc = read_accounting(out, "ucf101")
-    assert acc.rows_written == 12 and acc.adds_up
+    assert acc.rows_written == n and acc.adds_up
     ids = pq.read_table(out / "data" / "ucf101" / "train-00000-of-00001.parquet", columns=["id"]).column("id").to_pylist()
-    assert len(ids) == len(set(ids)) == 12
+    assert len(ids) == len(set(ids)) == n
     assert not [p for p in out.rglob("*.tmp")]
 
 
@@ -172,7 +208,7 @@ def test_datasets_builder_api(ucf_sample: Path, tmp_path):
     b = DanceAggregate(config_name="ucf101", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate")
     b.download_and_prepare()
     ds = b.as_dataset()
-    assert ds["train"].num_rows == 5 and ds["test"].num_rows == 3
+    assert {split: d.num_rows for split, d in ds.items()} == expected_ucf101(ucf_sample).rows
     assert ds["train"].features == features()
     with pytest.raises(ValueError, match="not found"):
         DanceAggregate(config_name="nosuch", data_dir=str(ucf_sample), cache_dir=str(tmp_path / "c"))

@@ -17,6 +17,7 @@ from dance_aggregate.builders import registry
 from dance_aggregate.builders.activitynet import (
     ActivityNetBuilder,
     _nodes,
+    spread_windows,
     taxonomy_leaves_under,
 )
 from dance_aggregate.builders.kinetics import (
@@ -26,6 +27,7 @@ from dance_aggregate.builders.kinetics import (
 from dance_aggregate.cli import cli
 from dance_aggregate.errors import ConfigError, DataDirError
 from dance_aggregate.taxonomy import load_taxonomy
+from tests.helpers_sample import expected_activitynet, expected_kinetics600
 
 DATA = Path(__file__).parent / "data"
 K600 = DATA / "kinetics600"
@@ -61,11 +63,12 @@ def test_kinetics_real_csvs(tmp_path: Path) -> None:
         test = list(csv.DictReader(f))
     assert plan.records_read == len(val) + len(test)
     labels = Counter(r.source_label for r in plan.records)
-    assert len(labels) == 21 and set(labels.values()) == {50}  # 21 dance classes, 50 val clips each
+    # 20 dance classes, 50 val clips each (marching is not dance: it is in kinetics600_motion)
+    assert len(labels) == 20 and set(labels.values()) == {50} and "marching" not in labels
     assert {r.split for r in plan.records} == {"validation"}
     reasons = Counter(e.reason for e in plan.exclusions)
     assert reasons["no label"] == len(test)
-    assert reasons["not a dance class"] == len(val) - 21 * 50
+    assert reasons["not a dance class"] == len(val) - 20 * 50
     r = plan.records[0]
     assert r.group == r.youtube_id and r.id == f"kinetics600/{r.youtube_id}_{int(r.start_time):06d}_{int(r.end_time):06d}"
     assert r.media["youtube_id"] == r.youtube_id and "path" not in r.media
@@ -74,8 +77,9 @@ def test_kinetics_real_csvs(tmp_path: Path) -> None:
 def test_kinetics_motion_config(tmp_path: Path) -> None:
     plan = Kinetics600MotionBuilder(K600, work_dir=tmp_path).plan()
     assert {r.family for r in plan.records} == {"motion"}
-    assert len(plan.records) == 9 * 50
-    assert Counter(e.reason for e in plan.exclusions)["dance class (in the kinetics600 config)"] == 21 * 50
+    assert len(plan.records) == 10 * 50  # the 9 body-motion classes and marching
+    assert Counter(r.source_label for r in plan.records)["marching"] == 50
+    assert Counter(e.reason for e in plan.exclusions)["dance class (in the kinetics600 config)"] == 20 * 50
 
 
 def test_kinetics_json_twin_and_mirror(tmp_path: Path) -> None:
@@ -127,7 +131,7 @@ def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
 
 
 def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
-    opts = ActivityNetBuilder.Options(max_window=10.0)
+    opts = ActivityNetBuilder.Options(max_window=10.0, max_windows_per_segment=0)  # every window
     plan = ActivityNetBuilder(anet_dir, opts, work_dir=tmp_path).plan()
     anno = json.loads((ANET / "anet_anno_action.json").read_text())
     with (ANET / "video_info_new.csv").open() as f:
@@ -170,21 +174,61 @@ def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
     assert any(len(v) > 1 for v in by_seg.values())
 
 
+def test_spread_windows() -> None:
+    assert spread_windows(13, 0) == list(range(13)) and spread_windows(2, 3) == [0, 1]
+    assert spread_windows(13, 1) == [6] and spread_windows(13, 3) == [0, 6, 12]
+    assert spread_windows(10, 4) == [0, 3, 6, 9] and spread_windows(5, 5) == [0, 1, 2, 3, 4]
+    for n in range(1, 40):
+        for cap in range(1, 8):
+            kept = spread_windows(n, cap)
+            assert len(kept) == min(n, cap) and kept == sorted(set(kept)) and 0 <= kept[0] and kept[-1] < n
+
+
+def test_activitynet_window_cap_keeps_every_video(anet_dir: Path, tmp_path: Path) -> None:
+    """The cap lowers rows per video, never the videos per label; dropped windows are counted."""
+    plans = {
+        cap: ActivityNetBuilder(anet_dir, ActivityNetBuilder.Options(max_windows_per_segment=cap), work_dir=tmp_path).plan()
+        for cap in (0, 1, 3)
+    }
+    assert ActivityNetBuilder.Options().max_windows_per_segment == 3  # the documented default
+    full = {r.id: r for r in plans[0].records}
+    for cap, plan in plans.items():
+        assert plan.records_read == plans[0].records_read  # the same input, accounted for
+        videos = {label: {r.group for r in plan.records if r.label == label} for label in {r.label for r in full.values()}}
+        assert videos == {label: {r.group for r in full.values() if r.label == label} for label in videos}
+        by_seg = Counter(r.source_id.rsplit("_w", 1)[0] for r in plan.records)
+        if cap:
+            assert max(by_seg.values()) == cap
+            capped = [e for e in plan.exclusions if e.reason == "window cap"]
+            assert sum(e.count for e in capped) == len(full) - len(plan.records) > 0
+            assert all(f"max_windows_per_segment={cap}" in e.detail for e in capped)
+        for r in plan.records:  # a kept window is the same window, same id, as without a cap
+            assert (r.start_time, r.end_time) == (full[r.id].start_time, full[r.id].end_time)
+    assert len(plans[1].records) < len(plans[3].records) < len(plans[0].records)
+
+
 def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
     from dance_aggregate.sample.makers import make_activitynet
 
     src = make_activitynet(tmp_path)
     b = ActivityNetBuilder(src.data_dir, ActivityNetBuilder.Options(max_window=2.0), video_dir=src.video_dir, work_dir=tmp_path)
     plan = b.plan()
-    ids = {r.id for r in plan.records}
-    assert "activitynet/sJFgo9H6zNo_s00_w02" in ids  # Tango 1.0-5.5 s -> 3 windows of 1.5 s
-    tango = sorted((r for r in plan.records if r.youtube_id == "sJFgo9H6zNo"), key=lambda r: r.start_time)
-    assert [(r.start_time, r.end_time) for r in tango] == [(1.0, 2.5), (2.5, 4.0), (4.0, 5.5)]
+    expected = expected_activitynet(src.data_dir, src.video_dir, max_window=2.0)
+    assert len(plan.records) == expected.planned
+    assert Counter(e.reason for e in plan.exclusions) == expected.plan_exclusions
+    # The Tango segment of the first video (the first annotation): equal consecutive windows.
+    doc = json.loads((src.data_dir / "activity_net.v1-3.min.json").read_text())
+    ann = doc["database"]["sJFgo9H6zNo"]["annotations"][0]
+    (start, end), n = ann["segment"], math.ceil((ann["segment"][1] - ann["segment"][0]) / 2.0)
+    assert ann["label"] == "Tango" and n > 1
+    tango = sorted((r for r in plan.records if r.youtube_id == "sJFgo9H6zNo" and r.source_label == "Tango"), key=lambda r: r.start_time)
+    step = (end - start) / n
+    bounds = [b for r in tango for b in (r.start_time, r.end_time)]
+    assert bounds == pytest.approx([b for i in range(n) for b in (start + i * step, start + (i + 1) * step)])
+    assert tango[-1].id == f"activitynet/sJFgo9H6zNo_s00_w{n - 1:02d}"
     assert tango[0].media["path"].endswith("v_sJFgo9H6zNo.mp4")
-    missing = next(r for r in plan.records if r.youtube_id == "r7pWm2kQe1Y")
-    assert "path" not in missing.media
-    reasons = Counter(e.reason for e in plan.exclusions)
-    assert reasons == {"not a dance class": 1, "degenerate segment": 2, "testing subset has no labels": 1}
+    assert expected.missing  # the sample lists a video its mirror lacks: planned, with no local path
+    assert all("path" not in r.media for r in plan.records if r.youtube_id in expected.missing)
 
 
 def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
@@ -194,19 +238,46 @@ def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
             {"nodeId": 1, "nodeName": "Dancing", "parentId": None, "parentName": None},
             {"nodeId": 2, "nodeName": "Polka", "parentId": 1, "parentName": "Dancing"},
         ],
-        "database": {"abc": {"duration": 9, "subset": "training", "annotations": [{"segment": [1, 3], "label": "Polka"}]}},
+        "database": {"abcdefghijk": {"duration": 9, "subset": "training", "annotations": [{"segment": [1, 3], "label": "Polka"}]}},
     }
     (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
     plan = ActivityNetBuilder(tmp_path, work_dir=tmp_path).plan()
     assert [e.reason for e in plan.exclusions] == ["dance class missing from the crosswalk"]
 
 
+def test_label_lookups_ignore_case_and_spacing(tmp_path: Path) -> None:
+    """`Tango ` and `Salsa Dancing` are dance classes; rows keep the source's spelling."""
+    doc = {
+        "version": "VERSION 1.3",
+        "database": {
+            "abcdefghijk": {"duration": 30, "subset": "training", "annotations": [
+                {"segment": [1, 5], "label": "Tango "}, {"segment": [6, 9], "label": "belly  DANCE"},
+                {"segment": [10, 12], "label": "Washing dishes"}]},
+        },
+    }
+    (tmp_path / "anet").mkdir()
+    (tmp_path / "anet" / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
+    plan = ActivityNetBuilder(tmp_path / "anet", work_dir=tmp_path).plan()
+    assert [(r.label, r.source_label) for r in plan.records] == [("tango", "Tango "), ("belly_dance", "belly  DANCE")]
+    assert [e.reason for e in plan.exclusions] == ["not a dance class"]
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "validate.csv").write_text(
+        "label,youtube_id,time_start,time_end,split\nSalsa Dancing,abcdefghijk,0,10,val\nTANGO DANCING ,bcdefghijkl,5,15,val\n"
+    )
+    plan = Kinetics600Builder(tmp_path / "k", work_dir=tmp_path).plan()
+    assert [(r.label, r.source_label) for r in plan.records] == [("salsa", "Salsa Dancing"), ("tango", "TANGO DANCING")]
+
+
 def test_activitynet_options() -> None:
     with pytest.raises(ConfigError):
         ActivityNetBuilder.parse_options({"max_window": "0"})
     assert ActivityNetBuilder.parse_options({"max_window": "4.5"}).max_window == 4.5
+    assert ActivityNetBuilder.parse_options({"max_windows_per_segment": "0"}).max_windows_per_segment == 0
+    with pytest.raises(ConfigError, match="0 keeps every window"):
+        ActivityNetBuilder.parse_options({"max_windows_per_segment": "-1"})
 
 
+@pytest.mark.slow
 def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "dance_aggregate"
@@ -214,15 +285,27 @@ def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         cli, ["build", "kinetics600", "activitynet", "--sample", "--cache-dir", str(tmp_path / "cache"), "-O", str(out), "-q"]
     )
     assert res.exit_code == 0, res.output
-    assert "kinetics600: 7 records read = 3 rows written" in res.output
-    assert "activitynet: 11 records read = 6 rows written" in res.output
+    from dance_aggregate.sample.makers import make_sample
+
+    srcs = {s.config: s for s in make_sample(tmp_path / "cache")}  # generated by the build: read back
+    expected = {
+        "kinetics600": expected_kinetics600(srcs["kinetics600"].data_dir, srcs["kinetics600"].video_dir),
+        "activitynet": expected_activitynet(
+            srcs["activitynet"].data_dir, srcs["activitynet"].video_dir, float(srcs["activitynet"].options["max_window"])
+        ),
+    }
+    for config, exp in expected.items():
+        assert exp.summary(config) in res.output
+    truncated = sum(exp.truncated for exp in expected.values())
+    assert truncated and f"truncated: {truncated} row" in res.output
     with (out / "reports" / "kinetics600.download_ledger.csv").open() as f:
-        assert [(r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f)] == [("Q3n_9xYw8aE", "missing", "offline")]
+        ledger = sorted((r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f))
+    assert expected["kinetics600"].missing and ledger == sorted((i, "missing", "offline") for i in expected["kinetics600"].missing)
     from datasets import load_dataset
 
-    for config, n_train in (("kinetics600", 2), ("activitynet", 5)):
+    for config, exp in expected.items():
         ds = load_dataset("dance_aggregate", config)
-        assert ds["train"].num_rows == n_train
+        assert {split: d.num_rows for split, d in ds.items()} == exp.rows
         row = next(iter(load_dataset("dance_aggregate", config, streaming=True)["train"].decode(False)))
         assert row["video"]["path"].endswith(".mp4") and row["video"]["bytes"]
 

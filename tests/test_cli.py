@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from dance_aggregate.cli import cli
+from dance_aggregate.taxonomy import load_taxonomy
+from tests.helpers_sample import expected_ucf101
 
 
 @pytest.fixture()
@@ -53,6 +55,18 @@ def test_missing_data_dir_for_named_config(runner, tmp_path):
     assert "--data-dir ucf101=" in res.output
 
 
+def _ucf_groups(data_dir: Path, fold: int = 1) -> dict[str, set[str]]:
+    """Split -> UCF101 groups (``SalsaSpin_g09``) of the dance clips in the fold's lists."""
+    tax = load_taxonomy()
+    out: dict[str, set[str]] = {}
+    for split in ("train", "test"):
+        lines = (data_dir / "ucfTrainTestlist" / f"{split}list0{fold}.txt").read_text().split()
+        out[split] = {
+            rel.split("/")[1][2:].rsplit("_c", 1)[0] for rel in lines if rel.endswith(".avi") and tax.map("ucf101", rel.split("/")[0])
+        }
+    return out
+
+
 def test_unknown_config_and_bad_pairs(runner, tmp_path):
     res = runner.invoke(cli, ["build", "nosuch", "--data-dir", f"nosuch={tmp_path}"])
     assert res.exit_code == 1 and "unknown config 'nosuch'" in res.output
@@ -62,14 +76,23 @@ def test_unknown_config_and_bad_pairs(runner, tmp_path):
     assert res.exit_code == 1 and "fold must be 1, 2 or 3" in res.output
 
 
-def test_stats_and_json(runner, built_ucf):
+def test_stats_and_json(runner, built_ucf, ucf_sample):
+    expected = expected_ucf101(ucf_sample)
     res = runner.invoke(cli, ["stats", str(built_ucf)])
     assert res.exit_code == 0
-    assert re.search(r"train\s+5 rows", res.output) and "salsa" in res.output
+    assert re.search(rf"train\s+{expected.rows['train']} rows", res.output) and "salsa" in res.output
+    # rows and distinct videos (UCF101 groups gNN of the listed dance clips)
+    videos = _ucf_groups(ucf_sample)
+    assert len(videos["train"]) < expected.rows["train"]  # several clips per group: the counts differ
+    assert re.search(rf"train\s+{expected.rows['train']} rows\s+{len(videos['train'])} videos", res.output)
     res = runner.invoke(cli, ["stats", str(built_ucf), "--json"])
     data = json.loads(res.output)
     c = data["configs"]["ucf101"]
-    assert c["splits"]["test"]["rows"] == 3 and c["splits"]["train"]["labels"] == {"salsa": 5}
+    assert c["splits"]["test"]["rows"] == expected.rows["test"]
+    assert c["splits"]["train"]["labels"] == expected.labels["train"]
+    for split in ("train", "test"):
+        assert c["splits"][split]["videos"] == len(videos[split])
+        assert c["splits"][split]["label_videos"] == {"salsa": len(videos[split])}
     acc = c["accounting"]
     assert acc["records_read"] == acc["rows_written"] + sum(acc["excluded"].values())
 
@@ -82,12 +105,18 @@ def test_stats_on_empty_folder(runner, tmp_path):
 def test_taxonomy_table(runner):
     res = runner.invoke(cli, ["taxonomy"])
     assert res.exit_code == 0
-    assert re.search(r"11\s+salsa\s+latin\s+ucf101: SalsaSpin", res.output)
+    assert re.search(r"11\s+salsa\s+latin_dance\s+latin\s+ucf101: SalsaSpin", res.output)
+    assert re.search(r"34\s+marching\s+-\s+motion\s+.*\(not dance\)", res.output)
     res = runner.invoke(cli, ["taxonomy", "--json", "--source", "letsdance"])
     rows = json.loads(res.output)
     assert len(rows) == 16 and all(set(r["sources"]) == {"letsdance"} for r in rows)
+    # the tree: each label's parent, ancestors and children
+    latin = next(r for r in rows if r["id"] == "latin_dance")
+    assert latin["parent"] == "dance" and latin["umbrella"] and {"cha_cha", "rumba", "samba", "jive"} <= set(latin["children"])
+    assert next(r for r in rows if r["id"] == "cha_cha")["ancestors"] == ["latin_dance", "dance"]
 
 
+@pytest.mark.slow
 def test_sample_build_end_to_end(runner, tmp_path):
     out = tmp_path / "dance_aggregate"
     res = runner.invoke(cli, ["build", "--sample", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"])

@@ -143,6 +143,7 @@ def _variant(src: Path, dst: Path, *, crf: int = 23, scale: float = 1.0, crop: f
     return dst
 
 
+@pytest.mark.slow
 def test_real_footage_copies_found_and_other_segments_not(tmp_path):
     from dance_aggregate.dedup.match import tier2_pairs
     from dance_aggregate.media.clip import EncodeOptions, cut_and_encode
@@ -200,8 +201,12 @@ def built(corpus, tmp_path_factory):
 def test_precision_and_recall_on_planted_corpus(corpus, built):
     folder, _, _ = built
     with (folder / "reports" / "duplicates.csv").open() as f:
-        clusters = list(csv.DictReader(f))
-    predicted = {(a, b) for row in clusters for a, b in itertools.combinations(sorted(row["members"].split()), 2)}
+        clusters = list(csv.DictReader(f))  # one line per member of each cluster
+    members: dict[str, list[str]] = {}
+    for row in clusters:
+        members.setdefault(row["cluster"], []).append(row["id"])
+    assert all(sum(r["kept"] == "yes" for r in clusters if r["cluster"] == c) == 1 for c in members)
+    predicted = {(a, b) for ids in members.values() for a, b in itertools.combinations(sorted(ids), 2)}
     truth = true_pairs(corpus)
     tp = len(predicted & truth)
     precision = tp / len(predicted) if predicted else 0.0
@@ -298,6 +303,42 @@ def test_copies_in_two_splits_are_a_leak(corpus, tmp_path):
     assert [(x.column, x.splits) for x in leaks] == [("duplicate_ids", ("train", "validation"))] * 2
 
 
+def test_duplicates_keep_every_members_label_and_flag_disagreement(corpus, tmp_path):
+    """Removed copies' labels and sources stay on record; clusters whose labels disagree are
+    counted (an umbrella and a style in it are 'nested', two styles a 'conflict')."""
+    relabel = {}
+    for truth, label in (("T1", "tango"), ("T2", "latin_dance")):
+        first = next(c for c in corpus if c.truth == truth)
+        relabel[first.id] = label  # one member of T1 says tango (the rest salsa); one of T2 latin_dance
+    clips = []
+    for c in corpus:
+        row = dict(c.row, label=relabel.get(c.id, "salsa"), labels=[relabel.get(c.id, "salsa")],
+                   source_label=f"{relabel.get(c.id, 'salsa')} ({c.source})")
+        clips.append(type(c)(**{**vars(c), "row": row}))
+    folder = tmp_path / "dance_aggregate"
+    _write_sources(folder, clips)
+    build_all(folder)
+    with (folder / "reports" / "duplicates.csv").open() as f:
+        lines = list(csv.DictReader(f))
+    by_id = {r["id"]: r for r in lines}
+    truth_of = {c.id: c.truth for c in corpus}
+    for cid, label in relabel.items():
+        line = by_id[cid]  # the relabelled copy is in a cluster, kept or not, with its evidence
+        assert line["label"] == label and line["source_label"].startswith(label) and line["source"] in cid
+        same = [r for r in lines if r["cluster"] == line["cluster"]]
+        assert {truth_of[r["id"]] for r in same} == {truth_of[cid]}
+        assert {r["labels"] for r in same} == {"conflict" if label == "tango" else "nested"}
+    others = {r["labels"] for r in lines if r["cluster"] not in {by_id[c]["cluster"] for c in relabel}}
+    assert others == {"same"}
+    dedup = json.loads((folder / "reports" / "all.json").read_text())["dedup"]
+    assert (dedup["clusters_label_conflict"], dedup["clusters_label_nested"]) == (1, 1)
+    with (folder / "reports" / "all.excluded.csv").open() as f:
+        removed = [r for r in csv.DictReader(f) if r["reason"] == "duplicate"]
+    assert len(removed) == sum(r["kept"] == "no" for r in lines)
+    for r in removed:  # each removed copy names its own label and source label
+        assert f"label {by_id[r['id']]['label']}," in r["detail"] and r["source_label"] == by_id[r["id"]]["source_label"]
+
+
 def test_split_rule_within_one_source_config(corpus):
     members = [c for c in corpus if c.truth == "T1"]
     rows = [dict(c.row, id=f"kinetics600/t1_{k}") for k, c in enumerate(members)]
@@ -311,6 +352,7 @@ def test_split_rule_within_one_source_config(corpus):
 
 
 # -- the `all` config in a real build ----------------------------------------------------
+@pytest.mark.slow
 def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp_path, monkeypatch):
     from datasets import load_dataset
 

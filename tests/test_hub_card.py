@@ -28,6 +28,8 @@ def two_sources(tmp_path: Path) -> Path:
         "validation": fake_rows("kinetics600", "validation", 3, "tango"),
     }
     kin["validation"][-1].update(video=None, audio=None, has_audio=False)  # a feature-only row: null media is fine
+    for i, row in enumerate(kin["train"][:5]):  # 5 tango clips cut from 2 videos
+        row.update(group=f"vid{i % 2}", youtube_id=f"vid{i % 2}")
     alls = {s: ucf.get(s, []) + kin.get(s, []) for s in ("train", "validation", "test")}
     return make_folder(tmp_path / "dance_aggregate", {"ucf101": ucf, "kinetics600": kin, "all": alls}, excluded=1)
 
@@ -48,14 +50,19 @@ def test_card_front_matter(two_sources: Path) -> None:
 def test_card_body(two_sources: Path) -> None:
     text = (two_sources / "README.md").read_text()
     assert f"]({CHART_PATH})" in text
-    # counts per config, split and label
-    assert "| `kinetics600` | tango | 5 | 3 | 0 | 8 |" in text
-    assert "| `all` | salsa | 6 | 0 | 2 | 8 |" in text
+    # counts per config, split and label: rows (distinct videos)
+    assert "| `kinetics600` | tango | 5 (2) | 3 (3) | 0 (0) | 8 (5) |" in text
+    assert "| `all` | salsa | 6 (6) | 0 (0) | 2 (2) | 8 (8) |" in text
     for section in ("## Sources", "## Limitations", "## How to load", "streaming=True", "decode(False)", "## Label schema"):
         assert section in text
     assert "Kinetics-600 | `kinetics600` | yes" in text and "YouTube-8M | `youtube8m` | no" in text
     assert "No download ledger" in text  # degrades when the report is absent
     assert "rows of `all` that list other copies" in text
+    # the label tree, and how to read YouTube-8M's features and audio
+    assert "| 11 | `salsa` | `latin_dance` | Salsa |" in text and "| 0 | `dance` | - | Dance |" in text
+    assert "| 34 | `marching` | - (not dance) |" in text
+    assert "## YouTube-8M features" in text and "x * 4/255 + 4/512 - 2" in text and "not sound" in text
+    assert "## Pretraining overlap" in text and "--pretraining-ids NAME=FILE" in text  # not checked here
 
 
 def test_chart_png(two_sources: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from pathlib import Path
 
@@ -172,7 +173,7 @@ def test_real_split_lists_against_frames(tmp_path: Path) -> None:
         _write_clip(root, cls, f"HknJUs3gPuE_{start}", range(1, n + 1), seed)
     _write_clip(root, "samba", "TMf3baM35K0_026", range(1, 252), 10)
     _write_clip(root, "flamenco", "jWCY2isbkC4_021", range(1, 150), 11)  # lists say 201 frames
-    _write_clip(root, "ballet", "zzzzzzzzz-_100", range(1, 4), 12)  # in no list
+    _write_clip(root, "ballet", "zzzzzzzzzz-_100", range(1, 4), 12)  # in no list
     res = _build(root, tmp_path, splits=str(LISTS))
     acc = res.accounting
     assert acc.records_read == 1384 + 1
@@ -227,11 +228,55 @@ def test_broken_frame_and_ambiguous_class(tmp_path: Path) -> None:
     _write_clip(root, "samba", "ccccccccccc_020", range(1, 11), 4)
     _write_clip(root, "jive", "ddddddddddd_030", range(0, 10), 5)  # numbered from 0
     res = _build(root, tmp_path)
-    assert res.accounting.rows_written == 2
+    assert res.accounting.rows_written == 3  # the broken frame counts as missing (1 of 10 <= max_missing)
     assert _rows(tmp_path)["letsdance/ddddddddddd_030"]["num_frames"] == 10
-    assert res.accounting.excluded == {"unreadable media": 1, "clip in several classes": 1}
+    assert _rows(tmp_path)["letsdance/bbbbbbbbbbb_010"]["num_frames"] == 10
+    assert res.accounting.excluded == {"clip in several classes": 1}
     report = (tmp_path / "dance_aggregate" / "reports" / "letsdance.excluded.csv").read_text()
-    assert "bbbbbbbbbbb_010_0004.jpg" in report and "['rumba', 'samba']" in report
+    assert "['rumba', 'samba']" in report
+
+
+def _decoded(row: dict) -> list[np.ndarray]:
+    with av.open(io.BytesIO(row["video"]["bytes"])) as c:
+        return [f.to_ndarray(format="rgb24").astype(np.int16) for f in c.decode(video=0)]
+
+
+def test_unreadable_frames_count_as_missing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = tmp_path / "frames"
+    _write_clip(root, "tango", "bbbbbbbbbbb_010", range(1, 21), 2)
+    (root / "tango" / "bbbbbbbbbbb_010_0001.jpg").write_bytes(b"\xff\xd8 truncated jpeg")  # leading
+    (root / "tango" / "bbbbbbbbbbb_010_0007.jpg").write_bytes(b"not a jpeg at all")
+    _write_clip(root, "waltz", "eeeeeeeeeee_010", range(1, 21), 3)
+    for i in (2, 5, 9):  # 3 of 20 > max_missing 0.1
+        (root / "waltz" / f"eeeeeeeeeee_010_{i:04d}.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    caplog.set_level(logging.WARNING)
+    res = _build(root, tmp_path)
+    assert res.accounting.rows_written == 1 and res.accounting.excluded == {"too many missing frames": 1}
+    row = _rows(tmp_path)["letsdance/bbbbbbbbbbb_010"]
+    assert row["num_frames"] == 20 and row["duration"] == pytest.approx(20 / 30)
+    frames = _decoded(row)
+    held = [np.abs(frames[0] - frames[1]).mean(),  # frame 1 unreadable: frame 2 shown in its place
+            np.abs(frames[6] - frames[5]).mean()]  # frame 7 unreadable: frame 6 held
+    moving = [np.abs(frames[k + 1] - frames[k]).mean() for k in (2, 3, 7, 8)]
+    assert max(held) * 3 < min(moving), (held, moving)
+    assert any("letsdance/bbbbbbbbbbb_010: 2 of 20 frames unreadable, counted as missing" in r.getMessage()
+               for r in caplog.records)
+    report = (tmp_path / "dance_aggregate" / "reports" / "letsdance.excluded.csv").read_text()
+    assert "3 of 20 frames missing or unreadable" in report and "max_missing=0.1" in report
+
+
+def test_a_frame_of_another_size_is_resized_not_the_clip(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = tmp_path / "frames"
+    _write_clip(root, "ballet", "fffffffffff_100", range(1, 13), 4)  # 64x36 frames
+    small = io.BytesIO()
+    Image.fromarray(pattern_frame(4, 1, 32, 18)).save(small, format="JPEG", quality=90)
+    (root / "ballet" / "fffffffffff_100_0001.jpg").write_bytes(small.getvalue())  # the first one small
+    caplog.set_level(logging.WARNING)
+    res = _build(root, tmp_path, max_short_side="0")
+    assert res.accounting.rows_written == 1
+    row = _rows(tmp_path)["letsdance/fffffffffff_100"]
+    assert (row["width"], row["height"], row["num_frames"]) == (64, 36, 12)
+    assert any("letsdance/fffffffffff_100: 1 of 12 frames not 64x36" in r.getMessage() for r in caplog.records)
 
 
 def test_cli_builds_from_the_zip_with_options(sample_dir: Path, tmp_path: Path) -> None:

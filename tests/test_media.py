@@ -95,8 +95,11 @@ def test_webm_vp9_opus_source(tmp_path):
 
 
 def test_empty_range_and_garbage_are_media_errors(src30, tmp_path):
+    with pytest.raises(MediaError, match=r"the video ends at 10\.000 s, before the range \[20\.000, 25\.000\)") as err:
+        cut_and_encode(src30, 20, 25)  # past the end of a 10 s file
+    assert err.value.reason == "media shorter than range"
     with pytest.raises(MediaError) as err:
-        cut_and_encode(src30, 20, 25)
+        cut_and_encode(src30, 3.01, 3.02)  # inside the file, between two frames
     assert err.value.reason == "empty segment"
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00" * 1000)

@@ -72,6 +72,7 @@ def test_build_with_memory_work_dir_matches_local(sample, local_build, tmp_path)
     assert folder_snapshot(out) == folder_snapshot(local_build)
 
 
+@pytest.mark.slow
 def test_build_with_file_url_across_processes_resumes(sample, local_build, tmp_path):
     out = tmp_path / "out"
     work = f"file://{tmp_path}/shared"

@@ -29,7 +29,13 @@ def test_rows_to_table_fills_nulls_and_encodes_labels():
     assert t.schema.equals(arrow_schema())
     row = t.to_pylist()[0]
     assert row["source"] == 0 and row["label"] == features()["label"].str2int("salsa")
-    assert row["labels"] == [11, 0]
+    # labels gets every ancestor in the label tree, in order, without repeats
+    assert row["labels"] == [11, 2, 0]  # salsa, latin_dance, dance
+    t = rows_to_table([{"id": "letsdance/a", "source": "letsdance", "label": "latin_dance"},
+                       {"id": "youtube8m/b", "source": "youtube8m", "label": "tango", "labels": ["tango", "cha_cha"]}])
+    names = features()["label"].names
+    assert [[names[i] for i in r] for r in t.column("labels").to_pylist()] == [
+        ["latin_dance", "dance"], ["tango", "ballroom_dance", "dance", "cha_cha", "latin_dance"]]
     assert row["video"] is None and row["youtube_id"] is None and row["duplicate_ids"] == []
 
 

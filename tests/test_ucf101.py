@@ -10,7 +10,7 @@ import av
 import pytest
 
 from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
-from dance_aggregate.errors import AnnotationError, ConfigError, DataDirError, MediaError
+from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.sample.synth import write_ucf_avi
 
@@ -49,7 +49,10 @@ def test_plan_over_real_split_lists(ucf_tree):
     reasons = {}
     for e in plan.exclusions:
         reasons[e.reason] = reasons.get(e.reason, 0) + 1
-    assert reasons == {"not a dance class": 13320 - 133, "missing video": 133 - len(PRESENT)}
+    # SalsaSpin (133 clips) and IceDancing (158) are dance; every other class is excluded by rule
+    assert reasons == {"not a dance class": 13320 - 133 - 158, "missing video": 133 + 158 - len(PRESENT)}
+    ice = [e for e in plan.exclusions if e.source_label == "IceDancing"]
+    assert len(ice) == 158 and {e.reason for e in ice} == {"missing video"}  # mapped, only the file is absent
     r = next(r for r in plan.records if r.source_id == "v_SalsaSpin_g08_c01")
     assert (r.id, r.group, r.label, r.source_label, r.family, r.youtube_id) == (
         "ucf101/v_SalsaSpin_g08_c01", "SalsaSpin_g08", "salsa", "SalsaSpin", "latin", None
@@ -94,13 +97,21 @@ def test_wrong_data_dir_shows_layout(tmp_path):
     assert "classInd.txt" in str(err.value)
 
 
-def test_malformed_split_list_names_file_and_line(tmp_path):
+def test_malformed_split_list_line_costs_only_itself(tmp_path):
     lists = tmp_path / "ucfTrainTestlist"
     lists.mkdir()
-    (lists / "trainlist01.txt").write_bytes(b"SalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\ngarbage line\r\n")
+    (lists / "trainlist01.txt").write_bytes(
+        b"garbage line\r\nSalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\n"
+        b"SalsaSpin/../../../etc/v_SalsaSpin_g09_c01.avi 77\r\nSalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\n"
+    )
     (lists / "testlist01.txt").write_bytes(b"")
-    with pytest.raises(AnnotationError, match=r"trainlist01.txt:2: cannot read 'garbage'"):
-        UCF101Builder(tmp_path).plan()
+    plan = UCF101Builder(tmp_path).plan()
+    assert plan.records_read == 4
+    by_reason = {e.reason: e for e in plan.exclusions}
+    assert set(by_reason) == {"malformed line", "missing video", "duplicate line"}
+    assert [e.detail.split(":")[:2] for e in plan.exclusions if e.reason == "malformed line"] == [
+        ["trainlist01.txt", "1"], ["trainlist01.txt", "3"]]
+    assert "expected '<Class>/v_<Class>_gNN_cNN.avi'" in by_reason["malformed line"].detail
 
 
 def test_real_xvid_mp3_avi_encodes_with_audio(tmp_path):
@@ -143,3 +154,26 @@ def test_corrupt_avi_is_a_media_error_naming_the_file(tmp_path, ucf_tree):
         builder.materialize(record)
     assert "v_SalsaSpin_g01_c01.avi" in str(err.value)
     assert err.value.reason in ("unreadable media", "no video stream")
+
+
+def test_class_lookup_ignores_case_and_spacing(tmp_path):
+    """`salsaspin/...` and ` IceDancing/...` are the dance classes; source_label keeps the list's spelling."""
+    root = tmp_path / "UCF101"
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_bytes((DATA / "ucf101" / "classInd.txt").read_bytes())
+    (lists / "trainlist01.txt").write_text("salsaspin/v_salsaspin_g08_c01.avi 77\r\n  IceDancing/v_IceDancing_g09_c01.avi 44\r\n")
+    (lists / "testlist01.txt").write_text("SALSASPIN/v_SalsaSpin_g01_c01.avi\r\nApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\r\n")
+    for cls, name in [("SalsaSpin", "v_salsaspin_g08_c01.avi"), ("IceDancing", "v_IceDancing_g09_c01.avi"),
+                      ("SalsaSpin", "v_SalsaSpin_g01_c01.avi")]:
+        (root / "UCF-101" / cls).mkdir(parents=True, exist_ok=True)
+        (root / "UCF-101" / cls / name).write_bytes(b"")
+    plan = UCF101Builder(root).plan()
+    got = {r.source_id: (r.split, r.label, r.source_label) for r in plan.records}
+    assert got == {
+        "v_salsaspin_g08_c01": ("train", "salsa", "salsaspin"),
+        "v_IceDancing_g09_c01": ("train", "ice_dance", "IceDancing"),
+        "v_SalsaSpin_g01_c01": ("test", "salsa", "SALSASPIN"),
+    }
+    assert [e.reason for e in plan.exclusions] == ["not a dance class"]
+

@@ -15,7 +15,13 @@ import click
 
 from dance_aggregate import __version__
 from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
+from dance_aggregate.pipeline.defaults import (
+    DEFAULT_FAILURE_MIN_RECORDS,
+    DEFAULT_MAX_FAILURE_SHARE,
+    DEFAULT_OUTPUT,
+    DEFAULT_PART_SIZE,
+    DEFAULT_WORKERS,
+)
 
 logger = logging.getLogger("dance_aggregate")
 
@@ -30,12 +36,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
 
 
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+def _pairs(values: tuple[str, ...], flag: str, form: str = "SOURCE=PATH", example: str = "ucf101=/data/UCF101") -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values:
         key, sep, val = v.partition("=")
         if not sep or not key or not val:
-            raise click.BadParameter(f"expected SOURCE=PATH, got {v!r} (e.g. {flag} ucf101=/data/UCF101)", param_hint=flag)
+            raise click.BadParameter(f"expected {form}, got {v!r} (e.g. {flag} {example})", param_hint=flag)
         out[key.strip()] = val
     return out
 
@@ -77,13 +83,17 @@ def cli() -> None:
 @click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (pip install \"dance-aggregate[ray]\").")
 @click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
 @click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
-@click.option("--max-short-side", type=click.IntRange(min=16), default=None, help="Downscale video so its shorter side is at most this.")
+@click.option("--max-short-side", type=click.IntRange(min=0), default=None, help="Downscale video so its shorter side is at most this; 0 keeps the source size [default: each source's, 360 for ActivityNet, Kinetics and Let's Dance].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Where --sample generates its raw files.")
 @click.option("--url-template", default=None, metavar="URL", help="Where videos are fetched from, with {youtube_id} [default: the YouTube watch URL].")
 @click.option("--offline", is_flag=True, help="Use only --video-dir mirrors; record other clips as missing, no network (implied by --sample).")
 @click.option("--retry-failed", is_flag=True, help="Retry downloads that failed permanently before (removed, private...).")
 @click.option("--cookies", type=click.Path(exists=True, dir_okay=False), default=None, help="Netscape cookies file for yt-dlp (never logged).")
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
+@click.option("--pretraining-ids", "pretraining_ids", multiple=True, metavar="NAME=FILE", help="YouTube ids a model was pretrained on (Kinetics-style CSV/JSON or one id per line); fills pretraining_overlap (repeatable).")
+@click.option("--pretraining-to-train", is_flag=True, help="In `all`, move validation/test rows whose video is in a --pretraining-ids set to train.")
+@click.option("--max-failure-share", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_MAX_FAILURE_SHARE, show_default=True, help="Stop a config when more than this share of its tried records failed for one reason (a broken codec, a blocked network); 1 turns it off.")
+@click.option("--failure-min-records", type=click.IntRange(min=1), default=DEFAULT_FAILURE_MIN_RECORDS, show_default=True, help="Records a config tries before --max-failure-share applies.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def build(
@@ -105,6 +115,10 @@ def build(
     retry_failed: bool,
     cookies: str | None,
     proxy: str | None,
+    pretraining_ids: tuple[str, ...],
+    pretraining_to_train: bool,
+    max_failure_share: float,
+    failure_min_records: int,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -118,6 +132,7 @@ def build(
       dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --video-dir kinetics600=/data/k600/videos -j 4
       dance-aggregate build activitynet --data-dir activitynet=/data/anet -o activitynet.max_window=10 --offline
       dance-aggregate build --sample --runner ray --ray-address auto --work-dir s3://bucket/run1
+      dance-aggregate build kinetics600 --data-dir kinetics600=/data/k600 --pretraining-ids k400_train=kinetics-400_train.csv --pretraining-to-train
 
     Configs already in the output folder are kept; a rerun resumes where it stopped.
     """
@@ -153,6 +168,10 @@ def build(
             max_short_side=max_short_side,
             fetch=fetch,
             progress=not quiet,
+            pretraining_ids=_pairs(pretraining_ids, "--pretraining-ids", "NAME=FILE", "k400_train=kinetics-400_train.csv"),
+            pretraining_to_train=pretraining_to_train,
+            failure_min_records=failure_min_records,
+            max_failure_share=max_failure_share,
         )
         result = run_build(request)
     except DanceAggregateError as exc:
@@ -243,7 +262,8 @@ def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str |
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--source", default=None, help="Show the crosswalk of one source only.")
 def taxonomy(as_json: bool, source: str | None) -> None:
-    """The shared dance label schema: labels, families and source labels."""
+    """The shared dance label schema: labels, their parent in the label tree, families and
+    source labels. A row's `labels` holds its label and every ancestor."""
     from dance_aggregate.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
@@ -255,11 +275,11 @@ def taxonomy(as_json: bool, source: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'idx':>3}  {'label':<20} {'family':<11} source labels")
+    click.echo(f"{'idx':>3}  {'label':<20} {'parent':<15} {'family':<11} source labels")
     for r in rows:
         srcs = "; ".join(f"{s}: {', '.join(v)}" for s, v in r["sources"].items())
-        umbrella = " (umbrella)" if r["umbrella"] else ""
-        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['family']:<11} {srcs}{umbrella}")
+        note = " (umbrella)" if r["umbrella"] else ("" if r["dance"] else " (not dance)")
+        click.echo(f"{r['index']:>3}  {r['id']:<20} {r['parent'] or '-':<15} {r['family']:<11} {srcs}{note}")
 
 
 def main() -> None:

@@ -20,6 +20,19 @@ class AnnotationError(DanceAggregateError):
     """An annotation file (split list, CSV, JSON) cannot be parsed."""
 
 
+class RecordError(AnnotationError):
+    """One input record (a CSV row, a JSON entry, a list line) cannot be read.
+
+    Raised while parsing one record; the builder catches it, records that record as
+    excluded with ``reason`` and the message, and goes on with the others.
+    """
+
+    def __init__(self, message: str, reason: str = "malformed record") -> None:
+        super().__init__(message)
+        #: Short normalised reason used in reports ("invalid id", "invalid time", ...).
+        self.reason = reason
+
+
 class MediaError(DanceAggregateError):
     """A media file cannot be read, cut or encoded.
 
@@ -39,6 +52,19 @@ class TaxonomyError(DanceAggregateError):
 
 class OutputError(DanceAggregateError):
     """The output folder is not a dance_aggregate folder, or is inconsistent."""
+
+
+class DiskFullError(OutputError):
+    """The disk (or quota) holding the output or work folder is full.
+
+    It stops the whole build: every further write would fail the same way. Nothing already
+    in the output folder is replaced by a partial copy.
+    """
+
+
+class TooManyFailures(DanceAggregateError):
+    """Most records of a config failed for one unexpected reason (a bug, a broken codec, a
+    blocked network): the config stops early instead of writing a near-empty dataset."""
 
 
 class ConfigError(DanceAggregateError):

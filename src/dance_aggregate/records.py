@@ -111,5 +111,5 @@ class Plan:
 
     @property
     def records_read(self) -> int:
-        """Every input record the builder looked at."""
-        return len(self.records) + len(self.exclusions)
+        """Every input record the builder looked at (an exclusion may stand for several)."""
+        return len(self.records) + sum(e.count for e in self.exclusions)

@@ -7,6 +7,9 @@ YouTube-8M, the feature columns for pixel sources).
 
 Rows are turned into Arrow with :func:`rows_to_table`, never through
 ``datasets.Audio.encode_example`` (which imports torch), so a build runs without torch.
+:func:`rows_to_table` is also where every row's ``labels`` gets the ancestors of its labels in
+the label tree (:meth:`~dance_aggregate.taxonomy.Taxonomy.with_ancestors`), once for every
+source.
 """
 
 from __future__ import annotations
@@ -33,14 +36,19 @@ COLUMNS: dict[str, str] = {
     "start_time": "Start of the clip in the original video, seconds; null where unknown.",
     "end_time": "End of the clip in the original video, seconds; null where unknown.",
     "label": "Canonical dance label (ClassLabel; the index order is part of the published contract).",
-    "labels": "Every canonical label of the clip (multi-label sources such as YouTube-8M); `[label]` elsewhere.",
+    "labels": "The clip's label and all its ancestors in the label tree, nearest first (`[salsa, latin_dance, dance]`), "
+    "then any other label of multi-label sources (YouTube-8M) with theirs; train at an umbrella level by picking "
+    "`ballroom_dance` / `latin_dance` from it.",
     "source_label": "The source's own label string, unchanged.",
     "family": "Family of the canonical label (ballroom, latin, street, theatrical, folk, ...).",
     "group": "The unit that never straddles splits: UCF101 group (`SalsaSpin_g07`), otherwise the YouTube id.",
     "duplicate_ids": "Ids of the other copies of this clip found by deduplication (empty when unique).",
+    "pretraining_overlap": "Names of the `--pretraining-ids` sets (e.g. Kinetics-400 train) that contain this clip's "
+    "YouTube video: `[]` when in none; null when no set was given or the clip has no YouTube id.",
     "video": "H.264 + AAC MP4 (`+faststart`), browser-playable; null for feature-only sources.",
     "audio": "The clip's audio as FLAC; null when the source clip has no sound.",
-    "has_audio": "Whether the source clip had an audio track.",
+    "has_audio": "Whether the `audio` column holds the clip's sound (false when the source clip had no audio track, "
+    "and for YouTube-8M rows, which carry audio features instead of sound).",
     "duration": "Clip duration in seconds.",
     "fps": "Frames per second of the stored video.",
     "width": "Width of the stored video in pixels.",
@@ -49,8 +57,10 @@ COLUMNS: dict[str, str] = {
     "frame_hashes": "64-bit perceptual hashes of the frames, 4 per second (0 for blank windows), used by dedup.",
     "mean_rgb": "YouTube-8M video-level mean RGB feature (1024 floats); null elsewhere.",
     "mean_audio": "YouTube-8M video-level mean audio feature (128 floats); null elsewhere.",
-    "frame_rgb": "YouTube-8M frame-level RGB features, one 1024-float vector per second; null elsewhere.",
-    "frame_audio": "YouTube-8M frame-level audio features, one 128-float vector per second; null elsewhere.",
+    "frame_rgb": "YouTube-8M frame-level RGB features as the source stores them: one 1024-byte uint8 vector per "
+    "second (floats: `dance_aggregate.training.features.dequantize`); null elsewhere.",
+    "frame_audio": "YouTube-8M frame-level audio features as the source stores them: one 128-byte uint8 vector per "
+    "second (dequantise like `frame_rgb`); null elsewhere.",
 }
 
 
@@ -72,6 +82,7 @@ def features() -> Features:
             "family": Value("string"),
             "group": Value("string"),
             "duplicate_ids": List(Value("string")),
+            "pretraining_overlap": List(Value("string")),
             "video": Video(),
             "audio": Audio(),
             "has_audio": Value("bool"),
@@ -83,8 +94,10 @@ def features() -> Features:
             "frame_hashes": List(Value("uint64")),
             "mean_rgb": List(Value("float32")),
             "mean_audio": List(Value("float32")),
-            "frame_rgb": List(List(Value("float32"))),
-            "frame_audio": List(List(Value("float32"))),
+            # As the source stores them (uint8-quantised, one vector per second): a quarter of
+            # the float32 bytes; training.features.dequantize gives the starter code's floats.
+            "frame_rgb": List(List(Value("uint8"))),
+            "frame_audio": List(List(Value("uint8"))),
         }
     )
 
@@ -105,14 +118,19 @@ def empty_row() -> dict[str, Any]:
 
 
 def encode_labels(row: dict[str, Any]) -> dict[str, Any]:
-    """Turn label ids / source names into ClassLabel indices (in place copy)."""
+    """Turn label ids / source names into ClassLabel indices (in place copy); ``labels``
+    gets the ancestors of each of its labels in the label tree."""
     feats = features()
+    names = feats["label"].names
     out = dict(row)
     if isinstance(out.get("source"), str):
         out["source"] = feats["source"].str2int(out["source"])
     if isinstance(out.get("label"), str):
         out["label"] = feats["label"].str2int(out["label"])
-    out["labels"] = [feats["label"].str2int(x) if isinstance(x, str) else x for x in (out.get("labels") or [])]
+    given = [names[x] if isinstance(x, int) else x for x in (out.get("labels") or [])]
+    if not given and out.get("label") is not None:
+        given = [names[out["label"]]]
+    out["labels"] = [feats["label"].str2int(x) for x in load_taxonomy().with_ancestors(given)]
     return out
 
 

@@ -9,7 +9,9 @@ A source builder only knows its source's files. Subclasses set:
 - :meth:`plan`: parse annotations into records and exclusions (no media work);
 - optionally :meth:`materialize`: turn one record into a full row (the default cuts
   ``record.media["path"]`` between ``record.media["start"]``/``["end"]`` and re-encodes),
-  or :meth:`produce` when one plan record stands for many rows.
+  or :meth:`produce` when one plan record stands for many rows;
+- optionally :meth:`pass_key` and :meth:`produce_many`: records with the same key (the
+  windows of one source video) are made together, in one decoding pass.
 
 A builder only knows its source's files: it parses and plans, and makes rows. Which
 configs exist, whether they carry pixels and so on is declared in
@@ -20,12 +22,14 @@ Builders are pickled into worker processes, so they hold only plain attributes.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from dance_aggregate.errors import ConfigError, DataDirError, MediaError
+from dance_aggregate.media.avlog import record_context
 from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
+from dance_aggregate.output.layout import safe_stem
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
@@ -33,11 +37,16 @@ from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 @dataclass
 class Produced:
     """What one plan record became: rows, exclusions, and the input records read
-    (``read == len(rows) + sum(e.count for e in exclusions)``)."""
+    (``read == len(rows) + sum(e.count for e in exclusions)``).
+
+    ``truncated`` notes the rows whose media covers less than their annotated range
+    (:func:`truncation`): they are stored with their true times and counted in the report.
+    """
 
     rows: list[dict[str, Any]]
     exclusions: list[Exclusion]
     read: int
+    truncated: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -105,7 +114,7 @@ class SourceBuilder:
         path = media.get("path")
         if not path:
             raise MediaError(f"{record.id}: no media path in the record", reason="missing video")
-        clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=f"{path} ({record.id})")
+        clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=str(path), label=record.id)
         return clip_row(record, clip)
 
     def produce(self, record: ClipRecord) -> Produced:
@@ -116,11 +125,42 @@ class SourceBuilder:
         Raises:
             MediaError: the clip cannot be produced (excluded with ``error.reason``).
         """
-        return Produced([self.materialize(record)], [], 1)
+        row = self.materialize(record)
+        note = truncation(record, row)
+        return Produced([row], [], 1, [note] if note else [])
+
+    def pass_key(self, record: ClipRecord) -> str | None:
+        """Records with the same key are made together by :meth:`produce_many` (the
+        windows of one source file, cut in one pass) and are never split between units of
+        work. ``None`` (the default): the record is made alone."""
+        return None
+
+    def produce_many(self, records: list[ClipRecord]) -> list[Produced | Exception]:
+        """:meth:`produce` every record of a unit of work, in order; a record that fails
+        gets its exception in place of its result (one bad record costs only itself).
+
+        libav's warnings while a record is made are logged with its id
+        (:func:`~dance_aggregate.media.avlog.record_context`). Builders whose records share
+        source files override this to cut them in one pass (see :meth:`pass_key`).
+        """
+        out: list[Produced | Exception] = []
+        for record in records:
+            with record_context(record.id):
+                try:
+                    out.append(self.produce(record))
+                except Exception as exc:  # noqa: BLE001 - handed back; run_unit records the exclusion
+                    out.append(exc)
+        return out
 
     def should_redo(self, exclusions: list[Exclusion]) -> bool:
         """Whether a unit finished by an earlier run must run again because of what it
         excluded (e.g. a download that failed for a transient reason). Default: never."""
+        return False
+
+    def expected_failure(self, reason: str) -> bool:
+        """Whether a record failing with ``reason`` is a fact about that record alone (a
+        removed video), which the build's failure cap never counts. Default: none is; every
+        failure of a local source may be a sign of a broken setup."""
         return False
 
     # -- helpers --------------------------------------------------------------------------
@@ -182,11 +222,26 @@ def _coerce(raw: str, annotation: Any, what: str) -> Any:
 
 
 def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
-    """The full row of a record whose media was encoded into ``clip``."""
-    stem = record.id.replace("/", "-")
+    """The full row of a record whose media was encoded into ``clip`` (its media cells are
+    named ``<id with / as ->.mp4`` / ``.flac``, escaped by :func:`safe_stem`).
+
+    Its times say what the MP4 holds: a clip that begins later than asked (a negative
+    start clamped to 0) has its ``start_time`` moved by as much, and a truncated clip (the
+    source ends early) ends at ``start_time + duration``, never at the annotated end.
+    """
+    stem = safe_stem(record.id.replace("/", "-"))
     row = record.base_row()
+    start, end = record.start_time, record.end_time
+    if start is not None:
+        shift = clip.start - (clip.requested[0] or 0.0)
+        if shift > 1e-9:
+            start = round(start + shift, 6)
+        if clip.truncated and end is not None:
+            end = round(start + clip.duration, 6)
     row.update(
         {
+            "start_time": start,
+            "end_time": end,
             "video": {"bytes": clip.video, "path": f"{stem}.mp4"},
             "audio": {"bytes": clip.audio_flac, "path": f"{stem}.flac"} if clip.audio_flac else None,
             "has_audio": clip.has_audio,
@@ -199,3 +254,20 @@ def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
         }
     )
     return row
+
+
+def truncation(record: ClipRecord, row: dict[str, Any]) -> dict[str, Any] | None:
+    """A note for the report when ``row`` stores less than ``record``'s annotated range
+    (more than one frame short), else ``None``."""
+    if record.start_time is None or record.end_time is None or row.get("duration") is None:
+        return None
+    asked = record.end_time - record.start_time
+    frame = 1.0 / row["fps"] if row.get("fps") else 0.0
+    if asked - row["duration"] <= frame + 1e-6:
+        return None
+    return {
+        "id": record.id,
+        "annotated": [record.start_time, record.end_time],
+        "stored": [row["start_time"], row["end_time"]],
+        "covered": round(row["duration"] / asked, 4) if asked > 0 else 0.0,
+    }

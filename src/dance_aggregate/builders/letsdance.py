@@ -33,16 +33,18 @@ a frame clip missing from the lists are both excluded and counted. A video whose
 lists put in several splits (20 videos in the published lists) is moved whole to the most
 held-out of them (test, then validation), so no video straddles splits.
 
+A clip whose YouTube id is not 11 characters of ``A-Za-z0-9_-`` is excluded as ``invalid
+id``. Image names in a class folder that are not ``<youtube_id>_<start>_<frame>.jpg`` are
+excluded and counted (one report line per class folder); a split-list line that cannot be
+read is excluded with its file and line (:mod:`.letsdance_splits`).
+
 No ``pose`` column: the release's skeleton JSON could not be pinned down (no sample of it
 is public), so it is not read.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import hashlib
-import io
 import logging
 import os
 import re
@@ -50,14 +52,21 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
+from dance_aggregate.builders.annotations import check_youtube_id, display_id, per_record
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, clip_row, layout_from_doc
-from dance_aggregate.errors import AnnotationError, MediaError
+from dance_aggregate.builders.letsdance_splits import (
+    ListedClip,
+    hash_split,
+    index_lists,
+    read_split_lists,
+)
+from dance_aggregate.builders.letsdance_frames import ClipFrames, decode_jpeg  # noqa: F401 - decode_jpeg: public here too
 from dance_aggregate.media.clip import EncodeOptions, encode_frames
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 
@@ -67,17 +76,7 @@ _MODULE_DOC = __doc__
 #: Frame rate of the released frames.
 FPS = 30
 _FRAME_RE = re.compile(r"^(?P<yt>.+)_(?P<start>\d+)_(?P<rel>\d+)$")
-_YT_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
-_SPLIT_FILES = {"train": ("train",), "validation": ("val", "validation", "valid"), "test": ("test",)}
-_SPLIT_NAMES = {
-    "train": "train",
-    "val": "validation",
-    "valid": "validation",
-    "validation": "validation",
-    "test": "test",
-}
-#: Most held-out first: where a video listed in several splits goes.
-_HELD_OUT_ORDER = ("test", "validation", "train")
+__all__ = ["FrameSource", "LetsDanceBuilder", "LetsDanceOptions", "ListedClip", "hash_split", "read_split_lists"]
 _IMAGE_EXTS = (".jpg", ".jpeg")
 
 
@@ -151,80 +150,6 @@ def start_seconds(token: str, unit: str = "mmss") -> float:
     return float(value)
 
 
-def hash_split(youtube_id: str, train_percent: int = 80, validation_percent: int = 10) -> str:
-    """Deterministic split of a video from its id (stable across runs and machines)."""
-    bucket = int.from_bytes(hashlib.sha1(youtube_id.encode()).digest()[:8], "big") % 100
-    if bucket < train_percent:
-        return "train"
-    if bucket < train_percent + validation_percent:
-        return "validation"
-    return "test"
-
-
-@dataclass
-class ListedClip:
-    """One line of a split list."""
-
-    key: str
-    split: str
-    source_label: str | None = None
-    n_frames: int | None = None
-
-
-def read_split_lists(path: Path) -> list[ListedClip]:
-    """Read split lists: a folder of Let's Dance lists or one ``key,split`` CSV.
-
-    Raises:
-        AnnotationError: for a missing path or an unreadable line.
-    """
-    out: list[ListedClip] = []
-    if path.is_dir():
-        found = False
-        for split, stems in _SPLIT_FILES.items():
-            for stem in stems:
-                for ext in (".csv", ".txt", ".tsv"):
-                    f = path / f"{stem}{ext}"
-                    if f.is_file():
-                        found = True
-                        out.extend(_read_letsdance_list(f, split))
-        if not found:
-            raise AnnotationError(
-                f"{path}: no train.csv / val.csv / test.csv split lists in this folder; "
-                f"expected the Let's Dance lists (class<TAB><youtube_id>_<start><TAB><n_frames>)"
-            )
-        return out
-    if not path.is_file():
-        raise AnnotationError(f"letsdance splits={path}: no such file or folder")
-    with path.open(encoding="utf-8", newline="") as fh:
-        for line_no, fields in enumerate(csv.reader(fh), start=1):
-            fields = [x.strip() for x in fields]
-            if not fields or not fields[0] or fields[0].startswith("#"):
-                continue
-            if len(fields) < 2 or fields[1].lower() not in _SPLIT_NAMES:
-                if line_no == 1:
-                    continue  # a header
-                raise AnnotationError(f"{path}:{line_no}: expected '<youtube_id>_<start>,<split>', got {fields!r}")
-            out.append(ListedClip(fields[0], _SPLIT_NAMES[fields[1].lower()]))
-    return out
-
-
-def _read_letsdance_list(path: Path, split: str) -> list[ListedClip]:
-    out = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            fields = line.rstrip("\r\n").split("\t")
-            if not line.strip():
-                continue
-            if len(fields) < 2 or "_" not in fields[1]:
-                raise AnnotationError(
-                    f"{path}:{line_no}: cannot read {line.rstrip()!r}; expected "
-                    f"'class<TAB><youtube_id>_<start><TAB><n_frames>'"
-                )
-            n = int(fields[2]) if len(fields) > 2 and fields[2].strip().isdigit() else None
-            out.append(ListedClip(fields[1].strip(), split, fields[0].strip(), n))
-    return out
-
-
 class FrameSource:
     """The frames of a Let's Dance tree, from a folder or straight from the zip.
 
@@ -246,7 +171,9 @@ class FrameSource:
         """Yield (class folder name, member) for every frame image."""
         if self.is_zip:
             with zipfile.ZipFile(self.path) as zf:
-                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+                # orig_filename: zipfile cuts a name at a NUL byte (such a member is still
+                # listed, and excluded by its name, never silently read as a folder).
+                names = [i.orig_filename for i in zf.infolist() if not i.orig_filename.endswith("/")]
             frames = [n for n in names if n.lower().endswith(_IMAGE_EXTS) and n.count("/") >= 1]
             prefixes = Counter(n.rsplit("/", 2)[0] if n.count("/") >= 2 else "" for n in frames)
             if not prefixes:
@@ -273,6 +200,20 @@ class FrameSource:
                     if e.is_file() and e.name.lower().endswith(_IMAGE_EXTS):
                         yield cls, f"{cls}/{e.name}"
 
+    def size(self, member: str) -> tuple[int, int] | None:
+        """The ``(width, height)`` of one frame from its header (nothing decoded), or
+        ``None`` when the header cannot be read."""
+        try:
+            if self.is_zip:
+                if self._zip is None:
+                    self._zip = zipfile.ZipFile(self.path)
+                with self._zip.open(member) as f, Image.open(f) as img:
+                    return img.size
+            with Image.open(self.path / member) as img:
+                return img.size
+        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile):
+            return None
+
     def read(self, member: str) -> bytes:
         """The bytes of one frame."""
         if self.is_zip:
@@ -281,18 +222,6 @@ class FrameSource:
             return self._zip.read(member)
         with open(self.path / member, "rb") as f:
             return f.read()
-
-
-def decode_jpeg(data: bytes, min_short_side: int | None) -> np.ndarray:
-    """Decode a JPEG to RGB, letting libjpeg scale down by 1/2, 1/4 or 1/8 while decoding
-    when the result keeps at least ``min_short_side`` pixels (much faster than full size)."""
-    with Image.open(io.BytesIO(data)) as img:
-        if min_short_side:
-            w, h = img.size
-            scale = min_short_side / min(w, h)
-            if scale < 1:
-                img.draft("RGB", (int(w * scale + 0.5), int(h * scale + 0.5)))
-        return np.asarray(img.convert("RGB"))
 
 
 class LetsDanceBuilder(SourceBuilder):
@@ -314,120 +243,22 @@ class LetsDanceBuilder(SourceBuilder):
         return FrameSource(root)
 
     def plan(self) -> Plan:
-        """Group frames into clips, assign splits, exclude what cannot be built."""
-        opts = self.options
+        """Group frames into clips, assign splits, exclude what cannot be built (each clip,
+        list line and stray image name on its own)."""
         source = self._frames()
-        clips: dict[str, dict[str, dict[int, str]]] = defaultdict(lambda: defaultdict(dict))
-        unreadable = 0
-        for cls, member in source.list_frames():
-            parsed = parse_frame_name(member)
-            if parsed is None:
-                unreadable += 1
-                continue
-            yt, start, rel = parsed
-            clips[f"{yt}_{start}"][cls][rel] = member
-        if unreadable:
-            logger.warning(
-                "%s: %d image names not of the form <youtube_id>_<start>_<frame>.jpg ignored", source.path, unreadable
-            )
-        if not clips:
+        clips, exclusions = _group_frames(source)
+        if not clips and not exclusions:
             raise self.layout_error(f"no <class>/<youtube_id>_<start>_<frame>.jpg frames in {source.path}")
         listed: dict[str, ListedClip] = {}
-        straddling: dict[str, str] = {}
-        if opts.splits:
-            for lc in read_split_lists(Path(opts.splits).expanduser()):
-                if lc.key in listed and listed[lc.key].split != lc.split:
-                    logger.warning("letsdance: %s listed in %s and %s", lc.key, listed[lc.key].split, lc.split)
-                listed.setdefault(lc.key, lc)
-            video_splits: dict[str, set[str]] = defaultdict(set)
-            for lc in listed.values():
-                video_splits[lc.key.rsplit("_", 1)[0]].add(lc.split)
-            straddling = {
-                yt: next(s for s in _HELD_OUT_ORDER if s in ss) for yt, ss in video_splits.items() if len(ss) > 1
-            }
-            if straddling:
-                logger.warning(
-                    "letsdance: the split lists put %d videos in several splits; each moved whole to its most "
-                    "held-out split (e.g. %s)",
-                    len(straddling),
-                    ", ".join(sorted(straddling)[:3]),
-                )
+        moved: dict[str, str] = {}
+        if self.options.splits:
+            listed, moved, bad_lines = index_lists(read_split_lists(Path(self.options.splits).expanduser()))
+            exclusions.extend(bad_lines)
         records: list[ClipRecord] = []
-        exclusions: list[Exclusion] = []
         for key in sorted(set(clips) | set(listed)):
-            yt, start = key.rsplit("_", 1)
-            rid = f"letsdance/{key}"
-            lc = listed.get(key)
-            by_class = clips.get(key, {})
-            cls = next(iter(by_class)) if len(by_class) == 1 else (lc.source_label if lc else None)
-            if opts.splits:
-                if lc is None:
-                    exclusions.append(
-                        Exclusion(rid, "not in split lists", f"{key} has frames but is in no split list", None, cls)
-                    )
-                    continue
-                split = straddling.get(yt, lc.split)
-            else:
-                split = hash_split(yt, opts.train_percent, opts.validation_percent)
-            if not by_class:
-                exclusions.append(
-                    Exclusion(rid, "missing frames", f"{key} is listed but has no frames in {source.path}", split, cls)
-                )
-                continue
-            if len(by_class) > 1:
-                exclusions.append(
-                    Exclusion(rid, "clip in several classes", f"{key} has frames under {sorted(by_class)}", split, cls)
-                )
-                continue
-            frames = by_class[cls]
-            mapping = self.taxonomy.map("letsdance", cls)
-            if mapping is None:
-                exclusions.append(Exclusion(rid, "not a dance class", cls, split, cls))
-                continue
-            if not _YT_RE.match(yt):
-                logger.warning("letsdance: %s: %r is not an 11-character YouTube id", key, yt)
-            # Frames are numbered from 1 in the release; a tree numbered from 0 is read as is.
-            first = 0 if 0 in frames else 1
-            last = max(max(frames), (lc.n_frames or 0) - 1 + first if lc else 0)
-            expected = last - first + 1
-            missing = [i for i in range(first, last + 1) if i not in frames]
-            if len(missing) > opts.max_missing * expected:
-                exclusions.append(
-                    Exclusion(
-                        rid,
-                        "too many missing frames",
-                        f"{len(missing)} of {expected} frames missing (first: {missing[:5]}); limit max_missing={opts.max_missing}",
-                        split,
-                        cls,
-                    )
-                )
-                continue
-            try:
-                t0: float | None = start_seconds(start, opts.start_unit)
-            except ValueError as exc:
-                logger.warning("letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc)
-                t0 = None
-            records.append(
-                ClipRecord(
-                    id=rid,
-                    source="letsdance",
-                    source_id=key,
-                    split=split,
-                    label=mapping.label,
-                    source_label=cls,
-                    family=mapping.family,
-                    group=yt,
-                    youtube_id=yt,
-                    start_time=t0,
-                    end_time=None if t0 is None else round(t0 + expected / FPS, 6),
-                    media={
-                        "frames": [[i, frames[i]] for i in sorted(frames)],
-                        "expected": expected,
-                        "first": first,
-                        "missing": missing,
-                    },
-                )
-            )
+            parse = partial(self._plan_clip, key, clips.get(key, {}), listed.get(key), moved, source.path)
+            out = per_record(parse, f"letsdance/{display_id(key)}", key)
+            (records if isinstance(out, ClipRecord) else exclusions).append(out)
         gappy = [r for r in records if r.media["missing"]]
         if gappy:
             logger.info(
@@ -437,51 +268,121 @@ class LetsDanceBuilder(SourceBuilder):
             )
         return Plan(records=records, exclusions=exclusions)
 
+    def _plan_clip(
+        self, key: str, by_class: dict[str, dict[int, str]], lc: ListedClip | None, moved: dict[str, str], where: Path
+    ) -> ClipRecord | Exclusion:
+        """The record of one clip (its frames and its split-list line), or its exclusion.
+
+        Raises:
+            RecordError: the clip's YouTube id is not one.
+        """
+        opts = self.options
+        yt, start = key.rsplit("_", 1)
+        rid = f"letsdance/{display_id(key)}"
+        check_youtube_id(yt, f"{lc.where if lc else where}: clip {display_id(key)}")
+        cls = next(iter(by_class)) if len(by_class) == 1 else (lc.source_label if lc else None)
+        if opts.splits:
+            if lc is None:
+                return Exclusion(rid, "not in split lists", f"{key} has frames but is in no split list", None, cls)
+            split = moved.get(yt, str(lc.split))
+        else:
+            split = hash_split(yt, opts.train_percent, opts.validation_percent)
+        if not by_class:
+            return Exclusion(rid, "missing frames", f"{key} is listed but has no frames in {where}", split, cls)
+        if len(by_class) > 1:
+            return Exclusion(rid, "clip in several classes", f"{key} has frames under {sorted(by_class)}", split, cls)
+        frames = by_class[str(cls)]
+        mapping = self.taxonomy.map("letsdance", str(cls))
+        if mapping is None:
+            return Exclusion(rid, "not a dance class", str(cls), split, cls)
+        first, expected, missing = _span(frames, lc.n_frames if lc else None)
+        if len(missing) > opts.max_missing * expected:
+            return Exclusion(
+                rid,
+                "too many missing frames",
+                f"{len(missing)} of {expected} frames missing (first: {missing[:5]}); limit max_missing={opts.max_missing}",
+                split,
+                cls,
+            )
+        try:
+            t0: float | None = start_seconds(start, opts.start_unit)
+        except ValueError as exc:
+            logger.warning("letsdance: %s: %s; start_time left empty (see option start_unit)", key, exc)
+            t0 = None
+        return ClipRecord(
+            id=rid,
+            source="letsdance",
+            source_id=key,
+            split=split,
+            label=mapping.label,
+            source_label=str(cls),
+            family=mapping.family,
+            group=yt,
+            youtube_id=yt,
+            start_time=t0,
+            end_time=None if t0 is None else round(t0 + expected / FPS, 6),
+            media={
+                "frames": [[i, frames[i]] for i in sorted(frames)],
+                "expected": expected,
+                "first": first,
+                "missing": missing,
+            },
+        )
+
     def materialize(self, record: ClipRecord) -> dict[str, Any]:
-        """Decode the clip's frames (holding the previous frame over gaps) and encode them."""
-        media = record.media
+        """Decode the clip's frames and encode them.
+
+        Missing frames (and frames that cannot be read: a corrupt JPEG counts as missing)
+        are filled by holding the previous frame; a clip missing more than ``max_missing``
+        of its frames in all is excluded. Frames of another size than the clip's (the most
+        common size among its frames) are resized to it, so one odd frame never shrinks
+        the clip; both are logged with the clip's id.
+
+        Raises:
+            MediaError: ``too many missing frames``, or ``unreadable media`` when no frame
+                of the clip can be read.
+        """
         if not hasattr(self, "_source") or self._source is None:
             self._source = self._frames()
-        source = self._source
-        by_index = {int(i): m for i, m in media["frames"]}
-        if media.get("missing"):
-            miss = media["missing"]
-            logger.warning(
-                "%s: %d of %d frames missing (%s%s); previous frame repeated",
-                record.id,
-                len(miss),
-                media["expected"],
-                ", ".join(map(str, miss[:8])),
-                ", ..." if len(miss) > 8 else "",
-            )
         encode = self.encode
         if self.options.max_short_side is not None:
             encode = dataclasses.replace(encode, max_short_side=self.options.max_short_side or None)
-
-        def frames() -> Iterator[np.ndarray]:
-            last: np.ndarray | None = None
-            lo = int(media.get("first", 1))
-            first = min(by_index)
-            for i in range(lo, lo + int(media["expected"])):
-                member = by_index.get(i)
-                if member is None:
-                    if last is None:
-                        member = by_index[first]  # leading gap: show the first frame
-                    else:
-                        yield last
-                        continue
-                try:
-                    last = decode_jpeg(source.read(member), encode.max_short_side)
-                except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-                    raise MediaError(
-                        f"{record.id}: cannot read frame {member} ({exc})", reason="unreadable media"
-                    ) from exc
-                yield last
-
-        clip = encode_frames(frames(), FPS, encode, name=record.id)
+        reader = ClipFrames(self._source, record, encode.max_short_side, self.options.max_missing)
+        clip = encode_frames(reader.frames(), FPS, encode, name=record.id, size=reader.size)
+        reader.report()
         return clip_row(record, clip)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_source"] = None
         return state
+
+
+def _span(frames: dict[int, str], listed_frames: int | None) -> tuple[int, int, list[int]]:
+    """``(first, expected, missing)`` relFrames of a clip: frames are numbered from 1 in the
+    release (a tree numbered from 0 is read as is) up to the last frame present or listed."""
+    first = 0 if 0 in frames else 1
+    last = max(max(frames), (listed_frames or 0) - 1 + first)
+    return first, last - first + 1, [i for i in range(first, last + 1) if i not in frames]
+
+
+def _group_frames(source: FrameSource) -> tuple[dict[str, dict[str, dict[int, str]]], list[Exclusion]]:
+    """``(clips, stray)``: frames by clip key, class and relFrame, and one exclusion per class
+    folder counting its images whose names are not ``<youtube_id>_<start>_<frame>.jpg``."""
+    clips: dict[str, dict[str, dict[int, str]]] = defaultdict(lambda: defaultdict(dict))
+    stray: dict[str, list[str]] = defaultdict(list)
+    for cls, member in source.list_frames():
+        parsed = parse_frame_name(member)
+        if parsed is None:
+            stray[cls].append(os.path.basename(member))
+            continue
+        yt, start, rel = parsed
+        clips[f"{yt}_{start}"][cls][rel] = member
+    out = []
+    for cls, names in sorted(stray.items()):
+        logger.warning("%s: %d images in %s/ not named <youtube_id>_<start>_<frame>.jpg", source.path, len(names), cls)
+        detail = f"{len(names)} images in {display_id(cls)}/ not named <youtube_id>_<start>_<frame>.jpg, e.g. " + ", ".join(
+            display_id(n, 60) for n in names[:3]
+        )
+        out.append(Exclusion(f"letsdance/{display_id(cls)}/", "unreadable frame name", detail, None, cls, count=len(names)))
+    return clips, out

@@ -15,21 +15,31 @@ Raw layout (``--data-dir ucf101=PATH``)::
 
 The official folds split by group (``gNN``), so a group never straddles train and test.
 Every line of the chosen fold's lists is a record read; non-dance classes are excluded by
-rule and counted. UCF101 has no validation split.
+rule and counted. UCF101 has no validation split. A line that is not
+``<Class>/v_<Class>_gNN_cNN.avi`` (the class compared without case, as the release spells
+``HandstandPushups/v_HandStandPushups_...``) is excluded as a malformed line, as is a
+clip listed twice; file names are only ever taken from lines of that form, so a list can
+never point outside ``UCF-101/<Class>/``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from dance_aggregate.builders.annotations import MALFORMED_LINE, display_id, per_record, read_lines, shown
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
-from dance_aggregate.errors import AnnotationError
+from dance_aggregate.errors import RecordError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 
 _MODULE_DOC = __doc__
-_CLIP_RE = re.compile(r"^v_(?P<cls>[A-Za-z]+)_g(?P<group>\d+)_c(?P<clip>\d+)$")
+#: A split list entry: ``<Class>/v_<Class>_gNN_cNN.avi``.
+_ENTRY_RE = re.compile(
+    r"(?P<dir>[A-Za-z]+)/(?P<stem>v_(?P<cls>[A-Za-z]+)_g(?P<group>\d+)_c(?P<clip>\d+))\.(?i:avi)"
+)
+_EXPECTED = "'<Class>/v_<Class>_gNN_cNN.avi' (an official ucfTrainTestlist line)"
 
 
 @dataclass
@@ -68,59 +78,58 @@ class UCF101Builder(SourceBuilder):
         return videos, lists
 
     def plan(self) -> Plan:
-        """Read the fold's split lists; one record per dance clip listed."""
+        """Read the fold's split lists; one record per dance clip listed, a malformed line
+        excluded with its reason (the other lines are still read)."""
         videos, lists = self._find_dirs()
         fold = self.options.fold
         records: list[ClipRecord] = []
         exclusions: list[Exclusion] = []
         class_dirs = {p.name.lower(): p for p in videos.iterdir() if p.is_dir()} if videos.is_dir() else {}
+        seen: set[str] = set()
         for split, list_name in (("train", f"trainlist0{fold}.txt"), ("test", f"testlist0{fold}.txt")):
             list_path = lists / list_name
             if not list_path.is_file():
                 raise self.layout_error(f"missing split list {list_path}")
-            for line_no, rel in _read_list(list_path):
-                cls_name, _, file_name = rel.partition("/")
-                stem = Path(file_name).stem
-                m = _CLIP_RE.match(stem)
-                if not file_name or not m:
-                    raise AnnotationError(
-                        f"{list_path}:{line_no}: cannot read {rel!r}; expected "
-                        f"'<Class>/v_<Class>_gNN_cNN.avi'. Is this an official ucfTrainTestlist file?"
-                    )
-                rid = f"ucf101/{stem}"
-                mapping = self.taxonomy.map("ucf101", cls_name)
-                if mapping is None:
-                    exclusions.append(Exclusion(rid, "not a dance class", cls_name, split, cls_name))
-                    continue
-                class_dir = class_dirs.get(cls_name.lower())
-                path = (class_dir / file_name) if class_dir else None
-                if path is None or not path.is_file():
-                    exclusions.append(
-                        Exclusion(rid, "missing video", f"{videos / cls_name / file_name} not found", split, cls_name)
-                    )
-                    continue
-                records.append(
-                    ClipRecord(
-                        id=rid,
-                        source="ucf101",
-                        source_id=stem,
-                        split=split,
-                        label=mapping.label,
-                        source_label=cls_name,
-                        family=mapping.family,
-                        group=f"{m['cls']}_g{m['group']}",
-                        media={"path": str(path)},
-                    )
-                )
+            for line_no, text in read_lines(list_path):
+                where = f"{list_name}:{line_no}"
+                parse = partial(self._plan_line, text, where, split, videos, class_dirs, seen)
+                out = per_record(parse, f"ucf101/{display_id(text.split()[0])}", where, split)
+                (records if isinstance(out, ClipRecord) else exclusions).append(out)
         return Plan(records=records, exclusions=exclusions)
 
+    def _plan_line(
+        self, text: str, where: str, split: str, videos: Path, class_dirs: dict[str, Path], seen: set[str]
+    ) -> ClipRecord | Exclusion:
+        """The record of one split-list line, or its exclusion.
 
-def _read_list(path: Path) -> list[tuple[int, str]]:
-    """Non-empty lines of a split list (CRLF or LF), without the trailing class index."""
-    out = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for i, line in enumerate(f, start=1):
-            text = line.strip()
-            if text:
-                out.append((i, text.split()[0]))
-    return out
+        Raises:
+            RecordError: the line is not an official list entry.
+        """
+        rel = text.split()[0]
+        m = _ENTRY_RE.fullmatch(rel)
+        if not m or m["dir"].lower() != m["cls"].lower():
+            raise RecordError(f"{where}: cannot read {shown(rel)}; expected {_EXPECTED}", MALFORMED_LINE)
+        cls_name, stem = m["dir"], m["stem"]
+        file_name = rel.split("/", 1)[1]
+        rid = f"ucf101/{stem}"
+        mapping = self.taxonomy.map("ucf101", cls_name)
+        if mapping is None:
+            return Exclusion(rid, "not a dance class", cls_name, split, cls_name)
+        if stem in seen:
+            return Exclusion(rid, "duplicate line", f"{where}: {stem} is listed more than once", split, cls_name)
+        seen.add(stem)
+        class_dir = class_dirs.get(cls_name.lower())
+        path = (class_dir / file_name) if class_dir else None
+        if path is None or not path.is_file():
+            return Exclusion(rid, "missing video", f"{videos / cls_name / file_name} not found", split, cls_name)
+        return ClipRecord(
+            id=rid,
+            source="ucf101",
+            source_id=stem,
+            split=split,
+            label=mapping.label,
+            source_label=cls_name,
+            family=mapping.family,
+            group=f"{m['cls']}_g{m['group']}",
+            media={"path": str(path)},
+        )

@@ -4,7 +4,9 @@ A subclass parses its annotation files and, for each clip, calls :meth:`clip_med
 the clip's range and, when the local mirror has the video, its path. Records with a
 mirror file are cut like any local file; the others are fetched at encode time through
 :class:`~dance_aggregate.fetch.fetcher.ClipFetcher` (cache, ledger, retries, shared pause),
-so a builder never touches yt-dlp itself. The plan's records say everything about what is
+so a builder never touches yt-dlp itself. All the records cut from one file (the windows
+of an ActivityNet segment, the clips of one mirrored video) are cut in one decoding pass
+(:meth:`YouTubeSourceBuilder.produce_many`), and a unit of work never splits them. The plan's records say everything about what is
 fetched (:func:`fetch_requests`); the pipeline writes the download ledger report from them.
 """
 
@@ -14,12 +16,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from dance_aggregate.builders.base import SourceBuilder, SourceOptions, clip_row
+from dance_aggregate.builders.base import Produced, SourceBuilder, SourceOptions, clip_row, truncation
 from dance_aggregate.errors import ConfigError, MediaError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.fetcher import ClipRequest
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.media.clip import cut_and_encode
+from dance_aggregate.media.avlog import record_context
+from dance_aggregate.media.clip import EncodeOptions, Window, cut_windows
 from dance_aggregate.records import ClipRecord, Exclusion
 
 logger = logging.getLogger(__name__)
@@ -27,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 class YouTubeSourceBuilder(SourceBuilder):
     """A :class:`SourceBuilder` whose videos come from a local mirror or from YouTube.
+
+    Clips are stored with a short side of at most 360 pixels (``default_encode``): a
+    YouTube mirror is often 720p, and the training recipes of the field read short sides
+    of 256 to 320 (figures and sources in docs/scaling.md, "Resolution").
 
     Args:
         fetch: How to fetch videos that are not in the mirror (``--url-template``,
@@ -36,6 +43,9 @@ class YouTubeSourceBuilder(SourceBuilder):
             :class:`~dance_aggregate.fetch.politeness_ray.RayPoliteness` (it pickles by name).
         Other arguments: see :class:`SourceBuilder`.
     """
+
+    #: 720p mirrors are stored at 640x360 unless told otherwise (--max-short-side).
+    default_encode = EncodeOptions(max_short_side=360)
 
     def __init__(
         self,
@@ -76,6 +86,27 @@ class YouTubeSourceBuilder(SourceBuilder):
         req = ClipRequest(youtube_id, fetch_start if fetch_start is not None else start, fetch_end if fetch_end is not None else end)
         return {"youtube_id": youtube_id, "fetch_start": req.start, "fetch_end": req.end, "start": start, "end": end}
 
+    def clip_record(
+        self, source_id: str, split: str, mapping: Any, source_label: str, youtube_id: str,
+        start: float, end: float, media: dict[str, Any],
+    ) -> ClipRecord:
+        """The plan record of clip ``[start, end)`` of ``youtube_id`` (id ``<source>/<source_id>``;
+        every clip of a video shares its ``group``, the YouTube id)."""
+        return ClipRecord(
+            id=f"{self.source}/{source_id}",
+            source=self.source,
+            source_id=source_id,
+            split=split,
+            label=mapping.label,
+            source_label=source_label,
+            family=mapping.family,
+            group=youtube_id,
+            youtube_id=youtube_id,
+            start_time=start,
+            end_time=end,
+            media=media,
+        )
+
     @staticmethod
     def index_mirror(folder: Path | None, exts: tuple[str, ...] = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv")) -> dict[str, Path]:
         """Every video file under ``folder`` by file stem (subfolders included)."""
@@ -102,23 +133,81 @@ class YouTubeSourceBuilder(SourceBuilder):
             self._fetcher = ClipFetcher(self.fetch_folder(), self.fetch, politeness=self.politeness)
         return self._fetcher
 
-    def materialize(self, record: ClipRecord) -> dict[str, Any]:
-        """Cut the clip from the mirror file, or from the fetched (cached) range."""
+    def pass_key(self, record: ClipRecord) -> str | None:
+        """The file a record is cut from: its mirror file, or the downloaded range it
+        shares with the other windows of its segment."""
         media = record.media
         if media.get("path"):
-            return super().materialize(record)
-        req = _request(media)
-        fetcher = self.fetcher()
-        got = fetcher.get(req)
-        start, end = media["start"] - got.offset, media["end"] - got.offset
+            return f"file:{media['path']}"
+        if "youtube_id" in media:
+            return f"fetch:{_request(media).key}"
+        return None
+
+    def produce_many(self, records: list[ClipRecord]) -> list[Produced | Exception]:
+        """Cut the records of each source file (mirror file or downloaded range) in one
+        decoding pass; results in the order of ``records``."""
+        groups: dict[str, list[int]] = {}
+        for i, record in enumerate(records):
+            groups.setdefault(self.pass_key(record) or f"record:{i}", []).append(i)
+        out: list[Produced | Exception | None] = [None] * len(records)
+        for idxs in groups.values():
+            group = [records[i] for i in idxs]
+            with record_context(", ".join(r.id for r in group)):
+                try:
+                    results = self._produce_group(group)
+                except Exception as exc:  # noqa: BLE001 - every record of the file fails alike
+                    results = [exc] * len(group)
+            for i, res in zip(idxs, results, strict=True):
+                out[i] = res
+        return [r if r is not None else RuntimeError("not produced") for r in out]
+
+    def produce(self, record: ClipRecord) -> Produced:
+        """One record alone (the same bytes as when cut with the other windows of its file)."""
+        (result,) = self.produce_many([record])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def materialize(self, record: ClipRecord) -> dict[str, Any]:
+        """Cut the clip from the mirror file, or from the fetched (cached) range."""
+        return self.produce(record).rows[0]
+
+    def _produce_group(self, records: list[ClipRecord]) -> list[Produced | Exception]:
+        """Cut every record of one source file in one pass (:func:`cut_windows`)."""
+        media = records[0].media
+        if media.get("path"):
+            path, offset, req, what = media["path"], 0.0, None, str(media["path"])
+        else:
+            req = _request(media)
+            got = self.fetcher().get(req)  # MediaError: missing or failed download, for all
+            path, offset, what = got.path, got.offset, req.key
+        windows = [Window(r.media["start"] - offset, r.media["end"] - offset, r.id) for r in records]
         try:
-            clip = cut_and_encode(got.path, max(0.0, start), end, self.encode, name=f"{req.key} ({record.id})")
+            clips = cut_windows(path, windows, self.encode, name=what)
         except MediaError as exc:
-            if exc.reason in ("unreadable media", "no video stream"):
-                fetcher.report_unreadable(req, str(exc))
-                raise MediaError(str(exc), reason=L.exclusion_reason(L.UNREADABLE)) from exc
-            raise
-        return clip_row(record, clip)
+            clips = [exc] * len(records)
+        out: list[Produced | Exception] = []
+        for record, clip in zip(records, clips, strict=True):
+            if isinstance(clip, MediaError):
+                out.append(self._fetched_error(req, clip) if req is not None else clip)
+                continue
+            row = clip_row(record, clip)
+            note = truncation(record, row)
+            out.append(Produced([row], [], 1, [note] if note else []))
+        return out
+
+    def _fetched_error(self, req: ClipRequest, exc: MediaError) -> MediaError:
+        """A downloaded file that cannot be decoded is a failed download: dropped from the
+        cache and recorded in the ledger (not retried blindly)."""
+        if exc.reason not in ("unreadable media", "no video stream", "corrupt media"):
+            return exc
+        self.fetcher().report_unreadable(req, str(exc))
+        return MediaError(str(exc), reason=L.exclusion_reason(L.UNREADABLE))
+
+    def expected_failure(self, reason: str) -> bool:
+        """A clip missing from an offline mirror, or whose video is gone, private, blocked
+        in this country... is expected: old YouTube lists lose videos every year."""
+        return L.is_per_video(reason)
 
     def should_redo(self, exclusions: list[Exclusion]) -> bool:
         """Redo units with transient download failures (or any, with ``--retry-failed``)."""

@@ -23,11 +23,15 @@ umbrella (``Dance``, ``Ballroom dance``, ``Latin dance``); among equals the rare
 entity's name. Videos with no dance label are excluded by rule and counted (one report
 line per shard, with the count), as are unlabelled videos (the 2018 test partition).
 
-Rows carry no pixels: ``video``/``audio`` are null, the features are in ``mean_rgb``,
-``mean_audio`` (video level) or ``frame_rgb``, ``frame_audio`` (frame level, dequantised
-like the starter code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features,
-``fps`` = 1). ``has_audio`` is true when the record has audio features. Frame-level rows
-leave ``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
+Rows carry no pixels and no sound: ``video``/``audio`` are null and ``has_audio`` is false
+(it says whether the ``audio`` column holds sound); the features are in ``mean_rgb``,
+``mean_audio`` (video level, float32 as the release stores them) or ``frame_rgb``,
+``frame_audio`` (frame level, the release's uint8-quantised bytes unchanged, one vector per
+second; :func:`dance_aggregate.training.features.dequantize` gives the floats of the starter
+code's ``Dequantize``; ``duration``/``num_frames`` = seconds of features, ``fps`` = 1). The
+audio features are the release's embedding of the soundtrack (a VGG-like audio network,
+PCA'd and quantised like the RGB ones), not sound. Frame-level rows leave
+``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
 
 Work is planned per shard: the number of videos in a shard (and which are dance) is only
 known after reading it, so each shard is one unit of work (``max_records_per_unit = 1``) and a
@@ -37,18 +41,22 @@ worker holds one shard's dance rows at a time. Pseudo ids are not YouTube ids:
 
 from __future__ import annotations
 
-import csv
 import logging
+import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dance_aggregate.builders.annotations import INVALID_ID, per_record, read_csv, shown
 from dance_aggregate.builders.base import Produced, SourceBuilder, SourceOptions, layout_from_doc
-from dance_aggregate.errors import AnnotationError
+from dance_aggregate.builders.tfrecord import parse_record, read_records
+from dance_aggregate.errors import AnnotationError, RecordError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
+from dance_aggregate.taxonomy import normalize_label
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +64,10 @@ _MODULE_DOC = __doc__
 _SPLIT_PREFIXES = (("train", "train"), ("validate", "validation"), ("test", "test"))
 _RGB_SIZE, _AUDIO_SIZE = 1024, 128
 _VOCAB_COLUMNS = ("Index", "TrainVideoCount", "Name")
+#: A pseudo id: short base64url text (4 characters in the 2018 release).
+_PSEUDO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# By-rule reasons counted per shard (one report line each, with the count).
+_NOT_DANCE, _UNLABELLED, _OTHER_LEVEL = "not a dance class", "unlabelled", "other feature level"
 
 
 @dataclass
@@ -143,35 +155,18 @@ class YouTube8MBuilder(SourceBuilder):
         skipped = 0
         for shard in shards:
             rel = shard.relative_to(root).as_posix()
-            level = shard_level(shard)
+            try:
+                level = shard_level(shard)
+            except OSError as exc:
+                exclusions.append(Exclusion(f"youtube8m-shard/{rel}", "unreadable shard", f"{shard}: {exc}"))
+                continue
             if level is not None:
                 levels[level] += 1
                 if want in ("video", "frame") and level != want:
                     skipped += 1
                     continue
-            split = shard_split(shard.name)
-            if split is None:
-                exclusions.append(
-                    Exclusion(
-                        f"youtube8m-shard/{rel}",
-                        "shard with unknown split",
-                        f"{shard}: name does not start with train, validate or test; shard not read",
-                    )
-                )
-                continue
-            records.append(
-                ClipRecord(
-                    id=f"youtube8m-shard/{rel}",
-                    source="youtube8m",
-                    source_id=rel,
-                    split=split,
-                    label="dance",
-                    source_label="",
-                    family="",
-                    group=rel,
-                    media={"shard": str(shard), "rel": rel, "entities": table},
-                )
-            )
+            out = _shard_record(shard, rel, table)
+            (records if isinstance(out, ClipRecord) else exclusions).append(out)
         if skipped:
             logger.info("youtube8m: %d shards of the other level skipped (level=%s)", skipped, want)
         if want == "any" and levels["video"] and levels["frame"]:
@@ -194,40 +189,43 @@ class YouTube8MBuilder(SourceBuilder):
             AnnotationError: when the file lacks the vocabulary columns.
         """
         crosswalk = self.taxonomy.crosswalk("youtube8m")
+        expected = f"the YouTube-8M vocabulary.csv ({', '.join(_VOCAB_COLUMNS)}, ...)"
+        _, rows = read_csv(vocabulary, _VOCAB_COLUMNS, expected, quoted_newlines=True)
+        if not rows:
+            raise AnnotationError(f"{vocabulary}: a header and no entities; expected {expected} with 3,862 rows")
         out = []
-        with vocabulary.open(encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in _VOCAB_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
+        for row in rows:
+            if row.error:
+                raise AnnotationError(f"{vocabulary}: line {row.where}: {row.error}; expected {expected}")
+            name = row.get("Name")
+            mapping = self.taxonomy.map("youtube8m", name)
+            if mapping is None:
+                continue
+            try:
+                index, count = int(row.get("Index")), int(row.get("TrainVideoCount") or 0)
+            except ValueError:
                 raise AnnotationError(
-                    f"{vocabulary}: columns {missing} missing (header {reader.fieldnames}); expected the "
-                    f"YouTube-8M vocabulary.csv with {', '.join(_VOCAB_COLUMNS)}, ..."
+                    f"{row.where}: Index {row.get('Index')!r} / TrainVideoCount "
+                    f"{row.get('TrainVideoCount')!r} are not integers"
+                ) from None
+            if mapping.index is not None and mapping.index != index:
+                logger.warning(
+                    "%s: %r has index %d, the crosswalk expects %d (another vocabulary version?); "
+                    "using the file's index",
+                    vocabulary,
+                    name,
+                    index,
+                    mapping.index,
                 )
-            for line_no, row in enumerate(reader, start=2):
-                name = row["Name"]
-                mapping = self.taxonomy.map("youtube8m", name)
-                if mapping is None:
-                    continue
-                try:
-                    index, count = int(row["Index"]), int(row["TrainVideoCount"] or 0)
-                except ValueError:
-                    raise AnnotationError(
-                        f"{vocabulary}:{line_no}: Index {row['Index']!r} / TrainVideoCount "
-                        f"{row['TrainVideoCount']!r} are not integers"
-                    ) from None
-                if mapping.index is not None and mapping.index != index:
-                    logger.warning(
-                        "%s: %r has index %d, the crosswalk expects %d (another vocabulary version?); "
-                        "using the file's index",
-                        vocabulary,
-                        name,
-                        index,
-                        mapping.index,
-                    )
-                label = self.taxonomy.label(mapping.label)
-                out.append(Entity(index, name, count, label.id, label.family, label.umbrella))
-        found = {e.name for e in out}
-        absent = [name for name in crosswalk.labels if name not in found]
+            label = self.taxonomy.label(mapping.label)
+            out.append(Entity(index, name, count, label.id, label.family, label.umbrella))
+        if not out:
+            raise AnnotationError(
+                f"{vocabulary}: none of the {len(crosswalk.labels)} dance entities of the crosswalk "
+                f"({', '.join(sorted(crosswalk.labels)[:3])}, ...) is in its {len(rows)} rows; expected {expected}"
+            )
+        names_seen = {normalize_label(row.get("Name")) for row in rows}
+        absent = [name for name in crosswalk.labels if normalize_label(name) not in names_seen]
         if absent:
             logger.warning(
                 "%s: dance entities of the crosswalk not in this vocabulary: %s", vocabulary, ", ".join(absent)
@@ -243,75 +241,67 @@ class YouTube8MBuilder(SourceBuilder):
         rows: list[dict[str, Any]] = []
         exclusions: list[Exclusion] = []
         problems: list = []
-        read = not_dance = unlabelled = other_level = 0
+        read = 0
+        counts: Counter[str] = Counter()
         level = self.options.level
         for raw in read_records(shard, problems=problems):
             read += 1
-            rid = f"youtube8m/{rel}#{raw.index}"
-            try:
-                parsed = parse_record(raw.data)
-                # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
-                ids = parsed.context.get("id", parsed.context.get("video_id"))
-                if not isinstance(ids, list) or len(ids) != 1:
-                    raise ValueError(f"expected one 'id' bytes value, got {str(ids)[:60]}")
-                vid = ids[0].decode("utf-8", "replace")
-                rid = f"youtube8m/{vid}"
-                if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
-                    other_level += 1
-                    continue
-                labels = [int(x) for x in parsed.context.get("labels", [])]
-                if not labels:
-                    unlabelled += 1
-                    continue
-                dance = sorted(
-                    {entities[i] for i in labels if i in entities}, key=lambda e: (e.umbrella, e.train_count, e.index)
-                )
-                if not dance:
-                    not_dance += 1
-                    continue
-                rows.append(self._row(vid, parsed, dance))
-            except ValueError as exc:
-                exclusions.append(
-                    Exclusion(
-                        rid, "unreadable record", f"{shard}: record {raw.index} (byte {raw.offset}): {exc}", split
-                    )
-                )
+            where = f"{shard}: record {raw.index} (byte {raw.offset})"
+            out = per_record(partial(self._video, raw.data, entities, where), f"youtube8m/{rel}#{raw.index}", where, split)
+            if isinstance(out, dict):
+                rows.append(out)
+            elif isinstance(out, Exclusion):
+                exclusions.append(out)
+            else:
+                counts[out] += 1
         for p in problems:
             read += 1
             reason = "truncated shard" if p.kind == "truncated" else "corrupt record"
             exclusions.append(Exclusion(f"youtube8m/{rel}#{p.record}", reason, str(p), split))
             logger.warning("youtube8m: %s", p)
-        if not_dance:
-            exclusions.append(
-                Exclusion(
-                    f"youtube8m-shard/{rel}",
-                    "not a dance class",
-                    f"{not_dance} videos of {rel} have no dance label",
-                    split,
-                    count=not_dance,
-                )
-            )
-        if unlabelled:
-            exclusions.append(
-                Exclusion(
-                    f"youtube8m-shard/{rel}",
-                    "unlabelled",
-                    f"{unlabelled} videos of {rel} have no labels (the 2018 test partition is unlabelled)",
-                    split,
-                    count=unlabelled,
-                )
-            )
-        if other_level:
-            exclusions.append(
-                Exclusion(
-                    f"youtube8m-shard/{rel}",
-                    "other feature level",
-                    f"{other_level} records of {rel} are not {level}-level (option level={level})",
-                    split,
-                    count=other_level,
-                )
-            )
+        details = {
+            _NOT_DANCE: f"videos of {rel} have no dance label",
+            _UNLABELLED: f"videos of {rel} have no labels (the 2018 test partition is unlabelled)",
+            _OTHER_LEVEL: f"records of {rel} are not {level}-level (option level={level})",
+        }
+        for reason, n in sorted(counts.items()):
+            exclusions.append(Exclusion(f"youtube8m-shard/{rel}", reason, f"{n} {details[reason]}", split, count=n))
         return Produced(rows, exclusions, read)
+
+    def _video(self, data: bytes, entities: dict[int, Entity], where: str) -> dict[str, Any] | str:
+        """The row of one TFRecord record, or the by-rule reason it has none (not a dance
+        class, unlabelled, other feature level: counted per shard).
+
+        Raises:
+            RecordError: the record cannot be parsed, or its id is not a pseudo id.
+        """
+        try:
+            parsed = parse_record(data)
+        except ValueError as exc:
+            raise RecordError(f"{where}: {exc}", "unreadable record") from None
+        # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
+        ids = parsed.context.get("id", parsed.context.get("video_id"))
+        if not isinstance(ids, list) or len(ids) != 1:
+            raise RecordError(f"{where}: expected one 'id' bytes value, got {str(ids)[:60]}", "unreadable record")
+        vid = ids[0].decode("utf-8", "replace")
+        if not _PSEUDO_ID.fullmatch(vid):
+            raise RecordError(f"{where}: id {shown(vid)} is not a pseudo id; expected 1-64 characters of "
+                              f"A-Za-z0-9_-", INVALID_ID)
+        level = self.options.level
+        if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
+            return _OTHER_LEVEL
+        try:
+            labels = [int(x) for x in parsed.context.get("labels", [])]
+            if not labels:
+                return _UNLABELLED
+            dance = sorted(
+                {entities[i] for i in labels if i in entities}, key=lambda e: (e.umbrella, e.train_count, e.index)
+            )
+            if not dance:
+                return _NOT_DANCE
+            return self._row(vid, parsed, dance)
+        except ValueError as exc:
+            raise RecordError(f"{where}: {exc}", "unreadable record") from None
 
     def _row(self, vid: str, parsed: Any, dance: list[Entity]) -> dict[str, Any]:
         primary = dance[0]
@@ -331,6 +321,8 @@ class YouTube8MBuilder(SourceBuilder):
             "group": vid,
             "video": None,
             "audio": None,
+            # The audio column holds no sound: the audio features are not audio (see module doc).
+            "has_audio": False,
         }
         ctx = parsed.context
         if parsed.is_sequence:
@@ -339,7 +331,6 @@ class YouTube8MBuilder(SourceBuilder):
             n = rgb.shape[0]
             row.update(
                 {
-                    "has_audio": audio.shape[0] > 0,
                     "duration": float(n),
                     "num_frames": n,
                     "fps": 1.0,
@@ -350,8 +341,30 @@ class YouTube8MBuilder(SourceBuilder):
         else:
             mean_rgb = _vector(ctx.get("mean_rgb"), _RGB_SIZE, "mean_rgb")
             mean_audio = _vector(ctx.get("mean_audio"), _AUDIO_SIZE, "mean_audio")
-            row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio, "has_audio": mean_audio is not None})
+            row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio})
         return row
+
+
+def _shard_record(shard: Path, rel: str, table: list[list[Any]]) -> ClipRecord | Exclusion:
+    """The plan record of one shard (its split from its name), or its exclusion."""
+    split = shard_split(shard.name)
+    if split is None:
+        return Exclusion(
+            f"youtube8m-shard/{rel}",
+            "shard with unknown split",
+            f"{shard}: name does not start with train, validate or test; shard not read",
+        )
+    return ClipRecord(
+        id=f"youtube8m-shard/{rel}",
+        source="youtube8m",
+        source_id=rel,
+        split=split,
+        label="dance",
+        source_label="",
+        family="",
+        group=rel,
+        media={"shard": str(shard), "rel": rel, "entities": table},
+    )
 
 
 def _vector(value: Any, size: int, name: str) -> np.ndarray | None:
@@ -363,10 +376,10 @@ def _vector(value: Any, size: int, name: str) -> np.ndarray | None:
 
 
 def _frames(steps: list[bytes], size: int, name: str) -> np.ndarray:
-    """Per-second uint8 vectors -> dequantised float32 (n, size)."""
+    """Per-second quantised vectors -> a uint8 array (n, size), the bytes unchanged."""
     if not steps:
-        return np.zeros((0, size), np.float32)
+        return np.zeros((0, size), np.uint8)
     bad = [i for i, s in enumerate(steps) if len(s) != size]
     if bad:
         raise ValueError(f"{name}: second {bad[0]} has {len(steps[bad[0]])} bytes, expected {size}")
-    return dequantize(np.frombuffer(b"".join(steps), dtype=np.uint8).reshape(len(steps), size))
+    return np.frombuffer(b"".join(steps), dtype=np.uint8).reshape(len(steps), size)

@@ -12,7 +12,8 @@ Modules:
 - :mod:`.match`: tier 1 (same YouTube id, overlapping ranges) and tier 2 (same content) pairs;
 - :mod:`.clusters`: union-find clusters and the best copy of each;
 - :mod:`.splits`: the split rule (a cluster, a group or a YouTube id never straddles splits);
-- :mod:`.combine`: the ``all`` config, ``reports/duplicates.csv`` and ``reports/all.json``.
+- :mod:`.combine`: the ``all`` config, ``reports/duplicates.csv`` and ``reports/all.json``;
+- :mod:`.pretraining`: which rows' YouTube videos are in a model's pretraining sets.
 
 Thresholds (each defined once, with its reasons, in its module):
 
@@ -101,10 +102,13 @@ def _source_name(v: Any) -> str:
     return SOURCES[v] if isinstance(v, int) else str(v)
 
 
-def analyse(keys: pa.Table, splits: list[str], priority: Sequence[str] = ()) -> Analysis:
+def analyse(
+    keys: pa.Table, splits: list[str], priority: Sequence[str] = (), train_only: Sequence[bool] | None = None
+) -> Analysis:
     """Find duplicates among the rows of ``keys`` (the :data:`KEY_COLUMNS`) and apply the
     split rule; ``splits`` is each row's current split, ``priority`` the source order that
-    breaks ties between equally good copies."""
+    breaks ties between equally good copies, ``train_only`` rows that must end in train
+    (with every row joined to them)."""
     cols = {name: keys.column(name).to_pylist() for name in KEY_COLUMNS}
     ids = cols["id"]
     pairs = find_pairs(cols["youtube_id"], cols["start_time"], cols["end_time"], cols["frame_hashes"])
@@ -115,7 +119,7 @@ def analyse(keys: pa.Table, splits: list[str], priority: Sequence[str] = ()) -> 
         )
     ]
     clusters = build_clusters(len(ids), pairs, ranks)
-    new_splits, moves = assign_splits(ids, splits, cols["group"], cols["youtube_id"], pairs)
+    new_splits, moves = assign_splits(ids, splits, cols["group"], cols["youtube_id"], pairs, train_only)
     return Analysis(ids, list(splits), pairs, clusters, new_splits, moves)
 
 

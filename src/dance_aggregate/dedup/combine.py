@@ -7,9 +7,18 @@ config present, finds duplicate clusters, keeps the best copy of each with the o
 in ``duplicate_ids``, assigns splits by cluster, group and YouTube id, then copies the kept
 rows (media bytes as stored: nothing is decoded or re-encoded) into ``data/all/``.
 
-Reports: ``reports/duplicates.csv`` (one line per cluster), ``reports/all.json`` (the
-accounting: rows of the pixel configs = rows of ``all`` + duplicates removed, and the
-dedup summary) and ``reports/all.excluded.csv`` (each removed copy and the copy kept).
+Reports: ``reports/duplicates.csv`` (one line per member of every cluster, the kept copy
+and the removed ones, each with its source, label and source label, and whether the
+cluster's labels agree), ``reports/all.json`` (the accounting: rows of the pixel configs =
+rows of ``all`` + duplicates removed, and the dedup summary with the clusters whose members
+disagree on the label) and ``reports/all.excluded.csv`` (each removed copy, its label and the
+copy kept). Members disagree when their labels are neither equal nor on one branch of the
+label tree (``salsa`` and ``latin_dance`` are ``nested``: an umbrella and a style in it;
+``salsa`` and ``tango`` are a ``conflict``).
+
+With ``pretraining_to_train``, rows whose ``pretraining_overlap`` names a set (their YouTube
+video is in a model's pretraining data, see :mod:`.pretraining`) go to train with every row
+joined to them by the split rule; ``reports/all.json`` counts the rows moved per split.
 The leakage check then refuses the folder if a ``group`` or ``youtube_id`` of ``all``
 sits in two splits.
 
@@ -19,9 +28,7 @@ the folder; within ``all`` rows are grouped by source and sorted by id within ea
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import time
@@ -41,17 +48,25 @@ from dance_aggregate.dedup import match as match_mod
 from dance_aggregate.dedup.leakage import check_no_leaks
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.output.csvfiles import csv_text
 from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, write_reports
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, write_config_from_parts
 from dance_aggregate.records import Exclusion
-from dance_aggregate.schema import SOURCES, arrow_schema
+from dance_aggregate.schema import SOURCES, arrow_schema, features
+from dance_aggregate.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
 #: Name of the combined config.
 ALL_CONFIG = "all"
+#: Columns read besides the dedup keys: the evidence kept for each member of a cluster.
+EVIDENCE_COLUMNS: tuple[str, ...] = ("label", "source_label", "pretraining_overlap")
+#: Version of the reports' layout: a folder whose reports are older gets ``all`` rebuilt.
+REPORT_FORMAT = 2
+#: How the labels of a cluster's members relate (see the module docstring).
+SAME, NESTED, CONFLICT = "same", "nested", "conflict"
 
 
 def pixel_configs(folder: Path | BuiltFolder) -> list[str]:
@@ -65,21 +80,21 @@ def _read_keys(folder: BuiltFolder, configs: list[str]) -> tuple[pa.Table, list[
     for config in configs:
         for split, in_split in folder.shards(config).items():
             for shard in in_split:
-                t = folder.read_columns(shard, KEY_COLUMNS)
+                t = folder.read_columns(shard, [*KEY_COLUMNS, *EVIDENCE_COLUMNS])
                 tables.append(t)
                 splits.extend([split] * t.num_rows)
                 shards.append(shard)
     if not tables:
-        return arrow_schema().empty_table().select(list(KEY_COLUMNS)), [], []
+        return arrow_schema().empty_table().select([*KEY_COLUMNS, *EVIDENCE_COLUMNS]), [], []
     return pa.concat_tables(tables), splits, shards
 
 
-def inputs_key(folder: Path | BuiltFolder, configs: list[str]) -> str:
-    """A key of the input shards (names, sizes, modification times), the thresholds and
-    the version: when it has not changed, ``all`` need not be rebuilt."""
+def inputs_key(folder: Path | BuiltFolder, configs: list[str], pretraining_to_train: bool = False) -> str:
+    """A key of the input shards (names, sizes, modification times), the thresholds, the
+    options and the version: when it has not changed, ``all`` need not be rebuilt."""
     built = BuiltFolder.of(folder)
     h = hashlib.sha1()
-    h.update(json.dumps([__version__, thresholds()], sort_keys=True).encode())
+    h.update(json.dumps([__version__, REPORT_FORMAT, thresholds(), pretraining_to_train], sort_keys=True).encode())
     for config in configs:
         for shards in built.shards(config).values():
             for s in shards:
@@ -101,7 +116,12 @@ def thresholds() -> dict[str, Any]:
 
 
 def build_all(
-    folder: Path | BuiltFolder, *, progress: bool = False, check: bool = True, max_shard_bytes: int = MAX_SHARD_BYTES
+    folder: Path | BuiltFolder,
+    *,
+    progress: bool = False,
+    check: bool = True,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    pretraining_to_train: bool = False,
 ) -> Accounting | None:
     """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
 
@@ -114,6 +134,8 @@ def build_all(
         progress: Show a progress bar while copying rows.
         check: Run the leakage check on the result.
         max_shard_bytes: Largest output shard (Arrow bytes).
+        pretraining_to_train: Move rows whose YouTube video is in a pretraining set (their
+            ``pretraining_overlap`` is not empty) out of validation and test into train.
 
     Returns:
         The accounting of ``all``, or ``None`` when the folder has no pixel config.
@@ -126,7 +148,7 @@ def build_all(
     configs = pixel_configs(built)
     if not configs:
         return None
-    key = inputs_key(built, configs)
+    key = inputs_key(built, configs, pretraining_to_train)
     previous = built.report(ALL_CONFIG)
     if previous and previous.get("inputs_key") == key and ALL_CONFIG in built.configs:
         # Nothing changed since the last build: keep `all` as it is (still leak-checked).
@@ -136,7 +158,9 @@ def build_all(
         return Accounting(**previous["accounting"])
     keys, splits, shards = _read_keys(built, configs)
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
-    result = analyse(keys, splits, registry.DEDUP_PRIORITY)
+    overlap = keys.column("pretraining_overlap").to_pylist()
+    train_only = [bool(v) for v in overlap] if pretraining_to_train else None
+    result = analyse(keys, splits, registry.DEDUP_PRIORITY, train_only)
     ids = result.ids
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
@@ -174,9 +198,10 @@ def build_all(
             "config": ALL_CONFIG,
             "inputs": inputs,
             "inputs_key": key,
-            "dedup": result.summary(),
+            "dedup": {**result.summary(), **agreement_summary(result, keys)},
             "thresholds": thresholds(),
             "split_moves": [m.to_dict() for m in result.moves],
+            "pretraining": pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
             "dance_aggregate_version": __version__,
             "elapsed_seconds": round(time.monotonic() - t0, 2),
         },
@@ -190,7 +215,69 @@ def build_all(
     return acc
 
 
+def pretraining_summary(
+    built: BuiltFolder,
+    configs: list[str],
+    result: Analysis,
+    overlap: list[list[str] | None],
+    keep: list[bool],
+    to_train: bool,
+) -> dict[str, Any]:
+    """The ``pretraining`` section of ``reports/all.json``: the sets the input configs were
+    checked against, the kept rows overlapping each (by final split), and, with
+    ``to_train``, the kept rows moved from validation and test into train."""
+    sets: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        for s in (built.report(config) or {}).get("pretraining") or []:
+            sets.setdefault(s["name"], s)
+    rows: dict[str, Counter[str]] = {name: Counter() for name in sets}
+    for names, split, kept in zip(overlap, result.new_splits, keep, strict=True):
+        for name in (names or []) if kept else []:
+            rows.setdefault(name, Counter())[split] += 1
+    kept_ids = {i for i, k in zip(result.ids, keep, strict=True) if k}
+    moved = Counter(m.old for m in result.moves if m.because.endswith("(pretraining overlap)") and m.id in kept_ids)
+    if to_train and not any(v is not None for v in overlap):
+        logger.warning(
+            "all: --pretraining-to-train asked, but no row of %s was checked against a pretraining set; "
+            "build those configs with --pretraining-ids NAME=FILE",
+            ", ".join(configs),
+        )
+    return {
+        "sets": list(sets.values()),
+        "rows_checked": sum(1 for v, k in zip(overlap, keep, strict=True) if k and v is not None),
+        "rows_overlapping": {name: dict(c) for name, c in rows.items()},
+        "to_train": to_train,
+        "moved_to_train": dict(moved),
+    }
+
+
+def _label_names(keys: pa.Table) -> list[str | None]:
+    names = features()["label"].names
+    return [names[v] if isinstance(v, int) else v for v in keys.column("label").to_pylist()]
+
+
+def label_agreement(labels: list[str | None]) -> str:
+    """``same``, ``nested`` (every two labels on one branch of the label tree: an umbrella
+    and a style in it) or ``conflict`` for the labels of one cluster's members."""
+    distinct = {x for x in labels if x}
+    if len(distinct) <= 1:
+        return SAME
+    tax = load_taxonomy()
+    chains = {x: {x, *tax.ancestors(x)} for x in distinct}
+    nested = all(a in chains[b] or b in chains[a] for a in distinct for b in distinct)
+    return NESTED if nested else CONFLICT
+
+
+def agreement_summary(result: Analysis, keys: pa.Table) -> dict[str, int]:
+    """Clusters whose members' labels are nested or in conflict (for ``reports/all.json``)."""
+    labels = _label_names(keys)
+    kinds = Counter(label_agreement([labels[m] for m in c.members]) for c in result.clusters)
+    return {"clusters_label_nested": kinds[NESTED], "clusters_label_conflict": kinds[CONFLICT]}
+
+
 def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
+    labels = _label_names(keys)
+    source_labels = keys.column("source_label").to_pylist()
     out = []
     for c in result.clusters:
         for m in c.members:
@@ -199,33 +286,43 @@ def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
                     Exclusion(
                         result.ids[m],
                         "duplicate",
-                        f"duplicate of {result.ids[c.keep]} (tier {c.tier}, score {c.score:.3f})",
+                        f"duplicate of {result.ids[c.keep]} (tier {c.tier}, score {c.score:.3f}); "
+                        f"label {labels[m]}, kept copy's label {labels[c.keep]}",
                         result.splits[m],
+                        source_labels[m],
                     )
                 )
     return out
 
 
 def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
-    """``reports/duplicates.csv``: cluster id, kept id, members, tier, score, split."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["cluster", "kept", "members", "sources", "tier", "score", "split"])
+    """``reports/duplicates.csv``: one line per member of every cluster (kept first), with the
+    cluster id, whether it is the kept copy, its source, label and source label, the
+    cluster's tier, score and split, and whether the members' labels agree (cells escaped
+    against spreadsheet formulas: source labels come from other people's files)."""
+    rows = []
     src = keys.column("source").to_pylist()
+    labels = _label_names(keys)
+    source_labels = keys.column("source_label").to_pylist()
     for n, c in enumerate(sorted(result.clusters, key=lambda c: result.ids[c.keep]), start=1):
-        members = sorted(result.ids[m] for m in c.members)
-        sources = sorted({SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]) for m in c.members})
-        w.writerow(
-            [
-                f"c{n:06d}",
-                result.ids[c.keep],
-                " ".join(members),
-                " ".join(sources),
-                c.tier,
-                f"{c.score:.4f}",
-                result.new_splits[c.keep],
-            ]
-        )
+        agreement = label_agreement([labels[m] for m in c.members])
+        for m in sorted(c.members, key=lambda m: (m != c.keep, result.ids[m])):
+            rows.append(
+                [
+                    f"c{n:06d}",
+                    result.ids[m],
+                    "yes" if m == c.keep else "no",
+                    SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]),
+                    labels[m] or "",
+                    source_labels[m] or "",
+                    result.splits[m],
+                    c.tier,
+                    f"{c.score:.4f}",
+                    result.new_splits[c.keep],
+                    agreement,
+                ]
+            )
     path = duplicates_path(folder)
-    atomic_write_text(path, buf.getvalue())
+    header = ["cluster", "id", "kept", "source", "label", "source_label", "split_before", "tier", "score", "split", "labels"]
+    atomic_write_text(path, csv_text(header, rows), "report")
     return path

@@ -9,7 +9,8 @@ normalised reason. Every yt-dlp specific lives in :mod:`dance_aggregate.fetch.yt
   retry-failed, cookies, proxy, backoff delays).
 - :mod:`.ledger`: one JSON state file per requested clip (atomic writes), rendered as
   ``reports/<config>.download_ledger.csv``.
-- :mod:`.politeness`: the shared pause all workers honour after a 429 or a bot check.
+- :mod:`.politeness`: the shared pause all workers honour after a 429 or a bot check (the
+  rules, and their file backend); :mod:`.politeness_ray`: the same rules in a Ray actor.
 - :mod:`.ytdlp`: the yt-dlp Python API call and the error classification.
 - :mod:`.fetcher`: cache, lock, retries with backoff and jitter.
 """

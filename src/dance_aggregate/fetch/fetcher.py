@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -24,8 +25,9 @@ from pathlib import Path
 from dance_aggregate.errors import MediaError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.ledger import Ledger, LedgerEntry, now_iso
-from dance_aggregate.fetch.options import FetchOptions
+from dance_aggregate.fetch.options import FetchOptions, is_youtube_id
 from dance_aggregate.fetch.politeness import FilePoliteness, Politeness
+from dance_aggregate.output.layout import safe_stem
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ class ClipRequest:
 
     @property
     def key(self) -> str:
-        """Stable key, the Kinetics mirror naming: ``<id>_<start:06d>_<end:06d>``."""
+        """Stable key, the Kinetics mirror naming: ``<id>_<start:06d>_<end:06d>`` (a ledger
+        key; the files named after it use :func:`~dance_aggregate.output.layout.safe_stem`)."""
         if self.start is None or self.end is None:
             return f"{self.youtube_id}_full"
         return f"{self.youtube_id}_{int(self.start):06d}_{round(self.end):06d}"
@@ -71,7 +74,8 @@ class ClipFetcher:
     Args:
         folder: The source's fetch folder (``<work>/fetch/<source>``): cache, ledger, locks.
         options: Fetch options.
-        politeness: The shared pause (default: a :class:`FilePoliteness` in ``folder/..``).
+        politeness: The shared pause (default: a :class:`FilePoliteness` in ``folder/..``
+            with the pause lengths of ``options``; on Ray, a ``RayPoliteness``).
     """
 
     def __init__(self, folder: str | Path, options: FetchOptions, politeness: Politeness | None = None) -> None:
@@ -79,9 +83,14 @@ class ClipFetcher:
         self.options = options
         self.ledger = Ledger(self.folder / "ledger")
         self.cache = self.folder / "cache"
-        self.politeness = politeness or FilePoliteness(self.folder.parent, options.pause_base, options.pause_max)
+        self.politeness = politeness or FilePoliteness.from_options(self.folder.parent, options)
         self._retried: set[str] = set()
         self._remove_stale_temp()
+        if options.cookies and options.range_download:
+            logger.info(
+                "with --cookies, whole videos are downloaded and cut locally: a range download would hand "
+                "the cookies to ffmpeg on its command line, visible to every local user"
+            )
 
     def _remove_stale_temp(self, max_age: float = 6 * 3600) -> None:
         """Remove download folders left by a killed process (old enough to be nobody's)."""
@@ -96,7 +105,7 @@ class ClipFetcher:
     def _lock(self, key: str) -> Iterator[None]:
         locks = self.folder / "locks"
         locks.mkdir(parents=True, exist_ok=True)
-        with open(locks / f"{key}.lock", "a+") as f:
+        with open(locks / f"{safe_stem(key)}.lock", "a+") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
@@ -117,6 +126,8 @@ class ClipFetcher:
             MediaError: the clip cannot be had; ``reason`` is ``missing video`` (offline)
                 or ``download failed: <normalised reason>``.
         """
+        if not is_youtube_id(request.youtube_id):  # builders exclude these; never put one in a URL
+            raise MediaError(f"{request.youtube_id!r} is not a YouTube id (11 characters of A-Za-z0-9_-)", reason="invalid id")
         hit = self.cached(request)
         if hit:
             return hit
@@ -145,11 +156,11 @@ class ClipFetcher:
             return self._download(request, entry)
 
     def _download(self, request: ClipRequest, entry: LedgerEntry) -> Fetched:
-        from dance_aggregate.fetch.ytdlp import DownloadFailure, download, ytdlp_version
+        from dance_aggregate.fetch.ytdlp import DownloadFailure, download, ranges_allowed, ytdlp_version
 
         opts = self.options
         url = opts.url(request.youtube_id)
-        ranged = opts.range_download and request.start is not None and request.end is not None
+        ranged = ranges_allowed(opts) and request.start is not None and request.end is not None
         failure: DownloadFailure | None = None
         for attempt in range(opts.max_attempts):
             self.politeness.wait()
@@ -164,7 +175,7 @@ class ClipFetcher:
                 end = request.end + opts.margin if ranged else None
                 path = download(url, tmp, opts, self.folder.parent, start, end)
                 self.cache.mkdir(parents=True, exist_ok=True)
-                final = self.cache / f"{request.key}{path.suffix}"
+                final = self.cache / f"{safe_stem(request.key)}{_suffix(path)}"
                 shutil.move(str(path), final)
                 entry.status, entry.reason, entry.detail, entry.transient = "ok", "", "", False
                 entry.method = "range" if ranged else "full"
@@ -207,3 +218,10 @@ class ClipFetcher:
             entry.status, entry.reason, entry.transient, entry.detail = "failed", L.UNREADABLE, False, detail[:500]
             entry.file, entry.bytes = "", 0
             self.ledger.put(entry)
+
+
+def _suffix(path: Path) -> str:
+    """The extension of a downloaded file, or ``.bin`` when it is not a short plain one
+    (the media readers probe the content, not the name)."""
+    suffix = path.suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ".bin"

@@ -11,8 +11,6 @@ and whether it is ``transient``), ``missing`` (not in the mirror and ``--offline
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.output.csvfiles import csv_text
+from dance_aggregate.output.layout import safe_stem
 
 #: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
 FAILED_PREFIX = "download failed: "
@@ -44,6 +44,9 @@ SERVER_ERROR = "server error"
 OTHER = "download error"
 #: Reasons worth retrying later without being asked (on a rerun, with backoff in a run).
 TRANSIENT = frozenset({SIGN_IN, RATE_LIMITED, NETWORK, SERVER_ERROR, OTHER})
+#: Reasons that are facts about one video (many old ids are gone), not signs of a broken
+#: setup: they never count towards a build's failure cap.
+PER_VIDEO = frozenset({REMOVED, PRIVATE, COPYRIGHT, GEO_BLOCKED, AGE_RESTRICTED, NOT_FOUND, NO_FORMAT})
 
 
 def now_iso() -> str:
@@ -108,28 +111,37 @@ class Ledger:
         self.folder = Path(folder)
 
     def path(self, key: str) -> Path:
-        """The state file of ``key``."""
-        return self.folder / f"{key}.json"
+        """The state file of ``key`` (its name escaped: a key never names a path elsewhere)."""
+        return self.folder / f"{safe_stem(key)}.json"
 
     def get(self, key: str) -> LedgerEntry | None:
         """The entry of ``key``, or None when it was never requested."""
+        entry = self._read(self.path(key))
+        return entry if entry is not None and entry.key == key else None
+
+    @staticmethod
+    def _read(path: Path) -> LedgerEntry | None:
         try:
-            data = json.loads(self.path(key).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except ValueError:
             return None  # cannot happen with atomic writes; treat as never requested
         names = {f.name for f in fields(LedgerEntry)}
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+            return None
         return LedgerEntry(**{k: v for k, v in data.items() if k in names})
 
     def put(self, entry: LedgerEntry) -> None:
         """Write ``entry`` atomically."""
-        atomic_write_text(self.path(entry.key), json.dumps(asdict(entry), sort_keys=True))
+        atomic_write_text(self.path(entry.key), json.dumps(asdict(entry), sort_keys=True), "download ledger entry")
 
     def entries(self, keys: list[str] | None = None) -> list[LedgerEntry]:
         """Entries of ``keys`` (every entry when None), in key order."""
         if keys is None:
-            keys = sorted(p.stem for p in self.folder.glob("*.json")) if self.folder.is_dir() else []
+            files = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+            found = [e for e in map(self._read, files) if e is not None]
+            return sorted(found, key=lambda e: e.key)
         out = []
         for key in sorted(set(keys)):
             entry = self.get(key)
@@ -141,6 +153,14 @@ class Ledger:
 def exclusion_reason(reason: str) -> str:
     """The build-report reason of a failed download."""
     return f"{FAILED_PREFIX}{reason}"
+
+
+def is_per_video(exclusion_reason_: str) -> bool:
+    """Whether a clip excluded with this reason failed for a fact about its own video (gone,
+    private, not in the offline mirror...) rather than a problem every clip would share."""
+    if exclusion_reason_ == MISSING_OFFLINE:
+        return True
+    return exclusion_reason_.startswith(FAILED_PREFIX) and exclusion_reason_[len(FAILED_PREFIX) :] in PER_VIDEO
 
 
 def needs_retry(exclusion_reason_: str, *, offline: bool, retry_failed: bool) -> bool:
@@ -158,19 +178,19 @@ LEDGER_COLUMNS = [f.name for f in fields(LedgerEntry) if f.name not in ("file", 
 
 
 def write_ledger_csv(path: Path, entries: list[LedgerEntry], pending: list[tuple[str, str]] = ()) -> dict[str, int]:
-    """Write the ledger rows (plus never-tried ``(key, youtube_id)`` pairs) as CSV, atomically.
+    """Write the ledger rows (plus never-tried ``(key, youtube_id)`` pairs) as CSV, atomically
+    (cells escaped against spreadsheet formulas: an id beginning with ``-`` is written
+    ``'-...``, see :mod:`dance_aggregate.output.csvfiles`).
 
     Returns:
         Counts per status.
     """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(LEDGER_COLUMNS)
     counts: dict[str, int] = {}
     rows: list[dict[str, Any]] = [asdict(e) for e in entries]
     rows += [asdict(LedgerEntry(key=k, youtube_id=y)) for k, y in pending]
-    for row in sorted(rows, key=lambda r: r["key"]):
+    rows.sort(key=lambda r: r["key"])
+    for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
-        w.writerow(["" if row[c] is None else row[c] for c in LEDGER_COLUMNS])
-    atomic_write_text(path, buf.getvalue())
+    text = csv_text(LEDGER_COLUMNS, ([row[c] for c in LEDGER_COLUMNS] for row in rows))
+    atomic_write_text(path, text, "download ledger")
     return counts

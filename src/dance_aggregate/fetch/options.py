@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: Where clips are fetched from by default; ``{youtube_id}`` is replaced by the id.
 DEFAULT_URL_TEMPLATE = "https://www.youtube.com/watch?v={youtube_id}"
 #: A format with audio: best video up to 720p plus best audio, or the best single file.
 DEFAULT_FORMAT = "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"
+#: What a YouTube video id is: 11 characters of ``A-Za-z0-9_-`` (it may begin with ``-``).
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+
+
+def is_youtube_id(value: object) -> bool:
+    """Whether ``value`` can be a YouTube video id."""
+    return isinstance(value, str) and YOUTUBE_ID.fullmatch(value) is not None
 
 
 @dataclass
@@ -20,15 +28,20 @@ class FetchOptions:
         offline: Use only the local mirror; every other clip is recorded as missing and
             the network is never touched.
         retry_failed: Retry clips whose earlier failure was permanent (removed, private...).
-        cookies: A Netscape cookies file passed to yt-dlp (never logged or copied to the output).
+        cookies: A Netscape cookies file passed to yt-dlp (never logged, copied to the output
+            or put on a command line: with cookies, whole videos are downloaded and cut
+            locally, see :func:`dance_aggregate.fetch.ytdlp.ranges_allowed`).
         proxy: A proxy URL passed to yt-dlp (never logged or copied to the output).
         format: yt-dlp format selector; it must give a file with audio when there is one.
         range_download: Download only the needed time range when yt-dlp can.
         max_attempts: Attempts per clip and run for transient failures.
         backoff_base: First retry delay (s); doubles each attempt, with jitter.
         backoff_max: Longest retry delay (s).
-        pause_base: First shared pause (s) of every worker after a 429 or a bot check; grows.
-        pause_max: Longest shared pause (s).
+        pause_base: First shared pause (s) of every worker after a 429 or a bot check; it
+            doubles with each further rate-limited episode in a row.
+        pause_max: Longest wait (s) the shared pause ever imposes, whatever the streak, the
+            server's hint or a state file left by an earlier run (see
+            :mod:`dance_aggregate.fetch.politeness`).
         socket_timeout: Network timeout of one request (s).
         margin: Seconds fetched before and after a range (clamped at 0), so the cut never
             falls outside the downloaded file.
@@ -45,6 +58,11 @@ class FetchOptions:
     backoff_base: float = 2.0
     backoff_max: float = 120.0
     pause_base: float = 60.0
+    # 30 min, reached by the 6th rate-limited episode in a row (after 60 + 120 + ... + 960 s,
+    # about half an hour, of pauses): long enough for a YouTube throttle on one IP to lift,
+    # and the most a stale or wrong state file can cost a build. The Ray backend used to cap
+    # at 1 h; a cluster idle for an hour past a lifted throttle loses more than it saves, so
+    # both backends share this cap.
     pause_max: float = 1800.0
     socket_timeout: float = 30.0
     margin: float = 0.0

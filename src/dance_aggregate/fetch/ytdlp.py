@@ -10,24 +10,28 @@ Verified quirks (see the project's FACTS):
   starts at the requested time (to within a frame); the final frame-exact cut is PyAV's.
 - When ffmpeg fails on a range it only says "ffmpeg exited with code N"; the caller then
   falls back to a whole-file download, whose errors say what happened.
+- yt-dlp gives ffmpeg the cookies on its command line (``FFmpegFD``: ``-cookies SID=...``),
+  readable by every local user. So with ``--cookies`` nothing is downloaded through ffmpeg:
+  no range downloads (whole videos, cut locally), native HLS/DASH downloaders, no live
+  streams; the cookies are read into yt-dlp's jar from memory, never copied to a file.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
-import shutil
-import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dance_aggregate.errors import DiskFullError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.options import FetchOptions
+from dance_aggregate.output.atomic import is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +167,11 @@ class _Logger:
             self.errors.append(text)
 
 
+def url_for_log(url: str) -> str:
+    """``url`` without credentials, for messages."""
+    return scrub(url, [])
+
+
 def ffmpeg_bin_dir(folder: Path) -> Path:
     """A folder holding ``ffmpeg`` (a link to the imageio-ffmpeg binary) for yt-dlp's ``PATH``."""
     import imageio_ffmpeg
@@ -189,46 +198,37 @@ def _on_path(bin_dir: Path) -> Iterator[None]:
         os.environ["PATH"] = old
 
 
-@contextmanager
-def _private_cookies(cookies: str | None) -> Iterator[str | None]:
-    """A private copy of the cookies file: yt-dlp writes cookies back on exit, and several
-    workers writing the user's file at once would corrupt it. The copy lives outside the
-    output folder and is deleted after the call."""
-    if not cookies:
-        yield None
-        return
-    folder = tempfile.mkdtemp(prefix="dance-aggregate-cookies-")
-    try:
-        copy = Path(folder) / "cookies.txt"
-        shutil.copyfile(cookies, copy)
-        os.chmod(copy, stat.S_IRUSR | stat.S_IWUSR)
-        yield str(copy)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+def _cookie_stream(cookies: str | None) -> io.StringIO | None:
+    """The cookies file's text as an in-memory stream for yt-dlp's ``cookiefile``.
 
-
-def download(
-    url: str,
-    dest_dir: Path,
-    options: FetchOptions,
-    bin_folder: Path,
-    start: float | None = None,
-    end: float | None = None,
-) -> Path:
-    """Download ``url`` (only ``[start, end]`` when both are given) into ``dest_dir``.
-
-    Returns:
-        The downloaded file.
-
-    Raises:
-        DownloadFailure: classified failure of this attempt.
+    yt-dlp writes cookies back to its ``cookiefile`` when done: several workers writing the
+    user's file at once would corrupt it, and a copy on disk would be a secret left behind
+    by a killed build. A stream keeps the cookies in this process only.
     """
-    import yt_dlp
-    from yt_dlp.utils import download_range_func
+    if not cookies:
+        return None
+    try:
+        return io.StringIO(Path(cookies).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DownloadFailure(L.OTHER, False, False, f"cannot read the --cookies file: {type(exc).__name__}") from None
 
-    secrets = [options.cookies, options.proxy]
-    log = _Logger(secrets)
-    ranged = start is not None and end is not None
+
+def ranges_allowed(options: FetchOptions) -> bool:
+    """Whether a time range may be downloaded with these options.
+
+    yt-dlp downloads a range through ffmpeg and hands ffmpeg the cookies of the URL on its
+    command line (``-cookies SID=...``), where every local user sees them (``ps``). With
+    ``--cookies``, whole videos are downloaded by yt-dlp's own downloader instead (the
+    cookies stay in this process) and cut locally. (A proxy reaches ffmpeg through its
+    environment, which only the same user can read, so it does not matter here.)
+    """
+    return options.range_download and not options.cookies
+
+
+def _params(options: FetchOptions, dest_dir: Path, log: _Logger, time_range: tuple[float, float] | None) -> dict[str, Any]:
+    """yt-dlp's options for one download into ``dest_dir`` (only ``time_range`` when given)."""
+    from yt_dlp.utils import download_range_func, match_filter_func
+
     params: dict[str, Any] = {
         "format": options.format,
         "outtmpl": {"default": str(dest_dir / "video.%(ext)s")},
@@ -250,20 +250,57 @@ def download(
         "continuedl": False,
         "color": {"stdout": "never", "stderr": "never"},
     }
-    if ranged:
-        params["download_ranges"] = download_range_func(None, [(float(start), float(end))])
+    if time_range is not None:
+        if options.cookies:
+            raise ValueError("range downloads would hand the cookies to ffmpeg's command line (see ranges_allowed)")
+        params["download_ranges"] = download_range_func(None, [time_range])
         params["force_keyframes_at_cuts"] = True
     if options.proxy:
         params["proxy"] = options.proxy
+    if options.cookies:
+        params["cookiefile"] = _cookie_stream(options.cookies)
+        # Never ffmpeg as the downloader (it would get the cookies in its argv): yt-dlp's own
+        # downloaders for HLS/DASH, and no live streams (only ffmpeg records those).
+        params["external_downloader"] = {"default": "native"}
+        params["hls_prefer_native"] = True
+        params["match_filter"] = match_filter_func("!is_live")
+    return params
+
+
+def download(
+    url: str,
+    dest_dir: Path,
+    options: FetchOptions,
+    bin_folder: Path,
+    start: float | None = None,
+    end: float | None = None,
+) -> Path:
+    """Download ``url`` (only ``[start, end]`` when both are given) into ``dest_dir``.
+
+    Returns:
+        The downloaded file.
+
+    Raises:
+        DownloadFailure: classified failure of this attempt.
+    """
+    import yt_dlp
+
+    secrets = [options.cookies, options.proxy]
+    log = _Logger(secrets)
+    ranged = start is not None and end is not None
+    params = _params(options, dest_dir, log, (float(start), float(end)) if ranged else None)
     try:
-        with _private_cookies(options.cookies) as cookiefile, _on_path(ffmpeg_bin_dir(bin_folder)):
-            if cookiefile:
-                params["cookiefile"] = cookiefile
+        with _on_path(ffmpeg_bin_dir(bin_folder)):
             with yt_dlp.YoutubeDL(params) as ydl:
                 info = ydl.extract_info(url, download=True)
     except Exception as exc:  # noqa: BLE001 - every yt-dlp failure is classified below
         parts = [str(exc)] + [e for e in log.errors[-3:] if e not in str(exc)]
         message = scrub(" | ".join(parts), secrets)
+        if is_disk_full(exc) or "no space left on device" in message.lower():
+            raise DiskFullError(
+                f"no space left on the disk while downloading {url_for_log(url)} into {dest_dir}. Free some space "
+                f"(or pass --output on a larger disk) and run the same command again: finished clips are kept"
+            ) from None
         if ranged and "ffmpeg exited" in message.lower():
             raise DownloadFailure(L.UNREADABLE, True, False, message, range_failed=True) from None
         reason, transient, pause = classify(message, _http_status(exc))

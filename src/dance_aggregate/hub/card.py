@@ -35,6 +35,7 @@ from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_text
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import DATA_DIR, shard_pattern
+from dance_aggregate.output.stats import pretraining_counts
 from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
 from dance_aggregate.taxonomy import load_taxonomy
 
@@ -155,9 +156,16 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         for split, n in built.rows(config).items():
             counts.append({"config": config, "split": split, "rows": n})
         per_label = label_split_counts(built, config)
+        videos = label_split_videos(built, config)
         for label, by_split in sorted(per_label.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+            v = videos.get(label, {})
             label_counts.append(
-                {"config": config, "label": label, **{s: by_split.get(s, 0) for s in SPLITS}, "rows": sum(by_split.values())}
+                {
+                    "config": config,
+                    "label": label,
+                    **{s: f"{by_split.get(s, 0)} ({len(v.get(s, ()))})" for s in SPLITS},
+                    "rows": f"{sum(by_split.values())} ({len(set().union(*v.values())) if v else 0})",
+                }
             )
     accounting = []
     for config in configs:
@@ -197,8 +205,41 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         total_rows=dataset_rows(built),
         dedup=dedup_summary(built),
         ledger=ledger_summary(built),
+        pretraining=pretraining_rows(built),
+        pretraining_moved=pretraining_moved(built),
     )
     return body
+
+
+def pretraining_rows(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
+    """One line per config and split checked against pretraining sets (empty: none was)."""
+    built = BuiltFolder.of(folder)
+    out = []
+    for config in built.configs:
+        counts = pretraining_counts(built, config)
+        if not counts:
+            continue
+        for split, p in counts["splits"].items():
+            out.append(
+                {
+                    "config": config,
+                    "split": split,
+                    "checked": p["checked"],
+                    "any": p["any"],
+                    "sets": "; ".join(f"{name}: {p['overlap'].get(name, 0)}" for name in counts["sets"]) or "-",
+                }
+            )
+    return out
+
+
+def pretraining_moved(folder: Path | BuiltFolder) -> str:
+    """How many rows ``all`` moved to train for pretraining overlap ("" when the option was off)."""
+    counts = pretraining_counts(folder, "all")
+    if not counts or "moved_to_train" not in counts:
+        return ""
+    moved = counts["moved_to_train"]
+    detail = ", ".join(f"{moved.get(s, 0)} from {s}" for s in ("validation", "test"))
+    return f"{sum(moved.values())} rows ({detail})"
 
 
 def _type_name(feature: Any) -> str:
@@ -219,6 +260,19 @@ def label_split_counts(folder: Path | BuiltFolder, config: str) -> dict[str, dic
             label = names[v] if v is not None else "(none)"
             out.setdefault(label, {}).setdefault(split, 0)
             out[label][split] += 1
+    return out
+
+
+def label_split_videos(folder: Path | BuiltFolder, config: str) -> dict[str, dict[str, set[str]]]:
+    """Label name -> split -> distinct videos (``group`` values) of ``config``."""
+    built = BuiltFolder.of(folder)
+    names = features()["label"].names
+    groups = built.column(config, "group")
+    out: dict[str, dict[str, set[str]]] = {}
+    for split, values in built.column(config, "label").items():
+        for v, g in zip(values, groups[split], strict=True):
+            if g:
+                out.setdefault(names[v] if v is not None else "(none)", {}).setdefault(split, set()).add(g)
     return out
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dance_aggregate.output.csvfiles import read_rows
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import LEDGER_SUFFIX
 
@@ -38,8 +39,7 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a CSV or JSON-lines file (nothing when it cannot be read)."""
     try:
         if path.suffix == ".csv":
-            with open(path, newline="", encoding="utf-8") as f:
-                yield from csv.DictReader(f)
+            yield from read_rows(path)  # cells as the build wrote them, formula escapes undone
         elif path.suffix in (".jsonl", ".ndjson"):
             with open(path, encoding="utf-8") as f:
                 for line in f:

@@ -22,8 +22,9 @@ the automatic choice between seeking and decoding everything (``method="auto"``)
   keyframe every second): most of the clip is skipped, seeking wins;
 * many frames (e.g. 32 from the same clip): every keyframe interval holds a wanted
   frame, nothing can be skipped and the pass is a plain sequential decode;
-* one keyframe per clip (x264's default ``keyint=250`` on clips of 10 s or less, which is
-  what the builders write today): seeking cannot skip anything; the pass still stops at the
+* one keyframe per clip (clips of 2 s or less as the build writes them, since it puts a
+  keyframe at least every 2 s, ``EncodeOptions.keyframe_seconds``; or files encoded with
+  x264's default ``keyint=250``): seeking cannot skip anything; the pass still stops at the
   last wanted frame.
 
 ``method="seek"`` jumps at every keyframe interval change and ``method="sequential"``

@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 #: Small per-row columns that consumers read again and again (card, leakage, dedup, stats):
 #: asking for any of them reads all of them that a shard has, in one read.
-LIGHT_COLUMNS: tuple[str, ...] = ("id", "source", "label", "group", "youtube_id", "duplicate_ids")
+LIGHT_COLUMNS: tuple[str, ...] = ("id", "source", "label", "group", "youtube_id", "duplicate_ids", "pretraining_overlap")
 
 
 class ShardReadError(OutputError):

@@ -84,7 +84,7 @@ def is_done(part: str) -> bool:
 def _put_bytes(location: str, data: bytes) -> None:
     fs, p = _fs(location)
     if _is_local_fs(fs):
-        atomic_write_bytes(Path(p), data)
+        atomic_write_bytes(Path(p), data, "work file")
     else:
         # Object stores: one PUT is all-or-nothing, and there is no rename to lean on.
         fs.pipe_file(p, data)
@@ -95,7 +95,7 @@ def write_part(table: pa.Table, part: str) -> None:
     if is_url(part):
         _put_bytes(part, parquet_bytes(table))
     else:
-        write_parquet(table, Path(part))
+        write_parquet(table, Path(part), "work part")
 
 
 def write_manifest(part: str, manifest: dict[str, Any]) -> None:
@@ -104,7 +104,7 @@ def write_manifest(part: str, manifest: dict[str, Any]) -> None:
     if is_url(location):
         _put_bytes(location, json_text(manifest).encode("utf-8"))
     else:
-        atomic_write_json(Path(location), manifest)
+        atomic_write_json(Path(location), manifest, "work part manifest")
 
 
 def read_manifest(part: str) -> dict[str, Any]:

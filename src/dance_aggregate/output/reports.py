@@ -8,8 +8,6 @@ the publish checks.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -17,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.output.atomic import atomic_write_json, atomic_write_text
+from dance_aggregate.output.atomic import json_text, staged_writes
+from dance_aggregate.output.csvfiles import csv_text
 from dance_aggregate.output.layout import excluded_path, report_path
 from dance_aggregate.records import Exclusion
 
@@ -32,6 +31,8 @@ class Accounting:
         rows_written: Rows in the output, all splits.
         rows_by_split: Rows per split.
         excluded: Excluded records per reason.
+        truncated: Rows (among those written) whose source ended before their annotated
+            range did: stored with their true end, listed in the report's ``truncated``.
     """
 
     config: str
@@ -39,6 +40,7 @@ class Accounting:
     rows_written: int = 0
     rows_by_split: dict[str, int] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
+    truncated: int = 0
 
     @property
     def excluded_total(self) -> int:
@@ -69,6 +71,10 @@ class Accounting:
         ]
         for reason, n in sorted(self.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {n:>8}  {reason}")
+        if self.truncated:
+            rows = "row written holds" if self.truncated == 1 else "rows written hold"
+            lines.append(f"    truncated: {self.truncated} {rows} less than the annotated range (the media "
+                         f"is shorter); stored with their true times, listed in reports/{self.config}.json")
         return "\n".join(lines)
 
 
@@ -90,16 +96,30 @@ def _count_by_reason(exclusions: list[Exclusion]) -> Counter[str]:
     return counts
 
 
-def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None) -> None:
-    """Write ``reports/<config>.json`` and ``reports/<config>.excluded.csv``."""
+#: Columns of ``reports/<config>.excluded.csv``.
+EXCLUDED_COLUMNS = ("id", "split", "source_label", "reason", "detail", "count")
+
+
+def report_files(
+    folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None
+) -> dict[Path, bytes]:
+    """The content of ``reports/<config>.json`` and ``reports/<config>.excluded.csv`` (cells
+    escaped against spreadsheet formulas, see :mod:`.csvfiles`), by path."""
     report = {"accounting": asdict(acc), **(extra or {})}
-    atomic_write_json(report_path(folder, acc.config), report)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "split", "source_label", "reason", "detail", "count"])
-    for e in sorted(exclusions, key=lambda e: (e.reason, e.id)):
-        w.writerow([e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count])
-    atomic_write_text(excluded_path(folder, acc.config), buf.getvalue())
+    rows = (
+        [e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count]
+        for e in sorted(exclusions, key=lambda e: (e.reason, e.id))
+    )
+    return {
+        report_path(folder, acc.config): json_text(report).encode("utf-8"),
+        excluded_path(folder, acc.config): csv_text(EXCLUDED_COLUMNS, rows).encode("utf-8"),
+    }
+
+
+def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None) -> None:
+    """Write ``reports/<config>.json`` and ``reports/<config>.excluded.csv``, both or neither."""
+    with staged_writes(report_files(folder, acc, exclusions, extra), "report"):
+        pass
 
 
 def read_report(folder: Path, config: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.output.atomic import replacing
+from dance_aggregate.output.atomic import replacing, write_error
 from dance_aggregate.output.layout import DATA_DIR, shard_name, shard_path
 from dance_aggregate.schema import SPLITS
 
@@ -60,9 +60,14 @@ def _write_table(table: pa.Table, where: Any) -> None:
     )
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write ``table`` as Parquet atomically, with page indexes and small row groups."""
-    with replacing(path) as tmp:
+def write_parquet(table: pa.Table, path: Path, what: str = "Parquet file") -> None:
+    """Write ``table`` as Parquet atomically, with page indexes and small row groups.
+
+    Raises:
+        OutputError: the file system refused the write (:class:`~dance_aggregate.errors.DiskFullError`
+            when the disk is full); ``path`` is untouched.
+    """
+    with replacing(path, what) as tmp:
         _write_table(table, tmp)
 
 
@@ -115,18 +120,32 @@ def shard_count(
 @contextlib.contextmanager
 def _config_swap(folder: Path, config: str) -> Iterator[Path]:
     """Yield a staging folder for ``config``'s shards; on success swap it in as
-    ``data/<config>`` in one rename (the old folder is removed), on failure drop it."""
+    ``data/<config>`` in one rename (the old folder is removed), on failure drop it.
+
+    A killed build leaves ``data/.<config>.<hex>.staging`` (or ``.old``); the next build
+    removes them (:mod:`.leftovers`)."""
     data = folder / DATA_DIR
-    data.mkdir(parents=True, exist_ok=True)
     staging = data / f".{config}.{uuid.uuid4().hex[:8]}.staging"
-    staging.mkdir()
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise write_error(exc, staging, f"the shards of {config}") from exc
     try:
         yield staging
         target = data / config
         old = data / f".{config}.{uuid.uuid4().hex[:8]}.old"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
+        try:
+            if target.exists():
+                os.replace(target, old)
+            try:
+                os.replace(staging, target)
+            except OSError:
+                if old.exists():
+                    os.replace(old, target)  # the previous build stays in place
+                raise
+        except OSError as exc:
+            raise write_error(exc, target, f"the shards of {config}") from exc
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -156,7 +175,7 @@ def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_sha
             names = []
             for i in range(n):
                 name = shard_name(split, i, n)
-                write_parquet(table.slice(bounds[i], bounds[i + 1] - bounds[i]), staging / name)
+                write_parquet(table.slice(bounds[i], bounds[i + 1] - bounds[i]), staging / name, "shard")
                 names.append(shard_path(config, name))
             written[split] = names
     return written
@@ -235,7 +254,7 @@ def write_config_from_parts(
                     f = table.schema.field(idx)
                     table = table.set_column(idx, f, pa.array([values[g] for g in chunk], type=f.type))
                 shard = shard_name(split, i, n)
-                write_parquet(table, staging / shard)
+                write_parquet(table, staging / shard, "shard")
                 names.append(shard_path(config, shard))
                 bar.update(len(chunk))
             written[split] = names

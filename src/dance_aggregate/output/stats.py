@@ -1,4 +1,10 @@
-"""Counts of a built folder: per config, split and label, plus each config's accounting."""
+"""Counts of a built folder: per config, split and label, rows and distinct videos, plus each
+config's accounting.
+
+A video is a ``group`` (the YouTube id; a UCF101 group; a YouTube-8M pseudo id): rows are
+not videos where a source cuts one video into several clips (ActivityNet windows), so both
+are counted.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +35,70 @@ def folder_stats(folder: Path | BuiltFolder) -> dict[str, Any]:
     for config in configs:
         splits: dict[str, Any] = {}
         labels_of = built.column(config, "label")
+        groups_of = built.column(config, "group")
         for split, shards in built.shards(config).items():
             col = labels_of[split]
             labels = Counter(names[i] for i in col if i is not None)
-            splits[split] = {"rows": len(col), "shards": len(shards), "labels": dict(sorted(labels.items()))}
+            videos = label_videos(col, groups_of[split])
+            splits[split] = {
+                "rows": len(col),
+                "videos": len({g for g in groups_of[split] if g}),
+                "shards": len(shards),
+                "labels": dict(sorted(labels.items())),
+                "label_videos": dict(sorted(videos.items())),
+            }
         report = built.report(config) or {}
         out["configs"][config] = {"splits": splits, "accounting": report.get("accounting")}
         if report.get("dedup"):
             out["configs"][config]["dedup"] = report["dedup"]
+        overlap = pretraining_counts(built, config)
+        if overlap:
+            out["configs"][config]["pretraining"] = overlap
     return out
+
+
+def pretraining_counts(folder: Path | BuiltFolder, config: str) -> dict[str, Any] | None:
+    """Rows of ``config`` whose YouTube video is in each pretraining set, per split.
+
+    Returns:
+        ``{"sets": [names], "splits": {split: {"rows", "checked", "any", "overlap": {name: n}}},
+        "moved_to_train": {split: n}}`` (``moved_to_train`` for ``all`` built with
+        ``--pretraining-to-train``), or ``None`` when no row of ``config`` was checked.
+    """
+    built = BuiltFolder.of(folder)
+    shards = [s for in_split in built.shards(config).values() for s in in_split]
+    if not shards or any("pretraining_overlap" not in s.require_footer().schema.names for s in shards):
+        return None  # a folder written before the column existed
+    report = built.report(config) or {}
+    section = report.get("pretraining")
+    described = section.get("sets", []) if isinstance(section, dict) else (section or [])
+    names = [s["name"] for s in described if isinstance(s, dict) and "name" in s]
+    splits: dict[str, Any] = {}
+    for split, values in built.column(config, "pretraining_overlap").items():
+        counts: Counter[str] = Counter(n for v in values if v for n in v)
+        names += [n for n in sorted(counts) if n not in names]
+        splits[split] = {
+            "rows": len(values),
+            "checked": sum(1 for v in values if v is not None),
+            "any": sum(1 for v in values if v),
+            "overlap": dict(counts),
+        }
+    if not names and not any(s["checked"] for s in splits.values()):
+        return None
+    out: dict[str, Any] = {"sets": names, "splits": splits}
+    if isinstance(section, dict) and section.get("to_train"):
+        out["moved_to_train"] = section.get("moved_to_train", {})
+    return out
+
+
+def label_videos(labels: list[int | None], groups: list[str | None]) -> dict[str, int]:
+    """Label name -> distinct videos (``group`` values) among rows with that label."""
+    names = features()["label"].names
+    seen: dict[str, set[str]] = {}
+    for label, group in zip(labels, groups, strict=True):
+        if label is not None and group:
+            seen.setdefault(names[label], set()).add(group)
+    return {label: len(g) for label, g in seen.items()}
 
 
 def format_stats(data: dict[str, Any]) -> str:
@@ -47,15 +108,26 @@ def format_stats(data: dict[str, Any]) -> str:
         total = sum(s["rows"] for s in c["splits"].values())
         lines.append(f"\n{config}: {total} rows")
         for split, s in c["splits"].items():
-            lines.append(f"  {split:<11} {s['rows']:>7} rows in {s['shards']} shard(s)")
+            lines.append(f"  {split:<11} {s['rows']:>7} rows {s.get('videos', 0):>7} videos in {s['shards']} shard(s)")
+            per_video = s.get("label_videos", {})
             for label, n in sorted(s["labels"].items(), key=lambda kv: (-kv[1], kv[0])):
-                lines.append(f"      {n:>7}  {label}")
+                lines.append(f"      {n:>7} rows {per_video.get(label, 0):>7} videos  {label}")
         acc = c.get("accounting")
         if acc:
             excl = sum(acc["excluded"].values())
             lines.append(f"  accounting: {acc['records_read']} read = {acc['rows_written']} written + {excl} excluded")
             for reason, n in sorted(acc["excluded"].items(), key=lambda kv: (-kv[1], kv[0])):
                 lines.append(f"      {n:>7}  {reason}")
+        pre = c.get("pretraining")
+        if pre:
+            for split, p in pre["splits"].items():
+                sets = ", ".join(f"{name} {p['overlap'].get(name, 0)}" for name in pre["sets"])
+                lines.append(
+                    f"  pretraining overlap, {split}: {p['any']} of {p['checked']} checked rows in a set ({sets})"
+                )
+            if "moved_to_train" in pre:
+                moved = ", ".join(f"{k} {v}" for k, v in sorted(pre["moved_to_train"].items())) or "none"
+                lines.append(f"  moved to train for pretraining overlap: {moved}")
         dd = c.get("dedup")
         if dd and (dd.get("clusters") or config == "all"):
             tiers = ", ".join(f"tier {t}: {n}" for t, n in dd["clusters_by_tier"].items()) or "none"

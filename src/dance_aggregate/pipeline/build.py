@@ -11,16 +11,20 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.errors import DanceAggregateError
-from dance_aggregate.output.reports import Accounting
+from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
+from dance_aggregate.errors import DanceAggregateError, DiskFullError
+from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.layout import WORK_DIR
-from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
+from dance_aggregate.output.reports import Accounting
+from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
 from dance_aggregate.pipeline.request import BuildRequest, BuildResult, ConfigFailure
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 
@@ -46,41 +50,67 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         The :class:`BuildResult`: per-config accounting and shards, failures, the
         accounting of ``all``, the elapsed time.
 
+    A build holds a lock on the output folder (a second build into it stops with a clear
+    error) and first removes what an interrupted build left there (staging folders,
+    temporary files, download folders).
+
     Raises:
         DanceAggregateError: for a request that cannot start (unknown config, a config
-            without a data dir, no config to build, an unreachable Ray cluster), or when
-            the finished folder is inconsistent (split leakage in ``all``).
+            without a data dir, no config to build, an unreachable Ray cluster, another
+            build writing the folder), when the finished folder is inconsistent (split
+            leakage in ``all``), or when the disk is full (:class:`DiskFullError`, naming
+            the file; nothing already in the folder was replaced).
     """
     if request is None:
         request = BuildRequest(**fields)  # type: ignore[arg-type]
     elif fields:
         request = replace(request, **fields)
     t0 = time.monotonic()
+    pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
     request = _with_sample(request)
     names = config_names(request)
+    with BuildLock(request.output):
+        remove_leftovers(request.output)
+        result = _build_configs(request, names, pretraining)
+        if result.configs or (request.output / "data").is_dir():
+            result.all = finalize_folder(
+                request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train
+            )
+    result.elapsed = time.monotonic() - t0
+    return result
+
+
+def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequence[PretrainingSet]) -> BuildResult:
+    """Build every config; a failing one is recorded and the others are still built.
+
+    Raises:
+        DiskFullError: the disk is full (every further config would fail the same way).
+    """
     runner, owned = make_runner(request)
     result = BuildResult(output=request.output)
     settings = RunSettings(
         output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-        work_dir=request.work_dir,
+        work_dir=request.work_dir, pretraining=pretraining,
+        failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
     )
     try:
         builders = make_builders(request, names, shared_politeness(runner, names, request))
         for builder in builders:
             try:
                 result.configs.append(build_config(builder, settings))
+            except DiskFullError:
+                raise
             except DanceAggregateError as exc:
                 logger.error("%s: %s", builder.config_name, exc)
                 result.failures.append(ConfigFailure(builder.config_name, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one failing config never stops the others
+                if is_disk_full(exc):
+                    raise disk_full_error(exc, f"building {builder.config_name}") from exc
                 logger.error("%s: unexpected error:\n%s", builder.config_name, traceback.format_exc())
                 result.failures.append(ConfigFailure(builder.config_name, f"unexpected error: {type(exc).__name__}: {exc}"))
     finally:
         if owned is not None:
             owned.close()
-    if result.configs or (request.output / "data").is_dir():
-        result.all = finalize_folder(request.output, progress=request.progress)
-    result.elapsed = time.monotonic() - t0
     return result
 
 
@@ -146,8 +176,8 @@ def make_builders(request: BuildRequest, names: list[str] | None = None, politen
         cfg = registry.get_config(name)
         cls = cfg.builder
         encode = cls.default_encode
-        if request.max_short_side:
-            encode = replace(encode, max_short_side=request.max_short_side)
+        if request.max_short_side is not None:  # 0: keep the source size
+            encode = replace(encode, max_short_side=request.max_short_side or None)
         extra = {"fetch": request.fetch, "politeness": politeness} if cfg.fetches_media else {}
         builders.append(
             cls(
@@ -189,7 +219,7 @@ def shared_politeness(runner: Runner, names: list[str], request: BuildRequest) -
     return RayPoliteness.start(min_interval=0.0, base_pause=request.fetch.pause_base, max_pause=request.fetch.pause_max)
 
 
-def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
+def finalize_folder(folder: Path, progress: bool = False, pretraining_to_train: bool = False) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
 
@@ -205,6 +235,6 @@ def finalize_folder(folder: Path, progress: bool = False) -> Accounting | None:
     from dance_aggregate.output.folder import BuiltFolder
 
     built = BuiltFolder.open(folder)
-    acc = build_all(built, progress=progress)
+    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train)
     write_card(built)
     return acc

@@ -128,7 +128,7 @@ class RayRunner:
 
     def connect(self) -> None:
         """Initialise Ray unless it already is (``run`` calls it; call it earlier to create
-        actors such as :class:`~dance_aggregate.politeness_ray.RayPoliteness` first)."""
+        actors such as :class:`~dance_aggregate.fetch.politeness_ray.RayPoliteness` first)."""
         ray = import_ray()
         if ray.is_initialized():
             return
@@ -141,8 +141,11 @@ class RayRunner:
                 raise _cluster_error(self.address, str(exc)) from None
         else:
             logger.info("starting a local Ray instance with %d CPUs", self.workers)
+            # address="local": a new instance even when another Ray cluster runs on this
+            # machine (a bare ray.init() would join the last one started there).
             ray.init(
-                num_cpus=self.workers, include_dashboard=False, log_to_driver=True, logging_level=self._ray_log_level()
+                address="local", num_cpus=self.workers, include_dashboard=False, log_to_driver=True,
+                logging_level=self._ray_log_level(),
             )
         self._started = True
 

@@ -13,11 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
+from dance_aggregate.dedup.pretraining import check_set_name
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output.reports import Accounting
 from dance_aggregate.pipeline.config import ConfigResult
-from dance_aggregate.pipeline.defaults import DEFAULT_OUTPUT, DEFAULT_PART_SIZE, DEFAULT_WORKERS
+from dance_aggregate.pipeline.defaults import (
+    DEFAULT_FAILURE_MIN_RECORDS,
+    DEFAULT_MAX_FAILURE_SHARE,
+    DEFAULT_OUTPUT,
+    DEFAULT_PART_SIZE,
+    DEFAULT_WORKERS,
+)
 from dance_aggregate.pipeline.runners import Runner
 
 logger = logging.getLogger(__name__)
@@ -46,9 +53,19 @@ class BuildRequest:
         ray_address: An existing Ray cluster to join (with ``runner="ray"``).
         work_dir: Where units write their parts: a path or fsspec URL every worker reaches
             (default ``<output>/.work``).
-        max_short_side: Downscale video so its shorter side is at most this many pixels.
+        max_short_side: Downscale video so its shorter side is at most this many pixels;
+            0 keeps the source size (default: each source's ``default_encode``).
         fetch: How videos missing from a mirror are fetched.
         progress: Show progress bars.
+        failure_min_records: The failure cap looks at a config once this many of its
+            records were tried ...
+        max_failure_share: ... and stops it when more than this share of them failed for
+            one reason (``1.0`` turns the cap off; see :mod:`dance_aggregate.pipeline.config`).
+        pretraining_ids: Set name -> file of YouTube ids a model was pretrained on
+            (``--pretraining-ids NAME=FILE``: a Kinetics-style CSV or JSON, or one id per
+            line); fills every row's ``pretraining_overlap``.
+        pretraining_to_train: In ``all``, move rows whose YouTube video is in one of those
+            sets out of validation and test into train (``--pretraining-to-train``).
     """
 
     configs: Sequence[str] = ()
@@ -66,6 +83,10 @@ class BuildRequest:
     max_short_side: int | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
     progress: bool = True
+    failure_min_records: int = DEFAULT_FAILURE_MIN_RECORDS
+    max_failure_share: float = DEFAULT_MAX_FAILURE_SHARE
+    pretraining_ids: Mapping[str, str | Path] = field(default_factory=dict)
+    pretraining_to_train: bool = False
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -73,12 +94,20 @@ class BuildRequest:
         self.data_dirs = {k: str(v) for k, v in self.data_dirs.items()}
         self.video_dirs = {k: str(v) for k, v in self.video_dirs.items()}
         self.options = {k: dict(v) for k, v in self.options.items()}
+        self.pretraining_ids = {check_set_name(k): str(v) for k, v in self.pretraining_ids.items()}
+        for name, file in self.pretraining_ids.items():
+            if not Path(file).expanduser().is_file():
+                raise ConfigError(f"--pretraining-ids {name}={file}: no such file")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.part_size < 1:
             raise ConfigError(f"part_size must be >= 1, got {self.part_size}")
-        if self.max_short_side is not None and self.max_short_side < 16:
-            raise ConfigError(f"max_short_side must be >= 16 pixels, got {self.max_short_side}")
+        if self.failure_min_records < 1:
+            raise ConfigError(f"failure_min_records must be >= 1, got {self.failure_min_records}")
+        if not 0.0 < self.max_failure_share <= 1.0:
+            raise ConfigError(f"max_failure_share must be in (0, 1] (1 turns the cap off), got {self.max_failure_share}")
+        if self.max_short_side is not None and not (self.max_short_side == 0 or self.max_short_side >= 16):
+            raise ConfigError(f"max_short_side must be 0 (keep the source size) or >= 16 pixels, got {self.max_short_side}")
         if isinstance(self.runner, str) and self.runner not in RUNNERS:
             raise ConfigError(f"unknown runner {self.runner!r}; expected one of {', '.join(RUNNERS)}")
         if self.ray_address and self.runner != "ray":

@@ -3,8 +3,10 @@
 A unit's part name holds a hash of its records and options, so a rerun with the same input
 finds the parts an earlier run finished (part and manifest both present) and skips them.
 :func:`run_unit` is what a runner calls in a worker process: it makes every row of its
-records through the builder, excludes a broken record with its reason (never fatal), and
-writes the part, then the manifest.
+records through the builder, excludes a broken record with its reason (never fatal; only a
+full disk, which every record would meet, stops the unit), and writes the part, then the
+manifest. Its result says which records failed and why, for the failure cap of
+:mod:`.config`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import json
 import logging
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +23,9 @@ from typing import Any
 
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.errors import DanceAggregateError, MediaError
+from dance_aggregate.errors import DanceAggregateError, DiskFullError, MediaError
 from dance_aggregate.output import parts
+from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.schema import arrow_schema, rows_to_table
 
@@ -62,6 +65,9 @@ class UnitResult:
         read: Input records read (``rows + excluded``; more than the unit's plan records
             when a plan record stands for many, as a YouTube-8M shard does).
         planned: Plan records in the unit (for progress).
+        failed: Plan records whose production raised, by exclusion reason (what the
+            failure cap of :mod:`.config` watches; by-rule exclusions are not failures).
+        truncated: Notes on the rows stored shorter than their annotated range.
     """
 
     path: str
@@ -71,11 +77,15 @@ class UnitResult:
     skipped: bool = False
     read: int = 0
     planned: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    truncated: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
     h = hashlib.sha1()
     h.update(__version__.encode())
+    # Parts written under another schema (e.g. float32 frame features) are not reused.
+    h.update(arrow_schema().to_string(show_schema_metadata=False).encode())
     h.update(repr(builder.options).encode())
     h.update(repr(builder.encode).encode())
     for r in records:
@@ -89,10 +99,12 @@ def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Pa
 
     ``work`` is the work folder, a local path or an fsspec URL. A builder may cap the
     records per unit (``max_records_per_unit``): a YouTube-8M record is a whole shard.
-    Records are cut in id order (so a part's name never depends on anything but its
-    records and options, and a resumed build finds it); the units are then ordered by
-    :func:`expected_seconds`, longest first, so that the last units of a build are short
-    ones and no worker is left alone with a long unit while the others are idle.
+    Records with the same :meth:`~SourceBuilder.pass_key` that follow each other in id
+    order (the windows of one video) stay in one unit, so they are cut in one pass; such
+    a unit may exceed ``part_size``. Records are cut in id order (so a part's name depends
+    only on its records and options, and a resumed build finds it); the units are then
+    ordered by :func:`expected_seconds`, longest first, so that the last units of a build
+    are short ones and no worker is left alone with a long unit while the others idle.
     """
     if builder.max_records_per_unit is not None:
         part_size = min(part_size, builder.max_records_per_unit)
@@ -101,9 +113,7 @@ def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Pa
         by_split[r.split].append(r)
     units = []
     for split in sorted(by_split):
-        recs = by_split[split]
-        for i in range(0, len(recs), part_size):
-            chunk = recs[i : i + part_size]
+        for chunk in _chunks(builder, by_split[split], part_size):
             key = _unit_key(builder, chunk)
             path = parts.join(work, "parts", builder.config_name, f"{split}-{key}.parquet")
             units.append(WorkUnit(builder, builder.config_name, split, chunk, path))
@@ -128,6 +138,24 @@ def expected_seconds(records: list[ClipRecord]) -> Callable[[ClipRecord], float]
     return cost
 
 
+def _chunks(builder: SourceBuilder, records: list[ClipRecord], size: int) -> list[list[ClipRecord]]:
+    """``records`` in runs of ``size``, a run running on while the next record shares the
+    last one's pass key."""
+    chunks: list[list[ClipRecord]] = []
+    chunk: list[ClipRecord] = []
+    last_key: str | None = None
+    for r in records:
+        key = builder.pass_key(r)
+        if len(chunk) >= size and (key is None or key != last_key):
+            chunks.append(chunk)
+            chunk = []
+        chunk.append(r)
+        last_key = key
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
 def finished_result(unit: WorkUnit) -> UnitResult | None:
     """The result an earlier run left for ``unit``, or ``None`` when it must (re)run
     (not finished, or finished with exclusions the builder wants to retry)."""
@@ -138,7 +166,8 @@ def finished_result(unit: WorkUnit) -> UnitResult | None:
     if unit.builder.should_redo(excl):
         return None
     read = done.get("read", done["rows"] + sum(e.count for e in excl))
-    return UnitResult(unit.path, unit.split, done["rows"], excl, skipped=True, read=read, planned=len(unit.records))
+    return UnitResult(unit.path, unit.split, done["rows"], excl, skipped=True, read=read, planned=len(unit.records),
+                      truncated=done.get("truncated", []))
 
 
 def run_unit(unit: WorkUnit) -> UnitResult:
@@ -148,33 +177,46 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         return earlier
     rows: list[dict[str, Any]] = []
     exclusions: list[Exclusion] = []
+    failed: Counter[str] = Counter()
+    truncated: list[dict[str, Any]] = []
     read = 0
-    for record in unit.records:
-        try:
-            produced = unit.builder.produce(record)
-        except MediaError as exc:
-            logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
-            exclusions.append(Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label))
-            read += 1
-            continue
-        except DanceAggregateError as exc:
-            logger.warning("%s: excluded: %s", record.id, exc)
-            exclusions.append(Exclusion(record.id, "error", str(exc), record.split, record.source_label))
-            read += 1
-            continue
-        except Exception as exc:  # noqa: BLE001 - one broken clip never kills a build
-            logger.error("%s: unexpected error, clip excluded:\n%s", record.id, traceback.format_exc())
-            exclusions.append(
-                Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)
-            )
+    for record, produced in zip(unit.records, unit.builder.produce_many(unit.records), strict=True):
+        if isinstance(produced, Exception):
+            exclusions.append(_excluded(record, produced))
+            failed[exclusions[-1].reason] += 1
             read += 1
             continue
         rows.extend(produced.rows)
         exclusions.extend(produced.exclusions)
+        truncated.extend(produced.truncated)
         read += produced.read
     table = rows_to_table(rows) if rows else arrow_schema().empty_table()
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)
-    parts.write_manifest(unit.path, {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions]})
-    return UnitResult(unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records))
+    manifest = {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions], "truncated": truncated}
+    parts.write_manifest(unit.path, manifest)
+    return UnitResult(
+        unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records), failed=dict(failed),
+        truncated=truncated,
+    )
+
+
+def _excluded(record: ClipRecord, exc: Exception) -> Exclusion:
+    """The exclusion of a record whose production raised ``exc`` (never fatal), except a
+    full disk, which every other record would meet too: that stops the unit."""
+    if isinstance(exc, DiskFullError):
+        raise exc
+    if is_disk_full(exc):
+        raise disk_full_error(exc, f"producing {record.id}") from exc
+    if isinstance(exc, MediaError):
+        logger.warning("%s: excluded (%s): %s", record.id, exc.reason, exc)
+        return Exclusion(record.id, exc.reason, str(exc), record.split, record.source_label)
+    if isinstance(exc, DanceAggregateError):
+        logger.warning("%s: excluded: %s", record.id, exc)
+        return Exclusion(record.id, "error", str(exc), record.split, record.source_label)
+    # One line per clip (the failure cap stops a config where every clip fails); the
+    # traceback, for a bug report, with -vv.
+    logger.error("%s: unexpected error, clip excluded: %s: %s", record.id, type(exc).__name__, exc)
+    logger.debug("%s: traceback:\n%s", record.id, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    return Exclusion(record.id, "unexpected error", f"{type(exc).__name__}: {exc}", record.split, record.source_label)

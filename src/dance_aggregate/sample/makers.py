@@ -11,6 +11,7 @@ entry in the source registry (:mod:`dance_aggregate.builders.registry`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -97,14 +98,17 @@ def make_ucf101(root: Path) -> SampleSource:
 # Real CSV format (label,youtube_id,time_start,time_end,split; test without label), clips in a
 # local mirror laid out <split>/<youtube_id>_<start:06d>_<end:06d>.<ext>. Clips last 2 s (the
 # real ones 10 s) to keep the sample fast. Two listed clips are not in the mirror: the
-# sample build is offline, so they are recorded as missing.
+# sample build is offline, so they are recorded as missing. One row starts before its video
+# (a negative time_start) and its whole video is mirrored (<split>/<youtube_id>.mp4): it is
+# stored from 0 with its true times, as a truncated row.
 _KINETICS_SAMPLE = [
-    # (split, label, youtube_id, start, in mirror, container)
+    # (split, label, youtube_id, start, in mirror (True, False or "full"), container)
     ("train", "salsa dancing", "-5Yp-vToI2E", 12, True, "mp4"),  # id beginning with '-'
     ("train", "tango dancing", "kRb0xS2sTzA", 30, True, "webm"),  # VP9 + Opus, as YouTube serves
     ("train", "tap dancing", "Q3n_9xYw8aE", 0, False, "mp4"),  # not in the mirror
     ("train", "abseiling", "yq_M1PMw2hY", 38, True, "mp4"),  # non-dance: excluded by rule
     ("val", "zumba", "Jf7Gf0x3GmU", 4, True, "mp4"),
+    ("val", "salsa dancing", "Lq7Nv2bX0sE", -1, "full", "mp4"),  # starts before its video
     ("val", "cartwheeling", "aB3dE5fG7hI", 2, True, "mp4"),  # motion family (kinetics600_motion)
     ("test", None, "LAcSOxdNrmI", 61, False, "mp4"),  # test rows have no label
 ]
@@ -120,7 +124,9 @@ def make_kinetics600(root: Path) -> SampleSource:
     for i, (split, label, yid, start, in_mirror, ext) in enumerate(_KINETICS_SAMPLE):
         end = start + 2
         by_split[split].append((label, yid, start, end, split))
-        if in_mirror:
+        if in_mirror == "full":
+            write_video(mirror / split / f"{yid}.{ext}", seed=2000 + i, seconds=4.0, width=160, height=120)
+        elif in_mirror:
             path = mirror / split / f"{yid}_{start:06d}_{end:06d}.{ext}"
             if ext == "webm":
                 write_video(path, seed=2000 + i, seconds=2.0, width=160, height=120, video_codec="libvpx-vp9",
@@ -163,7 +169,13 @@ _ANET_SAMPLE = [
     ("Zx8aNcQ4pLs", "validation", 6.0, [(2.0, 4.0, "Ballet"), (3.0, 3.0, "Zumba")], True),
     ("r7pWm2kQe1Y", "validation", 6.0, [(1.0, 3.0, "Cumbia")], False),  # not in the mirror
     ("tE5tV1d30Xo", "testing", 6.0, [], False),  # testing: no labels
+    ("Wn4eLm8pQ2c", "training", 8.0, [(1.0, 7.5, "Zumba")], True),  # its video is shorter: see below
 ]
+#: Videos whose mirror file is shorter than the annotation's duration, as real downloads
+#: often are: windows past the end are excluded, the one across it is stored truncated
+#: (the segment [1, 7.5] gives 4 windows of 1.625 s, the cap keeps w00, w02 and w03; the
+#: file ends at 5.2 s, inside w02 [4.25, 5.875), which holds 58 % of its range).
+_ANET_SHORT_MIRROR = {"Wn4eLm8pQ2c": 5.2}
 
 
 def make_activitynet(root: Path) -> SampleSource:
@@ -183,7 +195,8 @@ def make_activitynet(root: Path) -> SampleSource:
             "annotations": [{"segment": [s, e], "label": label} for s, e, label in segments],
         }
         if in_mirror:
-            write_video(mirror / f"v_{yid}.mp4", seed=3000 + i, seconds=duration, width=160, height=120)
+            seconds = _ANET_SHORT_MIRROR.get(yid, duration)
+            write_video(mirror / f"v_{yid}.mp4", seed=3000 + i, seconds=seconds, width=160, height=120)
     doc = {
         "version": "VERSION 1.3",
         "taxonomy": [
@@ -312,13 +325,23 @@ def make_youtube8m(root: Path) -> SampleSource:
     return SampleSource("youtube8m", base, options={"level": "both"})
 
 
+def sample_revision() -> str:
+    """A short hash of the code that writes the sample (this package's modules): a cache
+    made by another revision of the generator is never reused."""
+    h = hashlib.sha1(__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:8]
+
+
 def make_sample(cache_dir: Path | None = None, *, force: bool = False) -> list[SampleSource]:
-    """Generate (once) the raw sample of every source into ``cache_dir/sample-<version>``.
+    """Generate (once) the raw sample of every source into
+    ``cache_dir/sample-<version>-<revision>``.
 
     Returns:
         One :class:`SampleSource` per config to build.
     """
-    root = (cache_dir or default_cache_dir()) / f"sample-{__version__}"
+    root = (cache_dir or default_cache_dir()) / f"sample-{__version__}-{sample_revision()}"
     out = []
     for source in registry.sources():
         name, maker = source.name, source.make_sample

@@ -58,12 +58,15 @@ def write_video(
     container_format: str | None = None,
     codec_tag: str | None = None,
     black_intro: float = 0.0,
+    keyint: int | None = None,
 ) -> Path:
     """Write a synthetic clip with the given codecs (e.g. ``mpeg4``/``XVID`` + ``libmp3lame``
     in AVI for UCF101, ``libx264`` + ``aac`` in MP4, ``libvpx-vp9`` + ``libopus`` in WebM).
 
     Args:
         black_intro: Seconds of black frames at the start (hard negatives for dedup).
+        keyint: libx264 only: exactly this many frames between keyframes (no scene-cut
+            keyframes), e.g. to test seeking with keyframes far apart.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,8 @@ def write_video(
             v.codec_tag = codec_tag
         if video_codec == "libx264":
             v.options = {"preset": "ultrafast"}
+            if keyint:
+                v.options = {**v.options, "x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
         a = None
         if audio_codec:
             a = out.add_stream(audio_codec, rate=sample_rate)

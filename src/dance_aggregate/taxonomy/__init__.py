@@ -3,6 +3,16 @@
 The data lives in ``taxonomy.yaml`` beside this file; :mod:`.labels` reads and checks it.
 """
 
-from dance_aggregate.taxonomy.labels import MATCH_KINDS, MOTION_FAMILY, Label, Mapping, SourceCrosswalk, Taxonomy, load_taxonomy
+from dance_aggregate.taxonomy.labels import (
+    DANCE_ROOT,
+    MATCH_KINDS,
+    MOTION_FAMILY,
+    Label,
+    Mapping,
+    SourceCrosswalk,
+    Taxonomy,
+    load_taxonomy,
+    normalize_label,
+)
 
-__all__ = ["MATCH_KINDS", "MOTION_FAMILY", "Label", "Mapping", "SourceCrosswalk", "Taxonomy", "load_taxonomy"]
+__all__ = ["DANCE_ROOT", "MATCH_KINDS", "MOTION_FAMILY", "Label", "Mapping", "SourceCrosswalk", "Taxonomy", "load_taxonomy", "normalize_label"]

@@ -2,13 +2,21 @@
 
 The schema lives in ``taxonomy/taxonomy.yaml`` inside the package. Its ``labels`` order is the
 index order of the ``label`` ClassLabel in every config and is part of the published
-contract (append only).
+contract (append only). Every label names its parent: the labels form a tree whose root
+``dance`` is the ancestor of every dance label (non-dance ``motion`` labels are roots of
+their own), and a row's ``labels`` holds its label and all its ancestors
+(:meth:`Taxonomy.with_ancestors`). Source label lookups ignore case and spacing
+(:func:`normalize_label`); rows keep the source's own string in ``source_label``.
 
 Example:
     >>> from dance_aggregate.taxonomy import load_taxonomy
     >>> tax = load_taxonomy()
     >>> tax.map("kinetics600", "salsa dancing").label
     'salsa'
+    >>> tax.map("kinetics600", " Salsa  Dancing ").label
+    'salsa'
+    >>> tax.with_ancestors(["salsa"])
+    ['salsa', 'latin_dance', 'dance']
 """
 
 from __future__ import annotations
@@ -27,6 +35,14 @@ from dance_aggregate.errors import TaxonomyError
 MATCH_KINDS = ("exact", "alias", "broader", "narrower")
 #: The family of non-dance body-motion labels (off by default).
 MOTION_FAMILY = "motion"
+#: The root of every dance label.
+DANCE_ROOT = "dance"
+
+
+def normalize_label(text: str) -> str:
+    """The lookup key of a source label: case folded, surrounding and repeated whitespace
+    removed (``" Salsa  Dancing "`` -> ``"salsa dancing"``)."""
+    return " ".join(str(text).split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,7 @@ class Label:
     name: str
     family: str
     umbrella: bool = False
+    parent: str | None = None
 
     @property
     def is_motion(self) -> bool:
@@ -66,6 +83,18 @@ class SourceCrosswalk:
     exclude: dict[str, str] = field(default_factory=dict)
     taxonomy_roots: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        self._lookup = {normalize_label(k): m for k, m in self.labels.items()}
+        self._excluded = {normalize_label(k): v for k, v in self.exclude.items()}
+
+    def find(self, source_label: str) -> Mapping | None:
+        """The mapping of ``source_label``, ignoring case and spacing (``None`` when unmapped)."""
+        return self._lookup.get(normalize_label(source_label))
+
+    def exclusion(self, source_label: str) -> str | None:
+        """Why ``source_label`` is deliberately not dance, when the crosswalk says so."""
+        return self._excluded.get(normalize_label(source_label))
+
 
 class Taxonomy:
     """Canonical labels plus the crosswalk of every source.
@@ -80,18 +109,28 @@ class Taxonomy:
         try:
             self.families: dict[str, dict[str, str]] = {f["id"]: f for f in data["families"]}
             self.labels: list[Label] = [
-                Label(id=d["id"], name=d["name"], family=d["family"], umbrella=bool(d.get("umbrella", False)))
+                Label(
+                    id=d["id"],
+                    name=d["name"],
+                    family=d["family"],
+                    umbrella=bool(d.get("umbrella", False)),
+                    parent=d["parent"],
+                )
                 for d in data["labels"]
             ]
             raw_crosswalk = data["crosswalk"]
         except (KeyError, TypeError) as exc:
-            raise TaxonomyError(f"{origin}: missing or malformed section {exc}; expected families, labels, crosswalk") from exc
+            raise TaxonomyError(
+                f"{origin}: missing or malformed section {exc}; expected families, labels (each with id, name, "
+                f"family and parent, null for a root), crosswalk"
+            ) from exc
         self._by_id = {label.id: label for label in self.labels}
         if len(self._by_id) != len(self.labels):
             raise TaxonomyError(f"{origin}: duplicate label ids")
         for label in self.labels:
             if label.family not in self.families:
                 raise TaxonomyError(f"{origin}: label {label.id!r} has unknown family {label.family!r}")
+        self._check_tree()
         self.crosswalks: dict[str, SourceCrosswalk] = {}
         for source, spec in raw_crosswalk.items():
             mappings: dict[str, Mapping] = {}
@@ -121,6 +160,18 @@ class Taxonomy:
                 taxonomy_roots=tuple(spec.get("taxonomy_roots") or ()),
             )
 
+    def _check_tree(self) -> None:
+        for label in self.labels:
+            if label.parent is not None and label.parent not in self._by_id:
+                raise TaxonomyError(f"{self.origin}: label {label.id!r} has unknown parent {label.parent!r}")
+            seen = {label.id}
+            node = label
+            while node.parent is not None:
+                if node.parent in seen:
+                    raise TaxonomyError(f"{self.origin}: the parents of {label.id!r} form a cycle through {node.parent!r}")
+                seen.add(node.parent)
+                node = self._by_id[node.parent]
+
     # -- labels -------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
@@ -144,6 +195,40 @@ class Taxonomy:
         """ClassLabel index of ``label_id``."""
         return self.names.index(self.label(label_id).id)
 
+    # -- the tree -----------------------------------------------------------------------
+    def ancestors(self, label_id: str) -> list[str]:
+        """The ancestors of ``label_id``, nearest first (``[]`` for a root)."""
+        out = []
+        node = self.label(label_id)
+        while node.parent is not None:
+            out.append(node.parent)
+            node = self._by_id[node.parent]
+        return out
+
+    def children(self, label_id: str) -> list[str]:
+        """The labels whose parent is ``label_id``, in ClassLabel order."""
+        self.label(label_id)
+        return [label.id for label in self.labels if label.parent == label_id]
+
+    def root(self, label_id: str) -> str:
+        """The root of ``label_id``'s tree (``dance`` for every dance label)."""
+        chain = self.ancestors(label_id)
+        return chain[-1] if chain else self.label(label_id).id
+
+    def is_dance(self, label_id: str) -> bool:
+        """Whether ``label_id`` is dance (its root is ``dance``); the same in every source."""
+        return self.root(label_id) == DANCE_ROOT
+
+    def with_ancestors(self, label_ids: list[str]) -> list[str]:
+        """``label_ids``, each followed by its ancestors not already listed, in order
+        (``["salsa"]`` -> ``["salsa", "latin_dance", "dance"]``): a row's ``labels``."""
+        out: list[str] = []
+        for label_id in label_ids:
+            for x in (label_id, *self.ancestors(label_id)):
+                if x not in out:
+                    out.append(x)
+        return out
+
     # -- crosswalk ----------------------------------------------------------------------
     def crosswalk(self, source: str) -> SourceCrosswalk:
         """The crosswalk of ``source``."""
@@ -157,21 +242,24 @@ class Taxonomy:
 
         Args:
             source: Source name (``ucf101``, ``kinetics600``, ...).
-            source_label: The label exactly as the source spells it.
-            include_motion: Also map the non-dance body-motion labels.
+            source_label: The label as the source spells it; case and surrounding or
+                repeated whitespace are ignored (``"Salsa Dancing "`` maps like
+                ``"salsa dancing"``). Keep the source's own string in ``source_label``.
+            include_motion: Also map the non-dance labels (the ``motion`` family).
 
         Returns:
             The mapping, or ``None`` when the label is not dance (excluded by rule).
         """
-        m = self.crosswalk(source).labels.get(source_label)
+        m = self.crosswalk(source).find(source_label)
         if m is None:
             return None
-        if m.family == MOTION_FAMILY and not include_motion:
+        if not self.is_dance(m.label) and not include_motion:
             return None
         return m
 
     def table(self) -> list[dict[str, Any]]:
-        """Rows of the label table: index, id, name, family and the source strings that map."""
+        """Rows of the label table: index, id, name, family, parent, whether it is dance, its
+        children, and the source strings that map."""
         rows = []
         for i, label in enumerate(self.labels):
             sources = {
@@ -185,6 +273,10 @@ class Taxonomy:
                     "name": label.name,
                     "family": label.family,
                     "umbrella": label.umbrella,
+                    "parent": label.parent,
+                    "ancestors": self.ancestors(label.id),
+                    "children": self.children(label.id),
+                    "dance": self.is_dance(label.id),
                     "sources": {k: v for k, v in sources.items() if v},
                 }
             )

@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+"""A campaign of malformed inputs, hostile ids and faults against ``dance_aggregate.build``.
+
+    python scripts/hostile_inputs.py [--only SUBSTRING] [--verbose]
+
+Each variant writes a small raw tree (annotation files as an unlucky user or an attacker
+would have them), builds one config with the library entry point (the CLI calls the same)
+and classifies what happened:
+
+- ``handled``: the build went on, and every input record is a row or an exclusion (records
+  read equal the records the variant wrote);
+- ``clear error``: the variant must be refused, and was, with the package's own error and no
+  traceback;
+- ``TRACEBACK``: an exception other than the package's escaped, or a traceback was logged
+  (what a user sees as a crash);
+- ``SILENT LOSS``: the build went on but records vanished from the accounting, a refused
+  input went through with exit 0, a previous good folder changed, or a report cell can run
+  as a spreadsheet formula;
+- ``ESCAPE``: a file appeared outside the output folder;
+- ``STOPPED``: one bad record stopped its whole config (with a clear message, but the other
+  records were not built);
+- ``HANG``: the build did not finish within ``--timeout`` seconds.
+
+Nothing goes to the network: YouTube-backed sources run offline or against the local
+stand-in server of the tests. Runs against any checkout (``PYTHONPATH=src``), so the figures
+of two versions can be compared. Prints one line per variant and a summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import errno
+import io
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.helpers_fetch
+
+import numpy as np  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+import dance_aggregate as da  # noqa: E402
+from dance_aggregate.errors import DanceAggregateError  # noqa: E402
+from dance_aggregate.fetch.options import FetchOptions  # noqa: E402
+
+MARKER = f"pwn-{uuid.uuid4().hex[:8]}"
+K_HEADER = "label,youtube_id,time_start,time_end,split"
+TAXONOMY = [{"nodeId": 136, "nodeName": "Dancing", "parentId": 0}, {"nodeId": 141, "nodeName": "Tango", "parentId": 136}]
+HOSTILE = ["..", "/", "", f"./../../../../tmp/{MARKER}/pwn", "../" * 12 + f"tmp/{MARKER}", ".hidden", "a\x00b",
+           "x" * 250, "x" * 300, "ダンスダンスダンスダン", "abc/def/gh"]
+
+
+@dataclass
+class Variant:
+    """One malformed input: ``make(root)`` writes it and returns the build's arguments."""
+
+    group: str
+    name: str
+    config: str
+    make: Callable[[Path], dict[str, Any]]
+    expect: int | str  # records read, or "error"
+    fault: Callable[[Path], contextlib.AbstractContextManager] | None = None
+    prebuild: bool = False  # build a good folder first; the variant must leave it unchanged
+    online: bool = False
+
+
+@dataclass
+class Outcome:
+    kind: str
+    detail: str = ""
+
+
+VARIANTS: list[Variant] = []
+
+
+def variant(group: str, name: str, config: str, expect: int | str, **kw: Any) -> Callable:
+    def wrap(make: Callable[[Path], dict[str, Any]]) -> Callable:
+        VARIANTS.append(Variant(group, name, config, make, expect, **kw))
+        return make
+
+    return wrap
+
+
+# -- writers -------------------------------------------------------------------------------------
+def write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def kinetics(root: Path, rows: list[str], header: str = K_HEADER, name: str = "validate.csv", raw: bytes | None = None) -> dict:
+    write(root / "k600" / name, raw if raw is not None else "\n".join([header, *rows]) + "\n")
+    return {"data_dirs": {"kinetics600": root / "k600"}}
+
+
+def anet(root: Path, database: Any = None, text: str | None = None, taxonomy: Any = TAXONOMY) -> dict:
+    doc = text if text is not None else json.dumps({"version": "1.3", "taxonomy": taxonomy, "database": database})
+    write(root / "anet" / "activity_net.v1-3.min.json", doc)
+    return {"data_dirs": {"activitynet": root / "anet"}}
+
+
+def video(*segments: Any, subset: str = "training", duration: Any = 20.0, label: Any = "Tango") -> dict:
+    return {"duration": duration, "subset": subset, "annotations": [{"segment": s, "label": label} for s in segments]}
+
+
+def ucf(root: Path, train: str | bytes, test: str | bytes = b"") -> dict:
+    base = root / "ucf"
+    (base / "UCF-101" / "SalsaSpin").mkdir(parents=True)
+    write(base / "ucfTrainTestlist" / "trainlist01.txt", train)
+    write(base / "ucfTrainTestlist" / "testlist01.txt", test)
+    return {"data_dirs": {"ucf101": base}}
+
+
+def letsdance(root: Path, members: list[str], lists: str | bytes | None = None) -> dict:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 18)).save(buf, "JPEG")
+    archive = root / "ld.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for m in members:
+            zf.writestr(m, buf.getvalue())
+    out: dict[str, Any] = {"data_dirs": {"letsdance": archive}}
+    if lists is not None:
+        write(root / "splits.csv", lists)
+        out["options"] = {"letsdance": {"splits": str(root / "splits.csv")}}
+    return out
+
+
+GOOD_LD = [f"rgb/ballet/0DvqbnEtyNY_053_{i:04d}.jpg" for i in range(1, 4)]
+
+
+def yt8m(root: Path, records: list[bytes] | None = None, vocab: bytes | None = None, raw: bytes | None = None,
+         shard: str = "train0000.tfrecord") -> dict:
+    from dance_aggregate.builders.tfrecord import frame_record
+    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+
+    base = root / "yt8m"
+    write_youtube8m_vocabulary(base / "vocabulary.csv")
+    if vocab is not None:
+        write(base / "vocabulary.csv", vocab)
+    data = raw if raw is not None else b"".join(frame_record(r) for r in records or [])
+    write(base / shard, data)
+    return {"data_dirs": {"youtube8m": base}}
+
+
+def example(vid: bytes | None = b"aa01", labels: tuple[int, ...] = (8,), rgb: int = 1024) -> bytes:
+    from dance_aggregate.builders.tfrecord import make_example
+
+    ctx: dict[str, Any] = {"labels": np.array(labels, np.int64), "mean_rgb": np.zeros(rgb, np.float32),
+                           "mean_audio": np.zeros(128, np.float32)}
+    if vid is not None:
+        ctx["id"] = vid
+    return make_example(ctx)
+
+
+def vocab_text() -> str:
+    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+
+    with tempfile.TemporaryDirectory() as t:
+        write_youtube8m_vocabulary(Path(t) / "v.csv")
+        return (Path(t) / "v.csv").read_text(encoding="utf-8")
+
+
+# -- the variants ---------------------------------------------------------------------------------
+G = "salsa dancing,-5Yp-vToI2E,12,22,val"
+for name, rows, n in [
+    ("BOM in the header", None, 2), ("CRLF line ends", None, 2), ("spaces around headers and cells", None, 2),
+    ("time_start 'abc'", [G, "salsa dancing,aaaaaaaaaaa,abc,22,val"], 2),
+    ("time_start nan", [G, "salsa dancing,aaaaaaaaaaa,nan,22,val"], 2),
+    ("time_end inf", [G, "salsa dancing,aaaaaaaaaaa,1,inf,val"], 2),
+    ("negative start", [G, "salsa dancing,aaaaaaaaaaa,-5,5,val"], 2),
+    ("reversed range", [G, "salsa dancing,aaaaaaaaaaa,9,2,val"], 2),
+    ("empty range", [G, "salsa dancing,aaaaaaaaaaa,2,2,val"], 2),
+    ("unknown split value", [G, "salsa dancing,aaaaaaaaaaa,1,11,someday"], 2),
+    ("unbalanced quote", [G, 'salsa dancing,"aaaaaaaaaaa,1,11,val'], 2),
+    ("too few fields", [G, "salsa dancing,aaaaaaaaaaa"], 2),
+    ("too many fields", [G, "salsa dancing,aaaaaaaaaaa,1,11,val,x,y"], 2),
+    ("duplicate rows", [G, G], 2),
+    ("blank lines", ["", G, "", "   "], 1),
+    ("id beginning with '-' (valid)", ["salsa dancing,-_-_-_-_-_-,1,11,val"], 1),
+    ("label starting with '=' (formula)", ['"=HYPERLINK(""http://x"",""y"")",aaaaaaaaaaa,1,11,val', G], 2),
+    ("header only", [], 0),
+]:
+    def make(root: Path, rows=rows, name=name) -> dict:
+        if rows is not None:
+            return kinetics(root, rows)
+        text = "\n".join([K_HEADER, G, "zumba,kRb0xS2sTzA,1,11,val"]) + "\n"
+        if name.startswith("BOM"):
+            text = "\ufeff" + text
+        elif name.startswith("CRLF"):
+            text = text.replace("\n", "\r\n")
+        else:
+            text = " label , youtube_id ,time_start,time_end , split\n salsa dancing , -5Yp-vToI2E , 12 , 22 , val \n" \
+                   "zumba , kRb0xS2sTzA ,1,11, val\n"
+        return kinetics(root, [], raw=text.encode())
+
+    variant("kinetics csv", name, "kinetics600", n)(make)
+
+for vid in HOSTILE:
+    variant("kinetics csv", f"id {vid[:24]!r}", "kinetics600", 2)(
+        lambda root, vid=vid: kinetics(root, [G, f"salsa dancing,{vid if vid else ''},1,11,val"]))
+
+for name, header, raw in [
+    ("header without youtube_id", "label,id,time_start,time_end,split", None),
+    ("empty file", None, b""),
+    ("latin-1 file", None, (K_HEADER + "\nsalsa dancing,\xe9aaaaaaaaaa,1,11,val\n").encode("latin-1")),
+    ("binary garbage", None, bytes(range(256)) * 4),
+]:
+    variant("kinetics csv", name, "kinetics600", "error")(
+        lambda root, header=header, raw=raw: kinetics(root, [G], header=header or K_HEADER, raw=raw))
+
+K_JSON_GOOD = '"-5Yp-vToI2E": {"annotations": {"label": "salsa dancing", "segment": [12, 22]}, "subset": "train"}'
+
+
+def k_json(other: str) -> str:
+    """A Kinetics JSON twin: one good entry and ``other`` (JSON text of further members)."""
+    return "{" + K_JSON_GOOD + ", " + other + "}"
+
+
+for name, text, expect in [
+    ("top level a list", "[1, 2]", "error"),
+    ("not JSON", "{'a': 1", "error"),
+    ("entry is a string", k_json('"aaaaaaaaaaa": "x"'), 2),
+    ("annotations is a list", k_json('"aaaaaaaaaaa": {"annotations": [1, 2]}'), 2),
+    ("segment '15'", k_json('"aaaaaaaaaaa": {"annotations": {"label": "zumba", "segment": "15"}}'), 2),
+    ("segment [1, NaN]", k_json('"aaaaaaaaaaa": {"annotations": {"label": "zumba", "segment": [1, NaN]}}'), 2),
+    ("duplicate key", k_json(K_JSON_GOOD), 2),
+    ("hostile key", k_json(f'"../../../tmp/{MARKER}": {{"annotations": {{"label": "zumba", "segment": [1, 3]}}}}'), 2),
+]:
+    variant("kinetics json", name, "kinetics600", expect)(
+        lambda root, text=text: kinetics(root, [], name="train.json", raw=text.encode()))
+
+GOOD_V = ("sJFgo9H6zNo", video([1, 3]))
+for name, db, expect in [
+    ("segment [1, NaN]", {"aaaaaaaaaaa": video([1, float("nan")])}, 2),
+    ("segment '15'", {"aaaaaaaaaaa": video("15")}, 2),
+    ("segment [1]", {"aaaaaaaaaaa": video([1])}, 2),
+    ("segment [1, 3, 5]", {"aaaaaaaaaaa": video([1, 3, 5])}, 2),
+    ("segment ['1', '3']", {"aaaaaaaaaaa": video(["1", "3"])}, 2),
+    ("reversed segment", {"aaaaaaaaaaa": video([5, 2])}, 2),
+    ("negative start", {"aaaaaaaaaaa": video([-5, 3])}, 2),
+    ("segment after the video", {"aaaaaaaaaaa": video([30, 40])}, 2),
+    ("annotations an object", {"aaaaaaaaaaa": {"subset": "training", "annotations": {"segment": [1, 2]}}}, 2),
+    ("entry a string", {"aaaaaaaaaaa": "x"}, 2),
+    ("entry null", {"aaaaaaaaaaa": None}, 2),
+    ("duration 'long'", {"aaaaaaaaaaa": video([1, 2], duration="long")}, 2),
+    ("duration NaN", {"aaaaaaaaaaa": video([1, 2], duration=float("nan"))}, 2),
+    ("label a number", {"aaaaaaaaaaa": video([1, 2], label=5)}, 2),
+    ("testing subset", {"aaaaaaaaaaa": video([1, 2], subset="testing")}, 2),
+    ("unknown subset", {"aaaaaaaaaaa": video([1, 2], subset="x")}, 2),
+    ("two segments, one bad", {"aaaaaaaaaaa": video([1, 2], [1, "x"])}, 3),
+] + [(f"key {k[:24]!r}", {k: video([1, 2])}, 2) for k in HOSTILE]:
+    variant("activitynet json", name, "activitynet", expect)(lambda root, db=db: anet(root, dict([GOOD_V, *db.items()])))
+
+for name, text, expect in [
+    ("duplicate key", f'{{"taxonomy": {json.dumps(TAXONOMY)}, "database": {{"sJFgo9H6zNo": {json.dumps(video([1, 3]))}, '
+     f'"sJFgo9H6zNo": {json.dumps(video([2, 4]))}}}}}', 2),
+    ("database a list", '{"taxonomy": [], "database": [1, 2]}', "error"),
+    ("no database", '{"taxonomy": []}', "error"),
+    ("taxonomy of strings", '{"taxonomy": ["a"], "database": {}}', "error"),
+    ("not JSON", "{", "error"),
+    ("deeply nested", "[" * 100000, "error"),
+    ("BOM before the JSON", "\ufeff" + json.dumps({"taxonomy": TAXONOMY, "database": dict([GOOD_V])}), 1),
+    ("taxonomy with a cycle", json.dumps({"taxonomy": [{"nodeId": 1, "nodeName": "Dancing", "parentId": 2},
+                                                       {"nodeId": 2, "nodeName": "Tango", "parentId": 1}],
+                                          "database": dict([GOOD_V])}), 1),
+]:
+    variant("activitynet json", name, "activitynet", expect)(lambda root, text=text: anet(root, text=text))
+
+
+def bsn(root: Path, info: str, anno: str | None = None) -> dict:
+    write(root / "anet" / "anet_anno_action.json", anno or json.dumps({"v_sJFgo9H6zNo": {"duration_second": 9,
+          "annotations": [{"segment": [1, 3], "label": "Tango"}]}, "v_aaaaaaaaaaa": {"annotations": []}}))
+    write(root / "anet" / "video_info_new.csv", info)
+    return {"data_dirs": {"activitynet": root / "anet"}}
+
+
+for name, info, anno, expect in [
+    ("CSV without subset", "video,numFrame,seconds\nv_sJFgo9H6zNo,1,9\n", None, "error"),
+    ("CSV with BOM and CRLF", "\ufeffvideo,subset\r\nv_sJFgo9H6zNo,training\r\nv_aaaaaaaaaaa,training\r\n", None, 2),
+    ("video missing from the CSV", "video,subset\nv_sJFgo9H6zNo,training\n", None, 2),
+    ("JSON a list", "video,subset\n", "[1]", "error"),
+]:
+    variant("activitynet bsn", name, "activitynet", expect)(lambda root, info=info, anno=anno: bsn(root, info, anno))
+
+U = "SalsaSpin/v_SalsaSpin_g01_c01.avi 77"
+for name, train, expect in [
+    ("garbage line", f"{U}\r\ngarbage\r\n", 2),
+    ("path traversal", f"{U}\r\nSalsaSpin/../../../tmp/v_SalsaSpin_g02_c01.avi\r\n", 2),
+    ("absolute path", f"{U}\r\n/etc/v_SalsaSpin_g02_c01.avi\r\n", 2),
+    ("wrong extension", f"{U}\r\nSalsaSpin/v_SalsaSpin_g02_c01.mp4\r\n", 2),
+    ("class mismatch", f"{U}\r\nSalsaSpin/v_Tango_g02_c01.avi\r\n", 2),
+    ("duplicate line", f"{U}\r\n{U}\r\n", 2),
+    ("CR-only line ends", f"{U}\rSalsaSpin/v_SalsaSpin_g02_c01.avi\r", 2),
+    ("LF line ends", f"{U}\nSalsaSpin/v_SalsaSpin_g02_c01.avi\n", 2),
+    ("unicode whitespace", f"{U}\u00a0x\r\n\u3000\r\n", 1),
+    ("NUL in a line", f"{U}\r\nSalsa\x00Spin/v_SalsaSpin_g02_c01.avi\r\n", 2),
+    ("empty lists", "", 0),
+]:
+    variant("ucf101 lists", name, "ucf101", expect)(lambda root, train=train: ucf(root, train))
+variant("ucf101 lists", "latin-1 list", "ucf101", "error")(lambda root: ucf(root, "SalsaSpin/v_Salsa\xe9_g01_c01.avi\n".encode("latin-1")))
+
+for name, members, lists, expect in [
+    ("stray image names", [*GOOD_LD, "rgb/ballet/cover.jpg", "rgb/ballet/x.jpg"], None, 3),
+    ("zip-slip member", [*GOOD_LD, f"rgb/ballet/../../../../tmp/{MARKER}_0001_0001.jpg"], None, 1),
+    ("invalid YouTube id", [*GOOD_LD, "rgb/ballet/short_053_0001.jpg"], None, 2),
+    ("hostile id in a name", [*GOOD_LD, "rgb/ballet/.._053_0001.jpg", "rgb/ballet/%s_053_0001.jpg" % ("x" * 240)], None, 3),
+    ("list: malformed line", GOOD_LD, "0DvqbnEtyNY_053,train\nnot a line\n", 2),
+    ("list: hostile key", GOOD_LD, f"0DvqbnEtyNY_053,train\n../../{MARKER}_001,train\n", 2),
+    ("list: unknown split", GOOD_LD, "0DvqbnEtyNY_053,train\nQ3n_9xYw8aE_001,someday\n", 2),
+    ("list: latin-1", GOOD_LD, "0DvqbnEtyNY_053,train\n\xe9_001,train\n".encode("latin-1"), "error"),
+    ("no frames at all", ["rgb/readme.txt"], None, "error"),
+]:
+    variant("letsdance", name, "letsdance", expect)(lambda root, m=members, lists=lists: letsdance(root, m, lists))
+variant("letsdance", "data dir not a zip", "letsdance", "error")(
+    lambda root: {"data_dirs": {"letsdance": write(root / "ld.zip", b"not a zip")}})
+variant("letsdance", "splits path missing", "letsdance", "error")(
+    lambda root: {**letsdance(root, GOOD_LD), "options": {"letsdance": {"splits": str(root / "nope")}}})
+
+V = vocab_text()
+for name, vocab, expect in [
+    ("vocabulary latin-1", V.replace("Flamenco", "Flamenc\xe9").encode("latin-1"), "error"),
+    ("vocabulary header only", V.splitlines()[0].encode() + b"\n", "error"),
+    ("vocabulary without Name", V.replace("Name", "Title").encode(), "error"),
+    ("vocabulary BOM and CRLF", ("\ufeff" + V).replace("\n", "\r\n").encode(), 1),
+    ("vocabulary without dance", b"Index,TrainVideoCount,Name\n0,5,Game\n", "error"),
+]:
+    variant("youtube8m", name, "youtube8m", expect)(lambda root, vocab=vocab: yt8m(root, [example()], vocab=vocab))
+for name, records, expect in [
+    ("record without id", [example(), example(None)], 2),
+    ("record with hostile id", [example(), example(b"../../x"), example(b"\x00"), example(b"")], 4),
+    ("mean_rgb of 7 floats", [example(), example(b"aa02", rgb=7)], 2),
+    ("not a message", [example(), b"\xff\xfe garbage"], 2),
+]:
+    variant("youtube8m", name, "youtube8m", expect)(lambda root, r=records: yt8m(root, r))
+
+
+def corrupt(root: Path, how: str) -> dict:
+    from dance_aggregate.builders.tfrecord import frame_record
+
+    data = bytearray(b"".join(frame_record(r) for r in [example(), example(b"aa02"), example(b"aa03")]))
+    if how == "crc":
+        data[20] ^= 0xFF
+    elif how == "truncated":
+        data = data[:-10]
+    return yt8m(root, raw=bytes(data))
+
+
+variant("youtube8m", "data CRC broken", "youtube8m", 3)(lambda root: corrupt(root, "crc"))
+variant("youtube8m", "truncated shard", "youtube8m", 3)(lambda root: corrupt(root, "truncated"))
+variant("youtube8m", "shard of random bytes", "youtube8m", 1)(lambda root: yt8m(root, raw=os.urandom(3000)))
+variant("youtube8m", "shard with unknown split", "youtube8m", 1)(lambda root: yt8m(root, [example()], shard="other.tfrecord"))
+
+
+for name, text, expect in [
+    ("nested too deep", "[" * 100000, "error"),
+    ("latin-1", "youtube_id\n\xe9aaaaaaaaaa\n".encode("latin-1"), "error"),
+    ("not a YouTube id", "-5Yp-vToI2E\n../../x\n", "error"),
+    ("CSV with BOM and CRLF", "\ufefflabel,youtube_id\r\nzumba,-5Yp-vToI2E\r\n", 1),
+]:
+    variant("pretraining ids", name, "ucf101", expect)(
+        lambda root, text=text: {**ucf(root, f"{U}\r\n"), "pretraining_ids": {"k400": write(root / "ids.csv", text)}})
+
+
+# -- faults ------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def full_disk(where: str) -> Iterator[None]:
+    """Writes to ``where`` fail as on a full disk (Parquet: partial file, then errno 28)."""
+    real_write, real_fsync = pq.write_table, os.fsync
+
+    def write_table(table: Any, target: Any, *a: Any, **k: Any) -> None:
+        if isinstance(target, (str, Path)) and where in Path(target).parts:
+            Path(target).write_bytes(b"PAR1")
+            raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+        real_write(table, target, *a, **k)
+
+    def fsync(fd: int) -> None:
+        if where == "fsync":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    pq.write_table, os.fsync = write_table, fsync
+    try:
+        yield
+    finally:
+        pq.write_table, os.fsync = real_write, real_fsync
+
+
+@contextlib.contextmanager
+def broken_encoder(root: Path) -> Iterator[None]:
+    import dance_aggregate.builders.base as base
+
+    real = base.cut_and_encode
+
+    def cut(*a: Any, **k: Any) -> Any:
+        raise RuntimeError("Unknown encoder 'libx264'")
+
+    base.cut_and_encode = cut
+    try:
+        yield
+    finally:
+        base.cut_and_encode = real
+
+
+def ucf_many(root: Path, n: int = 40) -> dict:
+    out = ucf(root, "".join(f"SalsaSpin/v_SalsaSpin_g{i:02d}_c01.avi\r\n" for i in range(1, n + 1)))
+    for i in range(1, n + 1):
+        write(root / "ucf" / "UCF-101" / "SalsaSpin" / f"v_SalsaSpin_g{i:02d}_c01.avi", b"")
+    return out
+
+
+def ucf_sample(root: Path) -> dict:
+    from dance_aggregate.sample.makers import make_ucf101
+
+    return {"data_dirs": {"ucf101": make_ucf101(root / "src").data_dir}, "max_short_side": 64}
+
+
+for where in ("parts", "data", "fsync"):
+    variant("faults", f"disk full writing {where}", "ucf101", "error", fault=lambda root, w=where: full_disk(w),
+            prebuild=True)(ucf_sample)
+variant("faults", "every clip fails (broken encoder)", "ucf101", "error", fault=broken_encoder)(ucf_many)
+
+
+def leftovers(root: Path) -> dict:
+    out = root / "out"
+    for p in [out / "data" / ".ucf101.deadbeef.staging" / "x.parquet", out / "reports" / ".a.json.0123abcd.tmp",
+              out / ".work" / "fetch" / "kinetics600" / ".dl-x" / "v.part"]:
+        write(p, b"half")
+    return ucf(root, f"{U}\r\n")
+
+
+variant("faults", "leftovers of a killed build", "ucf101", 1)(leftovers)
+
+
+# -- online: the stand-in server ---------------------------------------------------------------
+def online_hostile(root: Path) -> dict:
+    return kinetics(root, [f"salsa dancing,{v},1,3,val" for v in ["ok2xxxxxxxx", *HOSTILE]])
+
+
+variant("online", "hostile ids against the server", "kinetics600", 1 + len(HOSTILE), online=True)(online_hostile)
+variant("online", "traversal ids against the server", "kinetics600", 3, online=True)(
+    lambda root: kinetics(root, [f"salsa dancing,{v},1,3,val" for v in ["ok2xxxxxxxx", "../" * 12 + f"tmp/{MARKER}", "../.."]]))
+
+
+# -- running -----------------------------------------------------------------------------------------
+class Hang(BaseException):
+    """Raised by the alarm in a variant that does not finish (a BaseException, so that no
+    ``except Exception`` of the library swallows it)."""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise Hang
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.tracebacks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING and (record.exc_info or "Traceback (most recent call last)" in record.getMessage()):
+            self.tracebacks.append(record.getMessage().splitlines()[0][:200])
+
+
+def snapshot(root: Path) -> set[Path]:
+    return set(root.rglob("*"))
+
+
+def folder_state(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts}
+
+
+def formula_cells(out: Path) -> list[str]:
+    bad = []
+    for path in (out / "reports").glob("*.csv") if (out / "reports").is_dir() else []:
+        with path.open(newline="", encoding="utf-8") as f:
+            bad += [c for row in csv.reader(f) for c in row if c[:1] in ("=", "+", "@") or c[:1] == "-" and not c[1:2].isdigit()]
+    return bad
+
+
+def run(v: Variant, tube: Any, timeout: int) -> Outcome:
+    root = Path(tempfile.mkdtemp(prefix="hostile-"))
+    try:
+        return _run(v, tube, timeout, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
+    out = root / "out"
+    args = v.make(root)
+    mss = args.pop("max_short_side", None)
+    fetch = FetchOptions(url_template=tube.url_template, max_attempts=1) if v.online else FetchOptions(offline=True)
+    kwargs = {"configs": [v.config], "output": out, "progress": False, "fetch": fetch, **args}
+    before_state = None
+    if v.prebuild:
+        da.build(**kwargs)
+        before_state = folder_state(out)
+    capture = Capture()
+    logging.getLogger("dance_aggregate").addHandler(capture)
+    before = snapshot(root)
+    result, error = None, None
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(timeout)
+    try:
+        with v.fault(root) if v.fault else contextlib.nullcontext():
+            result = da.build(**kwargs, **({"max_short_side": mss} if mss else {}))
+    except DanceAggregateError as exc:
+        error = str(exc)
+    except Hang:
+        return Outcome("HANG", f"not finished after {timeout} s")
+    except Exception as exc:  # noqa: BLE001 - a crash is what the campaign looks for
+        return Outcome("TRACEBACK", f"{type(exc).__name__}: {str(exc)[:150]}")
+    finally:
+        signal.alarm(0)
+        logging.getLogger("dance_aggregate").removeHandler(capture)
+    outside = [p for p in snapshot(root) - before if out not in p.parents and p != out]
+    outside += list(Path(tempfile.gettempdir()).glob(f"{MARKER}*")) + list(Path("/tmp").glob(f"{MARKER}*"))
+    if outside:
+        for p in outside:  # remove what the variant put outside, so the next one starts clean
+            if p.is_file() and MARKER in p.name:
+                p.unlink()
+        return Outcome("ESCAPE", str(outside[0]))
+    if capture.tracebacks:
+        return Outcome("TRACEBACK", capture.tracebacks[0])
+    if result is not None and result.failures:
+        error = result.failures[0].error
+        if error.startswith("unexpected error"):
+            return Outcome("TRACEBACK", error[:200])
+    if before_state is not None and folder_state(out) != before_state:
+        return Outcome("SILENT LOSS", "the previous good folder changed")
+    if error is not None:  # refused: right for a broken file, wrong when one bad record stopped the config
+        return Outcome("clear error" if v.expect == "error" else "STOPPED", error.splitlines()[0][:160])
+    if v.expect == "error":
+        return Outcome("SILENT LOSS", "accepted with exit 0")
+    acc = result.accounting()[v.config]
+    if acc.records_read != v.expect or not acc.adds_up:
+        return Outcome("SILENT LOSS", f"{acc.records_read} records read, {v.expect} in the input; {acc.excluded}")
+    bad = formula_cells(out)
+    if bad:
+        return Outcome("SILENT LOSS", f"report cell runs as a formula: {bad[0][:40]!r}")
+    return Outcome("handled", ", ".join(f"{k} {n}" for k, n in sorted(acc.excluded.items())) or "all rows")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="", help="run the variants whose group or name contains this")
+    ap.add_argument("--verbose", action="store_true", help="show the library's log")
+    ap.add_argument("--timeout", type=int, default=120, help="seconds a variant may take")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL + 1)
+    from tests.helpers_fetch import FakeTube, make_source
+
+    tube = FakeTube().start()
+    tube.server.handle_error = lambda *a: None  # yt-dlp closing a connection early is not news
+    with tempfile.TemporaryDirectory() as t:
+        tube.add_file("ok2xxxxxxxx", make_source(Path(t) / "v.mp4", 3, 4.0))
+        counts: Counter[str] = Counter()
+        by_group: dict[str, Counter[str]] = {}
+        chosen = [v for v in VARIANTS if args.only in f"{v.group} {v.name}"]
+        for v in chosen:
+            outcome = run(v, tube, args.timeout)
+            counts[outcome.kind] += 1
+            by_group.setdefault(v.group, Counter())[outcome.kind] += 1
+            print(f"{v.group:<17} {v.name[:38]:<38} {outcome.kind:<12} {outcome.detail[:110]}", flush=True)
+    tube.stop()
+    kinds = ["handled", "clear error", "TRACEBACK", "SILENT LOSS", "STOPPED", "ESCAPE", "HANG"]
+    print()
+    print(f"{'group':<17} {'variants':>8} " + " ".join(f"{k:>12}" for k in kinds))
+    for group, c in by_group.items():
+        print(f"{group:<17} {sum(c.values()):>8} " + " ".join(f"{c[k]:>12}" for k in kinds))
+    print(f"{'all':<17} {len(chosen):>8} " + " ".join(f"{counts[k]:>12}" for k in kinds))
+    sys.exit(1 if any(counts[k] for k in kinds[2:]) else 0)
+
+
+if __name__ == "__main__":
+    main()

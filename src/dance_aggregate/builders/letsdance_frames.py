@@ -1,0 +1,122 @@
+"""The frames of one Let's Dance clip, decoded for encoding.
+
+A clip is a numbered sequence of JPEGs. Missing frames (the plan lists them) and frames
+that cannot be read (a corrupt JPEG) both count as missing: the previous frame is held over
+them, and a clip missing more than ``max_missing`` of its frames is excluded. Frames of
+another size than the clip's (the most common size, read from the JPEG headers before any
+frame is decoded) are resized to it, so one odd frame never shrinks the whole clip.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from dance_aggregate.errors import MediaError
+from dance_aggregate.records import ClipRecord
+
+if TYPE_CHECKING:
+    from dance_aggregate.builders.letsdance import FrameSource
+
+logger = logging.getLogger(__name__)
+
+
+def decode_jpeg(data: bytes, min_short_side: int | None) -> np.ndarray:
+    """Decode a JPEG to RGB, letting libjpeg scale down by 1/2, 1/4 or 1/8 while decoding
+    when the result keeps at least ``min_short_side`` pixels (much faster than full size)."""
+    with Image.open(io.BytesIO(data)) as img:
+        if min_short_side:
+            w, h = img.size
+            scale = min_short_side / min(w, h)
+            if scale < 1:
+                img.draft("RGB", (int(w * scale + 0.5), int(h * scale + 0.5)))
+        return np.asarray(img.convert("RGB"))
+
+
+class ClipFrames:
+    """The decoded frames of one clip, gaps and unreadable frames filled, sizes counted.
+
+    Args:
+        source: Where the frames are.
+        record: The clip (its ``media`` lists frames by number).
+        min_short_side: Decode at a reduced scale down to this short side (JPEG draft).
+        max_missing: Largest fraction of frames missing or unreadable.
+    """
+
+    def __init__(self, source: FrameSource, record: ClipRecord, min_short_side: int | None, max_missing: float) -> None:
+        media = record.media
+        self.source = source
+        self.record = record
+        self.min_short_side = min_short_side
+        self.by_index = {int(i): m for i, m in media["frames"]}
+        self.first = int(media.get("first", 1))
+        self.expected = int(media["expected"])
+        self.missing = [int(i) for i in media.get("missing", [])]
+        self.limit = max_missing * self.expected
+        self.unreadable: list[tuple[str, str]] = []
+        sizes = {m: source.size(m) for m in self.by_index.values()}
+        counts = Counter(s for s in sizes.values() if s is not None)
+        # The clip's size: the most common frame size (ties: the larger), not the first's.
+        self.size: tuple[int, int] | None = max(counts, key=lambda s: (counts[s], s[0] * s[1])) if counts else None
+        self.odd = {m: s for m, s in sizes.items() if s is not None and s != self.size}
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Every frame of the clip in order, ``expected`` of them."""
+        last: np.ndarray | None = None
+        lead = 0  # frames before the first readable one: shown as that frame
+        for i in range(self.first, self.first + self.expected):
+            member = self.by_index.get(i)
+            image = self._read(member) if member is not None else None
+            if image is None:
+                if last is None:
+                    lead += 1
+                else:
+                    yield last
+                continue
+            for _ in range(lead + 1):
+                yield image
+            lead, last = 0, image
+        if last is None:
+            raise MediaError(
+                f"{self.record.id}: none of its {self.expected} frames can be read "
+                f"(first error: {self.unreadable[0][1] if self.unreadable else 'no frames'})",
+                reason="unreadable media",
+            )
+
+    def _read(self, member: str) -> np.ndarray | None:
+        try:
+            return decode_jpeg(self.source.read(member), self.min_short_side)
+        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
+            self.unreadable.append((member, str(exc)))
+            gone = len(self.missing) + len(self.unreadable)
+            if gone > self.limit:
+                raise MediaError(
+                    f"{self.record.id}: {gone} of {self.expected} frames missing or unreadable "
+                    f"({len(self.missing)} missing, {len(self.unreadable)} unreadable, e.g. {member}: {exc}); "
+                    f"limit max_missing={self.limit / self.expected if self.expected else 0:g}. "
+                    f"Fix: re-extract the frames, or raise it with -o letsdance.max_missing=...",
+                    reason="too many missing frames",
+                ) from exc
+            return None
+
+    def report(self) -> None:
+        """Log what was filled or resized, with the clip's id."""
+        rid = self.record.id
+        if self.missing:
+            logger.warning("%s: %d of %d frames missing (%s%s); previous frame repeated", rid, len(self.missing),
+                           self.expected, ", ".join(map(str, self.missing[:8])), ", ..." if len(self.missing) > 8 else "")
+        if self.unreadable:
+            member, why = self.unreadable[0]
+            logger.warning("%s: %d of %d frames unreadable, counted as missing and filled (e.g. %s: %s)",
+                           rid, len(self.unreadable), self.expected, member, why)
+        if self.odd and self.size:
+            member, (w, h) = next(iter(sorted(self.odd.items())))
+            logger.warning("%s: %d of %d frames not %dx%d (e.g. %s is %dx%d); resized to the clip's size",
+                           rid, len(self.odd), len(self.by_index), *self.size, member, w, h)

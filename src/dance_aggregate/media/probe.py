@@ -1,0 +1,115 @@
+"""What a source file says about itself: how to open it (again), its frame rate, where it
+declares its video ends, and the time of each decoded frame.
+
+A cut opens its source more than once (the video pass, and a container per clip for its
+audio), so a source given as bytes or a file object is held in memory once and reopened
+from there.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import av
+
+from dance_aggregate.errors import MediaError
+
+SourceLike = str | Path | BinaryIO | bytes
+
+
+class SourceFile:
+    """Opens one source file as often as needed (a path, or bytes held in memory).
+
+    Args:
+        source: A path, bytes, or a binary file object.
+        what: How to call the file in messages.
+    """
+
+    def __init__(self, source: SourceLike, what: str) -> None:
+        self.what = what
+        if isinstance(source, (str, Path)):
+            self._path: str | None = str(source)
+            self._data = b""
+        else:
+            self._path = None
+            self._data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else read_all(source)
+
+    def open(self) -> av.container.InputContainer:
+        """A fresh container (and so fresh decoders) on the file.
+
+        Raises:
+            MediaError: ``unreadable media`` when FFmpeg cannot open it.
+        """
+        try:
+            return av.open(self._path if self._path is not None else io.BytesIO(self._data), mode="r")
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise MediaError(f"{self.what}: cannot open as a media file ({exc})", reason="unreadable media") from exc
+
+
+def read_all(f: BinaryIO) -> bytes:
+    """Everything in a binary file object, from its start when it can seek."""
+    if f.seekable():
+        f.seek(0)
+    return f.read()
+
+
+def video_rate(stream: Any) -> Fraction:
+    """The frame rate of a video stream (25 when it says nothing usable)."""
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate or float(rate) <= 0 or not math.isfinite(float(rate)):
+        return Fraction(25)
+    return Fraction(rate).limit_denominator(1001)
+
+
+_DURATION_TAG = re.compile(r"^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
+
+
+def declared_end(container: av.container.InputContainer, stream: Any, rate: Fraction) -> float | None:
+    """Where the file says its video ends (s): the largest of the stream's frame count
+    over its rate, its duration and its ``DURATION`` tag (Matroska), or the container's
+    duration when the stream says nothing. ``None`` when nothing is declared."""
+    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    ends = []
+    if stream.frames:
+        ends.append(start + stream.frames / float(rate))
+    if stream.duration:
+        ends.append(start + float(stream.duration * stream.time_base))
+    tag = _DURATION_TAG.match(str(stream.metadata.get("DURATION", "")))
+    if tag:
+        ends.append(int(tag[1]) * 3600 + int(tag[2]) * 60 + float(tag[3]))
+    if not ends and container.duration:
+        ends.append(container.duration / av.time_base)
+    return max(ends) if ends else None
+
+
+class BestEffortClock:
+    """FFmpeg's ``best_effort_timestamp`` (``guess_correct_pts``): a frame's pts, unless
+    the pts have gone backwards more often than the dts, then its dts.
+
+    An AVI with packed B-frames (Xvid, as in UCF101) hands frames out in display order
+    with scrambled pts (0.92, 1.0, 0.96 s) but ordered dts; trusting the pts there put the
+    wrong frames in a window and ended it a frame early.
+    """
+
+    def __init__(self) -> None:
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+        self.faulty_pts = 0
+        self.faulty_dts = 0
+
+    def timestamp(self, pts: int | None, dts: int | None) -> int | None:
+        """The timestamp of the next decoded frame (``None``: it has none)."""
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
+            return pts
+        return dts

@@ -1,0 +1,63 @@
+"""The windows of one source file are cut in one pass: units never split them, a pass gives
+the same bytes as one window at a time, and 1 or N workers give the same folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dance_aggregate.builders import registry
+from dance_aggregate.builders.base import Produced
+from dance_aggregate.pipeline.units import plan_units
+from dance_aggregate.sample.makers import make_sample
+from tests.helpers_runners import build_sample, folder_snapshot, sample_builder
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory):
+    return make_sample(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def anet(sample, tmp_path_factory: pytest.TempPathFactory):
+    src = next(s for s in sample if s.config == "activitynet")
+    return sample_builder(src, tmp_path_factory.mktemp("anet"))
+
+
+def test_units_never_split_the_windows_of_one_file(anet, tmp_path: Path) -> None:
+    records = anet.plan().records
+    keys = [anet.pass_key(r) for r in sorted(records, key=lambda r: r.id)]
+    assert max(keys.count(k) for k in set(keys)) >= 4  # one video gives several windows
+    units = plan_units(anet, records, tmp_path, part_size=2)
+    where = {}
+    for i, unit in enumerate(units):
+        for r in unit.records:
+            where.setdefault(anet.pass_key(r), set()).add(i)
+    assert all(len(u) == 1 for u in where.values()), where
+    assert sorted(r.id for u in units for r in u.records) == sorted(r.id for r in records)
+    assert max(len(u.records) for u in units) > 2  # a group may exceed part_size
+    # Builders whose records do not share files keep plain part_size units.
+    assert registry.get_config("ucf101").builder(tmp_path).pass_key(records[0]) is None
+
+
+def test_a_pass_gives_the_bytes_of_one_window_at_a_time(anet) -> None:
+    records = [r for r in anet.plan().records if r.youtube_id == "Wn4eLm8pQ2c"]
+    assert len(records) == 4
+    together = anet.produce_many(records)
+    alone = anet.produce_many(records[:1]) + anet.produce_many(records[1:2]) + [anet.produce_many([r])[0] for r in records[2:]]
+    for a, b in zip(alone, together, strict=True):
+        if isinstance(a, Produced):
+            assert isinstance(b, Produced) and a.rows == b.rows and a.truncated == b.truncated
+        else:
+            assert type(a) is type(b) and str(a) == str(b)
+    assert [isinstance(p, Produced) for p in together] == [True, True, False, False]
+    assert together[1].truncated and not together[0].truncated  # type: ignore[union-attr]
+
+
+def test_one_and_two_workers_give_the_same_folder(sample, tmp_path: Path) -> None:
+    configs = ("activitynet", "kinetics600")
+    one, two = tmp_path / "one", tmp_path / "two"
+    build_sample(sample, one, configs, part_size=2, workers=1)
+    build_sample(sample, two, configs, part_size=3, workers=2)
+    assert folder_snapshot(one) == folder_snapshot(two)
