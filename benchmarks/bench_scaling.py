@@ -114,7 +114,7 @@ def make_real(root: Path, clips: int, hd_share: float, source_seconds: float, jo
     todo, rows = [], []
     n_hd = round(clips * hd_share)
     for n in range(clips):
-        ytid = f"bench{n:05d}_x"  # 11 characters, like a YouTube id
+        ytid = f"bench{n:05d}x"  # 11 characters, like a YouTube id
         w, h = (1280, 720) if n < n_hd else (640, 360)
         start = 2 + (n * 7) % max(1, int(source_seconds - 12))
         split = "validate" if n % 10 == 9 else "train"
@@ -243,6 +243,9 @@ def one_setting(args: argparse.Namespace, workload: str, code: str, src: Path, w
     cpu = max(res["cpu_sampled_s"], reaped)
     report = json.loads((out / "reports" / f"{config}.json").read_text())
     rows = report["accounting"]["rows_written"]
+    if not rows:
+        res["error"] = f"no row written: {report['accounting'].get('excluded')}"
+        return res
     all_report = out / "reports" / "all.json"
     timings = report.get("timings", {})
     all_s = json.loads(all_report.read_text()).get("elapsed_seconds", 0.0) if all_report.is_file() else 0.0
@@ -253,7 +256,7 @@ def one_setting(args: argparse.Namespace, workload: str, code: str, src: Path, w
         "cpu_per_clip_s": round(cpu / max(rows, 1), 3),
         "config_s": report["elapsed_seconds"],
         "units_s": timings.get("units_seconds"),
-        "shards_s": timings.get("shards_seconds"),
+        "split_rule_s": timings.get("split_rule_seconds"),
         "all_s": all_s,
         "other_s": round(res["wall_s"] - report["elapsed_seconds"] - all_s, 2),
         **_digests(out, config),
@@ -319,11 +322,13 @@ def print_table(results: list[dict], codes: list[str]) -> None:
                 if r.get("cpu_driver_s") is not None:
                     extra = (f"CPU s: driver {r['cpu_driver_s']}, forkserver+tracker {r['cpu_helpers_s']}, workers "
                              f"{r['cpu_workers_s']}; in units {r['unit_cpu_per_clip_s']:.3f} s/clip; ")
-                print(f"    {c:<8} {r['workers']:>3}w: CPU/clip {r['cpu_vs_1']:+.0%} vs 1 worker; {extra}units phase efficiency "
+                busy = r["cpu_s"] / r["wall_s"]
+                print(f"    {c:<8} {r['workers']:>3}w: CPU/clip {r['cpu_vs_1']:+.0%} vs 1 worker; {busy:.2f} cores busy "
+                      f"({busy / r['workers']:.2f} per worker); {extra}units phase efficiency "
                       f"{r['units_efficiency']:.0%}; PSS {r['marginal_pss_mb']:.0f} MB per worker added since the previous count; "
                       f"wall {r['wall_s']} s = "
-                      f"plan+units+shards {r['config_s']} (units {r['units_s']}, shards {r['shards_s']}) + all {r['all_s']} "
-                      f"+ start/card {r['other_s']}; peak PSS: driver {r['driver_pss_mb']} MB, helpers {r['helpers_pss_mb']} MB, "
+                      f"plan+units+split rule {r['config_s']} (units {r['units_s']}) + all {r['all_s']} "
+                      f"+ final shards, card, start-up {r['other_s']}; peak PSS: driver {r['driver_pss_mb']} MB, helpers {r['helpers_pss_mb']} MB, "
                       f"workers {r['worker_pss_mb']} MB each ({r['processes']} processes); load {r['load_avg']} on {r['cpus']} CPUs")
         digests = {(r["rows_sha"], r["media_sha"], r["files_sha"]) for r in ok if r["workload"] == workload}
         print(f"    output identical across settings: {'yes' if len(digests) == 1 else 'NO: ' + str(digests)}")
