@@ -87,9 +87,9 @@ def _make_clip(args: tuple[int, float, str]) -> dict[str, Any]:
 
 def prepare(cache: Path, clips: int, shards: int) -> tuple[Path, Path]:
     """Generate the clips once; return (dataset folder, mp4 folder)."""
+    from dance_aggregate.output.shards import write_config
     from dance_aggregate.pipeline.build import finalize_folder
     from dance_aggregate.schema import rows_to_table
-    from dance_aggregate.output.shards import write_config
 
     root = cache / f"bench-read-{clips}-{shards}"
     folder, mp4_dir, done = root / "dance_aggregate", root / "mp4", root / ".done"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -36,8 +37,9 @@ from dance_aggregate.sample.synth import write_ucf_avi
 GROUPS = 25  # UCF101 SalsaSpin has 25 groups; folds put g01-g07 in test of fold 1
 
 
-def make_tree(root: Path, clips: int, seconds: float) -> Path:
-    """A UCF101 tree with ``clips`` SalsaSpin clips spread over the 25 groups (cached)."""
+def make_tree(root: Path, clips: int, seconds: float, jobs: int = 1) -> Path:
+    """A UCF101 tree with ``clips`` SalsaSpin clips spread over the 25 groups (cached),
+    written by ``jobs`` processes."""
     marker = root / f".done-{clips}-{seconds}"
     if marker.is_file():
         return root
@@ -46,15 +48,22 @@ def make_tree(root: Path, clips: int, seconds: float) -> Path:
     class_ind = resources.files("dance_aggregate").joinpath("sample/ucf101_classInd.txt").read_bytes()
     index = {n: int(i) for i, n in (line.split() for line in class_ind.decode().splitlines() if line.strip())}
     lists: dict[str, list[str]] = {f"{k}list0{f}.txt": [] for k in ("train", "test") for f in (1, 2, 3)}
+    todo = []
     for n in range(clips):
         group, clip = n % GROUPS + 1, n // GROUPS + 1
         name = f"v_SalsaSpin_g{group:02d}_c{clip:02d}.avi"
-        write_ucf_avi(root / "UCF-101" / "SalsaSpin" / name, seed=5000 + n, seconds=seconds, audio=n % 7 != 3)
+        todo.append((root / "UCF-101" / "SalsaSpin" / name, 5000 + n, seconds, n % 7 != 3))
         for fold in (1, 2, 3):
             if 7 * (fold - 1) < group <= 7 * fold:
                 lists[f"testlist0{fold}.txt"].append(f"SalsaSpin/{name}")
             else:
                 lists[f"trainlist0{fold}.txt"].append(f"SalsaSpin/{name} {index['SalsaSpin']}")
+    if jobs > 1:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            pool.starmap(_write_avi, todo)
+    else:
+        for args in todo:
+            _write_avi(*args)
     tl = root / "ucfTrainTestlist"
     tl.mkdir(parents=True, exist_ok=True)
     (tl / "classInd.txt").write_bytes(class_ind)
@@ -62,6 +71,10 @@ def make_tree(root: Path, clips: int, seconds: float) -> Path:
         (tl / name).write_bytes("".join(f"{x}\r\n" for x in sorted(lines)).encode())
     marker.touch()
     return root
+
+
+def _write_avi(path: Path, seed: int, seconds: float, audio: bool) -> None:
+    write_ucf_avi(path, seed=seed, seconds=seconds, audio=audio)
 
 
 def _children() -> dict[int, list[int]]:
@@ -148,13 +161,13 @@ def run_build(tree: Path, out: Path, runner: str, workers: int, part_size: int) 
     }
 
 
-def _digests(out: Path) -> dict[str, str]:
-    """Short digests of the output: rows without media (ids, labels, splits, hashes...), the
-    media cells' bytes, and the shard files' bytes."""
+def _digests(out: Path, config: str = "ucf101") -> dict[str, str]:
+    """Short digests of a config's output: rows without media (ids, labels, splits,
+    hashes...), the media cells' bytes, and the shard files' bytes."""
     from dance_aggregate.output.folder import read_config
 
     rows, media, files = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
-    for split, table in sorted(read_config(out, "ucf101").items()):
+    for split, table in sorted(read_config(out, config).items()):
         for name in table.column_names:
             values = table.column(name).to_pylist()
             if name in ("video", "audio"):
@@ -162,7 +175,7 @@ def _digests(out: Path) -> dict[str, str]:
                     media.update((cell or {}).get("bytes") or b"-")
             else:
                 rows.update(f"{split}/{name}/{values!r}".encode())
-    for p in sorted((out / "data" / "ucf101").glob("*.parquet")):
+    for p in sorted((out / "data" / config).glob("*.parquet")):
         files.update(p.name.encode() + p.read_bytes())
     return {"rows_sha": rows.hexdigest()[:12], "media_sha": media.hexdigest()[:12], "files_sha": files.hexdigest()[:12]}
 

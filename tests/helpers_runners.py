@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from dance_aggregate.output import parts
 from dance_aggregate.pipeline.build import build
 from dance_aggregate.pipeline.config import ConfigResult
 from dance_aggregate.pipeline.request import BuildRequest
+from dance_aggregate.pipeline.runners import LocalRunner
 from dance_aggregate.pipeline.units import WorkUnit
 from dance_aggregate.sample.makers import SampleSource
 
@@ -57,6 +59,7 @@ def folder_snapshot(folder: Path) -> dict[str, Any]:
         if rel.startswith("reports/") and rel.endswith(".json"):
             report = json.loads(path.read_text())
             report.pop("elapsed_seconds", None)
+            report.pop("timings", None)
             report.pop("inputs_key", None)  # a cache key made of shard mtimes (reports/all.json)
             out[rel] = report
         else:
@@ -104,3 +107,118 @@ def attempts(marks: Path) -> dict[str, int]:
         name = m.rsplit(".", 1)[0]
         out[name] = out.get(name, 0) + 1
     return out
+
+
+class WaitForRelease:
+    """A unit function that marks its start, then waits for a file before doing the unit.
+
+    Each call touches ``<marks>/<pid>.<part name>`` (so a test sees which worker processes
+    hold which units), then waits until ``release`` exists. A test can so stop a build at a
+    known point: every worker inside a unit, no part written yet.
+    """
+
+    def __init__(self, fn: Callable[[WorkUnit], Any], marks: Path, release: Path) -> None:
+        self.fn = fn
+        self.marks = str(marks)
+        self.release = str(release)
+
+    def __call__(self, unit: WorkUnit) -> Any:
+        Path(self.marks, f"{os.getpid()}.{Path(unit.path).name}").touch()
+        while not os.path.exists(self.release):
+            time.sleep(0.02)
+        return self.fn(unit)
+
+
+class GatedLocalRunner(LocalRunner):
+    """A LocalRunner whose units wait for a release file (:class:`WaitForRelease`)."""
+
+    def __init__(self, workers: int, marks: Path, release: Path) -> None:
+        super().__init__(workers)
+        self.marks, self.release = marks, release
+
+    def run(self, fn, units):
+        return super().run(WaitForRelease(fn, self.marks, self.release), units)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, their children...), from /proc (Linux)."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for kid in kids.get(todo.pop(), []):
+            out.add(kid)
+            todo.append(kid)
+    return out
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` every 20 ms until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout} s for {what}")
+        time.sleep(0.02)
+
+
+class HoldOnNode:
+    """A Ray unit function that records the node of every attempt and holds one unit on the
+    node ``doomed`` until the test removes that node.
+
+    Every attempt leaves ``<marks>/<part name>@<node id>@<n>``. The first attempt that runs on
+    ``doomed`` touches ``<marks>/held`` and waits (its node is removed under it); attempts
+    elsewhere first wait for ``held``, so that ``doomed`` is the node with a free CPU when
+    the next unit is scheduled, whatever the order Ray starts them in.
+    """
+
+    def __init__(self, fn: Callable[[WorkUnit], Any], marks: Path, doomed: str, timeout: float = 300) -> None:
+        self.fn = fn
+        self.marks = str(marks)
+        self.doomed = doomed
+        self.timeout = timeout
+
+    def __call__(self, unit: WorkUnit) -> Any:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        name = Path(unit.path).name
+        n = len([m for m in os.listdir(self.marks) if m.startswith(name + "@")])
+        Path(self.marks, f"{name}@{node}@{n + 1}").touch()
+        held = Path(self.marks, "held")
+        if node == self.doomed:
+            held.touch()
+            time.sleep(self.timeout)
+            raise RuntimeError(f"node {node} was not removed within {self.timeout} s")
+        wait_for(held.exists, self.timeout, f"a unit held on node {self.doomed}")
+        return self.fn(unit)
+
+
+def attempts_by_node(marks: Path) -> dict[str, list[str]]:
+    """Part name -> the node of each attempt, in order (from :class:`HoldOnNode`'s marks)."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for m in os.listdir(marks):
+        if m.count("@") == 2:
+            name, node, n = m.split("@")
+            out.setdefault(name, []).append((int(n), node))
+    return {name: [node for _, node in sorted(tries)] for name, tries in out.items()}
+
+
+def environment_variable(name: str) -> str | None:
+    """A unit function: the value of ``name`` in the worker's environment."""
+    return os.environ.get(name)

@@ -1,28 +1,72 @@
-"""The Ray runner on a local 2-CPU Ray instance: same output as the local runner, killed
-tasks retried with nothing lost or doubled, resume after a failed build, the CLI sharing one
-cluster-wide pause (the pause itself: test_politeness). One Ray instance serves the whole
-module (starting Ray takes seconds)."""
+"""The Ray runner on a multi-node Ray cluster on this machine (Ray's own
+``ray.cluster_utils.Cluster``: a head node without CPUs and two worker nodes of one CPU):
+units spread over the nodes, same output as the local runner, killed tasks and a lost node
+retried with nothing lost or doubled, resume after a failed build, a second driver joining
+the cluster, the CLI sharing one cluster-wide pause (the pause itself: test_politeness). One
+cluster serves the whole module (starting one takes seconds)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from dance_aggregate.pipeline.units import run_unit
 from dance_aggregate.cli import cli
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.fetch.politeness_ray import RayPoliteness
-from dance_aggregate.pipeline.ray_runner import RayRunner
-from dance_aggregate.sample.makers import make_sample
 from dance_aggregate.output.folder import read_config
-from tests.helpers_runners import DieOnce, attempts, build_sample, folder_snapshot
+from dance_aggregate.pipeline.ray_runner import RayRunner
+from dance_aggregate.pipeline.units import run_unit
+from dance_aggregate.sample.makers import make_sample
+from tests.helpers_runners import (
+    DieOnce,
+    HoldOnNode,
+    attempts,
+    attempts_by_node,
+    build_sample,
+    folder_snapshot,
+    wait_for,
+)
 from tests.helpers_sample import expected_ucf101
 
 ray = pytest.importorskip(
     "ray", reason='Ray is not installed (pip install "dance-aggregate[ray]"); the Ray runner tests need it'
 )
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node with no CPU (so every unit runs on a worker node) and two worker nodes
+    with one CPU each, all on this machine; this process is its driver."""
+    from ray.cluster_utils import Cluster
+
+    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    try:
+        for _ in range(2):
+            head.add_node(num_cpus=1)
+        # Workers must import tests.helpers_runners (DieOnce travels by reference).
+        pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+        ray.init(address=head.address, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
+        head.wait_for_nodes()
+        yield head
+    finally:
+        ray.shutdown()
+        head.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_instance(cluster):
+    """Ray is initialised, on the module's cluster (this overrides conftest's 2-CPU local
+    instance)."""
+    assert ray.is_initialized() and int(ray.cluster_resources()["CPU"]) == 2
 
 
 @pytest.fixture(scope="module")
@@ -137,17 +181,65 @@ def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, t
 
 @pytest.mark.slow
 def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_ucf, tmp_path):
-    """A second driver process joins the running instance, as on a cluster's head node."""
-    import subprocess
-    import sys
+    """A second driver process joins the running cluster, as on a cluster's head node: its
+    job is in the cluster's job table with that process as its driver."""
+    from ray._private.state import jobs
 
     address = ray.get_runtime_context().gcs_address
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--sample", "--cache-dir", str(cache), "-O", str(out),
-           "-q", "--part-size", "2", "--runner", "ray", "--ray-address", address]
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Started a local Ray instance" not in proc.stderr
+           "--part-size", "2", "--runner", "ray", "--ray-address", address]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, output
+    assert f"connecting to the Ray cluster at {address}" in output
+    assert "starting a local Ray instance" not in output
+    assert [j["DriverPid"] for j in jobs()].count(proc.pid) == 1, "the build ran as a job of this cluster"
+    assert folder_snapshot(out) == folder_snapshot(local_ucf)
+
+
+class HoldingRayRunner(RayRunner):
+    """A RayRunner whose unit function holds a unit on one node (:class:`HoldOnNode`)."""
+
+    def __init__(self, marks: Path, doomed: str) -> None:
+        super().__init__(2)
+        self.marks, self.doomed = marks, doomed
+
+    def run(self, fn, units):
+        return super().run(HoldOnNode(fn, self.marks, self.doomed), units)
+
+
+@pytest.mark.slow
+def test_units_spread_over_nodes_and_a_lost_node_costs_nothing(cluster, ray_instance, cache, local_ucf, tmp_path):
+    """Units run on every worker node; a node removed while it runs a unit has that unit run
+    again on another node; the output is the local runner's, byte for byte."""
+    doomed = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    results: list = []
+    build = threading.Thread(
+        target=lambda: results.append(build_sample(make_sample(cache), out, part_size=2, runner=HoldingRayRunner(marks, doomed.node_id))),
+        daemon=True,
+    )
+    build.start()
+    try:
+        wait_for(lambda: (marks / "held").exists() or not build.is_alive(), 240, "a unit to start on the node to remove")
+    finally:
+        cluster.remove_node(doomed)  # kills its raylet and the worker holding the unit
+    build.join(timeout=300)
+    assert not build.is_alive() and results, "the build finished"
+    [[result]] = results
+    tries = attempts_by_node(marks)
+    [victim] = [name for name, nodes in tries.items() if doomed.node_id in nodes]
+    assert tries[victim][0] == doomed.node_id and len(tries[victim]) == 2
+    assert tries[victim][1] != doomed.node_id, "the lost node's unit ran again on another node"
+    assert all(len(nodes) == 1 for name, nodes in tries.items() if name != victim)
+    worker_nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU")} | {doomed.node_id}
+    assert {node for nodes in tries.values() for node in nodes} == worker_nodes, "every worker node ran units"
+    n = expected_ucf101(next(s for s in make_sample(cache) if s.config == "ucf101").data_dir).rows_written
+    assert result.accounting.adds_up and result.accounting.rows_written == n
     assert folder_snapshot(out) == folder_snapshot(local_ucf)
 
 

@@ -186,6 +186,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     config = builder.config_name
     logger.info("%s: reading annotations from %s", config, builder.data_dir)
     plan = builder.plan()
+    timings = {"plan": time.monotonic() - t0}
     _check_plan(plan, settings.failure_cap, config)
     tally = _Tally(read=sum(e.count for e in plan.exclusions), exclusions=list(plan.exclusions))
     folder = settings.output
@@ -195,10 +196,12 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         # Also after an interruption: the ledger says what was fetched so far.
         if isinstance(builder, YouTubeSourceBuilder):
             _write_download_ledger(builder, plan.records, folder)
+    timings["units"] = time.monotonic() - t0 - timings["plan"]
     final = _SplitRule.of(tally.parts_by_split)
     acc = accounting_from(config, tally.read, final.rows_by_split(), tally.exclusions)
     acc.truncated = len(tally.truncated)
     elapsed = time.monotonic() - t0
+    timings["split_rule"] = elapsed - timings["plan"] - timings["units"]
     extra = {
         "config": config,
         "source": builder.source,
@@ -208,6 +211,10 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         "data_dir": Path(builder.data_dir).name,
         "dance_aggregate_version": __version__,
         "elapsed_seconds": round(elapsed, 2),
+        # Where the time went: parsing the plan, running the units (the runner's part,
+        # parallel), reading the parts' key columns for the split rule (serial). Writing
+        # the final shards comes after the report is made; the log line has it.
+        "timings": {f"{k}_seconds": round(v, 2) for k, v in timings.items()},
         "dedup": final.dedup.summary(),
         "split_moves": [m.to_dict() for m in final.dedup.moves],
         "pretraining": [s.describe() for s in settings.pretraining],
@@ -218,6 +225,8 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     # Reports are written first under temporary names and renamed once the shards are in.
     with staged_writes(report_files(folder, acc, tally.exclusions, extra), "report"):
         shards = final.write(folder, config, settings.progress, settings.pretraining, settings.shards)
+    timings["shards"] = time.monotonic() - t0 - elapsed
+    logger.info("%s: %s", config, ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
 

@@ -71,8 +71,11 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
 
 
 def _call(fn: Callable[[U], R], unit: U) -> R:
-    """The Ray task: ``fn`` may be any picklable callable, not only a function."""
-    return fn(unit)
+    """The Ray task: ``fn`` may be any picklable callable, not only a function. A Ray
+    worker runs many units: it gives back what each one freed (see ``release_memory``)."""
+    from dance_aggregate.pipeline.runners import ReleasingMemory
+
+    return ReleasingMemory(fn)(unit)
 
 
 class RayRunner:

@@ -16,6 +16,7 @@ import json
 import logging
 import traceback
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,17 @@ def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
 
 
 def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
-    """Cut records into units of at most ``part_size`` records per split (deterministic).
+    """Cut records into units of at most ``part_size`` records per split (deterministic),
+    longest first.
 
     ``work`` is the work folder, a local path or an fsspec URL. A builder may cap the
     records per unit (``max_records_per_unit``): a YouTube-8M record is a whole shard.
     Records with the same :meth:`~SourceBuilder.pass_key` that follow each other in id
     order (the windows of one video) stay in one unit, so they are cut in one pass; such
-    a unit may exceed ``part_size``.
+    a unit may exceed ``part_size``. Records are cut in id order (so a part's name depends
+    only on its records and options, and a resumed build finds it); the units are then
+    ordered by :func:`expected_seconds`, longest first, so that the last units of a build
+    are short ones and no worker is left alone with a long unit while the others idle.
     """
     if builder.max_records_per_unit is not None:
         part_size = min(part_size, builder.max_records_per_unit)
@@ -112,7 +117,25 @@ def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Pa
             key = _unit_key(builder, chunk)
             path = parts.join(work, "parts", builder.config_name, f"{split}-{key}.parquet")
             units.append(WorkUnit(builder, builder.config_name, split, chunk, path))
-    return units
+    cost = expected_seconds(records)
+    # sorted() is stable: units of equal cost keep the (split, id) order.
+    return sorted(units, key=lambda u: -sum(cost(r) for r in u.records))
+
+
+def expected_seconds(records: list[ClipRecord]) -> Callable[[ClipRecord], float]:
+    """How long each record's clip is expected to be, in seconds, as the plan knows it:
+    ``end_time - start_time`` where both are known, else the mean of the records that
+    have both (1 when none has: every record then weighs the same). The unit cost this
+    gives is the work of the unit at one resolution; a plan does not know pixels."""
+    known = [r.end_time - r.start_time for r in records if r.start_time is not None and r.end_time is not None]
+    default = sum(known) / len(known) if known else 1.0
+
+    def cost(r: ClipRecord) -> float:
+        if r.start_time is not None and r.end_time is not None:
+            return max(0.0, r.end_time - r.start_time)
+        return default
+
+    return cost
 
 
 def _chunks(builder: SourceBuilder, records: list[ClipRecord], size: int) -> list[list[ClipRecord]]:
