@@ -91,9 +91,9 @@ def ucf_sample(sample_sources) -> Path:
 @pytest.fixture(scope="session")
 def built_ucf(tmp_path_factory: pytest.TempPathFactory, ucf_sample: Path) -> Path:
     """A folder holding the UCF101 sample built once per session: <parent>/dance_aggregate."""
+    from dance_aggregate.builders.ucf101 import UCF101Builder
     from dance_aggregate.pipeline.build import finalize_folder
     from dance_aggregate.pipeline.config import RunSettings, build_config
-    from dance_aggregate.builders.ucf101 import UCF101Builder
 
     out = tmp_path_factory.mktemp("built") / "dance_aggregate"
     build_config(UCF101Builder(ucf_sample), RunSettings(output=out, progress=False))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from dance_aggregate.hub.card import write_card
 from dance_aggregate.output.reports import accounting_from, write_reports
-from dance_aggregate.schema import rows_to_table
 from dance_aggregate.output.shards import write_config
+from dance_aggregate.schema import rows_to_table
 
 
 def fake_rows(source: str, split: str, n: int, label: str = "salsa", start: int = 0) -> list[dict]:

@@ -59,9 +59,9 @@ def multi_shard_folder(sample: Path, dst: Path, *, copies: int = 3, shards: int 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from dance_aggregate.pipeline.build import finalize_folder
     from dance_aggregate.output.folder import read_config
     from dance_aggregate.output.shards import write_config
+    from dance_aggregate.pipeline.build import finalize_folder
 
     shutil.copytree(sample, dst, ignore=shutil.ignore_patterns(".work"))
     tables = read_config(dst, config)

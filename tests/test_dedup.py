@@ -19,13 +19,13 @@ from dance_aggregate.cli import cli
 from dance_aggregate.dedup import apply_split_rule
 from dance_aggregate.dedup.combine import build_all, pixel_configs
 from dance_aggregate.dedup.index import band_layout, brute_force_pairs, hamming, near_pairs
+from dance_aggregate.dedup.leakage import check_no_leaks, find_leaks
 from dance_aggregate.errors import OutputError
 from dance_aggregate.media.fingerprint import BLANK, FrameHasher
-from dance_aggregate.dedup.leakage import check_no_leaks, find_leaks
-from dance_aggregate.output.reports import read_accounting
-from dance_aggregate.schema import rows_to_table
 from dance_aggregate.output.folder import read_config
+from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.output.shards import write_config
+from dance_aggregate.schema import rows_to_table
 from tests.helpers_dedup import encode_corpus, plan_corpus, true_pairs
 
 
@@ -392,8 +392,8 @@ def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp
 
 def test_documented_thresholds_are_the_ones_in_force():
     import dance_aggregate.dedup as dedup
-    from dance_aggregate.media import fingerprint
     from dance_aggregate.dedup import align, index, match
+    from dance_aggregate.media import fingerprint
 
     doc = dedup.__doc__
     for mod, name in (

@@ -147,8 +147,8 @@ def test_missing_rates_from_the_fetchers_ledger(tmp_path: Path) -> None:
     """The ledger the fetcher writes has no split: rates come from the config's shards and its
     exclusions, with the ledger's reason for clips that were never fetched."""
     from dance_aggregate.hub.summaries import ledger_summary
-    from dance_aggregate.schema import rows_to_table
     from dance_aggregate.output.shards import write_config
+    from dance_aggregate.schema import rows_to_table
 
     rows = [{"id": f"kinetics600/v{i}", "source": "kinetics600", "label": "zumba", "group": f"v{i}"} for i in range(3)]
     write_config(tmp_path, "kinetics600", {"train": rows_to_table(rows[:2]), "validation": rows_to_table(rows[2:])})

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from dance_aggregate.errors import MediaError
-from dance_aggregate.media.fingerprint import BLANK, HASHES_PER_SECOND
 from dance_aggregate.media.clip import EncodeOptions, cut_and_encode, encode_frames
 from dance_aggregate.media.decode import frame_indices, read_audio, sample_frames
+from dance_aggregate.media.fingerprint import BLANK, HASHES_PER_SECOND
 from dance_aggregate.sample.synth import pattern_frame, write_video
 
 

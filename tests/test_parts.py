@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dance_aggregate.output import parts
 from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.output import parts
 from dance_aggregate.pipeline.runners import LocalRunner
 from dance_aggregate.sample.makers import make_sample
 from dance_aggregate.schema import arrow_schema

@@ -187,8 +187,8 @@ def test_feature_only_rows_are_filtered_or_refused(folder: Path) -> None:
     """YouTube-8M rows (in ``youtube8m`` and ``all``) have no pixels: ``has_video`` drops them,
     and decoding one anyway is a clear MediaError, not a crash inside PyAV."""
     from dance_aggregate.errors import MediaError
-    from dance_aggregate.training import has_video
     from dance_aggregate.output.folder import BuiltFolder
+    from dance_aggregate.training import has_video
 
     if "youtube8m" not in BuiltFolder.open(folder).configs:
         pytest.skip("the sample has no youtube8m config")

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+
 class UnionFind:
     """Disjoint sets over ``0..n-1`` (path halving, union by size)."""
 
