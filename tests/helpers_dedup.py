@@ -23,8 +23,12 @@ from typing import Any
 
 import av
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.media.clip import EncodeOptions, cut_and_encode
+from dance_aggregate.schema import SPLITS
 
 W, H, FPS, SECONDS = 160, 120, 12, 14.0
 ENCODE = EncodeOptions(preset="ultrafast")
@@ -272,3 +276,42 @@ def true_pairs(clips: list[Clip]) -> set[tuple[str, str]]:
         if c.truth:
             by.setdefault(c.truth, []).append(c.id)
     return {(a, b) for ids in by.values() for a in ids for b in ids if a < b}
+
+
+# -- the split rule on in-memory tables (the build runs it on key columns only) -----------
+def replace_column(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
+    """``table`` with column ``name`` replaced by ``values`` (same Arrow type)."""
+    idx = table.schema.get_field_index(name)
+    f = table.schema.field(idx)
+    return table.set_column(idx, f, pa.array(values, type=f.type))
+
+
+
+def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], Analysis]:
+    """The split rule within one per-source config, for its own duplicates.
+
+    Rows are kept (a per-source config keeps every clip of its source); copies get each
+    other's ids in ``duplicate_ids`` and every cluster and group ends in one split.
+
+    Args:
+        splits: Split -> table of the config (shared schema).
+
+    Returns:
+        The tables per split after the rule (sorted by id), and the analysis.
+    """
+    names = [s for s in SPLITS if s in splits and splits[s].num_rows]
+    if not names:
+        return splits, Analysis([], [], [], [], [])
+    table = pa.concat_tables([splits[s] for s in names])
+    current = [s for s in names for _ in range(splits[s].num_rows)]
+    result, dup = split_rule_on_keys(table.select([*KEY_COLUMNS, "duplicate_ids"]), current)
+    if not result.pairs and not result.moves:
+        return splits, result
+    table = replace_column(table, "duplicate_ids", dup)
+    split_col = pa.array(result.new_splits)
+    out: dict[str, pa.Table] = {}
+    for s in SPLITS:
+        part = table.filter(pc.equal(split_col, s))
+        if part.num_rows:
+            out[s] = part.sort_by("id")
+    return out, result

@@ -95,3 +95,12 @@ def test_nothing_published_holds_a_local_path(sample_build: Path, sample_cache: 
             assert prefix not in text, f"{path.name} holds the local path {prefix}"
     report = (sample_build / "reports" / "ucf101.json").read_text()
     assert '"data_dir": "ucf101"' in report
+
+
+def test_report_details_lose_local_folders_but_keep_what_they_name(tmp_path: Path) -> None:
+    from dance_aggregate.output.reports import without_local_paths
+
+    data = tmp_path / "mirror" / "activitynet"
+    text = f"{data}/videos/v_x.mp4 (activitynet/x_w03): ends early; see {Path.home()}/notes and {tmp_path}/other"
+    out = without_local_paths(text, [data, tmp_path])
+    assert out == f"activitynet/videos/v_x.mp4 (activitynet/x_w03): ends early; see ~/notes and {tmp_path.name}/other"

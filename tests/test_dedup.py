@@ -16,7 +16,6 @@ import pytest
 from click.testing import CliRunner
 
 from dance_aggregate.cli import cli
-from dance_aggregate.dedup import apply_split_rule
 from dance_aggregate.dedup.combine import build_all, pixel_configs
 from dance_aggregate.dedup.index import band_layout, brute_force_pairs, hamming, near_pairs
 from dance_aggregate.dedup.leakage import check_no_leaks, find_leaks
@@ -26,7 +25,7 @@ from dance_aggregate.output.folder import read_config
 from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.output.shards import write_config
 from dance_aggregate.schema import rows_to_table
-from tests.helpers_dedup import encode_corpus, plan_corpus, true_pairs
+from tests.helpers_dedup import apply_split_rule, encode_corpus, plan_corpus, true_pairs
 
 
 # -- index -------------------------------------------------------------------------------

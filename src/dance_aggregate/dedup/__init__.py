@@ -35,12 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dance_aggregate.dedup.clusters import Cluster, build_clusters, copy_rank
 from dance_aggregate.dedup.match import Pair, find_pairs
 from dance_aggregate.dedup.splits import Move, assign_splits
-from dance_aggregate.schema import SOURCES, SPLITS
+from dance_aggregate.schema import SOURCES
 
 #: Columns dedup reads (never the media).
 KEY_COLUMNS: tuple[str, ...] = (
@@ -123,13 +122,6 @@ def analyse(
     return Analysis(ids, list(splits), pairs, clusters, new_splits, moves)
 
 
-def replace_column(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
-    """``table`` with column ``name`` replaced by ``values`` (same Arrow type)."""
-    idx = table.schema.get_field_index(name)
-    f = table.schema.field(idx)
-    return table.set_column(idx, f, pa.array(values, type=f.type))
-
-
 def split_rule_on_keys(keys: pa.Table, current: list[str]) -> tuple[Analysis, list[list[str]]]:
     """The split rule within one config, from its key columns only (no media in memory).
 
@@ -147,33 +139,3 @@ def split_rule_on_keys(keys: pa.Table, current: list[str]) -> tuple[Analysis, li
         for m in c.members:
             dup[m] = sorted(set(dup[m]) | {result.ids[o] for o in c.members if o != m})
     return result, dup
-
-
-def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], Analysis]:
-    """The split rule within one per-source config, for its own duplicates.
-
-    Rows are kept (a per-source config keeps every clip of its source); copies get each
-    other's ids in ``duplicate_ids`` and every cluster and group ends in one split.
-
-    Args:
-        splits: Split -> table of the config (shared schema).
-
-    Returns:
-        The tables per split after the rule (sorted by id), and the analysis.
-    """
-    names = [s for s in SPLITS if s in splits and splits[s].num_rows]
-    if not names:
-        return splits, Analysis([], [], [], [], [])
-    table = pa.concat_tables([splits[s] for s in names])
-    current = [s for s in names for _ in range(splits[s].num_rows)]
-    result, dup = split_rule_on_keys(table.select([*KEY_COLUMNS, "duplicate_ids"]), current)
-    if not result.pairs and not result.moves:
-        return splits, result
-    table = replace_column(table, "duplicate_ids", dup)
-    split_col = pa.array(result.new_splits)
-    out: dict[str, pa.Table] = {}
-    for s in SPLITS:
-        part = table.filter(pc.equal(split_col, s))
-        if part.num_rows:
-            out[s] = part.sort_by("id")
-    return out, result

@@ -12,6 +12,7 @@ and whether it is ``transient``), ``missing`` (not in the mirror and ``--offline
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from dance_aggregate.output.atomic import atomic_write_text
 from dance_aggregate.output.csvfiles import csv_text
 from dance_aggregate.output.layout import safe_stem
+from dance_aggregate.output.reports import without_local_paths
 
 #: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
 FAILED_PREFIX = "download failed: "
@@ -177,10 +179,13 @@ def needs_retry(exclusion_reason_: str, *, offline: bool, retry_failed: bool) ->
 LEDGER_COLUMNS = [f.name for f in fields(LedgerEntry) if f.name not in ("file", "offset")]
 
 
-def write_ledger_csv(path: Path, entries: list[LedgerEntry], pending: list[tuple[str, str]] = ()) -> dict[str, int]:
+def write_ledger_csv(
+    path: Path, entries: list[LedgerEntry], pending: list[tuple[str, str]] = (), local_roots: Sequence[Path] = ()
+) -> dict[str, int]:
     """Write the ledger rows (plus never-tried ``(key, youtube_id)`` pairs) as CSV, atomically
     (cells escaped against spreadsheet formulas: an id beginning with ``-`` is written
-    ``'-...``, see :mod:`dance_aggregate.output.csvfiles`).
+    ``'-...``, see :mod:`dance_aggregate.output.csvfiles`), with no local path of
+    ``local_roots`` or the home folder in it (it is published with the reports).
 
     Returns:
         Counts per status.
@@ -192,5 +197,5 @@ def write_ledger_csv(path: Path, entries: list[LedgerEntry], pending: list[tuple
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     text = csv_text(LEDGER_COLUMNS, ([row[c] for c in LEDGER_COLUMNS] for row in rows))
-    atomic_write_text(path, text, "download ledger")
+    atomic_write_text(path, without_local_paths(text, local_roots), "download ledger")
     return counts

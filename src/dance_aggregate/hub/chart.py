@@ -11,7 +11,6 @@ does not upload it again).
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -77,6 +76,3 @@ def draw_chart(counts: dict[str, dict[str, int]], title: str) -> bytes:
     return buf.getvalue()
 
 
-def chart_file(folder: Path) -> Path:
-    """Absolute path of the chart in ``folder``."""
-    return folder / CHART_PATH

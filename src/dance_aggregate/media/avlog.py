@@ -33,11 +33,6 @@ _record: ContextVar[str | None] = ContextVar("dance_aggregate_media_record", def
 _captured: ContextVar[list[tuple[int, str, str]] | None] = ContextVar("dance_aggregate_libav_capture", default=None)
 
 
-def current_record() -> str | None:
-    """The id of the record being produced in this context, if any."""
-    return _record.get()
-
-
 @contextmanager
 def record_context(label: str) -> Iterator[None]:
     """Attribute libav's messages raised inside the block to ``label`` (a record id).

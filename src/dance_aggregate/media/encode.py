@@ -219,14 +219,6 @@ class ClipWriter:
         frame.time_base = Fraction(1, self.sample_rate)
         return list(self._a.encode(frame))
 
-    def add_audio(self, samples: np.ndarray) -> list[av.Packet]:
-        """Encode a clip's whole audio, float32 ``(channels, n)``, in AAC frames of
-        :data:`AUDIO_CHUNK` samples (flushed); returns the packets for :meth:`close`."""
-        packets: list[av.Packet] = []
-        for i in range(0, samples.shape[1], AUDIO_CHUNK):
-            packets += self.encode_audio(samples[:, i : i + AUDIO_CHUNK], i)
-        return packets + self.encode_audio(None)
-
     def close(self, audio_packets: list[av.Packet] | None = None) -> tuple[bytes, list[int]]:
         """Flush the video encoder, mux the video then ``audio_packets`` (from
         :meth:`encode_audio`, flushed), and return the MP4 bytes and the frame hashes

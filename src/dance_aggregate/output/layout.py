@@ -49,11 +49,6 @@ def shard_path(config: str, name: str) -> str:
     return f"{DATA_DIR}/{config}/{name}"
 
 
-def config_dir(folder: Path, config: str) -> Path:
-    """``<folder>/data/<config>``."""
-    return folder / DATA_DIR / config
-
-
 def report_path(folder: Path, config: str) -> Path:
     """``<folder>/reports/<config>.json``."""
     return folder / REPORTS_DIR / f"{config}.json"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,19 +101,46 @@ def _count_by_reason(exclusions: list[Exclusion]) -> Counter[str]:
 EXCLUDED_COLUMNS = ("id", "split", "source_label", "reason", "detail", "count")
 
 
+def without_local_paths(text: str, roots: Sequence[str | Path]) -> str:
+    """``text`` with every local folder of ``roots`` replaced by its last component
+    (``/home/ann/data/ucf101/x.avi`` -> ``ucf101/x.avi``); the home folder becomes ``~``.
+
+    Reports are published with the dataset: the details of an exclusion name files (a
+    video that ends early, an unreadable frame), and the machine that built them is
+    nobody's business. Longer roots are replaced first, so a data folder under the home
+    folder keeps its own name.
+    """
+    home = str(Path.home())
+    names: dict[str, str] = {}
+    for root in roots:
+        for form in {str(root), str(Path(root).resolve())}:
+            if form not in ("", "/", "."):
+                names[form.rstrip("/")] = "~" if form == home else Path(form).name
+    names.setdefault(home, "~")
+    for form in sorted(names, key=len, reverse=True):
+        text = text.replace(form, names[form])
+    return text
+
+
 def report_files(
-    folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None
+    folder: Path,
+    acc: Accounting,
+    exclusions: list[Exclusion],
+    extra: dict[str, Any] | None = None,
+    local_roots: Sequence[str | Path] = (),
 ) -> dict[Path, bytes]:
     """The content of ``reports/<config>.json`` and ``reports/<config>.excluded.csv`` (cells
-    escaped against spreadsheet formulas, see :mod:`.csvfiles`), by path."""
+    escaped against spreadsheet formulas, see :mod:`.csvfiles`), by path, with no local
+    path of ``local_roots`` or the home folder in them (:func:`without_local_paths`)."""
     report = {"accounting": asdict(acc), **(extra or {})}
     rows = (
         [e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count]
         for e in sorted(exclusions, key=lambda e: (e.reason, e.id))
     )
+    roots = [*local_roots, folder]
     return {
-        report_path(folder, acc.config): json_text(report).encode("utf-8"),
-        excluded_path(folder, acc.config): csv_text(EXCLUDED_COLUMNS, rows).encode("utf-8"),
+        report_path(folder, acc.config): without_local_paths(json_text(report), roots).encode("utf-8"),
+        excluded_path(folder, acc.config): without_local_paths(csv_text(EXCLUDED_COLUMNS, rows), roots).encode("utf-8"),
     }
 
 

@@ -223,12 +223,19 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         "truncated": sorted(tally.truncated, key=lambda t: t["id"]),
     }
     # Reports are written first under temporary names and renamed once the shards are in.
-    with staged_writes(report_files(folder, acc, tally.exclusions, extra), "report"):
+    files = report_files(folder, acc, tally.exclusions, extra, _local_roots(builder, settings))
+    with staged_writes(files, "report"):
         shards = final.write(folder, config, settings.progress, settings.pretraining, settings.shards)
     timings["shards"] = time.monotonic() - t0 - elapsed
     logger.info("%s: %s", config, ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     acc.check()
     return ConfigResult(config, acc, shards, elapsed)
+
+
+def _local_roots(builder: SourceBuilder, settings: RunSettings) -> list[Path]:
+    """The local folders a report's details may name, and which it must not publish."""
+    roots = [builder.data_dir, builder.video_dir, builder.work_dir, settings.work_dir]
+    return [Path(r) for r in roots if r is not None and "://" not in str(r)]
 
 
 def _without_local_paths(options: dict[str, object]) -> dict[str, object]:
@@ -302,6 +309,7 @@ def _write_download_ledger(builder: YouTubeSourceBuilder, records: list[ClipReco
         ledger_path(folder, builder.config_name),
         entries,
         [(r.key, r.youtube_id) for r in requests if r.key not in seen],
+        local_roots=[r for r in (builder.data_dir, builder.video_dir, builder.work_dir, folder) if r is not None],
     )
     logger.info("%s: download ledger: %s", builder.config_name, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 

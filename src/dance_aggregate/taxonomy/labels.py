@@ -55,11 +55,6 @@ class Label:
     umbrella: bool = False
     parent: str | None = None
 
-    @property
-    def is_motion(self) -> bool:
-        """True for the non-dance body-motion labels."""
-        return self.family == MOTION_FAMILY
-
 
 @dataclass(frozen=True)
 class Mapping:
