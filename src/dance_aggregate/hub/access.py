@@ -27,7 +27,6 @@ from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult
 
 logger = logging.getLogger(__name__)
 
-REPO_TYPE = "dataset"
 #: Organisation roles that may create and write repos.
 _WRITE_ROLES = frozenset({"admin", "write", "contributor"})
 _LOGIN = "run `hf auth login` with a token that has write access (or export HF_TOKEN=hf_...)"

@@ -33,13 +33,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 from huggingface_hub.utils import sha as hf_sha
@@ -47,18 +45,16 @@ from huggingface_hub.utils import sha as hf_sha
 from dance_aggregate.hub.access import check_access
 from dance_aggregate.hub.card import render_card, write_card
 from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
+from dance_aggregate.hub.commits import REPO_TYPE, Committer, status_text
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.progress import interactive, progress_bar
 
 logger = logging.getLogger(__name__)
 
-REPO_TYPE = "dataset"
 #: Files of the folder that are published (globs relative to the folder). ``README.md`` is sent last.
 PUBLISHED_PATTERNS: tuple[str, ...] = ("data/*/*.parquet", "reports/*", "images/*.png", "LICENSE.md")
 #: Remote folders the publisher owns: remote files there that the folder no longer has are deleted.
 MANAGED_PREFIXES: tuple[str, ...] = ("data/", "reports/", "images/")
-#: HTTP statuses retried around a commit (rate limit, transient server errors).
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -268,10 +264,10 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None, built: Built
         except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
             if not options.dry_run:
                 raise PublishError(
-                    f"cannot read {options.repo_id} on {api.endpoint}: {_status(exc)}\n"
+                    f"cannot read {options.repo_id} on {api.endpoint}: {status_text(exc)}\n"
                     "Check the network connection (and HF_ENDPOINT, if set), then rerun the same command."
                 ) from None
-            logger.warning("cannot read the repo (%s); listing every file", _status(exc))
+            logger.warning("cannot read the repo (%s); listing every file", status_text(exc))
             exists = None
     unchanged = [f.path for f in files if f.path in remote and _same(f, remote[f.path])]
     card_bytes = card.encode("utf-8")
@@ -302,7 +298,7 @@ def _check_tag(api: HfApi, options: PublishOptions, changes: bool) -> CheckResul
     try:
         refs = api.list_repo_refs(options.repo_id, repo_type=REPO_TYPE)
     except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
-        return CheckResult("tag", WARN, f"cannot list the tags of {options.repo_id}: {_status(exc)}")
+        return CheckResult("tag", WARN, f"cannot list the tags of {options.repo_id}: {status_text(exc)}")
     tagged = any(t.name == options.tag for t in refs.tags)
     if tagged and changes:
         return CheckResult(
@@ -317,65 +313,6 @@ def _check_tag(api: HfApi, options: PublishOptions, changes: bool) -> CheckResul
 def _next_version(tag: str) -> str:
     m = re.match(r"^(.*?)(\d+)$", tag)
     return f"{m.group(1)}{int(m.group(2)) + 1}" if m else f"{tag}.1"
-
-
-def _status(exc: BaseException) -> str:
-    code = getattr(getattr(exc, "response", None), "status_code", None)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"HTTP {code}: {first}" if code else first
-
-
-def _retry_after(exc: HfHubHTTPError) -> float | None:
-    resp = getattr(exc, "response", None)
-    value = resp.headers.get("Retry-After") if resp is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-class _Committer:
-    """Commits with pacing (commits per hour) and retry with backoff on 429 / 5xx."""
-
-    def __init__(self, api: HfApi, options: PublishOptions) -> None:
-        self.api = api
-        self.options = options
-        self.times: deque[float] = deque()
-        self.count = 0
-
-    def _pace(self) -> None:
-        now = time.monotonic()
-        while self.times and now - self.times[0] > 3600:
-            self.times.popleft()
-        if len(self.times) >= self.options.max_commits_per_hour:
-            wait = 3600 - (now - self.times[0])
-            logger.warning("%d commits in the last hour: waiting %.0f s for the Hub's commit-rate limit", len(self.times), wait)
-            time.sleep(max(0.0, wait))
-
-    def commit(self, additions: list[tuple[str, str | bytes]], deletions: list[str], message: str) -> str | None:
-        """One commit of ``additions`` ((path in repo, local path or bytes)) and ``deletions``."""
-        attempt = 0
-        while True:
-            self._pace()
-            # Operations are single-use in huggingface_hub: build them for each attempt.
-            ops: list[CommitOperationAdd | CommitOperationDelete] = [CommitOperationAdd(p, src) for p, src in additions]
-            ops += [CommitOperationDelete(p) for p in deletions]
-            try:
-                info = self.api.create_commit(self.options.repo_id, ops, commit_message=message, repo_type=REPO_TYPE)
-            except HfHubHTTPError as exc:
-                code = getattr(getattr(exc, "response", None), "status_code", None)
-                if code not in RETRY_STATUSES or attempt >= self.options.retries:
-                    raise
-                wait = _retry_after(exc)
-                if wait is None:
-                    wait = min(600.0, self.options.backoff * 2**attempt)
-                attempt += 1
-                logger.warning("commit %r answered %s; retry %d/%d in %.1f s", message, code, attempt, self.options.retries, wait)
-                time.sleep(wait)
-                continue
-            self.times.append(time.monotonic())
-            self.count += 1
-            return info.oid
 
 
 def publish(options: PublishOptions) -> PublishResult:
@@ -407,7 +344,7 @@ def publish(options: PublishOptions) -> PublishResult:
             if code in (401, 403)
             else "rerun the same command to resume: finished files are skipped"
         )
-        raise PublishError(f"publishing {options.repo_id} failed after {result.commits} commit(s): {_status(exc)}\n{hint}") from exc
+        raise PublishError(f"publishing {options.repo_id} failed after {result.commits} commit(s): {status_text(exc)}\n{hint}") from exc
     finally:
         if not bars_were_off:
             enable_progress_bars()
@@ -422,7 +359,7 @@ def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: Publ
     # private=None (not False) keeps an organisation's default visibility.
     api.create_repo(options.repo_id, repo_type=REPO_TYPE, private=True if options.private else None, exist_ok=True)
     logger.info("repo %s ready", plan.url)
-    committer = _Committer(api, options)
+    committer = Committer(api, options.repo_id, options.max_commits_per_hour, options.retries, options.backoff)
     n = len(plan.commits)
     bar = progress_bar(sum(f.size for f in plan.upload), "upload", "B", enabled=options.progress)
     try:
