@@ -185,15 +185,41 @@ def build_all(
         progress=progress,
         shards=shards,
     )
+    acc = _write_all_reports(
+        built, configs, inputs_shards, keys, result, row_splits, keep, key, shards, pretraining_to_train, time.monotonic() - t0
+    )
+    built.refresh()  # data/all and its reports were rewritten
+    acc.check()
+    if check:
+        check_no_leaks(built, ALL_CONFIG)
+    logger.info("%s", acc.summary().splitlines()[0])
+    return acc
+
+
+def _write_all_reports(
+    built: BuiltFolder,
+    configs: list[str],
+    inputs_shards: list[Shard],
+    keys: pa.Table,
+    result: Analysis,
+    row_splits: list[str | None],
+    keep: list[bool],
+    key: str,
+    shards: int | None,
+    pretraining_to_train: bool,
+    elapsed: float,
+) -> Accounting:
+    """``reports/all.json``, ``all.excluded.csv`` (every removed copy) and ``duplicates.csv``."""
     rows_by_split = dict(Counter(s for s in row_splits if s is not None))
     exclusions = _exclusions(result, keys)
     acc = Accounting(
         config=ALL_CONFIG,
-        records_read=len(ids),
+        records_read=len(result.ids),
         rows_written=sum(rows_by_split.values()),
         rows_by_split=rows_by_split,
         excluded={"duplicate": len(exclusions)} if exclusions else {},
     )
+    overlap = keys.column("pretraining_overlap").to_pylist()
     inputs = {c: sum(s.rows for s in inputs_shards if s.config == c) for c in configs}
     write_reports(
         built.path,
@@ -209,15 +235,10 @@ def build_all(
             "split_moves": [m.to_dict() for m in result.moves],
             "pretraining": pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
             "dance_aggregate_version": __version__,
-            "elapsed_seconds": round(time.monotonic() - t0, 2),
+            "elapsed_seconds": round(elapsed, 2),
         },
     )
     write_duplicates_csv(built.path, result, keys)
-    built.refresh()  # data/all and its reports were rewritten
-    acc.check()
-    if check:
-        check_no_leaks(built, ALL_CONFIG)
-    logger.info("%s", acc.summary().splitlines()[0])
     return acc
 
 
