@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -95,8 +96,16 @@ def _children() -> dict[int, list[int]]:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _tree_sample(root: int, cpu: dict[int, float]) -> int:
-    """PSS of the tree in kB; updates ``cpu`` (pid -> CPU seconds used so far)."""
+def tree_sample(
+    root: int,
+    cpu: dict[int, float],
+    pss: dict[int, int] | None = None,
+    roles: dict[int, str] | None = None,
+    role: Callable[[int], str] | None = None,
+) -> int:
+    """PSS of the process tree under ``root`` now, in kB. Updates ``cpu`` (pid -> CPU seconds
+    used so far), and where given ``pss`` (pid -> peak kB) and ``roles`` (pid -> ``role(pid)``,
+    asked again each time: a forkserver is a copy of the build until it execs)."""
     kids = _children()
     todo, total = [root], 0
     while todo:
@@ -106,16 +115,15 @@ def _tree_sample(root: int, cpu: dict[int, float]) -> int:
             with open(f"/proc/{pid}/stat", "rb") as f:
                 fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()
             cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
-        except (OSError, IndexError, ValueError):
-            pass
-        try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            pass
+                kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, IndexError, ValueError, StopIteration):
+            continue
+        if roles is not None and role is not None:
+            roles[pid] = role(pid)
+        if pss is not None:
+            pss[pid] = max(pss.get(pid, 0), kb)
+        total += kb
     return total
 
 
@@ -134,7 +142,7 @@ def run_build(tree: Path, out: Path, runner: str, workers: int, part_size: int) 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_sample(proc.pid, cpu))
+            peak = max(peak, tree_sample(proc.pid, cpu))
             stop.wait(0.2)
 
     th = threading.Thread(target=sample, daemon=True)

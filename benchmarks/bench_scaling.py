@@ -44,7 +44,7 @@ from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runners import _TICK, _children, _digests, make_tree  # noqa: E402
+from bench_runners import _digests, make_tree, tree_sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LABEL = "salsa dancing"  # a Kinetics-600 dance class
@@ -150,28 +150,6 @@ def _role(pid: int, root: int) -> str:
     return "worker"
 
 
-def _sample_tree(root: int, cpu: dict[int, float], pss: dict[int, int], roles: dict[int, str]) -> int:
-    """Update ``cpu`` (pid -> CPU s), ``pss`` (pid -> peak kB) and ``roles``; return the
-    tree's PSS now (kB)."""
-    kids = _children()
-    todo, total = [root], 0
-    while todo:
-        pid = todo.pop()
-        todo.extend(kids.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()
-            cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-        except (OSError, IndexError, ValueError, StopIteration):
-            continue
-        roles[pid] = _role(pid, root)  # again each time: a forkserver is a copy of the build until it execs
-        pss[pid] = max(pss.get(pid, 0), kb)
-        total += kb
-    return total
-
-
 def run_build(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
     """Run one build; wall, CPU and memory of its process tree."""
     t0 = time.monotonic()
@@ -185,7 +163,7 @@ def run_build(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _sample_tree(proc.pid, cpu, pss, roles))
+            peak = max(peak, tree_sample(proc.pid, cpu, pss, roles, lambda pid: _role(pid, proc.pid)))
             stop.wait(0.1)
 
     th = threading.Thread(target=sample, daemon=True)
