@@ -273,3 +273,28 @@ def test_dequantize_helper_accepts_every_cell_form() -> None:
     video_row = {"frame_rgb": None, "mean_rgb": [0.0] * 1024, "mean_audio": None}
     rgb, audio = frame_features(video_row)
     assert rgb.shape == (1, 1024) and audio is None
+
+
+def test_sample_vocabulary_holds_every_crosswalk_entity(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The built-in sample warns of no crosswalk entity missing (a first build shows no false
+    alarm), while a trimmed vocabulary still gets the warning."""
+    import csv
+
+    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+
+    vocab = tmp_path / "yt" / "vocabulary.csv"
+    write_youtube8m_vocabulary(vocab)
+    builder = YouTube8MBuilder(tmp_path / "yt")
+    with caplog.at_level("WARNING"):
+        builder.dance_entities(vocab)
+    assert "not in this vocabulary" not in caplog.text
+    with vocab.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["Name"] != "Moshing"]
+    with vocab.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        builder.dance_entities(vocab)
+    assert "not in this vocabulary (an older or trimmed vocabulary?): Moshing" in caplog.text

@@ -184,8 +184,9 @@ class LetsDanceBuilder(SourceBuilder):
         gappy = [r for r in records if r.media["missing"]]
         if gappy:
             logger.info(
-                "letsdance: %d clips have missing frames (%d frames in all), filled by holding the previous frame",
+                "letsdance: %d clip%s missing frames (%d frames in all), filled by holding the previous frame",
                 len(gappy),
+                " has" if len(gappy) == 1 else "s have",
                 sum(len(r.media["missing"]) for r in gappy),
             )
         return Plan(records=records, exclusions=exclusions)

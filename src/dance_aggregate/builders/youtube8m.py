@@ -228,7 +228,7 @@ class YouTube8MBuilder(SourceBuilder):
         absent = [name for name in crosswalk.labels if normalize_label(name) not in names_seen]
         if absent:
             logger.warning(
-                "%s: dance entities of the crosswalk not in this vocabulary: %s", vocabulary, ", ".join(absent)
+                "%s: entities of the crosswalk not in this vocabulary (an older or trimmed vocabulary?): %s", vocabulary, ", ".join(absent)
             )
         return out
 

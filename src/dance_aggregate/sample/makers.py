@@ -244,13 +244,15 @@ def make_letsdance(root: Path) -> SampleSource:
 
 # -- YouTube-8M ------------------------------------------------------------------------------
 # Real rows of the 2018 vocabulary.csv (Index, TrainVideoCount, KnowledgeGraphId, Name,
-# Vertical1): the dance entities of the crosswalk plus non-dance and look-alike ones.
+# Vertical1), in index order: every entity of the crosswalk (so a build on the sample warns
+# of none missing) plus non-dance and look-alike ones.
 _YT8M_VOCAB = [
     (0, 788288, "/m/03bt1gh", "Game", "Games"),
     (1, 539945, "/m/01mw1", "Video game", "Games"),
     (3, 378135, "/m/01jddz", "Concert", "Arts & Entertainment"),
     (6, 203343, "/m/01350r", "Performance art", "Arts & Entertainment"),
     (8, 181579, "/m/026bk", "Dance", "Arts & Entertainment"),
+    (164, 10206, "/m/09x9g", "Marching band", "Arts & Entertainment"),
     (206, 7729, "/m/0d6n1", "Ballet", "Arts & Entertainment"),
     (346, 4382, "/m/09w24", "Ice dancing", "Sports"),
     (383, 3858, "/m/01514", "Ballroom dance", "Arts & Entertainment"),
@@ -260,9 +262,15 @@ _YT8M_VOCAB = [
     (812, 1417, "/m/0cjyh2", "Dance studio", "Arts & Entertainment"),
     (834, 1398, "/m/01_zvr", "Latin dance", "Arts & Entertainment"),
     (894, 1289, "/m/01zj8b", "Solo dance", "Arts & Entertainment"),
+    (1101, 1014, "/m/02_pk7", "Military parade", "Law & Government"),
+    (1191, 886, "/m/025shfx", "Caporales", "Arts & Entertainment"),
     (1207, 861, "/m/02h5w", "Dance Dance Revolution", "Games"),
+    (1633, 555, "/m/0710fh", "Marinera", "Arts & Entertainment"),
     (1727, 500, "/m/0cc6rng", "Irish dance", "Arts & Entertainment"),
     (2117, 375, "/m/01z85", "Cheerleading", "Sports"),
+    (2839, 226, "/m/03c2wbr", "Pizzica", "(Unknown)"),
+    (2907, 221, "/m/0143jv", "Moshing", "Arts & Entertainment"),
+    (3502, 178, "/m/027rr2", "Para Para", "Arts & Entertainment"),
     (3659, 147, "/m/0c9qxs", "Lord of the Dance (musical)", "Arts & Entertainment"),
     (3737, 134, "/m/04cfw8", "Classical ballet", "Arts & Entertainment"),
     (3802, 140, "/m/0dvjd", "Square dance", "Arts & Entertainment"),
