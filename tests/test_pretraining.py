@@ -61,6 +61,8 @@ def test_malformed_id_files_name_the_file_and_line(tmp_path: Path, name: str, te
 def test_request_checks_names_and_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         BuildRequest(configs=["ucf101"], pretraining_ids={"k400": tmp_path / "missing.csv"})
+    with pytest.raises(ConfigError, match="a folder; give the id file itself"):
+        BuildRequest(configs=["ucf101"], pretraining_ids={"k400": tmp_path})
     with pytest.raises(ConfigError, match="set name"):
         BuildRequest(configs=["ucf101"], pretraining_ids={"bad name": K400_VAL})
     res = CliRunner().invoke(cli, ["build", "--sample", "--pretraining-ids", "k400"])

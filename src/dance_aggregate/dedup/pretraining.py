@@ -87,14 +87,23 @@ def load_pretraining_sets(files: Mapping[str, str | Path]) -> list[PretrainingSe
     """
     out = []
     for name, file in files.items():
-        check_set_name(name)
-        path = Path(file).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"--pretraining-ids {name}={file}: no such file")
+        path = check_id_file(name, file)
         ids = read_id_file(path)
         logger.info("pretraining set %s: %d YouTube ids from %s", name, len(ids), path)
         out.append(PretrainingSet(name, str(path), ids))
     return out
+
+
+def check_id_file(name: str, file: str | Path) -> Path:
+    """The path of ``--pretraining-ids NAME=FILE`` after checking the name and that the file is
+    a readable file; :class:`ConfigError` naming the option and the fix otherwise."""
+    check_set_name(name)
+    path = Path(file).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"--pretraining-ids {name}={file}: a folder; give the id file itself (a CSV, JSON or list of ids)")
+    if not path.is_file():
+        raise ConfigError(f"--pretraining-ids {name}={file}: no such file")
+    return path
 
 
 def read_id_file(path: str | Path) -> frozenset[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
-from dance_aggregate.dedup.pretraining import check_set_name
+from dance_aggregate.dedup.pretraining import check_id_file
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output.reports import Accounting
@@ -98,10 +98,9 @@ class BuildRequest:
         self.data_dirs = {k: str(v) for k, v in self.data_dirs.items()}
         self.video_dirs = {k: str(v) for k, v in self.video_dirs.items()}
         self.options = {k: dict(v) for k, v in self.options.items()}
-        self.pretraining_ids = {check_set_name(k): str(v) for k, v in self.pretraining_ids.items()}
+        self.pretraining_ids = {k: str(v) for k, v in self.pretraining_ids.items()}
         for name, file in self.pretraining_ids.items():
-            if not Path(file).expanduser().is_file():
-                raise ConfigError(f"--pretraining-ids {name}={file}: no such file")
+            check_id_file(name, file)
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.part_size < 1:
