@@ -46,6 +46,8 @@ def test_request_refuses_unknown_names_before_any_work(tmp_path: Path) -> None:
         da.BuildRequest(options={"ucf": {"fold": "2"}}, output=tmp_path)
     with pytest.raises(ConfigError, match="unknown source 'kinetics'"):
         da.BuildRequest(data_dirs={"kinetics": tmp_path}, output=tmp_path)
+    with pytest.raises(ConfigError, match="'all' is not built on its own"):
+        da.BuildRequest(configs=["all"], output=tmp_path)
     with pytest.raises(DanceAggregateError, match="nothing to build"):
         da.build(output=tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()

@@ -118,6 +118,12 @@ class BuildRequest:
         if self.ray_address and self.runner != "ray":
             raise ConfigError("--ray-address needs --runner ray: only the Ray runner joins a cluster")
         for name in self.configs:
+            if name == "all":
+                raise ConfigError(
+                    "'all' is not built on its own: every build remakes it from the per-source configs in the "
+                    "output folder. Name those configs (or none: every config with a --data-dir), e.g. "
+                    "dance-aggregate build ucf101 kinetics600 --data-dir ..."
+                )
             registry.get_config(name)  # an unknown config fails before any work
         for source_name in [*self.data_dirs, *self.video_dirs]:
             registry.source(source_name)
