@@ -193,3 +193,53 @@ def test_real_avi_copy_is_untouched(tmp_path: Path) -> None:
     shutil.copy(MEDIA / "test.avi", copy)
     clip = cut_and_encode(copy)
     assert clip.num_frames == 164 and not clip.truncated and clip.has_audio
+
+
+def _late_start_source(path: Path, origin: float, seconds: float = 8.0, fps: int = 25, rate: int = 44100) -> Path:
+    """H.264 + AAC whose timestamps begin at ``origin`` s (as a clip stream-copied out of a
+    longer video keeps them); silent for the first 2 s of the video, a tone after."""
+    from fractions import Fraction
+
+    from dance_aggregate.sample.synth import tone
+
+    w, h = 160, 120
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt, v.options = w, h, "yuv420p", {"preset": "ultrafast"}
+        a = out.add_stream("aac", rate=rate)
+        a.layout = "stereo"
+        for i in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(pattern_frame(5, i, w, h), format="rgb24")
+            frame.pts, frame.time_base = i + int(origin * fps), Fraction(1, fps)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+        samples = tone(5, seconds, rate, 2)
+        samples[:, : 2 * rate] = 0.0
+        for i in range(0, samples.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, i : i + 1024]), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = rate, i + int(origin * rate), Fraction(1, rate)
+            for p in a.encode(frame):
+                out.mux(p)
+        for p in a.encode(None):
+            out.mux(p)
+    return path
+
+
+def test_times_count_from_the_start_of_the_video_when_its_timestamps_do_not(tmp_path: Path) -> None:
+    """A file whose timestamps begin at 5 s: times count from its first frame, as FFmpeg's
+    ``-ss`` counts them (before, [1, 3) was excluded as empty and [6, 8) held the frames of 1-3 s)."""
+    import soundfile
+
+    src = _late_start_source(tmp_path / "late.mp4", origin=5.0)
+    quiet, early, late = cut_windows(src, [Window(0.0, 1.0, "q"), Window(1.0, 3.0, "a"), Window(6.0, 8.0, "b")])
+    assert isinstance(early, EncodedClip) and isinstance(late, EncodedClip) and isinstance(quiet, EncodedClip)
+    assert (early.start, early.num_frames, late.start, late.num_frames) == (1.0, 50, 6.0, 50)
+    assert not early.truncated and not late.truncated
+    assert _closest(_frames(early.video)[0], 5, range(20, 31), 160, 120) == 25
+    assert _closest(_frames(late.video)[0], 5, range(145, 156), 160, 120) == 150
+    assert _closest(_frames(late.video)[-1], 5, range(194, 200), 160, 120) == 199
+    loud = [float(np.sqrt(np.mean(soundfile.read(io.BytesIO(c.audio_flac))[0] ** 2))) for c in (quiet, late)]
+    assert loud[0] < 0.01 < 0.1 < loud[1], f"audio follows the video's time: RMS {loud}"
+    assert _same(cut_and_encode(src, 6.0, 8.0, label="b"), late)  # one pass = one window at a time

@@ -40,7 +40,7 @@ from dance_aggregate.media.avlog import record_context, relabel
 from dance_aggregate.media.encode import AUDIO_CHUNK, ClipWriter, EncodedClip, EncodeOptions, target_size
 from dance_aggregate.media.fingerprint import thumbnail
 from dance_aggregate.media.prefetch import Prefetch
-from dance_aggregate.media.probe import BestEffortClock, SourceFile, SourceLike, declared_end, video_rate
+from dance_aggregate.media.probe import BestEffortClock, SourceFile, SourceLike, declared_end, media_origin, video_rate
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,12 @@ class _Pass:
         if options.max_fps and float(self.rate) > options.max_fps:
             self.out_rate = Fraction(options.max_fps).limit_denominator(1001)
         self.audio: AudioSpec | None = audio_spec(self.container)
-        self.declared = declared_end(self.container, self.stream, self.rate)
+        # Times here are video times (0 = the video's start); the file's own timestamps
+        # are these plus ``origin`` (see media_origin): only seeks and the audio reader,
+        # which read the file, add it.
+        self.origin = media_origin(self.container)
+        declared = declared_end(self.container, self.stream, self.rate)
+        self.declared = None if declared is None else declared - self.origin
         self.last_t: float | None = None  # the last frame decoded, over the whole pass
         self.at_start = True  # nothing read yet: no seek needed to begin at 0
 
@@ -179,7 +184,7 @@ class _Pass:
         targets: list[float | None] = [t0, t0 - 10.0, None] if t0 > 0 else [None]
         for target in targets:
             if target is not None and target > 0:
-                self.container.seek(int(target / self.stream.time_base), stream=self.stream, backward=True)
+                self.container.seek(int((target + self.origin) / self.stream.time_base), stream=self.stream, backward=True)
             elif not self.at_start:
                 self.container.seek(0, stream=self.stream, backward=True)
             self.at_start = False
@@ -220,7 +225,7 @@ class _Pass:
                 ts = clock.timestamp(frame.pts, frame.dts)
                 if ts is None:
                     continue
-                t = ts * tb
+                t = ts * tb - self.origin
                 self.last_t = t
                 relabel(self._label([c for c in run if c.start - _EPS <= t and (c.end is None or t < c.end - _EPS)],
                                     [c for c in run if c.start - _EPS > t]) if run else self.source.what)
@@ -256,7 +261,8 @@ class _Pass:
         cut.clip_start = cut.start if t <= cut.start + step + _EPS else t
         cut.next_t = cut.start
         if spec is not None:
-            cut.audio = AudioTrack(self.source.open, cut.clip_start, cut.end, spec, cut.writer.encode_audio,
+            end = None if cut.end is None else cut.end + self.origin
+            cut.audio = AudioTrack(self.source.open, cut.clip_start + self.origin, end, spec, cut.writer.encode_audio,
                                    AUDIO_CHUNK, self._what(cut), self._label([cut], []))
 
     # -- outcomes -----------------------------------------------------------------------

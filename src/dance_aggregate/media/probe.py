@@ -81,10 +81,27 @@ def declared_end(container: av.container.InputContainer, stream: Any, rate: Frac
         ends.append(start + float(stream.duration * stream.time_base))
     tag = _DURATION_TAG.match(str(stream.metadata.get("DURATION", "")))
     if tag:
-        ends.append(int(tag[1]) * 3600 + int(tag[2]) * 60 + float(tag[3]))
+        ends.append(start + int(tag[1]) * 3600 + int(tag[2]) * 60 + float(tag[3]))
     if not ends and container.duration:
         ends.append(container.duration / av.time_base)
     return max(ends) if ends else None
+
+
+def media_origin(container: av.container.InputContainer) -> float:
+    """The file time (s) of the video's time 0: the container's start time when it is
+    positive, else 0.
+
+    Annotations count time from the start of the video, as FFmpeg's ``-ss`` does (it seeks
+    to ``-ss`` plus the file's start time). Most files start at 0, but one cut out of a
+    longer stream (a stream-copied clip, an MPEG-TS recording, a live stream) keeps the
+    timestamps it had there: its frames may begin at 5 s or at 3,600 s. A negative start
+    (an audio encoder's priming samples) is a few milliseconds and is left as it is.
+    """
+    start = container.start_time
+    if start is None:
+        starts = [float(s.start_time * s.time_base) for s in container.streams if s.start_time is not None]
+        return max(0.0, min(starts)) if starts else 0.0
+    return max(0.0, start / av.time_base)
 
 
 class BestEffortClock:
