@@ -447,6 +447,112 @@ def leftovers(root: Path) -> dict:
 variant("faults", "leftovers of a killed build", "ucf101", 1)(leftovers)
 
 
+# -- media: the files of a local mirror ------------------------------------------------------------
+# A Kinetics mirror with one good video and one hostile file; each row must become a row whose
+# times match its media, or an exclusion with a reason (the media check below).
+def media_source(path: Path, *, w: int = 160, h: int = 120, seconds: float = 4.0, fps: float = 25, pix_fmt: str = "yuv420p",
+                 audio: bool = True, video: bool = True, origin: float = 0.0, pts_step: Callable[[int], int] | None = None,
+                 faststart: bool = False) -> Path:
+    """A small H.264 + AAC file with the given oddity (size, pixel format, start, irregular pts)."""
+    from fractions import Fraction
+
+    import av
+
+    from dance_aggregate.sample.synth import pattern_frame, tone
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"} if faststart else {}) as out:
+        v = a = None
+        if video:  # every stream is added before the first packet is written
+            rate = Fraction(fps).limit_denominator(1001)
+            v = out.add_stream("libx264", rate=rate)
+            v.width, v.height, v.pix_fmt, v.options = w, h, pix_fmt, {"preset": "ultrafast"}
+        if audio:
+            a = out.add_stream("aac", rate=44100)
+            a.layout = "stereo"
+        if v is not None:
+            tb = 1 / rate
+            pts = int(origin / tb)
+            for i in range(int(seconds * fps)):
+                img = pattern_frame(3, i, max(w, 2), max(h, 2))[:h, :w]
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+                frame.pts, frame.time_base = pts, tb
+                pts += 1 if pts_step is None else pts_step(i)
+                for p in v.encode(frame):
+                    out.mux(p)
+            for p in v.encode(None):
+                out.mux(p)
+        if a is not None:
+            samples = tone(3, seconds, 44100, 2)
+            for i in range(0, samples.shape[1], 1024):
+                fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, i : i + 1024]), format="fltp", layout="stereo")
+                fr.sample_rate, fr.pts, fr.time_base = 44100, i + int(origin * 44100), Fraction(1, 44100)
+                for p in a.encode(fr):
+                    out.mux(p)
+            for p in a.encode(None):
+                out.mux(p)
+    return path
+
+
+def mirror(root: Path, bad: Callable[[Path], Any], start: float = 1, end: float = 3) -> dict:
+    videos = root / "mirror"
+    media_source(videos / "goodvideo01.mp4")
+    bad(videos / "badvideo001.mp4")
+    out = kinetics(root, ["salsa dancing,goodvideo01,1,3,val", f"salsa dancing,badvideo001,{start:g},{end:g},val"])
+    out["video_dirs"] = {"kinetics600": videos}
+    return out
+
+
+def truncated(path: Path, share: float, faststart: bool = False) -> None:
+    media_source(path, seconds=4.0, faststart=faststart)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+
+
+def moov_last(path: Path) -> None:
+    """An MP4 whose index (moov) comes after the data, cut before it: nothing can be read."""
+    media_source(path)
+    data = path.read_bytes()
+    i = data.find(b"moov")
+    path.write_bytes(data[: i - 4] if i > len(data) // 2 else data[: len(data) // 2])
+
+
+MEDIA_VARIANTS: list[tuple[str, Callable[[Path], Any], float, float]] = [
+    ("zero-byte file", lambda p: write(p, b""), 1, 3),
+    ("random bytes", lambda p: write(p, np.random.default_rng(1).bytes(50_000)), 1, 3),
+    ("truncated at 60 %", lambda p: truncated(p, 0.6), 1, 3),
+    ("truncated at 5 %", lambda p: truncated(p, 0.05), 1, 3),
+    ("index first, truncated at 60 %", lambda p: truncated(p, 0.6, faststart=True), 1, 3),
+    ("index first, truncated at 30 %", lambda p: truncated(p, 0.3, faststart=True), 0, 1),
+    ("index cut off", moov_last, 1, 3),
+    ("audio only", lambda p: media_source(p, video=False), 1, 3),
+    ("video only", lambda p: media_source(p, audio=False), 1, 3),
+    ("odd size 161x121 (4:4:4)", lambda p: media_source(p, w=161, h=121, pix_fmt="yuv444p"), 1, 3),
+    ("tiny 2x2", lambda p: media_source(p, w=2, h=2), 1, 3),
+    ("tall 64x720", lambda p: media_source(p, w=64, h=720), 1, 3),
+    ("4:4:4 chroma", lambda p: media_source(p, pix_fmt="yuv444p"), 1, 3),
+    ("timestamps begin at 7 s", lambda p: media_source(p, origin=7.0), 1, 3),
+    ("a 1.56 s hole in the frames", lambda p: media_source(p, pts_step=lambda i: 40 if i == 30 else 1), 1, 3),
+    ("1 fps", lambda p: media_source(p, fps=1, seconds=4), 1, 3),
+    ("120 fps", lambda p: media_source(p, fps=120, seconds=4), 1, 3),
+    ("one frame", lambda p: media_source(p, seconds=0.04), 0, 3),
+    ("range past the end", lambda p: media_source(p, seconds=4.0), 5, 9),
+    ("range over the end", lambda p: media_source(p, seconds=4.0), 3, 13),
+    ("a JPEG named .mp4", lambda p: _jpeg(p), 0, 3),
+]
+
+
+def _jpeg(path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(path, "JPEG")
+
+
+for name, bad, start, end in MEDIA_VARIANTS:
+    variant("media", name, "kinetics600", 2)(lambda root, bad=bad, start=start, end=end: mirror(root, bad, start, end))
+
+
 # -- online: the stand-in server ---------------------------------------------------------------
 def online_hostile(root: Path) -> dict:
     return kinetics(root, [f"salsa dancing,{v},1,3,val" for v in ["ok2xxxxxxxx", *HOSTILE]])
@@ -491,6 +597,23 @@ def formula_cells(out: Path) -> list[str]:
         with path.open(newline="", encoding="utf-8") as f:
             bad += [c for row in csv.reader(f) for c in row if c[:1] in ("=", "+", "@") or c[:1] == "-" and not c[1:2].isdigit()]
     return bad
+
+
+def times_not_matching_media(out: Path, config: str) -> list[str]:
+    """Rows whose stored video does not hold what their times say (``end - start`` equals
+    the decoded frames' span, the clip plays from 0)."""
+    import av
+
+    wrong = []
+    for shard in sorted((out / "data" / config).glob("*.parquet")):
+        for row in pq.read_table(shard, columns=["id", "start_time", "end_time", "duration", "num_frames", "fps", "video"]).to_pylist():
+            with av.open(io.BytesIO(row["video"]["bytes"])) as c:
+                n = sum(1 for _ in c.decode(video=0))
+            span = row["end_time"] - row["start_time"]
+            if n != row["num_frames"] or abs(span - row["duration"]) > 1e-3 or abs(n / row["fps"] - row["duration"]) > 1.5 / row["fps"]:
+                wrong.append(f"{row['id']}: [{row['start_time']}, {row['end_time']}) duration {row['duration']}, "
+                             f"{row['num_frames']} frames stated, {n} decoded at {row['fps']} fps")
+    return wrong
 
 
 def run(v: Variant, tube: Any, timeout: int) -> Outcome:
@@ -551,6 +674,9 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
     acc = result.accounting()[v.config]
     if acc.records_read != v.expect or not acc.adds_up:
         return Outcome("SILENT LOSS", f"{acc.records_read} records read, {v.expect} in the input; {acc.excluded}")
+    wrong = times_not_matching_media(out, v.config) if v.group == "media" else []
+    if wrong:
+        return Outcome("SILENT LOSS", f"a row's times do not match its media: {wrong[0]}")
     bad = formula_cells(out)
     if bad:
         return Outcome("SILENT LOSS", f"report cell runs as a formula: {bad[0][:40]!r}")

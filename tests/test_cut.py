@@ -243,3 +243,35 @@ def test_times_count_from_the_start_of_the_video_when_its_timestamps_do_not(tmp_
     loud = [float(np.sqrt(np.mean(soundfile.read(io.BytesIO(c.audio_flac))[0] ** 2))) for c in (quiet, late)]
     assert loud[0] < 0.01 < 0.1 < loud[1], f"audio follows the video's time: RMS {loud}"
     assert _same(cut_and_encode(src, 6.0, 8.0, label="b"), late)  # one pass = one window at a time
+
+
+def test_a_hole_in_the_frames_holds_the_frame_before_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A variable-rate source with no frames for 1.56 s: the clip keeps a constant rate and
+    the source's times (the frame before the hole fills it, as FFmpeg's constant-rate
+    output does), and says so; before, the frames after the hole were moved 1.56 s earlier
+    and the clip was stored as truncated, out of sync with its audio."""
+    from fractions import Fraction
+
+    src = tmp_path / "holes.mp4"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt, v.options = 160, 120, "yuv420p", {"preset": "ultrafast"}
+        pts = 0
+        for i in range(100):  # frames 0-30 at 0-1.2 s, then 31-99 from 2.8 s on
+            frame = av.VideoFrame.from_ndarray(pattern_frame(9, i, 160, 120), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 25)
+            pts += 40 if i == 30 else 1
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    with caplog.at_level(logging.WARNING):
+        clip = cut_and_encode(src, 1.0, 3.0, label="kinetics600/holes")
+    assert (clip.num_frames, clip.duration, clip.truncated) == (50, 2.0, False)
+    shown = [_closest(f, 9, range(20, 40), 160, 120) for f in _frames(clip.video)]
+    # slot k (at 1.0 + k/25 s) shows the last source frame that began before its middle
+    assert shown[:6] == [25, 26, 27, 28, 29, 30]
+    assert shown[6:45] == [30] * 39  # 1.24-2.76 s: no source frame, the one at 1.2 s holds
+    assert shown[45:] == [31, 32, 33, 34, 35]  # 2.8 s on: frame 31 at its own time
+    assert "no source frame in [1.24, 2.80) s: the frame at 1.20 s is held there (40 frames)" in caplog.text
+    assert "kinetics600/holes" in caplog.text

@@ -5,7 +5,11 @@ ActivityNet video, say) and decodes the video once: windows closer than :data:`R
 seconds form a *run*; each run seeks to the keyframe before its first window and decodes
 only until its last window ends. A decoded frame goes to every window whose ``[start,
 end)`` holds its timestamp, so cuts are frame-exact (a [3.3, 6.7) s cut of a 30 fps
-source has 102 frames). Each window's audio is read from its own container
+source has 102 frames). A clip has a constant frame rate: each of its frame slots shows
+the last source frame that began before the slot's middle, so a faster source drops
+frames and a hole in a variable-rate source repeats the frame before it (as FFmpeg does
+for constant-rate output; a hole over :data:`HOLE_WARNING` seconds is logged), and the
+clip's times stay the source's. Each window's audio is read from its own container
 (:mod:`dance_aggregate.media.audio`), so a window cut in a pass is byte-identical to the
 same window cut alone (:func:`cut_and_encode`).
 
@@ -50,6 +54,8 @@ RUN_GAP = 5.0
 EOF_TOLERANCE = 1.0
 #: Timestamps closer than this (s) are equal.
 _EPS = 1e-6
+#: A run of repeated frames (a hole in the source's frames) longer than this (s) is logged.
+HOLE_WARNING = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ class _Cut:
     writer: ClipWriter | None = None
     audio: AudioTrack | None = None
     clip_start: float = 0.0
-    next_t: float = 0.0
+    anchor: float = 0.0  # the time of the clip's first frame slot; slot n is at anchor + n / rate
+    held: _Decoded | None = None  # the last frame received, shown until a later one begins
     result: EncodedClip | MediaError | None = None
 
     def drop(self) -> None:
@@ -237,17 +244,33 @@ class _Pass:
                 yield _Decoded(t, scaled, thumbnail(frame, scaler=thumbs))
 
     def _add(self, cut: _Cut, frame: _Decoded) -> None:
+        """A decoded frame of the window: the frame held until now fills every slot whose
+        middle comes before this frame begins, then this one is held."""
         t = frame.t  # not frame.frame.time: a writer restamps the frame it encodes
         if cut.writer is None:
             self._open(cut, frame.frame, t)
-        writer = cut.writer
-        assert writer is not None  # noqa: S101 - opened above
-        if self.out_rate != self.rate:
-            if t + _EPS < cut.next_t:
-                return
-            cut.next_t += 1.0 / float(self.out_rate)
-        writer.add_frame(frame.frame, frame.thumb)
-        if cut.audio is not None:
+        if cut.held is not None:
+            self._show_held(cut, until=t)
+        cut.held = frame
+
+    def _show_held(self, cut: _Cut, until: float) -> None:
+        """Encode the held frame into each slot whose middle is at or before ``until``
+        (and before the window's end)."""
+        writer, held = cut.writer, cut.held
+        assert writer is not None and held is not None  # noqa: S101 - set by _add
+        step = 1.0 / float(self.out_rate)
+        shown = 0
+        while True:
+            slot = cut.anchor + writer.num_frames * step
+            if slot + step / 2 > until + _EPS or (cut.end is not None and slot >= cut.end - _EPS):
+                break
+            writer.add_frame(held.frame, held.thumb)
+            shown += 1
+        if shown * step > HOLE_WARNING + step:
+            upto = until if cut.end is None else min(until, cut.end)
+            logger.warning("%s: no source frame in [%.2f, %.2f) s: the frame at %.2f s is held there (%d frames)",
+                           self._what(cut), held.t + 1.0 / float(self.rate), upto, held.t, shown)
+        if shown and cut.audio is not None:
             cut.audio.confirm(int(round(writer.num_frames / float(self.out_rate) * cut.audio.spec.rate)))
 
     def _open(self, cut: _Cut, frame: av.VideoFrame, t: float) -> None:
@@ -259,7 +282,10 @@ class _Pass:
         # has nothing there (a negative start, a stream that begins later).
         step = 1.0 / float(self.out_rate)
         cut.clip_start = cut.start if t <= cut.start + step + _EPS else t
-        cut.next_t = cut.start
+        # The frame slots begin at the first frame: a frame less than a slot after the
+        # window's start (an AVI's packed B-frames put the first one at 0.04 s) is not
+        # shown twice.
+        cut.anchor = t
         if spec is not None:
             end = None if cut.end is None else cut.end + self.origin
             cut.audio = AudioTrack(self.source.open, cut.clip_start + self.origin, end, spec, cut.writer.encode_audio,
@@ -267,7 +293,15 @@ class _Pass:
 
     # -- outcomes -----------------------------------------------------------------------
     def _finish(self, cut: _Cut, *, eof: bool) -> None:
-        """Close a window: check what the file gave it, add its audio, encode."""
+        """Close a window: show its last frame for its own duration, check what the file
+        gave it, add its audio, encode."""
+        if cut.held is not None:
+            # A frame at or after the window's end closed it: the held frame fills the slots
+            # up to the end. The file ended: the last frame lasts one source frame.
+            self._show_held(cut, until=cut.held.t + 1.0 / float(self.rate) if eof else math.inf)
+            if cut.writer is not None and cut.writer.num_frames == 0:  # the only frame began after a slot's middle
+                self._show_held(cut, until=cut.anchor + 1.0 / float(self.out_rate))
+            cut.held = None
         decoded_end = None if self.last_t is None else self.last_t + 1.0 / float(self.rate)
         if eof and self._premature(decoded_end) and (cut.end is None or decoded_end is None or cut.end > decoded_end + _EPS):
             where = f"{decoded_end:.2f} s" if decoded_end is not None else "its first frame"

@@ -59,8 +59,11 @@ def read_all(f: BinaryIO) -> bytes:
 
 
 def video_rate(stream: Any) -> Fraction:
-    """The frame rate of a video stream (25 when it says nothing usable)."""
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    """The frame rate of a video stream (25 when it says nothing usable): FFmpeg's guess
+    (``av_guess_frame_rate``: the stream's nominal rate unless that is absurd), which a
+    constant-rate clip of a variable-rate source keeps; the average rate of a source with
+    holes in its frames is lower than the rate its frames were taken at."""
+    rate = stream.guessed_rate or stream.average_rate or stream.base_rate
     if not rate or float(rate) <= 0 or not math.isfinite(float(rate)):
         return Fraction(25)
     return Fraction(rate).limit_denominator(1001)
