@@ -62,8 +62,11 @@ def video_rate(stream: Any) -> Fraction:
     """The frame rate of a video stream (25 when it says nothing usable): FFmpeg's guess
     (``av_guess_frame_rate``: the stream's nominal rate unless that is absurd), which a
     constant-rate clip of a variable-rate source keeps; the average rate of a source with
-    holes in its frames is lower than the rate its frames were taken at."""
+    holes in its frames is lower than the rate its frames were taken at. A nominal rate
+    over 1.5 times the average is a field or time-base rate: the average is used."""
     rate = stream.guessed_rate or stream.average_rate or stream.base_rate
+    if stream.average_rate and rate and float(rate) > 1.5 * float(stream.average_rate):
+        rate = stream.average_rate  # a field or time-base rate (60 for a 30 fps stream)
     if not rate or float(rate) <= 0 or not math.isfinite(float(rate)):
         return Fraction(25)
     return Fraction(rate).limit_denominator(1001)
