@@ -14,8 +14,9 @@ and classifies what happened:
 - ``TRACEBACK``: an exception other than the package's escaped, or a traceback was logged
   (what a user sees as a crash);
 - ``SILENT LOSS``: the build went on but records vanished from the accounting, a refused
-  input went through with exit 0, a previous good folder changed, or a report cell can run
-  as a spreadsheet formula;
+  input went through with exit 0, a previous good folder changed, a report cell can run
+  as a spreadsheet formula, a good file was excluded (or a bad one stored), or a stored
+  clip's times do not match its frames (the ``media`` group);
 - ``ESCAPE``: a file appeared outside the output folder;
 - ``STOPPED``: one bad record stopped its whole config (with a clear message, but the other
   records were not built);
@@ -76,6 +77,7 @@ class Variant:
     fault: Callable[[Path], contextlib.AbstractContextManager] | None = None
     prebuild: bool = False  # build a good folder first; the variant must leave it unchanged
     online: bool = False
+    want: str | None = None  # "row": every record is a row; a reason: the one exclusion has it
 
 
 @dataclass
@@ -517,28 +519,29 @@ def moov_last(path: Path) -> None:
     path.write_bytes(data[: i - 4] if i > len(data) // 2 else data[: len(data) // 2])
 
 
-MEDIA_VARIANTS: list[tuple[str, Callable[[Path], Any], float, float]] = [
-    ("zero-byte file", lambda p: write(p, b""), 1, 3),
-    ("random bytes", lambda p: write(p, np.random.default_rng(1).bytes(50_000)), 1, 3),
-    ("truncated at 60 %", lambda p: truncated(p, 0.6), 1, 3),
-    ("truncated at 5 %", lambda p: truncated(p, 0.05), 1, 3),
-    ("index first, truncated at 60 %", lambda p: truncated(p, 0.6, faststart=True), 1, 3),
-    ("index first, truncated at 30 %", lambda p: truncated(p, 0.3, faststart=True), 0, 1),
-    ("index cut off", moov_last, 1, 3),
-    ("audio only", lambda p: media_source(p, video=False), 1, 3),
-    ("video only", lambda p: media_source(p, audio=False), 1, 3),
-    ("odd size 161x121 (4:4:4)", lambda p: media_source(p, w=161, h=121, pix_fmt="yuv444p"), 1, 3),
-    ("tiny 2x2", lambda p: media_source(p, w=2, h=2), 1, 3),
-    ("tall 64x720", lambda p: media_source(p, w=64, h=720), 1, 3),
-    ("4:4:4 chroma", lambda p: media_source(p, pix_fmt="yuv444p"), 1, 3),
-    ("timestamps begin at 7 s", lambda p: media_source(p, origin=7.0), 1, 3),
-    ("a 1.56 s hole in the frames", lambda p: media_source(p, pts_step=lambda i: 40 if i == 30 else 1), 1, 3),
-    ("1 fps", lambda p: media_source(p, fps=1, seconds=4), 1, 3),
-    ("120 fps", lambda p: media_source(p, fps=120, seconds=4), 1, 3),
-    ("one frame", lambda p: media_source(p, seconds=0.04), 0, 3),
-    ("range past the end", lambda p: media_source(p, seconds=4.0), 5, 9),
-    ("range over the end", lambda p: media_source(p, seconds=4.0), 3, 13),
-    ("a JPEG named .mp4", lambda p: _jpeg(p), 0, 3),
+ROW = "row"
+MEDIA_VARIANTS: list[tuple[str, Callable[[Path], Any], float, float, str]] = [
+    ("zero-byte file", lambda p: write(p, b""), 1, 3, "unreadable media"),
+    ("random bytes", lambda p: write(p, np.random.default_rng(1).bytes(50_000)), 1, 3, "unreadable media"),
+    ("truncated at 60 %", lambda p: truncated(p, 0.6), 1, 3, "unreadable media"),
+    ("truncated at 5 %", lambda p: truncated(p, 0.05), 1, 3, "unreadable media"),
+    ("index first, truncated at 60 %", lambda p: truncated(p, 0.6, faststart=True), 1, 3, "corrupt media"),
+    ("index first, truncated at 30 %", lambda p: truncated(p, 0.3, faststart=True), 0, 1, ROW),
+    ("index cut off", moov_last, 1, 3, "unreadable media"),
+    ("audio only", lambda p: media_source(p, video=False), 1, 3, "no video stream"),
+    ("video only", lambda p: media_source(p, audio=False), 1, 3, ROW),
+    ("odd size 161x121 (4:4:4)", lambda p: media_source(p, w=161, h=121, pix_fmt="yuv444p"), 1, 3, ROW),
+    ("tiny 2x2", lambda p: media_source(p, w=2, h=2), 1, 3, ROW),
+    ("tall 64x720", lambda p: media_source(p, w=64, h=720), 1, 3, ROW),
+    ("4:4:4 chroma", lambda p: media_source(p, pix_fmt="yuv444p"), 1, 3, ROW),
+    ("timestamps begin at 7 s", lambda p: media_source(p, origin=7.0), 1, 3, ROW),
+    ("a 1.56 s hole in the frames", lambda p: media_source(p, pts_step=lambda i: 40 if i == 30 else 1), 1, 3, ROW),
+    ("1 fps", lambda p: media_source(p, fps=1, seconds=4), 1, 3, ROW),
+    ("120 fps", lambda p: media_source(p, fps=120, seconds=4), 1, 3, ROW),
+    ("one frame", lambda p: media_source(p, seconds=0.04), 0, 3, "media shorter than range"),
+    ("range past the end", lambda p: media_source(p, seconds=4.0), 5, 9, "media shorter than range"),
+    ("range over the end", lambda p: media_source(p, seconds=4.0), 3, 13, "media shorter than range"),
+    ("a JPEG named .mp4", lambda p: _jpeg(p), 0, 3, "media shorter than range"),
 ]
 
 
@@ -549,8 +552,8 @@ def _jpeg(path: Path) -> None:
     Image.new("RGB", (64, 48), (200, 30, 30)).save(path, "JPEG")
 
 
-for name, bad, start, end in MEDIA_VARIANTS:
-    variant("media", name, "kinetics600", 2)(lambda root, bad=bad, start=start, end=end: mirror(root, bad, start, end))
+for name, bad, start, end, want in MEDIA_VARIANTS:
+    variant("media", name, "kinetics600", 2, want=want)(lambda root, bad=bad, start=start, end=end: mirror(root, bad, start, end))
 
 
 # -- online: the stand-in server ---------------------------------------------------------------
@@ -674,6 +677,9 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
     acc = result.accounting()[v.config]
     if acc.records_read != v.expect or not acc.adds_up:
         return Outcome("SILENT LOSS", f"{acc.records_read} records read, {v.expect} in the input; {acc.excluded}")
+    got = acc.excluded or {}
+    if v.want is not None and got != ({} if v.want == ROW else {v.want: 1}):
+        return Outcome("SILENT LOSS", f"expected {'every record as a row' if v.want == ROW else repr(v.want)}, got {got or 'all rows'}")
     wrong = times_not_matching_media(out, v.config) if v.group == "media" else []
     if wrong:
         return Outcome("SILENT LOSS", f"a row's times do not match its media: {wrong[0]}")
