@@ -5,11 +5,10 @@ ActivityNet video, say) and decodes the video once: windows closer than :data:`R
 seconds form a *run*; each run seeks to the keyframe before its first window and decodes
 only until its last window ends. A decoded frame goes to every window whose ``[start,
 end)`` holds its timestamp, so cuts are frame-exact (a [3.3, 6.7) s cut of a 30 fps
-source has 102 frames). A clip has a constant frame rate: each of its frame slots shows
-the last source frame that began before the slot's middle, so a faster source drops
-frames and a hole in a variable-rate source repeats the frame before it (as FFmpeg does
-for constant-rate output; a hole over :data:`HOLE_WARNING` seconds is logged), and the
-clip's times stay the source's. Each window's audio is read from its own container
+source has 102 frames). A clip has a constant frame rate and keeps the source's times, as
+FFmpeg's constant-rate output does (see ``_Pass._add``): a hole in a variable-rate source
+is filled by the frame before it (a hole over :data:`HOLE_WARNING` seconds is logged), a
+faster source drops frames, and a frame's timestamp may jitter by a frame. Each window's audio is read from its own container
 (:mod:`dance_aggregate.media.audio`), so a window cut in a pass is byte-identical to the
 same window cut alone (:func:`cut_and_encode`).
 
@@ -84,7 +83,7 @@ class _Cut:
     audio: AudioTrack | None = None
     clip_start: float = 0.0
     anchor: float = 0.0  # the time of the clip's first frame slot; slot n is at anchor + n / rate
-    held: _Decoded | None = None  # the last frame received, shown until a later one begins
+    last: _Decoded | None = None  # the last frame encoded (it fills a hole that follows it)
     result: EncodedClip | MediaError | None = None
 
     def drop(self) -> None:
@@ -244,33 +243,36 @@ class _Pass:
                 yield _Decoded(t, scaled, thumbnail(frame, scaler=thumbs))
 
     def _add(self, cut: _Cut, frame: _Decoded) -> None:
-        """A decoded frame of the window: the frame held until now fills every slot whose
-        middle comes before this frame begins, then this one is held."""
+        """A decoded frame of the window, placed on the clip's constant-rate slots (slot n
+        at ``anchor + n / out_rate``), as FFmpeg's constant-rate output places them:
+
+        - a frame more than 1.1 slots after the next slot follows a hole in the source:
+          the frame before it fills the slots up to the one nearest this frame's time;
+        - a frame before the next slot is dropped when the clip has a lower rate than the
+          source (``max_fps``), and when more than 1.1 slots late otherwise;
+        - any other frame takes the next slot, so timestamps that jitter by a frame (an
+          AVI's packed B-frames stamp 0.12 s as 0.16 s) keep every frame, in order.
+        """
         t = frame.t  # not frame.frame.time: a writer restamps the frame it encodes
         if cut.writer is None:
             self._open(cut, frame.frame, t)
-        if cut.held is not None:
-            self._show_held(cut, until=t)
-        cut.held = frame
-
-    def _show_held(self, cut: _Cut, until: float) -> None:
-        """Encode the held frame into each slot whose middle is at or before ``until``
-        (and before the window's end)."""
-        writer, held = cut.writer, cut.held
-        assert writer is not None and held is not None  # noqa: S101 - set by _add
+        writer = cut.writer
+        assert writer is not None  # noqa: S101 - opened above
         step = 1.0 / float(self.out_rate)
-        shown = 0
-        while True:
-            slot = cut.anchor + writer.num_frames * step
-            if slot + step / 2 > until + _EPS or (cut.end is not None and slot >= cut.end - _EPS):
-                break
-            writer.add_frame(held.frame, held.thumb)
-            shown += 1
-        if shown * step > HOLE_WARNING + step:
-            upto = until if cut.end is None else min(until, cut.end)
-            logger.warning("%s: no source frame in [%.2f, %.2f) s: the frame at %.2f s is held there (%d frames)",
-                           self._what(cut), held.t + 1.0 / float(self.rate), upto, held.t, shown)
-        if shown and cut.audio is not None:
+        behind = t - (cut.anchor + writer.num_frames * step)
+        if behind > 1.1 * step and cut.last is not None:
+            held = 0
+            while cut.anchor + writer.num_frames * step + step / 2 < t - _EPS:
+                writer.add_frame(cut.last.frame, cut.last.thumb)
+                held += 1
+            if held * step > HOLE_WARNING:
+                logger.warning("%s: no source frame in [%.2f, %.2f) s: the frame at %.2f s is held there (%d frames)",
+                               self._what(cut), cut.last.t + 1.0 / float(self.rate), t, cut.last.t, held)
+        elif behind < (-_EPS if self.out_rate != self.rate else -1.1 * step):
+            return
+        writer.add_frame(frame.frame, frame.thumb)
+        cut.last = frame
+        if cut.audio is not None:
             cut.audio.confirm(int(round(writer.num_frames / float(self.out_rate) * cut.audio.spec.rate)))
 
     def _open(self, cut: _Cut, frame: av.VideoFrame, t: float) -> None:
@@ -293,15 +295,7 @@ class _Pass:
 
     # -- outcomes -----------------------------------------------------------------------
     def _finish(self, cut: _Cut, *, eof: bool) -> None:
-        """Close a window: show its last frame for its own duration, check what the file
-        gave it, add its audio, encode."""
-        if cut.held is not None:
-            # A frame at or after the window's end closed it: the held frame fills the slots
-            # up to the end. The file ended: the last frame lasts one source frame.
-            self._show_held(cut, until=cut.held.t + 1.0 / float(self.rate) if eof else math.inf)
-            if cut.writer is not None and cut.writer.num_frames == 0:  # the only frame began after a slot's middle
-                self._show_held(cut, until=cut.anchor + 1.0 / float(self.out_rate))
-            cut.held = None
+        """Close a window: check what the file gave it, add its audio, encode."""
         decoded_end = None if self.last_t is None else self.last_t + 1.0 / float(self.rate)
         if eof and self._premature(decoded_end) and (cut.end is None or decoded_end is None or cut.end > decoded_end + _EPS):
             where = f"{decoded_end:.2f} s" if decoded_end is not None else "its first frame"
