@@ -18,6 +18,7 @@ from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder
 from dance_aggregate.errors import AnnotationError, RecordError
 from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+from tests.helpers_annotations import write_activitynet_json
 
 HEADER = "label,youtube_id,time_start,time_end,split"
 GOOD = "salsa dancing,-5Yp-vToI2E,12,22,val"
@@ -120,19 +121,7 @@ def test_range_checks() -> None:
 
 # -- JSON files -----------------------------------------------------------------------------
 def anet(tmp_path: Path, database: object, **extra: object) -> ActivityNetBuilder:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "version": "VERSION 1.3",
-        "taxonomy": [
-            {"nodeId": 0, "nodeName": "Root", "parentId": None, "parentName": None},
-            {"nodeId": 136, "nodeName": "Dancing", "parentId": 0, "parentName": "Root"},
-            {"nodeId": 141, "nodeName": "Tango", "parentId": 136, "parentName": "Dancing"},
-        ],
-        "database": database,
-        **extra,
-    }
-    (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps(doc), encoding="utf-8")
-    return ActivityNetBuilder(tmp_path, work_dir=tmp_path / "work")
+    return ActivityNetBuilder(write_activitynet_json(tmp_path, database, **extra), work_dir=tmp_path / "work")
 
 
 def video(*segments: object, subset: str = "training", duration: object = 20.0) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import signal
@@ -32,6 +31,7 @@ from dance_aggregate.output.csvfiles import read_rows
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.pipeline.runners import LocalRunner
+from tests.helpers_annotations import write_activitynet_json
 from tests.helpers_fetch import (
     SOURCE_FPS,
     Behaviour,
@@ -177,21 +177,10 @@ def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path
 
 
 def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) -> None:
-    data = tmp_path / "anet"
-    data.mkdir()
-    doc = {
-        "version": "VERSION 1.3",
-        "taxonomy": [
-            {"nodeId": 0, "nodeName": "Root", "parentId": None, "parentName": None},
-            {"nodeId": 136, "nodeName": "Dancing", "parentId": 0, "parentName": "Root"},
-            {"nodeId": 141, "nodeName": "Tango", "parentId": 136, "parentName": "Dancing"},
-        ],
-        "database": {
-            "ok2xxxxxxxx": {"duration": SECONDS, "subset": "training", "resolution": "160x120", "url": "",
-                    "annotations": [{"segment": [1.3, 4.7], "label": "Tango"}]},
-        },
-    }
-    (data / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
+    data = write_activitynet_json(tmp_path / "anet", {
+        "ok2xxxxxxxx": {"duration": SECONDS, "subset": "training", "resolution": "160x120", "url": "",
+                        "annotations": [{"segment": [1.3, 4.7], "label": "Tango"}]},
+    })
     out = tmp_path / "out"
     builder = ActivityNetBuilder(data, ActivityNetBuilder.Options(max_window=2.0), work_dir=out / ".work", fetch=fast(tube))
     res = build(builder, out)
@@ -244,6 +233,7 @@ import sys
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
+from tests.helpers_annotations import write_activitynet_json
 data, out, url = sys.argv[1:4]
 b = Kinetics600Builder(data, work_dir=out + "/.work", fetch=FetchOptions(url_template=url, backoff_base=0.01, pause_base=0.05))
 build_config(b, RunSettings(output=out, progress=False, part_size=1))

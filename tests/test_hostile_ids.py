@@ -25,6 +25,7 @@ from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output.csvfiles import read_rows
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+from tests.helpers_annotations import write_activitynet_json
 from tests.helpers_fetch import FakeTube, make_source
 
 #: Served by the stand-in server (an ordinary clip next to the hostile ones).
@@ -131,20 +132,9 @@ def test_kinetics_hostile_ids(tmp_path: Path, online: bool, request: pytest.Fixt
 @pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
 def test_activitynet_hostile_ids(tmp_path: Path, online: bool, request: pytest.FixtureRequest) -> None:
     tube = request.getfixturevalue("tube") if online else None
-    data = tmp_path / "anet"
-    data.mkdir()
     entry = {"duration": 4.0, "subset": "training", "annotations": [{"segment": [1.0, 3.0], "label": "Tango"}]}
     ids = hostile_ids()
-    doc = {
-        "version": "VERSION 1.3",
-        "taxonomy": [
-            {"nodeId": 0, "nodeName": "Root", "parentId": None, "parentName": None},
-            {"nodeId": 136, "nodeName": "Dancing", "parentId": 0, "parentName": "Root"},
-            {"nodeId": 141, "nodeName": "Tango", "parentId": 136, "parentName": "Dancing"},
-        ],
-        "database": {vid: entry for vid in [GOOD, *ids]},
-    }
-    (data / "activity_net.v1-3.min.json").write_text(json.dumps(doc), encoding="utf-8")
+    data = write_activitynet_json(tmp_path / "anet", {vid: entry for vid in [GOOD, *ids]})
     # a local mirror too: ids must never be joined to its folder either
     mirror = tmp_path / "mirror"
     mirror.mkdir()
