@@ -110,13 +110,12 @@ def without_local_paths(text: str, roots: Sequence[str | Path]) -> str:
     nobody's business. Longer roots are replaced first, so a data folder under the home
     folder keeps its own name.
     """
-    home = str(Path.home())
     names: dict[str, str] = {}
     for root in roots:
         for form in {str(root), str(Path(root).resolve())}:
             if form not in ("", "/", "."):
-                names[form.rstrip("/")] = "~" if form == home else Path(form).name
-    names.setdefault(home, "~")
+                names[form.rstrip("/")] = Path(form).name
+    names[str(Path.home())] = "~"
     for form in sorted(names, key=len, reverse=True):
         text = text.replace(form, names[form])
     return text

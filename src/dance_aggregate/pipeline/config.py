@@ -190,12 +190,13 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     _check_plan(plan, settings.failure_cap, config)
     tally = _Tally(read=sum(e.count for e in plan.exclusions), exclusions=list(plan.exclusions))
     folder = settings.output
+    local_roots = _local_roots(builder, settings)
     try:
         _run_units(builder, plan.records, settings, tally)
     finally:
         # Also after an interruption: the ledger says what was fetched so far.
         if isinstance(builder, YouTubeSourceBuilder):
-            _write_download_ledger(builder, plan.records, folder)
+            _write_download_ledger(builder, plan.records, folder, local_roots)
     timings["units"] = time.monotonic() - t0 - timings["plan"]
     final = _SplitRule.of(tally.parts_by_split)
     acc = accounting_from(config, tally.read, final.rows_by_split(), tally.exclusions)
@@ -223,7 +224,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         "truncated": sorted(tally.truncated, key=lambda t: t["id"]),
     }
     # Reports are written first under temporary names and renamed once the shards are in.
-    files = report_files(folder, acc, tally.exclusions, extra, _local_roots(builder, settings))
+    files = report_files(folder, acc, tally.exclusions, extra, local_roots)
     with staged_writes(files, "report"):
         shards = final.write(folder, config, settings.progress, settings.pretraining, settings.shards)
     timings["shards"] = time.monotonic() - t0 - elapsed
@@ -295,8 +296,11 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
         bar.close()
 
 
-def _write_download_ledger(builder: YouTubeSourceBuilder, records: list[ClipRecord], folder: Path) -> None:
-    """``reports/<config>.download_ledger.csv``: one row per range the plan downloads."""
+def _write_download_ledger(
+    builder: YouTubeSourceBuilder, records: list[ClipRecord], folder: Path, local_roots: list[Path]
+) -> None:
+    """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, with
+    no local path of ``local_roots`` or ``folder`` in it."""
     requests = fetch_requests(records)
     if not requests or builder.work_dir is None:
         return
@@ -309,7 +313,7 @@ def _write_download_ledger(builder: YouTubeSourceBuilder, records: list[ClipReco
         ledger_path(folder, builder.config_name),
         entries,
         [(r.key, r.youtube_id) for r in requests if r.key not in seen],
-        local_roots=[r for r in (builder.data_dir, builder.video_dir, builder.work_dir, folder) if r is not None],
+        local_roots=[*local_roots, folder],
     )
     logger.info("%s: download ledger: %s", builder.config_name, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
