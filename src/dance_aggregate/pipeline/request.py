@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
+from dance_aggregate.dedup.combine import ALL_CONFIG
 from dance_aggregate.dedup.pretraining import check_id_file
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
@@ -118,7 +119,7 @@ class BuildRequest:
         if self.ray_address and self.runner != "ray":
             raise ConfigError("--ray-address needs --runner ray: only the Ray runner joins a cluster")
         for name in self.configs:
-            if name == "all":
+            if name == ALL_CONFIG:
                 raise ConfigError(
                     "'all' is not built on its own: every build remakes it from the per-source configs in the "
                     "output folder. Name those configs (or none: every config with a --data-dir), e.g. "
@@ -172,7 +173,7 @@ class BuildResult:
         """Config -> accounting (``all`` included when built)."""
         out = {r.config: r.accounting for r in self.configs}
         if self.all is not None:
-            out["all"] = self.all
+            out[ALL_CONFIG] = self.all
         return out
 
     def to_dict(self) -> dict[str, Any]:
