@@ -452,48 +452,18 @@ variant("faults", "leftovers of a killed build", "ucf101", 1)(leftovers)
 # -- media: the files of a local mirror ------------------------------------------------------------
 # A Kinetics mirror with one good video and one hostile file; each row must become a row whose
 # times match its media, or an exclusion with a reason (the media check below).
-def media_source(path: Path, *, w: int = 160, h: int = 120, seconds: float = 4.0, fps: float = 25, pix_fmt: str = "yuv420p",
-                 audio: bool = True, video: bool = True, origin: float = 0.0, pts_step: Callable[[int], int] | None = None,
+def media_source(path: Path, *, w: int = 160, h: int = 120, seconds: float = 4.0, fps: int = 25, pix_fmt: str = "yuv420p",
+                 audio: bool = True, video: bool = True, origin: float = 0.0, hole_after: int | None = None,
                  faststart: bool = False) -> Path:
-    """A small H.264 + AAC file with the given oddity (size, pixel format, start, irregular pts)."""
-    from fractions import Fraction
+    """A small H.264 + AAC MP4 with the given oddity (size, pixel format, a late start, a
+    1.56 s hole after frame ``hole_after``, its index first)."""
+    from dance_aggregate.sample.synth import write_video
 
-    import av
-
-    from dance_aggregate.sample.synth import pattern_frame, tone
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"} if faststart else {}) as out:
-        v = a = None
-        if video:  # every stream is added before the first packet is written
-            rate = Fraction(fps).limit_denominator(1001)
-            v = out.add_stream("libx264", rate=rate)
-            v.width, v.height, v.pix_fmt, v.options = w, h, pix_fmt, {"preset": "ultrafast"}
-        if audio:
-            a = out.add_stream("aac", rate=44100)
-            a.layout = "stereo"
-        if v is not None:
-            tb = 1 / rate
-            pts = int(origin / tb)
-            for i in range(int(seconds * fps)):
-                img = pattern_frame(3, i, max(w, 2), max(h, 2))[:h, :w]
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-                frame.pts, frame.time_base = pts, tb
-                pts += 1 if pts_step is None else pts_step(i)
-                for p in v.encode(frame):
-                    out.mux(p)
-            for p in v.encode(None):
-                out.mux(p)
-        if a is not None:
-            samples = tone(3, seconds, 44100, 2)
-            for i in range(0, samples.shape[1], 1024):
-                fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, i : i + 1024]), format="fltp", layout="stereo")
-                fr.sample_rate, fr.pts, fr.time_base = 44100, i + int(origin * 44100), Fraction(1, 44100)
-                for p in a.encode(fr):
-                    out.mux(p)
-            for p in a.encode(None):
-                out.mux(p)
-    return path
+    n = int(round(seconds * fps))
+    times = None if hole_after is None else [(i if i <= hole_after else i + 39) / fps for i in range(n)]
+    return write_video(path, 3, seconds=seconds, fps=fps, width=w, height=h, pix_fmt=pix_fmt, container_format="mp4",
+                       video_codec="libx264" if video else None, audio_codec="aac" if audio else None,
+                       frame_times=times, start=origin, faststart=faststart)
 
 
 def mirror(root: Path, bad: Callable[[Path], Any], start: float = 1, end: float = 3) -> dict:
@@ -535,7 +505,7 @@ MEDIA_VARIANTS: list[tuple[str, Callable[[Path], Any], float, float, str]] = [
     ("tall 64x720", lambda p: media_source(p, w=64, h=720), 1, 3, ROW),
     ("4:4:4 chroma", lambda p: media_source(p, pix_fmt="yuv444p"), 1, 3, ROW),
     ("timestamps begin at 7 s", lambda p: media_source(p, origin=7.0), 1, 3, ROW),
-    ("a 1.56 s hole in the frames", lambda p: media_source(p, pts_step=lambda i: 40 if i == 30 else 1), 1, 3, ROW),
+    ("a 1.56 s hole in the frames", lambda p: media_source(p, hole_after=30), 1, 3, ROW),
     ("1 fps", lambda p: media_source(p, fps=1, seconds=4), 1, 3, ROW),
     ("120 fps", lambda p: media_source(p, fps=120, seconds=4), 1, 3, ROW),
     ("one frame", lambda p: media_source(p, seconds=0.04), 0, 3, "media shorter than range"),

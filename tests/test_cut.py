@@ -195,36 +195,10 @@ def test_real_avi_copy_is_untouched(tmp_path: Path) -> None:
     assert clip.num_frames == 164 and not clip.truncated and clip.has_audio
 
 
-def _late_start_source(path: Path, origin: float, seconds: float = 8.0, fps: int = 25, rate: int = 44100) -> Path:
-    """H.264 + AAC whose timestamps begin at ``origin`` s (as a clip stream-copied out of a
-    longer video keeps them); silent for the first 2 s of the video, a tone after."""
-    from fractions import Fraction
-
-    from dance_aggregate.sample.synth import tone
-
-    w, h = 160, 120
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=fps)
-        v.width, v.height, v.pix_fmt, v.options = w, h, "yuv420p", {"preset": "ultrafast"}
-        a = out.add_stream("aac", rate=rate)
-        a.layout = "stereo"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(pattern_frame(5, i, w, h), format="rgb24")
-            frame.pts, frame.time_base = i + int(origin * fps), Fraction(1, fps)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
-        samples = tone(5, seconds, rate, 2)
-        samples[:, : 2 * rate] = 0.0
-        for i in range(0, samples.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, i : i + 1024]), format="fltp", layout="stereo")
-            frame.sample_rate, frame.pts, frame.time_base = rate, i + int(origin * rate), Fraction(1, rate)
-            for p in a.encode(frame):
-                out.mux(p)
-        for p in a.encode(None):
-            out.mux(p)
-    return path
+def _late_start_source(path: Path, origin: float) -> Path:
+    """8 s of H.264 + AAC whose timestamps begin at ``origin`` s (as a clip stream-copied out
+    of a longer video keeps them); silent for the first 2 s of the video, a tone after."""
+    return write_video(path, 5, seconds=8.0, fps=25, width=160, height=120, start=origin, silent_until=2.0)
 
 
 def test_times_count_from_the_start_of_the_video_when_its_timestamps_do_not(tmp_path: Path) -> None:
@@ -250,21 +224,9 @@ def test_a_hole_in_the_frames_holds_the_frame_before_it(tmp_path: Path, caplog: 
     the source's times (the frame before the hole fills it, as FFmpeg's constant-rate
     output does), and says so; before, the frames after the hole were moved 1.56 s earlier
     and the clip was stored as truncated, out of sync with its audio."""
-    from fractions import Fraction
-
-    src = tmp_path / "holes.mp4"
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt, v.options = 160, 120, "yuv420p", {"preset": "ultrafast"}
-        pts = 0
-        for i in range(100):  # frames 0-30 at 0-1.2 s, then 31-99 from 2.8 s on
-            frame = av.VideoFrame.from_ndarray(pattern_frame(9, i, 160, 120), format="rgb24")
-            frame.pts, frame.time_base = pts, Fraction(1, 25)
-            pts += 40 if i == 30 else 1
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
+    # frames 0-30 at 0-1.2 s, then 31-99 from 2.8 s on
+    times = [(i if i <= 30 else i + 39) / 25 for i in range(100)]
+    src = write_video(tmp_path / "holes.mp4", 9, fps=25, width=160, height=120, audio_codec=None, frame_times=times)
     with caplog.at_level(logging.WARNING):
         clip = cut_and_encode(src, 1.0, 3.0, label="kinetics600/holes")
     assert (clip.num_frames, clip.duration, clip.truncated) == (50, 2.0, False)
@@ -281,20 +243,9 @@ def test_timestamps_that_jitter_by_a_frame_keep_every_frame_in_order(tmp_path: P
     """Timestamps a frame off, as an AVI's packed B-frames give them (the real Xvid sample
     stamps its frame of 0.12 s as 0.16 s, the same as the next one), or jittering by most
     of a frame: every frame is stored once, in order, none dropped for a copy of another."""
-    from fractions import Fraction
-
     stamps = [0, 40, 120, 121, 160, 215, 225, 280, 305, 360, *range(400, 2000, 40)]  # ms
-    src = tmp_path / "jitter.mkv"
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt, v.options = 160, 120, "yuv420p", {"preset": "ultrafast", "bf": "0"}
-        for i, ms in enumerate(stamps):
-            frame = av.VideoFrame.from_ndarray(pattern_frame(6, i, 160, 120), format="rgb24")
-            frame.pts, frame.time_base = ms, Fraction(1, 1000)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
+    src = write_video(tmp_path / "jitter.mkv", 6, fps=25, width=160, height=120, audio_codec=None,
+                      frame_times=[ms / 1000 for ms in stamps])
     clip = cut_and_encode(src, 0.0, 2.0)
     assert clip.num_frames == len(stamps) == 50
     shown = [_closest(f, 6, range(max(0, i - 3), i + 4), 160, 120) for i, f in enumerate(_frames(clip.video))]

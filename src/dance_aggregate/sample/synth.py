@@ -7,6 +7,7 @@ a tone whose pitch depends on the seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def write_video(
     fps: int = 25,
     width: int = 320,
     height: int = 240,
-    video_codec: str = "libx264",
+    video_codec: str | None = "libx264",
     audio_codec: str | None = "aac",
     sample_rate: int = 44100,
     channels: int = 2,
@@ -59,53 +60,74 @@ def write_video(
     codec_tag: str | None = None,
     black_intro: float = 0.0,
     keyint: int | None = None,
+    pix_fmt: str = "yuv420p",
+    frame_times: Sequence[float] | None = None,
+    start: float = 0.0,
+    silent_until: float = 0.0,
+    faststart: bool = False,
 ) -> Path:
     """Write a synthetic clip with the given codecs (e.g. ``mpeg4``/``XVID`` + ``libmp3lame``
     in AVI for UCF101, ``libx264`` + ``aac`` in MP4, ``libvpx-vp9`` + ``libopus`` in WebM).
 
     Args:
+        video_codec: ``None`` writes audio only.
         black_intro: Seconds of black frames at the start (hard negatives for dedup).
         keyint: libx264 only: exactly this many frames between keyframes (no scene-cut
             keyframes), e.g. to test seeking with keyframes far apart.
+        pix_fmt: The stored pixel format (``yuv444p`` allows odd sizes with libx264).
+        frame_times: The time (s) of each frame, for a variable-rate file (holes, jitter);
+            stamped in milliseconds. Default: one frame every ``1 / fps`` for ``seconds``.
+        start: Where the file's timestamps begin (s), in every stream: a file cut out of a
+            longer one keeps its timestamps.
+        silent_until: The tone begins here (s); silence before.
+        faststart: MP4 with its index first (a truncated copy stays readable up to the cut).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w", format=container_format) as out:
-        v = out.add_stream(video_codec, rate=fps)
-        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
-        if codec_tag:
-            v.codec_tag = codec_tag
-        if video_codec == "libx264":
-            v.options = {"preset": "ultrafast"}
-            if keyint:
-                v.options = {**v.options, "x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
-        a = None
+    times = list(frame_times) if frame_times is not None else [i / fps for i in range(int(round(seconds * fps)))]
+    tb = Fraction(1, 1000) if frame_times is not None else Fraction(1, fps)
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), mode="w", format=container_format, options=options) as out:
+        v = a = None  # every stream is added before the first packet is written
+        if video_codec:
+            v = out.add_stream(video_codec, rate=fps)
+            v.width, v.height, v.pix_fmt = width, height, pix_fmt
+            if frame_times is not None:
+                v.codec_context.time_base = tb  # the encoder keeps the millisecond stamps
+            if codec_tag:
+                v.codec_tag = codec_tag
+            if video_codec == "libx264":
+                v.options = {"preset": "ultrafast"}
+                if keyint:
+                    v.options = {**v.options, "x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
         if audio_codec:
             a = out.add_stream(audio_codec, rate=sample_rate)
             a.layout = "stereo" if channels == 2 else "mono"
-        n = int(round(seconds * fps))
-        for i in range(n):
-            if i < black_intro * fps:
-                img = np.zeros((height, width, 3), np.uint8)
-            else:
-                img = pattern_frame(seed, i, width, height)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for p in v.encode(frame):
+        if v is not None:
+            for i, t in enumerate(times):
+                if t < black_intro:
+                    img = np.zeros((height, width, 3), np.uint8)
+                else:
+                    img = pattern_frame(seed, i, width, height)
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+                frame.pts = int(round((start + t) / tb))
+                frame.time_base = tb
+                for p in v.encode(frame):
+                    out.mux(p)
+            for p in v.encode(None):
                 out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
         if a is not None:
             samples = tone(seed, seconds, sample_rate, channels)
+            samples[:, : int(round(silent_until * sample_rate))] = 0.0
             fmt = "fltp"
             step = 1152 if audio_codec == "libmp3lame" else 1024
+            first = int(round(start * sample_rate))
             for i in range(0, samples.shape[1], step):
                 fr = av.AudioFrame.from_ndarray(
                     np.ascontiguousarray(samples[:, i : i + step]), format=fmt, layout=a.layout.name
                 )
                 fr.sample_rate = sample_rate
-                fr.pts = i
+                fr.pts = first + i
                 fr.time_base = Fraction(1, sample_rate)
                 for p in a.encode(fr):
                     out.mux(p)
