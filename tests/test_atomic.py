@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dance_aggregate.output.atomic import atomic_write_json, atomic_write_text, replacing
+from dance_aggregate.files.atomic import atomic_write_json, atomic_write_text, replacing
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:

@@ -215,7 +215,7 @@ def test_datasets_builder_api(ucf_sample: Path, tmp_path):
 
 
 def test_atomic_writes_get_ordinary_permissions(tmp_path):
-    from dance_aggregate.output.atomic import atomic_write_text
+    from dance_aggregate.files.atomic import atomic_write_text
 
     old = os.umask(0o022)
     try:

@@ -98,7 +98,7 @@ def test_nothing_published_holds_a_local_path(sample_build: Path, sample_cache: 
 
 
 def test_report_details_lose_local_folders_but_keep_what_they_name(tmp_path: Path) -> None:
-    from dance_aggregate.output.reports import without_local_paths
+    from dance_aggregate.files.names import without_local_paths
 
     data = tmp_path / "mirror" / "activitynet"
     text = f"{data}/videos/v_x.mp4 (activitynet/x_w03): ends early; see {Path.home()}/notes and {tmp_path}/other"

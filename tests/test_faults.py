@@ -29,8 +29,8 @@ from dance_aggregate.dedup.combine import write_duplicates_csv
 from dance_aggregate.errors import DiskFullError, MediaError, OutputError, TooManyFailures
 from dance_aggregate.fetch.ledger import LedgerEntry, write_ledger_csv
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.output.atomic import atomic_write_text
-from dance_aggregate.output.csvfiles import escape_cell, read_rows, unescape_cell
+from dance_aggregate.files.atomic import atomic_write_text
+from dance_aggregate.files.csvfiles import escape_cell, read_rows, unescape_cell
 from dance_aggregate.output.leftovers import BuildLock
 from dance_aggregate.output.reports import accounting_from, write_reports
 from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config

@@ -27,7 +27,7 @@ from dance_aggregate.builders.kinetics import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness
 from dance_aggregate.fetch.ytdlp import classify
-from dance_aggregate.output.csvfiles import read_rows
+from dance_aggregate.files.csvfiles import read_rows
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.pipeline.runners import LocalRunner

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dance_aggregate.errors import AnnotationError, DanceAggregateError, RecordError
-from dance_aggregate.fetch.options import is_youtube_id
+from dance_aggregate.ids import is_youtube_id
 from dance_aggregate.records import Exclusion
 
 logger = logging.getLogger(__name__)

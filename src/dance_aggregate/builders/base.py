@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dance_aggregate.errors import ConfigError, DataDirError, MediaError
+from dance_aggregate.files.names import safe_stem
 from dance_aggregate.media.avlog import record_context
 from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
-from dance_aggregate.output.layout import safe_stem
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 

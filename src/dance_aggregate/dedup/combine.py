@@ -46,9 +46,9 @@ from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
 from dance_aggregate.dedup.leakage import check_no_leaks
+from dance_aggregate.files.atomic import atomic_write_text
+from dance_aggregate.files.csvfiles import csv_text
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
-from dance_aggregate.output.atomic import atomic_write_text
-from dance_aggregate.output.csvfiles import csv_text
 from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, write_reports

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.errors import AnnotationError, ConfigError
-from dance_aggregate.fetch.options import YOUTUBE_ID
+from dance_aggregate.ids import YOUTUBE_ID
 
 logger = logging.getLogger(__name__)
 

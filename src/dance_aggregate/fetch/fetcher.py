@@ -25,9 +25,10 @@ from pathlib import Path
 from dance_aggregate.errors import MediaError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.ledger import Ledger, LedgerEntry, now_iso
-from dance_aggregate.fetch.options import FetchOptions, is_youtube_id
+from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness, Politeness
-from dance_aggregate.output.layout import safe_stem
+from dance_aggregate.files.names import safe_stem
+from dance_aggregate.ids import is_youtube_id
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ClipRequest:
     @property
     def key(self) -> str:
         """Stable key, the Kinetics mirror naming: ``<id>_<start:06d>_<end:06d>`` (a ledger
-        key; the files named after it use :func:`~dance_aggregate.output.layout.safe_stem`)."""
+        key; the files named after it use :func:`~dance_aggregate.files.names.safe_stem`)."""
         if self.start is None or self.end is None:
             return f"{self.youtube_id}_full"
         return f"{self.youtube_id}_{int(self.start):06d}_{round(self.end):06d}"

@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dance_aggregate.output.atomic import atomic_write_text
-from dance_aggregate.output.csvfiles import csv_text
-from dance_aggregate.output.layout import safe_stem
-from dance_aggregate.output.reports import without_local_paths
+from dance_aggregate.files.atomic import atomic_write_text
+from dance_aggregate.files.csvfiles import csv_text
+from dance_aggregate.files.names import safe_stem, without_local_paths
 
 #: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
 FAILED_PREFIX = "download failed: "
@@ -184,7 +183,7 @@ def write_ledger_csv(
 ) -> dict[str, int]:
     """Write the ledger rows (plus never-tried ``(key, youtube_id)`` pairs) as CSV, atomically
     (cells escaped against spreadsheet formulas: an id beginning with ``-`` is written
-    ``'-...``, see :mod:`dance_aggregate.output.csvfiles`), with no local path of
+    ``'-...``, see :mod:`dance_aggregate.files.csvfiles`), with no local path of
     ``local_roots`` or the home folder in it (it is published with the reports).
 
     Returns:

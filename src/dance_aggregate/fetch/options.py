@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 #: Where clips are fetched from by default; ``{youtube_id}`` is replaced by the id.
 DEFAULT_URL_TEMPLATE = "https://www.youtube.com/watch?v={youtube_id}"
 #: A format with audio: best video up to 720p plus best audio, or the best single file.
 DEFAULT_FORMAT = "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"
-#: What a YouTube video id is: 11 characters of ``A-Za-z0-9_-`` (it may begin with ``-``).
-YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-
-
-def is_youtube_id(value: object) -> bool:
-    """Whether ``value`` can be a YouTube video id."""
-    return isinstance(value, str) and YOUTUBE_ID.fullmatch(value) is not None
-
-
 @dataclass
 class FetchOptions:
     """How source videos are fetched.

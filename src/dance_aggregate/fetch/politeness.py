@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.files.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from typing import Any
 from dance_aggregate.errors import DiskFullError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.output.atomic import is_disk_full
+from dance_aggregate.files.atomic import is_disk_full
 
 logger = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from huggingface_hub import DatasetCardData
 from dance_aggregate import __version__
 from dance_aggregate.builders import registry
 from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.files.atomic import atomic_write_bytes, atomic_write_text
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
-from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_text
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import DATA_DIR, shard_pattern
 from dance_aggregate.output.stats import pretraining_counts

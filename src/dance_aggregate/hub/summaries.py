@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dance_aggregate.output.csvfiles import read_rows
+from dance_aggregate.files.csvfiles import read_rows
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import LEDGER_SUFFIX
 

@@ -15,14 +15,12 @@ The output folder (default ``./dance_aggregate``) is what goes to the Hub::
 Folders under ``data/`` whose name starts with a dot (a config being swapped in, or the old
 copy being removed) are not configs.
 
-Identifiers from source files (YouTube ids, ActivityNet keys, file stems) never become
-file names as they are: :func:`safe_stem` escapes them and bounds their length, so no id
-can name a path outside its folder, a hidden file, or an over-long name.
+Identifiers from source files never become file names as they are: they go through
+:func:`dance_aggregate.files.names.safe_stem` first.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 DATA_DIR = "data"
@@ -67,40 +65,3 @@ def ledger_path(folder: Path, config: str) -> Path:
 def duplicates_path(folder: Path) -> Path:
     """``<folder>/reports/duplicates.csv``."""
     return folder / REPORTS_DIR / DUPLICATES_FILE
-
-
-#: Longest stem :func:`safe_stem` returns (suffixes such as ``.json`` come on top; file
-#: systems allow 255 bytes).
-MAX_STEM = 120
-_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
-
-
-def safe_stem(text: str, max_len: int = MAX_STEM) -> str:
-    """A file-name stem made from an identifier, safe to join to any folder.
-
-    Letters, digits, ``_``, ``-`` and ``.`` are kept; every other character (``/``, ``%``,
-    NUL, spaces, non-ASCII...) is written as ``%XX`` per UTF-8 byte, and so is a leading
-    ``.`` or ``-``: the stem is never ``.`` or ``..``, never hidden, never read as an
-    option, and distinct identifiers give distinct stems. A stem longer than ``max_len``
-    is cut and ends with ``~`` and 16 hex digits of the identifier's SHA-256 (still
-    distinct). The empty identifier gives ``%``.
-
-    Args:
-        text: The identifier (any string).
-        max_len: Longest stem returned (at least 32).
-    """
-    out = []
-    for i, ch in enumerate(text):
-        if ch in _PLAIN and not (i == 0 and ch in ".-"):
-            out.append(ch)
-        else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
-    stem = "".join(out) or "%"
-    if len(stem) <= max_len:
-        return stem
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    head = stem[: max(0, max(32, max_len) - 17)]
-    cut = head.rfind("%", len(head) - 2)
-    if cut != -1:  # never split a %XX escape
-        head = head[:cut]
-    return f"{head}~{digest}"

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.output.atomic import TEMP_NAME, write_error
+from dance_aggregate.files.atomic import TEMP_NAME, write_error
 from dance_aggregate.output.layout import DATA_DIR, WORK_DIR
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.output.atomic import atomic_write_bytes, atomic_write_json, json_text
+from dance_aggregate.files.atomic import atomic_write_bytes, atomic_write_json, json_text
 from dance_aggregate.output.shards import parquet_bytes, write_parquet
 
 logger = logging.getLogger(__name__)

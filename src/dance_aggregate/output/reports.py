@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.output.atomic import json_text, staged_writes
-from dance_aggregate.output.csvfiles import csv_text
+from dance_aggregate.files.atomic import json_text, staged_writes
+from dance_aggregate.files.csvfiles import csv_text
+from dance_aggregate.files.names import without_local_paths
 from dance_aggregate.output.layout import excluded_path, report_path
 from dance_aggregate.records import Exclusion
 
@@ -99,26 +100,6 @@ def _count_by_reason(exclusions: list[Exclusion]) -> Counter[str]:
 
 #: Columns of ``reports/<config>.excluded.csv``.
 EXCLUDED_COLUMNS = ("id", "split", "source_label", "reason", "detail", "count")
-
-
-def without_local_paths(text: str, roots: Sequence[str | Path]) -> str:
-    """``text`` with every local folder of ``roots`` replaced by its last component
-    (``/home/ann/data/ucf101/x.avi`` -> ``ucf101/x.avi``); the home folder becomes ``~``.
-
-    Reports are published with the dataset: the details of an exclusion name files (a
-    video that ends early, an unreadable frame), and the machine that built them is
-    nobody's business. Longer roots are replaced first, so a data folder under the home
-    folder keeps its own name.
-    """
-    names: dict[str, str] = {}
-    for root in roots:
-        for form in {str(root), str(Path(root).resolve())}:
-            if form not in ("", "/", "."):
-                names[form.rstrip("/")] = Path(form).name
-    names[str(Path.home())] = "~"
-    for form in sorted(names, key=len, reverse=True):
-        text = text.replace(form, names[form])
-    return text
 
 
 def report_files(

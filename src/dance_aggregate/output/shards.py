@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.output.atomic import replacing, write_error
+from dance_aggregate.files.atomic import replacing, write_error
 from dance_aggregate.output.layout import DATA_DIR, shard_name, shard_path
 from dance_aggregate.schema import SPLITS
 

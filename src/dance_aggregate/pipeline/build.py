@@ -20,7 +20,7 @@ from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
 from dance_aggregate.errors import DanceAggregateError, DiskFullError
-from dance_aggregate.output.atomic import disk_full_error, is_disk_full
+from dance_aggregate.files.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.layout import WORK_DIR
 from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
 from dance_aggregate.output.reports import Accounting

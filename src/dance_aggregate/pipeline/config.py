@@ -41,8 +41,8 @@ from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_request
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
 from dance_aggregate.errors import TooManyFailures
+from dance_aggregate.files.atomic import staged_writes
 from dance_aggregate.output import parts
-from dance_aggregate.output.atomic import staged_writes
 from dance_aggregate.output.layout import WORK_DIR, ledger_path
 from dance_aggregate.output.reports import Accounting, accounting_from, report_files
 from dance_aggregate.output.shards import write_config_from_parts

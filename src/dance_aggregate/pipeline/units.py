@@ -24,8 +24,8 @@ from typing import Any
 from dance_aggregate import __version__
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.errors import DanceAggregateError, DiskFullError, MediaError
+from dance_aggregate.files.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output import parts
-from dance_aggregate.output.atomic import disk_full_error, is_disk_full
 from dance_aggregate.records import ClipRecord, Exclusion
 from dance_aggregate.schema import arrow_schema, rows_to_table
 

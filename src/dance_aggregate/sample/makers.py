@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dance_aggregate import __version__
 from dance_aggregate.builders import registry
-from dance_aggregate.output.atomic import atomic_write_text
+from dance_aggregate.files.atomic import atomic_write_text
 from dance_aggregate.sample.synth import write_ucf_avi, write_video
 
 logger = logging.getLogger(__name__)
