@@ -19,8 +19,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from dance_aggregate.builders.letsdance import LetsDanceBuilder, decode_jpeg
-from dance_aggregate.sample.synth import pattern_frame
+from dance_aggregate.builders.letsdance import LetsDanceBuilder
+from dance_aggregate.media.frames import decode_jpeg
+from dance_aggregate.media.synth import pattern_frame
+from dance_aggregate.pipeline.config import RunSettings
+from dance_aggregate.pipeline.execute import produce_record
 
 CLASSES = ("ballet", "tango", "samba", "waltz")
 
@@ -50,10 +53,11 @@ def encode_all(data_dir: Path, max_short_side: int) -> tuple[int, float, float]:
     builder = LetsDanceBuilder(data_dir, LetsDanceBuilder.parse_options({"max_short_side": str(max_short_side)}))
     plan = builder.plan()
     t_plan = time.perf_counter() - t0
+    ctx = RunSettings(output=data_dir.parent / "out", progress=False).context(builder)
     n = 0
     t1 = time.perf_counter()
     for record in plan.records:
-        n += builder.materialize(record)["num_frames"]
+        n += produce_record(record, ctx).rows[0]["num_frames"]
     return n, t_plan, time.perf_counter() - t1
 
 

@@ -58,10 +58,10 @@ os.environ.setdefault("USE_TORCH", "0")
 
 # -- generating the clips --------------------------------------------------------------------
 def _make_clip(args: tuple[int, float, str]) -> dict[str, Any]:
-    from dance_aggregate.builders.base import clip_row
     from dance_aggregate.media.clip import cut_and_encode
+    from dance_aggregate.media.synth import write_video
+    from dance_aggregate.pipeline.execute import clip_row
     from dance_aggregate.records import ClipRecord
-    from dance_aggregate.sample.synth import write_video
 
     i, seconds, tmp = args
     src = write_video(Path(tmp) / f"src_{i:04d}.mp4", seed=10_000 + i, seconds=seconds + 0.5, width=320, height=240)
@@ -255,7 +255,7 @@ def bench(args: argparse.Namespace) -> None:
 def _gop_clip(path: Path, width: int, height: int, seconds: int = 10, fps: int = 25, gop: int = 25) -> bytes:
     import av
 
-    from dance_aggregate.sample.synth import pattern_frame
+    from dance_aggregate.media.synth import pattern_frame
 
     if not path.is_file():
         with av.open(str(path), "w") as out:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from dance_aggregate.sample.synth import write_ucf_avi
+from dance_aggregate.media.synth import write_ucf_avi
 
 GROUPS = 25  # UCF101 SalsaSpin has 25 groups; folds put g01-g07 in test of fold 1
 

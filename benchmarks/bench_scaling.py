@@ -59,7 +59,7 @@ def write_source(path: Path, seed: int, width: int, height: int, seconds: float,
     import av
     import numpy as np
 
-    from dance_aggregate.sample.synth import pattern_frame, tone
+    from dance_aggregate.media.synth import pattern_frame, tone
 
     rng = np.random.default_rng(seed)
     tex = av.VideoFrame.from_ndarray(pattern_frame(seed, 0, width, height), format="rgb24")

@@ -2,7 +2,7 @@
 
 Readers compared, each turning every record into numpy features:
 
-- ``dance_aggregate``: :mod:`dance_aggregate.builders.tfrecord` (mmap framing, both CRCs checked with
+- ``dance_aggregate``: :mod:`dance_aggregate.builders.youtube8m.tfrecord` (mmap framing, both CRCs checked with
   google-crc32c, protobuf upb parse, uint8 -> float32 dequantisation for frame level);
 - ``dance_aggregate (no crc)``: the same without CRC checks (the cost of checking);
 - ``tfrecord`` (PyPI ``tfrecord``, if installed: ``pip install -e .[bench]``): the common
@@ -25,7 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_aggregate.builders.tfrecord import dequantize, make_sequence_example, parse_record, read_records, write_records
+from dance_aggregate.builders.youtube8m.tfrecord import (
+    dequantize,
+    make_sequence_example,
+    parse_record,
+    read_records,
+    write_records,
+)
 
 REAL_SHARD = Path(__file__).resolve().parent.parent / "tests" / "data" / "youtube8m" / "validate0026.tfrecord"
 

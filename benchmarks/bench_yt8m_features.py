@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from dance_aggregate.builders.tfrecord import dequantize, parse_record, quantize, read_records
+from dance_aggregate.builders.youtube8m.tfrecord import dequantize, parse_record, quantize, read_records
 from dance_aggregate.output.shards import parquet_bytes
 from dance_aggregate.schema import arrow_schema, rows_to_table
 

@@ -45,10 +45,10 @@ def other_sources(args: argparse.Namespace) -> dict[str, tuple[int, set[str]]]:
     """label -> (rows, videos) planned from the other pixel sources given."""
     from pathlib import Path
 
-    from dance_aggregate.builders.kinetics import Kinetics600Builder
-    from dance_aggregate.taxonomy import load_taxonomy
+    from dance_aggregate.builders.kinetics600 import Kinetics600Builder
+    from dance_aggregate.builders.registry import taxonomy
 
-    tax = load_taxonomy()
+    tax = taxonomy()
     rows: Counter[str] = Counter()
     videos: dict[str, set[str]] = defaultdict(set)
     if args.kinetics:

@@ -148,8 +148,8 @@ GOOD_LD = [f"rgb/ballet/0DvqbnEtyNY_053_{i:04d}.jpg" for i in range(1, 4)]
 
 def yt8m(root: Path, records: list[bytes] | None = None, vocab: bytes | None = None, raw: bytes | None = None,
          shard: str = "train0000.tfrecord") -> dict:
-    from dance_aggregate.builders.tfrecord import frame_record
-    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+    from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
+    from dance_aggregate.builders.youtube8m.tfrecord import frame_record
 
     base = root / "yt8m"
     write_youtube8m_vocabulary(base / "vocabulary.csv")
@@ -161,7 +161,7 @@ def yt8m(root: Path, records: list[bytes] | None = None, vocab: bytes | None = N
 
 
 def example(vid: bytes | None = b"aa01", labels: tuple[int, ...] = (8,), rgb: int = 1024) -> bytes:
-    from dance_aggregate.builders.tfrecord import make_example
+    from dance_aggregate.builders.youtube8m.tfrecord import make_example
 
     ctx: dict[str, Any] = {"labels": np.array(labels, np.int64), "mean_rgb": np.zeros(rgb, np.float32),
                            "mean_audio": np.zeros(128, np.float32)}
@@ -171,7 +171,7 @@ def example(vid: bytes | None = b"aa01", labels: tuple[int, ...] = (8,), rgb: in
 
 
 def vocab_text() -> str:
-    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+    from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
 
     with tempfile.TemporaryDirectory() as t:
         write_youtube8m_vocabulary(Path(t) / "v.csv")
@@ -353,7 +353,7 @@ for name, records, expect in [
 
 
 def corrupt(root: Path, how: str) -> dict:
-    from dance_aggregate.builders.tfrecord import frame_record
+    from dance_aggregate.builders.youtube8m.tfrecord import frame_record
 
     data = bytearray(b"".join(frame_record(r) for r in [example(), example(b"aa02"), example(b"aa03")]))
     if how == "crc":
@@ -427,7 +427,7 @@ def ucf_many(root: Path, n: int = 40) -> dict:
 
 
 def ucf_sample(root: Path) -> dict:
-    from dance_aggregate.sample.makers import make_ucf101
+    from dance_aggregate.builders.ucf101.sample import make_sample as make_ucf101
 
     return {"data_dirs": {"ucf101": make_ucf101(root / "src").data_dir}, "max_short_side": 64}
 
@@ -457,7 +457,7 @@ def media_source(path: Path, *, w: int = 160, h: int = 120, seconds: float = 4.0
                  faststart: bool = False) -> Path:
     """A small H.264 + AAC MP4 with the given oddity (size, pixel format, a late start, a
     1.56 s hole after frame ``hole_after``, its index first)."""
-    from dance_aggregate.sample.synth import write_video
+    from dance_aggregate.media.synth import write_video
 
     n = int(round(seconds * fps))
     times = None if hole_after is None else [(i if i <= hole_after else i + 39) / fps for i in range(n)]

@@ -205,7 +205,7 @@ SOURCE_SIZE = (160, 120)
 
 def make_source(path: Path, seed: int, seconds: float = 8.0) -> Path:
     """A generated H.264 + AAC MP4 (160x120, 25 fps) with the seed's identifiable pattern."""
-    from dance_aggregate.sample.synth import write_video
+    from dance_aggregate.media.synth import write_video
 
     w, h = SOURCE_SIZE
     return write_video(path, seed, seconds=seconds, fps=SOURCE_FPS, width=w, height=h)
@@ -215,7 +215,7 @@ def source_frame_index(img, seed: int, n_frames: int) -> int:
     """The index of the source frame of ``seed`` that ``img`` (RGB ndarray) shows."""
     import numpy as np
 
-    from dance_aggregate.sample.synth import pattern_frame
+    from dance_aggregate.media.synth import pattern_frame
 
     w, h = SOURCE_SIZE
     errs = [np.abs(img.astype(int) - pattern_frame(seed, i, w, h).astype(int)).mean() for i in range(n_frames)]

@@ -21,10 +21,10 @@ from dance_aggregate.pipeline.units import WorkUnit
 from dance_aggregate.sample.makers import SampleSource
 
 
-def sample_builder(src: SampleSource, output: Path):
+def sample_builder(src: SampleSource):
     """The builder of a generated sample source, as the pipeline would make it."""
     cls = registry.get_config(src.config).builder
-    return cls(src.data_dir, cls.parse_options(src.options), video_dir=src.video_dir, work_dir=output / ".work")
+    return cls(src.data_dir, cls.parse_options(src.options), video_dir=src.video_dir)
 
 
 def build_sample(

@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dance_aggregate.builders.tfrecord import parse_record, read_records
-from dance_aggregate.taxonomy import load_taxonomy
+from dance_aggregate.builders import registry
+from dance_aggregate.builders.youtube8m.tfrecord import parse_record, read_records
 
 #: The exclusion reason of a clip that is neither local nor fetched (``--offline``).
 MISSING = "missing video"
@@ -104,7 +104,7 @@ def _keep_window(exp: Expected, split: str, label: str, start: float, end: float
 
 def expected_ucf101(data_dir: Path, fold: int = 1) -> Expected:
     """From ``ucfTrainTestlist/{train,test}list0<fold>.txt`` (``Class/v_Class_gNN_cNN.avi``)."""
-    taxonomy = load_taxonomy()
+    taxonomy = registry.taxonomy()
     exp = Expected()
     for split in ("train", "test"):
         lines = (data_dir / "ucfTrainTestlist" / f"{split}list0{fold}.txt").read_text().split()
@@ -121,7 +121,7 @@ def expected_ucf101(data_dir: Path, fold: int = 1) -> Expected:
 def expected_kinetics600(data_dir: Path, video_dir: Path | None, *, offline: bool = True) -> Expected:
     """From ``{train,validate,test}.csv`` and a mirror named ``<id>_<start:06d>_<end:06d>.<ext>``
     (or ``<id>.<ext>`` for a whole video). A negative ``time_start`` is excluded (README)."""
-    taxonomy = load_taxonomy()
+    taxonomy = registry.taxonomy()
     mirror = _mirror_files(video_dir)
     exp = Expected()
     seen = set()
@@ -156,7 +156,7 @@ def expected_activitynet(
     others one ``window cap`` line per segment); shorter than 0.5 s it is degenerate."""
     from dance_aggregate.builders.activitynet import spread_windows
 
-    taxonomy = load_taxonomy()
+    taxonomy = registry.taxonomy()
     mirror = _mirror_files(video_dir)
     doc = json.loads((data_dir / "activity_net.v1-3.min.json").read_text(encoding="utf-8"))
     exp = Expected()
@@ -194,7 +194,7 @@ def expected_youtube8m(data_dir: Path, level: str = "both") -> Expected:
     """From ``vocabulary.csv`` and the ``<level>/<split>NNNN.tfrecord`` shards (one video a
     record). A video is kept when one of its entities maps; its primary label follows the
     builder's umbrella rule, so ``labels`` stays empty."""
-    taxonomy = load_taxonomy()
+    taxonomy = registry.taxonomy()
     with (data_dir / "vocabulary.csv").open(encoding="utf-8", newline="") as f:
         names = {int(r["Index"]): r["Name"] for r in csv.DictReader(f)}
     exp = Expected()

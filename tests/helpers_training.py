@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from dance_aggregate.sample.synth import pattern_frame
+from dance_aggregate.media.synth import pattern_frame
 
 
 def write_gop_clip(path: Path, *, frames: int = 120, gop: int = 10, fps: int = 25, width: int = 160, height: int = 120, seed: int = 7) -> Path:

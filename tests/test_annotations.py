@@ -12,12 +12,12 @@ import pytest
 
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
 from dance_aggregate.builders.annotations import JsonObject, parse_range, read_csv, read_json
-from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.builders.letsdance import LetsDanceBuilder
 from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder
+from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
 from dance_aggregate.errors import AnnotationError, RecordError
-from dance_aggregate.sample.makers import write_youtube8m_vocabulary
 from tests.helpers_annotations import write_activitynet_json
 
 HEADER = "label,youtube_id,time_start,time_end,split"
@@ -28,7 +28,7 @@ def kinetics(tmp_path: Path, text: str | bytes, name: str = "validate.csv") -> K
     tmp_path.mkdir(parents=True, exist_ok=True)
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     (tmp_path / name).write_bytes(data)
-    return Kinetics600Builder(tmp_path, work_dir=tmp_path / "work")
+    return Kinetics600Builder(tmp_path)
 
 
 def reasons(plan) -> dict[str, int]:
@@ -121,7 +121,7 @@ def test_range_checks() -> None:
 
 # -- JSON files -----------------------------------------------------------------------------
 def anet(tmp_path: Path, database: object, **extra: object) -> ActivityNetBuilder:
-    return ActivityNetBuilder(write_activitynet_json(tmp_path, database, **extra), work_dir=tmp_path / "work")
+    return ActivityNetBuilder(write_activitynet_json(tmp_path, database, **extra))
 
 
 def video(*segments: object, subset: str = "training", duration: object = 20.0) -> dict:
@@ -269,7 +269,7 @@ def test_ucf101_lists_never_point_outside(tmp_path: Path) -> None:
     plan = UCF101Builder(tmp_path).plan()
     assert plan.records == []
     assert reasons(plan) == {"malformed line": 4, "missing video": 2}
-    assert all("secret" not in r.media.get("path", "") for r in plan.records)
+    assert all("secret" not in getattr(r.media, "path", "") for r in plan.records)
 
 
 # -- YouTube-8M vocabulary -------------------------------------------------------------------

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 from pathlib import Path
 
@@ -13,21 +12,27 @@ import pytest
 
 import dance_aggregate as da
 from dance_aggregate.builders import registry
+from dance_aggregate.builders.base import load_crosswalk
 from dance_aggregate.errors import ConfigError, DanceAggregateError
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.schema import SOURCES
+from dance_aggregate.schema import source_names
 
 
 def test_registry_declares_every_source_once_in_classlabel_order() -> None:
-    assert tuple(s.name for s in registry.sources()) == SOURCES
+    assert tuple(s.name for s in registry.sources()) == source_names()
     for src in registry.sources():
         assert src.title and src.homepage.startswith("http") and src.license and src.citation
         for cfg in src.configs:
             assert cfg.builder.source == src.name and cfg.builder.config_name == cfg.name
             assert registry.get_config(cfg.name) is cfg
-        module, _, func = src.sample_maker.partition(":")
-        assert callable(getattr(importlib.import_module(module), func))
-    assert set(registry.DEDUP_PRIORITY) == set(SOURCES)
+        assert callable(src.make_sample)
+        # Its package holds its builder, sample maker and crosswalk: one package per source.
+        package = f"dance_aggregate.builders.{src.name}"
+        assert src.make_sample.__module__.startswith(package + ".")
+        assert all(c.builder.__module__.startswith(package + ".") for c in src.configs)
+        assert src.crosswalk == load_crosswalk(package)
+    assert set(registry.dedup_priority()) == set(source_names())
+    assert registry.dedup_priority()[:2] == ("kinetics600", "activitynet")
     # `all` holds the pixel sources' main configs: not YouTube-8M (features), not the motion config
     assert [c.name for c in registry.configs() if registry.in_all(c.name)] == ["ucf101", "activitynet", "kinetics600", "letsdance"]
     assert registry.default_configs({"kinetics600"}) == ["kinetics600"]
@@ -36,7 +41,7 @@ def test_registry_declares_every_source_once_in_classlabel_order() -> None:
 
 
 def test_sample_has_one_tree_per_registered_source(sample_sources) -> None:
-    assert [registry.get_config(s.config).source for s in sample_sources] == list(SOURCES)
+    assert [registry.get_config(s.config).source for s in sample_sources] == list(source_names())
 
 
 def test_request_refuses_unknown_names_before_any_work(tmp_path: Path) -> None:
@@ -89,13 +94,13 @@ def test_builder_writes_no_report_the_pipeline_writes_the_ledger(sample_sources,
     src = next(s for s in sample_sources if s.config == "kinetics600")
     cls = registry.get_config("kinetics600").builder
     out = tmp_path / "dance_aggregate"
-    builder = cls(src.data_dir, work_dir=out / ".work", fetch=FetchOptions(offline=True))
+    builder = cls(src.data_dir)
     plan = builder.plan()
     assert not hasattr(builder, "finish") and not (out / "reports").exists()
     first = [r.to_dict() for r in plan.records]
     assert [r.to_dict() for r in builder.plan().records] == first  # planning twice is the same
     result = da.build(configs=["kinetics600"], data_dirs={"kinetics600": src.data_dir}, options={"kinetics600": src.options},
-                      output=out, progress=False, fetch=builder.fetch)
+                      output=out, progress=False, fetch=FetchOptions(offline=True))
     assert result.ok
     ledger = out / "reports" / "kinetics600.download_ledger.csv"
     with ledger.open(newline="") as f:

@@ -17,11 +17,11 @@ from datasets import Audio, Video, load_dataset
 
 from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.media.decode import read_audio, sample_frames
+from dance_aggregate.media.synth import write_ucf_avi
 from dance_aggregate.output.reports import read_accounting
 from dance_aggregate.output.shards import write_config
 from dance_aggregate.pipeline.build import finalize_folder
 from dance_aggregate.pipeline.config import RunSettings, build_config
-from dance_aggregate.sample.synth import write_ucf_avi
 from dance_aggregate.schema import arrow_schema, features, rows_to_table
 from tests.helpers_sample import expected_ucf101
 

@@ -14,19 +14,19 @@ import pytest
 from click.testing import CliRunner
 
 from dance_aggregate.builders import registry
-from dance_aggregate.builders.activitynet import (
+from dance_aggregate.builders.activitynet.builder import (
     ActivityNetBuilder,
     _nodes,
     spread_windows,
     taxonomy_leaves_under,
 )
-from dance_aggregate.builders.kinetics import (
+from dance_aggregate.builders.kinetics600 import (
     Kinetics600Builder,
     Kinetics600MotionBuilder,
 )
 from dance_aggregate.cli import cli
 from dance_aggregate.errors import ConfigError, DataDirError
-from dance_aggregate.taxonomy import load_taxonomy
+from dance_aggregate.records import LocalCut, RemoteCut
 from tests.helpers_sample import expected_activitynet, expected_kinetics600
 
 DATA = Path(__file__).parent / "data"
@@ -56,7 +56,7 @@ def test_registry_and_default_build() -> None:
 
 
 def test_kinetics_real_csvs(tmp_path: Path) -> None:
-    plan = Kinetics600Builder(K600, work_dir=tmp_path).plan()
+    plan = Kinetics600Builder(K600).plan()
     with (K600 / "validate.csv").open() as f:
         val = list(csv.DictReader(f))
     with (K600 / "test.csv").open() as f:
@@ -71,11 +71,11 @@ def test_kinetics_real_csvs(tmp_path: Path) -> None:
     assert reasons["not a dance class"] == len(val) - 20 * 50
     r = plan.records[0]
     assert r.group == r.youtube_id and r.id == f"kinetics600/{r.youtube_id}_{int(r.start_time):06d}_{int(r.end_time):06d}"
-    assert r.media["youtube_id"] == r.youtube_id and "path" not in r.media
+    assert isinstance(r.media, RemoteCut) and r.media.youtube_id == r.youtube_id
 
 
 def test_kinetics_motion_config(tmp_path: Path) -> None:
-    plan = Kinetics600MotionBuilder(K600, work_dir=tmp_path).plan()
+    plan = Kinetics600MotionBuilder(K600).plan()
     assert {r.family for r in plan.records} == {"motion"}
     assert len(plan.records) == 10 * 50  # the 9 body-motion classes and marching
     assert Counter(r.source_label for r in plan.records)["marching"] == 50
@@ -102,10 +102,10 @@ def test_kinetics_json_twin_and_mirror(tmp_path: Path) -> None:
     mirror = tmp_path / "videos" / "val"
     mirror.mkdir(parents=True)
     (mirror / f"{stem}.webm").write_bytes(b"x")
-    plan = Kinetics600Builder(data, video_dir=tmp_path / "videos", work_dir=tmp_path).plan()
+    plan = Kinetics600Builder(data, video_dir=tmp_path / "videos").plan()
     assert len(plan.records) == sum(r["label"] == "salsa dancing" for r in rows)
     by_id = {r.source_id: r for r in plan.records}
-    assert by_id[stem].media == {"path": str(mirror / f"{stem}.webm"), "start": 0.0, "end": 10.0}
+    assert by_id[stem].media == LocalCut(str(mirror / f"{stem}.webm"), 0.0, 10.0)
     assert {r.split for r in plan.records} == {"validation"}
 
 
@@ -115,12 +115,12 @@ def test_kinetics_layout_error(tmp_path: Path) -> None:
 
 
 def _dance_leaves(name: str) -> set[str]:
-    roots = load_taxonomy().crosswalk("activitynet").taxonomy_roots
+    roots = registry.taxonomy().crosswalk("activitynet").taxonomy_roots
     return taxonomy_leaves_under(_nodes(json.loads((LABELS / name).read_text())), roots)
 
 
 def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
-    cw = load_taxonomy().crosswalk("activitynet")
+    cw = registry.taxonomy().crosswalk("activitynet")
     for name in ("activity_net_taxonomy.json", "simple_activitynet_hierarchy.json"):
         leaves = _dance_leaves(name)
         assert leaves == {"Belly dance", "Breakdancing", "Cheerleading", "Cumbia", "Tango"}, name
@@ -132,11 +132,11 @@ def test_activitynet_taxonomy_tree_and_crosswalk_agree() -> None:
 
 def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
     opts = ActivityNetBuilder.Options(max_window=10.0, max_windows_per_segment=0)  # every window
-    plan = ActivityNetBuilder(anet_dir, opts, work_dir=tmp_path).plan()
+    plan = ActivityNetBuilder(anet_dir, opts).plan()
     anno = json.loads((ANET / "anet_anno_action.json").read_text())
     with (ANET / "video_info_new.csv").open() as f:
         subset = {r["video"]: r["subset"] for r in csv.DictReader(f)}
-    dance = set(load_taxonomy().crosswalk("activitynet").labels)
+    dance = set(registry.taxonomy().crosswalk("activitynet").labels)
     # Independent accounting: testing videos + non-dance segments + windows of dance segments
     # + dropped degenerate dance segments.
     expected_windows, degenerate, testing, other = 0, 0, 0, 0
@@ -170,7 +170,7 @@ def test_activitynet_bsn_copy(anet_dir: Path, tmp_path: Path) -> None:
         recs.sort(key=lambda r: r.start_time)
         for a, b in itertools.pairwise(recs):
             assert a.end_time == pytest.approx(b.start_time)
-        assert len({(r.media["fetch_start"], r.media["fetch_end"]) for r in recs}) == 1  # one download
+        assert len({(r.media.fetch_start, r.media.fetch_end) for r in recs}) == 1  # one download
     assert any(len(v) > 1 for v in by_seg.values())
 
 
@@ -187,7 +187,7 @@ def test_spread_windows() -> None:
 def test_activitynet_window_cap_keeps_every_video(anet_dir: Path, tmp_path: Path) -> None:
     """The cap lowers rows per video, never the videos per label; dropped windows are counted."""
     plans = {
-        cap: ActivityNetBuilder(anet_dir, ActivityNetBuilder.Options(max_windows_per_segment=cap), work_dir=tmp_path).plan()
+        cap: ActivityNetBuilder(anet_dir, ActivityNetBuilder.Options(max_windows_per_segment=cap)).plan()
         for cap in (0, 1, 3)
     }
     assert ActivityNetBuilder.Options().max_windows_per_segment == 3  # the documented default
@@ -208,10 +208,10 @@ def test_activitynet_window_cap_keeps_every_video(anet_dir: Path, tmp_path: Path
 
 
 def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
-    from dance_aggregate.sample.makers import make_activitynet
+    from dance_aggregate.builders.activitynet.sample import make_sample as make_activitynet
 
     src = make_activitynet(tmp_path)
-    b = ActivityNetBuilder(src.data_dir, ActivityNetBuilder.Options(max_window=2.0), video_dir=src.video_dir, work_dir=tmp_path)
+    b = ActivityNetBuilder(src.data_dir, ActivityNetBuilder.Options(max_window=2.0), video_dir=src.video_dir)
     plan = b.plan()
     expected = expected_activitynet(src.data_dir, src.video_dir, max_window=2.0)
     assert len(plan.records) == expected.planned
@@ -226,9 +226,9 @@ def test_activitynet_official_format_and_mirror(tmp_path: Path) -> None:
     bounds = [b for r in tango for b in (r.start_time, r.end_time)]
     assert bounds == pytest.approx([b for i in range(n) for b in (start + i * step, start + (i + 1) * step)])
     assert tango[-1].id == f"activitynet/sJFgo9H6zNo_s00_w{n - 1:02d}"
-    assert tango[0].media["path"].endswith("v_sJFgo9H6zNo.mp4")
+    assert tango[0].media.path.endswith("v_sJFgo9H6zNo.mp4")
     assert expected.missing  # the sample lists a video its mirror lacks: planned, with no local path
-    assert all("path" not in r.media for r in plan.records if r.youtube_id in expected.missing)
+    assert all(isinstance(r.media, RemoteCut) for r in plan.records if r.youtube_id in expected.missing)
 
 
 def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
@@ -241,7 +241,7 @@ def test_activitynet_unmapped_dance_leaf_is_reported(tmp_path: Path) -> None:
         "database": {"abcdefghijk": {"duration": 9, "subset": "training", "annotations": [{"segment": [1, 3], "label": "Polka"}]}},
     }
     (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
-    plan = ActivityNetBuilder(tmp_path, work_dir=tmp_path).plan()
+    plan = ActivityNetBuilder(tmp_path).plan()
     assert [e.reason for e in plan.exclusions] == ["dance class missing from the crosswalk"]
 
 
@@ -257,14 +257,14 @@ def test_label_lookups_ignore_case_and_spacing(tmp_path: Path) -> None:
     }
     (tmp_path / "anet").mkdir()
     (tmp_path / "anet" / "activity_net.v1-3.min.json").write_text(json.dumps(doc))
-    plan = ActivityNetBuilder(tmp_path / "anet", work_dir=tmp_path).plan()
+    plan = ActivityNetBuilder(tmp_path / "anet").plan()
     assert [(r.label, r.source_label) for r in plan.records] == [("tango", "Tango "), ("belly_dance", "belly  DANCE")]
     assert [e.reason for e in plan.exclusions] == ["not a dance class"]
     (tmp_path / "k").mkdir()
     (tmp_path / "k" / "validate.csv").write_text(
         "label,youtube_id,time_start,time_end,split\nSalsa Dancing,abcdefghijk,0,10,val\nTANGO DANCING ,bcdefghijkl,5,15,val\n"
     )
-    plan = Kinetics600Builder(tmp_path / "k", work_dir=tmp_path).plan()
+    plan = Kinetics600Builder(tmp_path / "k").plan()
     assert [(r.label, r.source_label) for r in plan.records] == [("salsa", "Salsa Dancing"), ("tango", "TANGO DANCING")]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dance_aggregate.builders import registry
 from dance_aggregate.cli import cli
-from dance_aggregate.taxonomy import load_taxonomy
 from tests.helpers_sample import expected_ucf101
 
 
@@ -57,7 +57,7 @@ def test_missing_data_dir_for_named_config(runner, tmp_path):
 
 def _ucf_groups(data_dir: Path, fold: int = 1) -> dict[str, set[str]]:
     """Split -> UCF101 groups (``SalsaSpin_g09``) of the dance clips in the fold's lists."""
-    tax = load_taxonomy()
+    tax = registry.taxonomy()
     out: dict[str, set[str]] = {}
     for split in ("train", "test"):
         lines = (data_dir / "ucfTrainTestlist" / f"{split}list0{fold}.txt").read_text().split()

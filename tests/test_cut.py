@@ -14,7 +14,7 @@ import pytest
 
 from dance_aggregate.errors import MediaError
 from dance_aggregate.media.clip import EncodedClip, Window, cut_and_encode, cut_windows
-from dance_aggregate.sample.synth import pattern_frame, write_video
+from dance_aggregate.media.synth import pattern_frame, write_video
 
 MEDIA = Path(__file__).parent / "data" / "media"
 

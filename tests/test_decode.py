@@ -11,7 +11,7 @@ import pytest
 from dance_aggregate.errors import MediaError
 from dance_aggregate.media.clip import cut_and_encode, flac_bytes
 from dance_aggregate.media.decode import _index, _plan, frame_indices, read_audio, sample_frames
-from dance_aggregate.sample.synth import tone, write_ucf_avi, write_video
+from dance_aggregate.media.synth import tone, write_ucf_avi, write_video
 from tests.helpers_training import full_decode, write_gop_clip
 
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import dance_aggregate as da
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.cli import cli
 from dance_aggregate.dedup import Analysis
 from dance_aggregate.dedup.clusters import Cluster
@@ -34,39 +34,49 @@ from dance_aggregate.files.csvfiles import escape_cell, read_rows, unescape_cell
 from dance_aggregate.output.leftovers import BuildLock
 from dance_aggregate.output.reports import accounting_from, write_reports
 from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
 from tests.helpers_fetch import Behaviour, FakeTube, make_source
 
-
 # -- the failure cap --------------------------------------------------------------------------
+#: What the flaky source's reader does (it runs in this process: one worker).
+_FLAKY: dict = {}
+
+
 class FlakyBuilder(SourceBuilder):
-    """A builder of ``n`` records whose ``materialize`` raises for the records ``fails`` picks."""
+    """A source of ``n`` records whose reader raises ``error`` for the records ``fails``
+    picks (the others are missing videos)."""
 
     source = "ucf101"
     config_name = "ucf101"
 
     def __init__(self, n: int, error: Exception, fails=lambda i: True) -> None:
         super().__init__(".")
-        self.n, self.error, self.fails = n, error, fails
-        self.calls = 0
+        self.n = n
+        _FLAKY.update(error=error, fails=fails, calls=0)
+
+    @property
+    def calls(self) -> int:
+        return _FLAKY["calls"]
 
     def plan(self) -> Plan:
         recs = [
             ClipRecord(f"ucf101/v_SalsaSpin_g{i:02d}_c01", "ucf101", f"v_SalsaSpin_g{i:02d}_c01", "train", "salsa",
-                       "SalsaSpin", "latin", f"SalsaSpin_g{i:02d}", media={"i": i})
+                       "SalsaSpin", "latin", f"SalsaSpin_g{i:02d}", media=FeatureShard(f"/nowhere/{i}", str(i), {"i": i}))
             for i in range(self.n)
         ]
         return Plan(recs, [])
 
-    def materialize(self, record: ClipRecord) -> dict:
-        self.calls += 1
-        if self.fails(record.media["i"]):
-            raise self.error
+    @staticmethod
+    def read_features(shard: FeatureShard, options: object) -> Produced:
+        _FLAKY["calls"] += 1
+        if _FLAKY["fails"](shard.context["i"]):
+            raise _FLAKY["error"]
         raise MediaError("gone", reason="missing video")
 
 
-def settings(out: Path, cap: FailureCap | None = None) -> RunSettings:
-    return RunSettings(output=out, progress=False, part_size=5, failure_cap=cap or FailureCap())
+def settings(out: Path, cap: FailureCap | None = None, fetch: FetchOptions | None = None) -> RunSettings:
+    return RunSettings(output=out, progress=False, part_size=5, failure_cap=cap or FailureCap(),
+                       fetch=fetch or FetchOptions())
 
 
 def test_cap_stops_a_config_whose_records_all_fail_unexpectedly(tmp_path: Path) -> None:
@@ -100,8 +110,8 @@ def test_cap_spares_mixed_and_expected_failures(tmp_path: Path) -> None:
     data.mkdir()
     rows = "".join(f"salsa dancing,clip{i:07d},0,10,val\n" for i in range(30))
     (data / "validate.csv").write_text("label,youtube_id,time_start,time_end,split\n" + rows)
-    k = Kinetics600Builder(data, work_dir=tmp_path / "k" / ".work", fetch=FetchOptions(offline=True))
-    res = build_config(k, settings(tmp_path / "k"))
+    k = Kinetics600Builder(data)
+    res = build_config(k, settings(tmp_path / "k", fetch=FetchOptions(offline=True)))
     assert res.accounting.excluded == {"missing video": 30}
 
 
@@ -114,10 +124,10 @@ def test_cap_on_a_parser_that_fails_every_record(tmp_path: Path, monkeypatch: py
     def broken(value: object, where: str) -> str:  # a parser bug: every record raises
         raise KeyError("youtube_id")
 
-    monkeypatch.setattr("dance_aggregate.builders.kinetics.check_youtube_id", broken)
-    k = Kinetics600Builder(data, work_dir=tmp_path / ".work", fetch=FetchOptions(offline=True))
+    monkeypatch.setattr("dance_aggregate.builders.kinetics600.builder.check_youtube_id", broken)
+    k = Kinetics600Builder(data)
     with pytest.raises(TooManyFailures, match=r"stopped after 25 of 25 records: 25 \(100%\) failed with 'unexpected error'"):
-        build_config(k, settings(tmp_path / "out"))
+        build_config(k, settings(tmp_path / "out", fetch=FetchOptions(offline=True)))
 
 
 def test_cap_options_are_checked() -> None:

@@ -23,7 +23,7 @@ import pytest
 import soundfile as sf
 
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
-from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness
 from dance_aggregate.fetch.ytdlp import classify
@@ -91,8 +91,9 @@ def ledger_rows(out: Path, config: str) -> dict[str, dict[str, str]]:
     return {r["youtube_id"]: r for r in read_rows(out / "reports" / f"{config}.download_ledger.csv")}
 
 
-def build(builder, out: Path, workers: int = 1, part_size: int = 2):
-    return build_config(builder, RunSettings(output=out, progress=False, part_size=part_size, runner=LocalRunner(workers)))
+def build(builder, out: Path, workers: int = 1, part_size: int = 2, fetch: FetchOptions | None = None):
+    return build_config(builder, RunSettings(output=out, progress=False, part_size=part_size, runner=LocalRunner(workers),
+                                             fetch=fetch or FetchOptions()))
 
 
 def test_classify_youtube_messages() -> None:
@@ -121,8 +122,9 @@ def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path
     ids = ["-dash1xxxxx", "ok2xxxxxxxx", "r429xxxxxxx", "e404xxxxxxx", "e403xxxxxxx", "truncxxxxxx", "garbxxxxxxx"]
     data = write_kinetics(tmp_path / "k600", [("salsa dancing", vid, 2, 5) for vid in ids])
     out = tmp_path / "out"
-    builder = Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube))
-    res = build(builder, out, workers=2)  # two worker processes share the ledger and the pause
+    builder = Kinetics600Builder(data)
+    fetch = fast(tube)
+    res = build(builder, out, workers=2, fetch=fetch)  # two worker processes share the ledger and the pause
     acc = res.accounting
     assert acc.adds_up and acc.records_read == len(ids)
     assert acc.rows_written == 3
@@ -162,7 +164,7 @@ def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path
 
     # Rerun: finished clips and permanent failures are not fetched again; the transient one is.
     tube.reset_counts()
-    res2 = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube)), out)
+    res2 = build(Kinetics600Builder(data), out, fetch=fast(tube))
     assert res2.accounting.rows_written == 3
     assert {vid for vid, n in tube.requests.items() if n} == {"truncxxxxxx"}
     led2 = ledger_rows(out, "kinetics600")
@@ -171,7 +173,7 @@ def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path
 
     # --retry-failed tries the permanent failures again.
     tube.reset_counts()
-    build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube, retry_failed=True)), out)
+    build(Kinetics600Builder(data), out, fetch=fast(tube, retry_failed=True))
     assert tube.requests["e404xxxxxxx"] >= 1 and tube.requests["e403xxxxxxx"] >= 1
     assert tube.requests["-dash1xxxxx"] == 0 and tube.requests["ok2xxxxxxxx"] == 0
 
@@ -182,8 +184,9 @@ def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) 
                         "annotations": [{"segment": [1.3, 4.7], "label": "Tango"}]},
     })
     out = tmp_path / "out"
-    builder = ActivityNetBuilder(data, ActivityNetBuilder.Options(max_window=2.0), work_dir=out / ".work", fetch=fast(tube))
-    res = build(builder, out)
+    builder = ActivityNetBuilder(data, ActivityNetBuilder.Options(max_window=2.0))
+    fetch = fast(tube)
+    res = build(builder, out, fetch=fetch)
     assert res.accounting.rows_written == 2
     led = ledger_rows(out, "activitynet")
     assert list(led) == ["ok2xxxxxxxx"] and led["ok2xxxxxxxx"]["attempts"] == "1"  # one download for both windows
@@ -200,12 +203,12 @@ def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) 
 def test_offline_records_missing_without_network(tube: FakeTube, tmp_path: Path) -> None:
     data = write_kinetics(tmp_path / "k600", [("zumba", "ok2xxxxxxxx", 0, 3), ("zumba", "-dash1xxxxx", 1, 4)])
     out = tmp_path / "out"
-    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube, offline=True)), out)
+    res = build(Kinetics600Builder(data), out, fetch=fast(tube, offline=True))
     assert res.accounting.excluded == {"missing video": 2}
     assert sum(tube.requests.values()) == 0
     assert {r["status"] for r in ledger_rows(out, "kinetics600").values()} == {"missing"}
     # Back online, the missing clips are fetched.
-    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube)), out)
+    res = build(Kinetics600Builder(data), out, fetch=fast(tube))
     assert res.accounting.rows_written == 2
 
 
@@ -217,7 +220,7 @@ def test_secrets_never_logged_nor_written(tube: FakeTube, tmp_path: Path, caplog
     data = write_kinetics(tmp_path / "k600", [("zumba", "ok2xxxxxxxx", 0, 3), ("zumba", "e404xxxxxxx", 0, 3)])
     out = tmp_path / "out"
     caplog.set_level("DEBUG", logger="dance_aggregate")
-    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube, cookies=str(cookies), proxy=proxy)), out)
+    res = build(Kinetics600Builder(data), out, fetch=fast(tube, cookies=str(cookies), proxy=proxy))
     assert res.accounting.rows_written == 1
     assert tube.requests["ok2xxxxxxxx"] >= 1 and tube.proxied >= 1  # the proxy was used
     for path in out.rglob("*"):
@@ -231,12 +234,13 @@ def test_secrets_never_logged_nor_written(tube: FakeTube, tmp_path: Path, caplog
 _KILL_SCRIPT = """
 import sys
 from dance_aggregate.pipeline.config import RunSettings, build_config
-from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 from tests.helpers_annotations import write_activitynet_json
 data, out, url = sys.argv[1:4]
-b = Kinetics600Builder(data, work_dir=out + "/.work", fetch=FetchOptions(url_template=url, backoff_base=0.01, pause_base=0.05))
-build_config(b, RunSettings(output=out, progress=False, part_size=1))
+b = Kinetics600Builder(data)
+fetch = FetchOptions(url_template=url, backoff_base=0.01, pause_base=0.05)
+build_config(b, RunSettings(output=out, progress=False, part_size=1, fetch=fetch))
 """
 
 
@@ -262,7 +266,7 @@ def test_killed_build_resumes_without_refetching(tube: FakeTube, tmp_path: Path)
     assert first["-dash1xxxxx"] and first["ok2xxxxxxxx"]
     tube.behaviours["r429xxxxxxx"] = Behaviour()
     tube.reset_counts()
-    res = build(Kinetics600Builder(data, work_dir=out / ".work", fetch=fast(tube)), out, part_size=1)
+    res = build(Kinetics600Builder(data), out, part_size=1, fetch=fast(tube))
     assert res.accounting.rows_written == 3 and res.accounting.adds_up
     assert tube.requests["-dash1xxxxx"] == 0 and tube.requests["ok2xxxxxxxx"] == 0  # nothing fetched twice
     assert tube.requests["r429xxxxxxx"] >= 1

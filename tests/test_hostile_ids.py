@@ -20,11 +20,11 @@ import pytest
 from PIL import Image
 
 import dance_aggregate as da
-from dance_aggregate.builders.tfrecord import make_example, write_records
+from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
+from dance_aggregate.builders.youtube8m.tfrecord import make_example, write_records
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.files.csvfiles import read_rows
 from dance_aggregate.output.folder import read_config
-from dance_aggregate.sample.makers import write_youtube8m_vocabulary
 from tests.helpers_annotations import write_activitynet_json
 from tests.helpers_fetch import FakeTube, make_source
 

@@ -21,11 +21,11 @@ from dance_aggregate.builders.letsdance import (
     read_split_lists,
     start_seconds,
 )
+from dance_aggregate.builders.letsdance.sample import make_sample as make_letsdance
+from dance_aggregate.media.synth import pattern_frame
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.pipeline.build import finalize_folder
 from dance_aggregate.pipeline.config import RunSettings, build_config
-from dance_aggregate.sample.makers import make_letsdance
-from dance_aggregate.sample.synth import pattern_frame
 from dance_aggregate.schema import features
 
 LISTS = Path(__file__).parent / "data" / "letsdance"

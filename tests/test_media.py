@@ -13,7 +13,7 @@ from dance_aggregate.errors import MediaError
 from dance_aggregate.media.clip import EncodeOptions, cut_and_encode, encode_frames
 from dance_aggregate.media.decode import frame_indices, read_audio, sample_frames
 from dance_aggregate.media.fingerprint import BLANK, HASHES_PER_SECOND
-from dance_aggregate.sample.synth import pattern_frame, write_video
+from dance_aggregate.media.synth import pattern_frame, write_video
 
 
 @pytest.fixture(scope="module")

@@ -25,14 +25,14 @@ from hypothesis import strategies as st
 
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
 from dance_aggregate.builders.annotations import display_id
-from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.builders.letsdance import LetsDanceBuilder, parse_frame_name
-from dance_aggregate.builders.tfrecord import frame_record, make_example, make_sequence_example
 from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder
+from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
+from dance_aggregate.builders.youtube8m.tfrecord import frame_record, make_example, make_sequence_example
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.sample.makers import write_youtube8m_vocabulary
 
 PROPERTY = settings(
     max_examples=40,
@@ -138,7 +138,7 @@ def test_kinetics_csv(case: tuple[str, int, bool]) -> None:
     text, count, complete = case
     d = temp_dir()
     (d / "validate.csv").write_text(text, encoding="utf-8")
-    plan = plan_or_clear_error(lambda: Kinetics600Builder(d, work_dir=d / "w").plan())
+    plan = plan_or_clear_error(lambda: Kinetics600Builder(d).plan())
     if plan is None:
         assert not complete  # refused as a whole only for a header without the needed columns
         return
@@ -168,7 +168,7 @@ segments = st.one_of(
 def test_kinetics_json(pairs: list[tuple[str, Any]]) -> None:
     d = temp_dir()
     (d / "train.json").write_text(json_object(pairs), encoding="utf-8")
-    plan = plan_or_clear_error(lambda: Kinetics600Builder(d, work_dir=d / "w").plan())
+    plan = plan_or_clear_error(lambda: Kinetics600Builder(d).plan())
     assert plan is not None and plan.records_read == len(pairs)
 
 
@@ -204,7 +204,7 @@ def test_activitynet_official_json(pairs: list[tuple[str, Any]], shape: str) -> 
     tax = '[{"nodeId": 136, "nodeName": "Dancing", "parentId": 0}, {"nodeId": 141, "nodeName": "Tango", "parentId": 136}]'
     database = {"ok": json_object(pairs), "list": json.dumps([v for _, v in pairs]), "nodb": "1"}[shape]
     (d / "activity_net.v1-3.min.json").write_text(f'{{"taxonomy": {tax}, "database": {database}}}', encoding="utf-8")
-    plan = plan_or_clear_error(lambda: ActivityNetBuilder(d, work_dir=d / "w").plan())
+    plan = plan_or_clear_error(lambda: ActivityNetBuilder(d).plan())
     if shape != "ok":
         assert plan is None
         return
@@ -227,7 +227,7 @@ def test_activitynet_bsn(pairs: list[tuple[str, Any]], extra_rows: list[tuple[st
     for video, subset in extra_rows:
         w.writerow([video, 1, 1, 1, 1, subset, 1])
     (d / "video_info_new.csv").write_text(buf.getvalue(), encoding="utf-8")
-    plan = plan_or_clear_error(lambda: ActivityNetBuilder(d, work_dir=d / "w").plan())
+    plan = plan_or_clear_error(lambda: ActivityNetBuilder(d).plan())
     if not with_subset:
         assert plan is None
         return
@@ -258,7 +258,7 @@ def test_ucf101_split_lists(train: list[str], test: list[str], end: str) -> None
     plan = plan_or_clear_error(lambda: UCF101Builder(d).plan())
     assert plan is not None
     assert plan.records_read == sum(1 for line in train + test if line.strip())
-    assert all(Path(r.media["path"]).parent == d / "UCF-101" / "SalsaSpin" for r in plan.records)
+    assert all(Path(r.media.path).parent == d / "UCF-101" / "SalsaSpin" for r in plan.records)
 
 
 # -- Let's Dance names and split lists ----------------------------------------------------------
@@ -374,7 +374,7 @@ def test_youtube8m_tfrecords(messages: list[bytes], flip: tuple[int, int] | None
     plan = plan_or_clear_error(builder.plan)
     assert plan is not None
     for record in plan.records:
-        produced = builder.produce(record)  # never raises: every record is a row or an exclusion
+        produced = builder.read_features(record.media, builder.options)  # never raises: every record is a row or an exclusion
         assert produced.read == len(produced.rows) + sum(e.count for e in produced.exclusions)
         if flip is None and cut is None:
             assert produced.read == len(messages)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dance_aggregate.builders.kinetics import Kinetics600Builder, Kinetics600MotionBuilder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder, Kinetics600MotionBuilder
 from dance_aggregate.cli import cli
 from dance_aggregate.dedup.pretraining import load_pretraining_sets, overlap_column, read_id_file
 from dance_aggregate.dedup.splits import assign_splits
@@ -75,8 +75,8 @@ def test_real_kinetics_600_validation_overlap_with_kinetics_400_val(tmp_path: Pa
     clips of the 21 classes the issue counted (the 20 dance classes and marching, now motion)
     share a YouTube video with Kinetics-400 val; 644 of the 1,000 dance clips do."""
     sets = load_pretraining_sets({"k400_val": K400_VAL})
-    dance = Kinetics600Builder(DATA / "kinetics600", work_dir=tmp_path).plan().records
-    motion = Kinetics600MotionBuilder(DATA / "kinetics600", work_dir=tmp_path).plan().records
+    dance = Kinetics600Builder(DATA / "kinetics600").plan().records
+    motion = Kinetics600MotionBuilder(DATA / "kinetics600").plan().records
     issue = [r for r in dance + motion if r.split == "validation" and (r in dance or r.source_label == "marching")]
     assert len(issue) == 1050
     overlap = overlap_column([r.youtube_id for r in issue], sets)

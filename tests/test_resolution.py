@@ -10,13 +10,14 @@ import pytest
 
 from dance_aggregate.builders import registry
 from dance_aggregate.errors import ConfigError
+from dance_aggregate.media.synth import write_video
 from dance_aggregate.pipeline.build import make_builders
 from dance_aggregate.pipeline.request import BuildRequest
-from dance_aggregate.sample.synth import write_video
+from tests.helpers_produce import context, produce_row
 
 
 def test_defaults_per_source() -> None:
-    side = {name: registry.get_config(name).builder.default_encode.max_short_side
+    side = {name: registry.get_config(name).builder.default_max_short_side
             for name in ("ucf101", "activitynet", "kinetics600", "letsdance")}
     assert side == {"ucf101": None, "activitynet": 360, "kinetics600": 360, "letsdance": 360}
 
@@ -26,7 +27,7 @@ def test_max_short_side_overrides_the_default(tmp_path: Path, flag: int | None, 
     req = BuildRequest(configs=["kinetics600"], data_dirs={"kinetics600": tmp_path}, output=tmp_path / "o",
                        max_short_side=flag)
     (builder,) = make_builders(req)
-    assert builder.encode.max_short_side == want
+    assert context(builder, tmp_path / "o", max_short_side=req.max_short_side).encode.max_short_side == want
 
 
 def test_max_short_side_must_be_zero_or_a_real_size(tmp_path: Path) -> None:
@@ -47,5 +48,5 @@ def test_a_720p_mirror_is_stored_at_360(tmp_path: Path, flag: int | None, size: 
                        output=tmp_path / "o", max_short_side=flag)
     (builder,) = make_builders(req)
     (record,) = builder.plan().records
-    row = builder.materialize(record)
+    row = produce_row(builder, record, tmp_path / "o", max_short_side=req.max_short_side)
     assert (row["width"], row["height"]) == size

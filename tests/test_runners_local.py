@@ -12,7 +12,8 @@ import pytest
 
 from dance_aggregate.pipeline.runners import LocalRunner
 from dance_aggregate.pipeline.units import plan_units
-from dance_aggregate.records import ClipRecord
+from dance_aggregate.records import ClipRecord, LocalCut
+from tests.helpers_produce import context
 from tests.helpers_runners import descendants, environment_variable, running, sample_builder, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,12 +74,12 @@ def _record(i: int, split: str, seconds: float | None) -> ClipRecord:
     return ClipRecord(
         id=f"ucf101/v_SalsaSpin_g{i:02d}_c01", source="ucf101", source_id=f"v_SalsaSpin_g{i:02d}_c01", split=split,
         label="salsa", source_label="SalsaSpin", family="latin", group=f"g{i}",
-        start_time=None if seconds is None else 0.0, end_time=seconds, media={"path": f"/x/{i}.avi"},
+        start_time=None if seconds is None else 0.0, end_time=seconds, media=LocalCut(f"/x/{i}.avi"),
     )
 
 
 def test_units_are_planned_longest_first_with_unchanged_parts(sample_sources, tmp_path):
-    builder = sample_builder(sample_sources[0], tmp_path)
+    builder = context(sample_builder(sample_sources[0]), tmp_path)
     seconds = [4.0, 4.0, 30.0, 10.0, 10.0, 2.0, 60.0, 1.0, 8.0]
     records = [_record(i, "test" if i < 3 else "train", s) for i, s in enumerate(seconds)]
     units = plan_units(builder, records, tmp_path / "w", 2)
@@ -94,7 +95,7 @@ def test_units_are_planned_longest_first_with_unchanged_parts(sample_sources, tm
 
 
 def test_units_without_known_length_keep_id_order(sample_sources, tmp_path):
-    builder = sample_builder(sample_sources[0], tmp_path)
+    builder = context(sample_builder(sample_sources[0]), tmp_path)
     records = [_record(i, "train", None) for i in range(7)]
     units = plan_units(builder, records, tmp_path / "w", 2)
     assert [len(u.records) for u in units] == [2, 2, 2, 1]

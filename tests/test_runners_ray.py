@@ -169,10 +169,11 @@ def test_failed_build_resumes_without_redoing_finished_shards(ray_instance, cach
 def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, tmp_path):
     srcs = make_sample(cache)
     from dance_aggregate.pipeline.units import plan_units
+    from tests.helpers_produce import context
     from tests.helpers_runners import sample_builder
 
-    builder = sample_builder(srcs[0], tmp_path)
-    units = plan_units(builder, builder.plan().records, str(tmp_path / "w"), 4)
+    builder = sample_builder(srcs[0])
+    units = plan_units(context(builder, tmp_path), builder.plan().records, str(tmp_path / "w"), 4)
     for u in units:
         u.records = None  # a bug inside the unit function: TypeError in the worker
     with pytest.raises(DanceAggregateError, match=r"\.parquet: failed on Ray"):

@@ -19,7 +19,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from dance_aggregate.builders.kinetics import Kinetics600Builder
+from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from tests.helpers_fetch import FakeTube, make_source
@@ -60,7 +60,7 @@ def build(tmp_path: Path, name: str, tube: FakeTube, **fetch: object) -> tuple[o
     log = tmp_path / f"{name}.argv"
     recording_ffmpeg(out, log)
     opts = FetchOptions(url_template=tube.url_template, backoff_base=0.01, max_attempts=2, **fetch)
-    res = build_config(Kinetics600Builder(data, work_dir=out / ".work", fetch=opts), RunSettings(output=out, progress=False))
+    res = build_config(Kinetics600Builder(data), RunSettings(output=out, progress=False, fetch=opts))
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     with (out / "reports" / "kinetics600.download_ledger.csv").open(newline="") as f:
         ledger = next(csv.DictReader(f))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import dance_aggregate.taxonomy as tax_module
+from dance_aggregate.builders import registry
 from dance_aggregate.errors import TaxonomyError
 from dance_aggregate.schema import features
 from dance_aggregate.taxonomy import MOTION_FAMILY, Taxonomy, load_taxonomy
@@ -36,7 +37,7 @@ GOLDEN = [
 
 @pytest.fixture(scope="module")
 def tax() -> Taxonomy:
-    return load_taxonomy()
+    return registry.taxonomy()
 
 
 def test_classlabel_order_is_the_published_contract(tax):

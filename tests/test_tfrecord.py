@@ -10,7 +10,7 @@ import google_crc32c
 import numpy as np
 import pytest
 
-from dance_aggregate.builders.tfrecord import (
+from dance_aggregate.builders.youtube8m.tfrecord import (
     RecordProblem,
     dequantize,
     frame_record,

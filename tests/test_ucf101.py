@@ -12,7 +12,8 @@ import pytest
 from dance_aggregate.builders.ucf101 import UCF101Builder, UCF101Options
 from dance_aggregate.errors import ConfigError, DataDirError, MediaError
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
-from dance_aggregate.sample.synth import write_ucf_avi
+from dance_aggregate.media.synth import write_ucf_avi
+from tests.helpers_produce import produce_row
 
 DATA = Path(__file__).parent / "data"
 
@@ -44,7 +45,7 @@ def test_real_lists_are_crlf():
 def test_plan_over_real_split_lists(ucf_tree):
     plan = UCF101Builder(ucf_tree).plan()
     assert plan.records_read == 13320  # every line of trainlist01 + testlist01
-    got = {Path(r.media["path"]).name: r.split for r in plan.records}
+    got = {Path(r.media.path).name: r.split for r in plan.records}
     assert got == PRESENT
     reasons = {}
     for e in plan.exclusions:
@@ -128,7 +129,7 @@ def test_real_xvid_mp3_avi_encodes_with_audio(tmp_path):
         assert c.streams.audio[0].codec_context.name.startswith("mp3")
     builder = UCF101Builder(root)
     (record,) = builder.plan().records
-    row = builder.materialize(record)
+    row = produce_row(builder, record, tmp_path / "out")
     assert row["has_audio"] is True
     assert (row["width"], row["height"], row["fps"]) == (320, 240, 25.0)
     assert abs(row["duration"] - 6.56) < 0.1
@@ -151,7 +152,7 @@ def test_corrupt_avi_is_a_media_error_naming_the_file(tmp_path, ucf_tree):
     builder = UCF101Builder(root)
     (record,) = builder.plan().records
     with pytest.raises(MediaError) as err:
-        builder.materialize(record)
+        produce_row(builder, record, tmp_path / "out")
     assert "v_SalsaSpin_g01_c01.avi" in str(err.value)
     assert err.value.reason in ("unreadable media", "no video stream")
 

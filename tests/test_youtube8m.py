@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from dance_aggregate.builders import registry
-from dance_aggregate.builders.tfrecord import dequantize, parse_record, read_records
 from dance_aggregate.builders.youtube8m import YouTube8MBuilder, YouTube8MOptions, shard_split
+from dance_aggregate.builders.youtube8m.sample import make_sample as make_youtube8m
+from dance_aggregate.builders.youtube8m.tfrecord import dequantize, parse_record, read_records
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.pipeline.config import RunSettings, build_config
-from dance_aggregate.sample.makers import make_youtube8m
 from dance_aggregate.schema import features
 from dance_aggregate.training.features import dequantize as dequantize_cell
 from dance_aggregate.training.features import frame_features
@@ -166,8 +166,8 @@ def test_level_option(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptur
 
 
 def test_stray_record_of_other_level_is_counted(tmp_path: Path) -> None:
-    from dance_aggregate.builders.tfrecord import write_records
-    from dance_aggregate.sample.makers import write_youtube8m_vocabulary, youtube8m_records
+    from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary, youtube8m_records
+    from dance_aggregate.builders.youtube8m.tfrecord import write_records
 
     write_youtube8m_vocabulary(tmp_path / "yt" / "vocabulary.csv")
     mixed = youtube8m_records([("v001", [8])], frame_level=False) + youtube8m_records([("f001", [8])], frame_level=True)
@@ -243,8 +243,8 @@ def test_datasets_builder_api(sample_dir: Path, tmp_path: Path) -> None:
 
 
 def test_malformed_records_are_excluded_not_fatal(tmp_path: Path) -> None:
-    from dance_aggregate.builders.tfrecord import make_example, write_records
-    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+    from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
+    from dance_aggregate.builders.youtube8m.tfrecord import make_example, write_records
 
     write_youtube8m_vocabulary(tmp_path / "yt" / "vocabulary.csv")
     good = make_example({"id": b"ok01", "labels": [206], "mean_rgb": np.zeros(1024), "mean_audio": np.zeros(128)})
@@ -280,7 +280,7 @@ def test_sample_vocabulary_holds_every_crosswalk_entity(tmp_path: Path, caplog: 
     alarm), while a trimmed vocabulary still gets the warning."""
     import csv
 
-    from dance_aggregate.sample.makers import write_youtube8m_vocabulary
+    from dance_aggregate.builders.youtube8m.sample import write_youtube8m_vocabulary
 
     vocab = tmp_path / "yt" / "vocabulary.csv"
     write_youtube8m_vocabulary(vocab)

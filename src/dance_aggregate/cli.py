@@ -22,6 +22,7 @@ from dance_aggregate.pipeline.defaults import (
     DEFAULT_PART_SIZE,
     DEFAULT_WORKERS,
 )
+from dance_aggregate.records import ALL_CONFIG
 
 logger = logging.getLogger("dance_aggregate")
 
@@ -240,7 +241,7 @@ def _print_result(result, hidden_warnings: int = 0) -> None:
     if (output / "data").is_dir():  # a dataset is there (a failed first build leaves only .work/)
         click.echo(f"Output: {output}  ({result.elapsed:.1f} s)")
     if accounting:
-        first = "all" if result.all is not None else next(iter(accounting))
+        first = ALL_CONFIG if result.all is not None else next(iter(accounting))
         click.echo(
             "Load it (by its absolute path, from any directory):\n"
             f"  python -c \"from datasets import load_dataset; print(load_dataset('{output}', '{first}'))\""

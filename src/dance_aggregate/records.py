@@ -1,15 +1,112 @@
 """The records that flow from source builders through media encoding to the writer.
 
-A :class:`ClipRecord` is one clip a builder wants in the dataset; it is plain, JSON-able
-data so it crosses process (and Ray) boundaries. An :class:`Exclusion` is a record that
-does not become a row, with its normalised reason; together they make the build
+A :class:`ClipRecord` is one clip a source wants in the dataset; it is plain, JSON-able
+data so it crosses process (and Ray) boundaries. Its ``media`` is a typed plan of how its
+media is made, one of a small closed set the pipeline knows how to carry out:
+
+- :class:`LocalCut`: cut a time range out of a local media file (a mirror, a release);
+- :class:`RemoteCut`: fetch a video (a YouTube range through yt-dlp, or a plain HTTPS file),
+  then cut a range out of it;
+- :class:`FrameRun`: encode a run of numbered still frames (a folder or a zip);
+- :class:`FeatureShard`: read a file of precomputed features with the source's own reader.
+
+Sources only parse and plan; they never fetch, cut or encode. An :class:`Exclusion` is a
+record that does not become a row, with its normalised reason; together they make the build
 accounting add up: ``records read = rows written + records excluded``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+#: Split names used in every config, whatever the source calls them.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+#: The name of the deduplicated config of every pixel source (no source may take it).
+ALL_CONFIG = "all"
+
+
+@dataclass(frozen=True)
+class LocalCut:
+    """Cut ``[start, end)`` (seconds in the file's own time) out of a local media file.
+
+    Attributes:
+        path: The file (any container FFmpeg reads).
+        start: Start in the file (``None``: from its first frame).
+        end: End in the file (``None``: to its end).
+    """
+
+    path: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class RemoteCut:
+    """Fetch a remote video (or a range of it) into the build's cache, then cut
+    ``[start, end)`` out of it. Clips that share a download share one fetch.
+
+    Attributes:
+        youtube_id: The YouTube video (fetched with yt-dlp from the build's URL template).
+        start: Start of the clip in the video's time.
+        end: End of the clip in the video's time.
+        fetch_start: Start of the range to download (``None``: the whole video).
+        fetch_end: End of the range to download.
+    """
+
+    youtube_id: str
+    start: float | None = None
+    end: float | None = None
+    fetch_start: float | None = None
+    fetch_end: float | None = None
+
+
+@dataclass(frozen=True)
+class FrameRun:
+    """Encode a run of numbered still frames (JPEGs) into a clip at ``fps``.
+
+    Attributes:
+        container: The folder of the frames, or the zip holding them (read in place).
+        frames: ``(number, member)`` of every frame present, by number; ``member`` is the
+            path inside the container.
+        first: Number of the clip's first frame.
+        expected: Frames the clip spans (present or missing).
+        missing: Numbers of the frames that are missing (the previous frame is held).
+        fps: Frame rate of the clip.
+        max_missing: Largest fraction of frames missing or unreadable before the clip is
+            excluded (``too many missing frames``).
+        max_short_side: Short side the source asks for (``None``: the build's; ``0``: the
+            frames' own size).
+    """
+
+    container: str
+    frames: tuple[tuple[int, str], ...]
+    first: int
+    expected: int
+    missing: tuple[int, ...] = ()
+    fps: float = 30.0
+    max_missing: float = 0.1
+    max_short_side: int | None = None
+
+
+@dataclass(frozen=True)
+class FeatureShard:
+    """A file of precomputed features (no pixels), read by its source's own reader, which
+    turns it into rows and exclusions (one plan record may stand for many rows).
+
+    Attributes:
+        path: The file.
+        rel: Its path relative to the source's data folder (ids and reports name it so).
+        context: What the reader needs besides the file (JSON-able).
+    """
+
+    path: str
+    rel: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+#: How one record's media is made: the closed set of plans the pipeline carries out.
+MediaPlan: TypeAlias = LocalCut | RemoteCut | FrameRun | FeatureShard
 
 
 @dataclass
@@ -29,7 +126,7 @@ class ClipRecord:
         youtube_id: YouTube id, when known.
         start_time: Start in the original video (s), when known.
         end_time: End in the original video (s), when known.
-        media: Builder-specific instructions to get the pixels (JSON-able).
+        media: How its media is made (:data:`MediaPlan`).
         extra: Extra column values for the row (e.g. YouTube-8M features).
     """
 
@@ -45,7 +142,7 @@ class ClipRecord:
     youtube_id: str | None = None
     start_time: float | None = None
     end_time: float | None = None
-    media: dict[str, Any] = field(default_factory=dict)
+    media: MediaPlan | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,8 +168,10 @@ class ClipRecord:
         return row
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return asdict(self)
+        """JSON-able form (the plan's kind included)."""
+        out = asdict(self)
+        out["media_kind"] = type(self.media).__name__ if self.media is not None else None
+        return out
 
 
 @dataclass
@@ -113,3 +212,18 @@ class Plan:
     def records_read(self) -> int:
         """Every input record the builder looked at (an exclusion may stand for several)."""
         return len(self.records) + sum(e.count for e in self.exclusions)
+
+
+@dataclass
+class Produced:
+    """What one plan record became: rows, exclusions, and the input records read
+    (``read == len(rows) + sum(e.count for e in exclusions)``).
+
+    ``truncated`` notes the rows whose media covers less than their annotated range: they
+    are stored with their true times and counted in the report.
+    """
+
+    rows: list[dict[str, Any]]
+    exclusions: list[Exclusion]
+    read: int
+    truncated: list[dict[str, Any]] = field(default_factory=list)

@@ -1,5 +1,8 @@
 """The shared ``datasets.Features`` of every config, and rows built to match it.
 
+The ``source`` ClassLabel lists the registered sources in registry order, the ``label``
+ClassLabel the labels of the taxonomy in file order (both append only: published contracts).
+
 Every config (one per source, ``all``, ``*_motion``) has exactly these features, so any
 two configs concatenate and the Hub viewer shows the same columns everywhere. Columns a
 source cannot fill are null (``youtube_id`` for UCF101, ``video``/``audio`` for
@@ -20,17 +23,16 @@ from typing import Any
 import pyarrow as pa
 from datasets import Audio, ClassLabel, Features, List, Value, Video
 
+from dance_aggregate.builders import registry
+from dance_aggregate.records import SPLITS
 from dance_aggregate.taxonomy import load_taxonomy
 
-#: The five sources, in ClassLabel order (published contract: append only).
-SOURCES: tuple[str, ...] = ("ucf101", "activitynet", "kinetics600", "letsdance", "youtube8m")
-#: Split names used in every config, whatever the source calls them.
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
+__all__ = ["COLUMNS", "SPLITS", "arrow_schema", "empty_row", "encode_labels", "features", "rows_to_table", "source_names"]
 
 #: Column documentation, rendered into the README and the dataset card.
 COLUMNS: dict[str, str] = {
     "id": "Globally unique, stable id: `<source>/<source_id>` (e.g. `ucf101/v_SalsaSpin_g01_c01`).",
-    "source": "Source dataset (ClassLabel: ucf101, activitynet, kinetics600, letsdance, youtube8m).",
+    "source": "Source dataset (ClassLabel, one name per source).",
     "source_id": "The clip's id in its source (file stem, YouTube id with segment, pseudo id).",
     "youtube_id": "YouTube video id, null where unknown (UCF101, YouTube-8M pseudo ids).",
     "start_time": "Start of the clip in the original video, seconds; null where unknown.",
@@ -64,14 +66,23 @@ COLUMNS: dict[str, str] = {
 }
 
 
-@functools.lru_cache(maxsize=1)
+def source_names() -> tuple[str, ...]:
+    """The names of the ``source`` ClassLabel: every registered source, in registry order."""
+    return registry.source_names()
+
+
 def features() -> Features:
     """The ``datasets.Features`` shared by every config."""
-    labels = ClassLabel(names=load_taxonomy().names)
+    return _features(registry.source_names(), tuple(load_taxonomy().names))
+
+
+@functools.lru_cache(maxsize=4)
+def _features(sources: tuple[str, ...], label_names: tuple[str, ...]) -> Features:
+    labels = ClassLabel(names=list(label_names))
     return Features(
         {
             "id": Value("string"),
-            "source": ClassLabel(names=list(SOURCES)),
+            "source": ClassLabel(names=list(sources)),
             "source_id": Value("string"),
             "youtube_id": Value("string"),
             "start_time": Value("float64"),
@@ -102,10 +113,10 @@ def features() -> Features:
     )
 
 
-def arrow_schema() -> pa.Schema:
-    """Arrow schema of the shared features, with the ``datasets`` metadata that makes
-    ``load_dataset`` restore ``Video``/``Audio``/``ClassLabel`` from Parquet."""
-    return features().arrow_schema
+def arrow_schema(feats: Features | None = None) -> pa.Schema:
+    """Arrow schema of the shared features (or of ``feats``), with the ``datasets`` metadata
+    that makes ``load_dataset`` restore ``Video``/``Audio``/``ClassLabel`` from Parquet."""
+    return (feats or features()).arrow_schema
 
 
 def empty_row() -> dict[str, Any]:
@@ -117,10 +128,10 @@ def empty_row() -> dict[str, Any]:
     return row
 
 
-def encode_labels(row: dict[str, Any]) -> dict[str, Any]:
+def encode_labels(row: dict[str, Any], feats: Features | None = None) -> dict[str, Any]:
     """Turn label ids / source names into ClassLabel indices (in place copy); ``labels``
     gets the ancestors of each of its labels in the label tree."""
-    feats = features()
+    feats = feats or features()
     names = feats["label"].names
     out = dict(row)
     if isinstance(out.get("source"), str):
@@ -134,17 +145,19 @@ def encode_labels(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Build an Arrow table in the shared schema from plain rows.
+def rows_to_table(rows: list[dict[str, Any]], feats: Features | None = None) -> pa.Table:
+    """Build an Arrow table in the shared schema (or ``feats``, the features a worker was
+    handed) from plain rows.
 
     ``label``/``labels``/``source`` may be given as names or indices. ``video``/``audio``
     are ``{"bytes": ..., "path": ...}`` dicts or ``None``.
     """
-    schema = arrow_schema()
+    feats = feats or features()
+    schema = feats.arrow_schema
     full = []
     for row in rows:
         r = empty_row()
         r.update(row)
-        full.append(encode_labels(r))
+        full.append(encode_labels(r, feats))
     columns = {name: [r[name] for r in full] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)

@@ -1,8 +1,10 @@
-"""Source builders: one module per source, each knowing only its source's files.
+"""Sources: one package per source, each knowing only its source's files.
 
-- :mod:`.base`: :class:`~.base.SourceBuilder`, what every builder implements (plan, materialize);
-- :mod:`.youtube`: the shared base of sources that list YouTube ids and time ranges;
-- :mod:`.ucf101`, :mod:`.activitynet`, :mod:`.kinetics`, :mod:`.letsdance`, :mod:`.youtube8m`;
-- :mod:`.tfrecord`: the TensorFlow-free TFRecord reader YouTube-8M needs;
-- :mod:`.registry`: every source and config, declared once.
+- :mod:`.base`: :class:`~.base.Source` (what a source is) and :class:`~.base.SourceBuilder`
+  (what a builder does: parse and plan);
+- :mod:`.registry`: the list of sources, and what the rest of the package asks about them;
+- :mod:`.annotations`: parsing helpers every source shares (records read one by one);
+- :mod:`.youtube`: planning helpers of the sources that list YouTube ids and time ranges;
+- :mod:`.ucf101`, :mod:`.activitynet`, :mod:`.kinetics600`, :mod:`.letsdance`,
+  :mod:`.youtube8m`: the sources.
 """

@@ -1,52 +1,42 @@
-"""The base of every source builder.
+"""What a source is (:class:`Source`) and what its builder does (:class:`SourceBuilder`).
 
-A source builder only knows its source's files. Subclasses set:
+A source is one package under ``builders/`` that exports ``SOURCE``, a :class:`Source`:
+its configs (each with the :class:`SourceBuilder` subclass that plans it), whether its rows
+carry pixels, its dedup priority, whether its media may be redistributed, its part of the
+label crosswalk (``crosswalk.yaml`` beside it, read by :func:`load_crosswalk`), its card
+and licence facts, and the function that writes its built-in sample. The registry
+(:mod:`.registry`) collects the packages; nothing outside ``builders/`` names a source.
 
-- ``source``: the source name (one of :data:`dance_aggregate.schema.SOURCES`);
+A builder only parses and plans. Subclasses set:
+
+- ``source``: the source name (the ``source`` column, the ``--data-dir`` key);
 - ``config_name``: the config it builds (defaults to ``source``);
-- ``layout``: the expected raw layout as a tree, shown when ``--data-dir`` is wrong;
+- ``layout``: the expected raw layout as a tree, shown when ``--data-dir`` is wrong
+  (:func:`layout_from_doc` takes it from the module docstring);
 - ``Options``: a dataclass of the builder's options (validated in ``__post_init__``);
-- :meth:`plan`: parse annotations into records and exclusions (no media work);
-- optionally :meth:`materialize`: turn one record into a full row (the default cuts
-  ``record.media["path"]`` between ``record.media["start"]``/``["end"]`` and re-encodes),
-  or :meth:`produce` when one plan record stands for many rows;
-- optionally :meth:`pass_key` and :meth:`produce_many`: records with the same key (the
-  windows of one source video) are made together, in one decoding pass.
+- :meth:`plan`: parse the annotations into records (each with a typed media plan, see
+  :mod:`dance_aggregate.records`) and exclusions; no media is touched;
+- optionally ``default_max_short_side`` (clips' short side unless ``--max-short-side``),
+  ``fetches`` (its plans may download, so the fetch options apply), ``record_noun``, and
+  :meth:`read_features` for sources whose plans are :class:`~dance_aggregate.records.FeatureShard`.
 
-A builder only knows its source's files: it parses and plans, and makes rows. Which
-configs exist, whether they carry pixels and so on is declared in
-:mod:`dance_aggregate.builders.registry`; the pipeline writes every report.
-Builders are pickled into worker processes, so they hold only plain attributes.
+The pipeline carries the plans out (fetch, cut, encode, write) and writes every report.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dance_aggregate.errors import ConfigError, DataDirError, MediaError
-from dance_aggregate.files.names import safe_stem
-from dance_aggregate.media.avlog import record_context
-from dance_aggregate.media.clip import EncodedClip, EncodeOptions, cut_and_encode
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
+import yaml
 
-
-@dataclass
-class Produced:
-    """What one plan record became: rows, exclusions, and the input records read
-    (``read == len(rows) + sum(e.count for e in exclusions)``).
-
-    ``truncated`` notes the rows whose media covers less than their annotated range
-    (:func:`truncation`): they are stored with their true times and counted in the report.
-    """
-
-    rows: list[dict[str, Any]]
-    exclusions: list[Exclusion]
-    read: int
-    truncated: list[dict[str, Any]] = field(default_factory=list)
+from dance_aggregate.errors import ConfigError, DataDirError, TaxonomyError
+from dance_aggregate.records import FeatureShard, Plan, Produced
+from dance_aggregate.taxonomy import Taxonomy
 
 
 @dataclass
@@ -58,26 +48,24 @@ class SourceOptions:
 
 
 class SourceBuilder:
-    """Base class of the per-source builders.
+    """Base class of the per-source builders: parse raw files into a :class:`Plan`.
 
     Args:
         data_dir: Where the source's raw files are (``--data-dir SOURCE=PATH``).
         options: The builder's options (an instance of ``Options``).
-        encode: How clips are encoded.
-        taxonomy: The label schema (the packaged one by default).
+        taxonomy: The label schema with every source's crosswalk (default: the registry's).
         video_dir: A local mirror of the source's videos, for sources that list ids.
-        work_dir: A folder the builder may use for caches (downloads, ledgers).
     """
 
     source: ClassVar[str]
     config_name: ClassVar[str]
     layout: ClassVar[str] = ""
     Options: ClassVar[type[SourceOptions]] = SourceOptions
-    #: Default encode options for this source (overridable from the CLI).
-    default_encode: ClassVar[EncodeOptions] = EncodeOptions()
-    #: Most plan records in one unit of work (``None``: the build's ``part_size``). A
-    #: YouTube-8M plan record is a whole shard of thousands of videos, so it is 1 there.
-    max_records_per_unit: ClassVar[int | None] = None
+    #: Short side clips are stored at unless ``--max-short-side`` says otherwise (``None``
+    #: keeps the source size).
+    default_max_short_side: ClassVar[int | None] = None
+    #: Whether its plans download media (``RemoteCut``): the fetch options apply.
+    fetches: ClassVar[bool] = False
     #: What one plan record is, as progress bars count it.
     record_noun: ClassVar[str] = "clip"
 
@@ -86,82 +74,40 @@ class SourceBuilder:
         data_dir: str | Path,
         options: SourceOptions | None = None,
         *,
-        encode: EncodeOptions | None = None,
         taxonomy: Taxonomy | None = None,
         video_dir: str | Path | None = None,
-        work_dir: str | Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser()
         self.options = options if options is not None else self.Options()
-        self.encode = encode or self.default_encode
-        self.taxonomy = taxonomy or load_taxonomy()
+        if taxonomy is None:
+            from dance_aggregate.builders.registry import taxonomy as registered
+
+            taxonomy = registered()
+        self.taxonomy = taxonomy
         self.video_dir = Path(video_dir).expanduser() if video_dir else None
-        self.work_dir = Path(work_dir) if work_dir else None
 
     # -- to implement ---------------------------------------------------------------------
     def plan(self) -> Plan:
         """Parse the raw annotation files into records and exclusions."""
         raise NotImplementedError
 
-    def materialize(self, record: ClipRecord) -> dict[str, Any]:
-        """Produce the full row of ``record`` (media encoded).
+    @staticmethod
+    def read_features(shard: FeatureShard, options: Any) -> Produced:
+        """Read one :class:`~dance_aggregate.records.FeatureShard` of this source into rows
+        (a row per video, ``video``/``audio`` null) and exclusions. Runs in a worker; it
+        must be a plain function of its arguments (sources without feature plans never
+        reach it).
 
         Raises:
-            MediaError: the clip cannot be produced; the build records it as excluded
-                with ``error.reason`` and goes on.
+            NotImplementedError: the source plans no feature shards.
         """
-        media = record.media
-        path = media.get("path")
-        if not path:
-            raise MediaError(f"{record.id}: no media path in the record", reason="missing video")
-        clip = cut_and_encode(path, media.get("start"), media.get("end"), self.encode, name=str(path), label=record.id)
-        return clip_row(record, clip)
+        raise NotImplementedError("this source plans no feature shards")
 
-    def produce(self, record: ClipRecord) -> Produced:
-        """Every row ``record`` stands for, with what it excluded and how many input records
-        it read. One clip by default (:meth:`materialize`); a builder whose plan records
-        stand for many input records (a YouTube-8M shard) overrides this.
-
-        Raises:
-            MediaError: the clip cannot be produced (excluded with ``error.reason``).
-        """
-        row = self.materialize(record)
-        note = truncation(record, row)
-        return Produced([row], [], 1, [note] if note else [])
-
-    def pass_key(self, record: ClipRecord) -> str | None:
-        """Records with the same key are made together by :meth:`produce_many` (the
-        windows of one source file, cut in one pass) and are never split between units of
-        work. ``None`` (the default): the record is made alone."""
-        return None
-
-    def produce_many(self, records: list[ClipRecord]) -> list[Produced | Exception]:
-        """:meth:`produce` every record of a unit of work, in order; a record that fails
-        gets its exception in place of its result (one bad record costs only itself).
-
-        libav's warnings while a record is made are logged with its id
-        (:func:`~dance_aggregate.media.avlog.record_context`). Builders whose records share
-        source files override this to cut them in one pass (see :meth:`pass_key`).
-        """
-        out: list[Produced | Exception] = []
-        for record in records:
-            with record_context(record.id):
-                try:
-                    out.append(self.produce(record))
-                except Exception as exc:  # noqa: BLE001 - handed back; run_unit records the exclusion
-                    out.append(exc)
-        return out
-
-    def should_redo(self, exclusions: list[Exclusion]) -> bool:
-        """Whether a unit finished by an earlier run must run again because of what it
-        excluded (e.g. a download that failed for a transient reason). Default: never."""
-        return False
-
-    def expected_failure(self, reason: str) -> bool:
-        """Whether a record failing with ``reason`` is a fact about that record alone (a
-        removed video), which the build's failure cap never counts. Default: none is; every
-        failure of a local source may be a sign of a broken setup."""
-        return False
+    def max_short_side(self, build_value: int | None) -> int | None:
+        """The short side this config's clips are stored at, given the build's
+        (``--max-short-side`` or :attr:`default_max_short_side`); a source option may
+        override it."""
+        return build_value
 
     # -- helpers --------------------------------------------------------------------------
     def layout_error(self, problem: str) -> DataDirError:
@@ -187,6 +133,107 @@ class SourceBuilder:
             return cls.Options(**kwargs)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{cls.config_name}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """One builder config of a source.
+
+    Attributes:
+        name: The config name (``data/<name>/`` in the output folder).
+        builder: The builder class that plans it.
+        default_build: Built by a plain ``dance-aggregate build`` when its source has a
+            ``--data-dir`` (an opt-in config such as a ``*_motion`` one sets ``False``).
+        in_all: Its rows go into the deduplicated ``all`` config (when its source has pixels).
+    """
+
+    name: str
+    builder: type[SourceBuilder]
+    default_build: bool = True
+    in_all: bool = True
+
+    @property
+    def source(self) -> str:
+        """The source the config is built from."""
+        return self.builder.source
+
+    @property
+    def fetches_media(self) -> bool:
+        """Whether its videos may be downloaded (fetch options apply)."""
+        return self.builder.fetches
+
+
+@dataclass
+class SampleSource:
+    """Where a source's generated sample lives and how to build it (what a sample maker
+    returns).
+
+    Attributes:
+        config: The config the sample is built as.
+        data_dir: The raw tree (``--data-dir``).
+        video_dir: Its video mirror (``--video-dir``), if any.
+        options: Options the sample is built with (``-o CONFIG.KEY=VALUE``).
+    """
+
+    config: str
+    data_dir: Path
+    video_dir: Path | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One public dataset and everything the project knows about it.
+
+    Attributes:
+        name: Source name (the ``source`` column, the ``--data-dir`` key).
+        title: Display name.
+        homepage: Where the source is distributed.
+        license: Its terms, in words (shown in the card and ``LICENSE.md``).
+        license_id: The Hub licence id closest to those terms (``other`` when none fits).
+        citation: How to cite it.
+        has_pixels: Rows carry video (YouTube-8M rows carry features only).
+        configs: The configs built from it.
+        dedup_priority: When dedup finds equally good copies of a clip, the copy of the
+            source with the lowest number is kept.
+        crosswalk: Its part of the label crosswalk: source label strings -> canonical labels
+            (``version``, ``labels``, ``exclude``; see ``taxonomy/taxonomy.yaml``).
+        make_sample: Writes its miniature raw tree under a folder and says how to build it.
+    """
+
+    name: str
+    title: str
+    homepage: str
+    license: str
+    license_id: str
+    citation: str
+    has_pixels: bool
+    configs: tuple[Config, ...]
+    dedup_priority: int
+    crosswalk: dict[str, Any]
+    make_sample: Callable[[Path], SampleSource] | None = None
+
+    def card_facts(self) -> dict[str, Any]:
+        """Provenance and licence facts for the dataset card."""
+        return {"name": self.title, "homepage": self.homepage, "license": self.license,
+                "license_id": self.license_id, "citation": self.citation}
+
+
+def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]:
+    """The crosswalk section shipped in a source package (``crosswalk.yaml`` beside its
+    ``__init__``), parsed.
+
+    Raises:
+        TaxonomyError: the file is missing or not a mapping.
+    """
+    try:
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        raise TaxonomyError(f"{package}: no {name} ({exc})") from None
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise TaxonomyError(f"{package}/{name}: expected a mapping with version, labels and exclude")
+    return data
 
 
 def layout_from_doc(doc: str | None) -> str:
@@ -219,55 +266,3 @@ def _coerce(raw: str, annotation: Any, what: str) -> Any:
     except ValueError:
         raise ConfigError(f"{what}: cannot read {raw!r} as {text}") from None
     return raw
-
-
-def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
-    """The full row of a record whose media was encoded into ``clip`` (its media cells are
-    named ``<id with / as ->.mp4`` / ``.flac``, escaped by :func:`safe_stem`).
-
-    Its times say what the MP4 holds: a clip that begins later than asked (a negative
-    start clamped to 0) has its ``start_time`` moved by as much, and a truncated clip (the
-    source ends early) ends at ``start_time + duration``, never at the annotated end.
-    """
-    stem = safe_stem(record.id.replace("/", "-"))
-    row = record.base_row()
-    start, end = record.start_time, record.end_time
-    if start is not None:
-        shift = clip.start - (clip.requested[0] or 0.0)
-        if shift > 1e-9:
-            start = round(start + shift, 6)
-        if clip.truncated and end is not None:
-            end = round(start + clip.duration, 6)
-    row.update(
-        {
-            "start_time": start,
-            "end_time": end,
-            "video": {"bytes": clip.video, "path": f"{stem}.mp4"},
-            "audio": {"bytes": clip.audio_flac, "path": f"{stem}.flac"} if clip.audio_flac else None,
-            "has_audio": clip.has_audio,
-            "duration": round(clip.duration, 6),
-            "fps": round(clip.fps, 6),
-            "width": clip.width,
-            "height": clip.height,
-            "num_frames": clip.num_frames,
-            "frame_hashes": clip.frame_hashes,
-        }
-    )
-    return row
-
-
-def truncation(record: ClipRecord, row: dict[str, Any]) -> dict[str, Any] | None:
-    """A note for the report when ``row`` stores less than ``record``'s annotated range
-    (more than one frame short), else ``None``."""
-    if record.start_time is None or record.end_time is None or row.get("duration") is None:
-        return None
-    asked = record.end_time - record.start_time
-    frame = 1.0 / row["fps"] if row.get("fps") else 0.0
-    if asked - row["duration"] <= frame + 1e-6:
-        return None
-    return {
-        "id": record.id,
-        "annotated": [record.start_time, record.end_time],
-        "stored": [row["start_time"], row["end_time"]],
-        "covered": round(row["duration"] / asked, 4) if asked > 0 else 0.0,
-    }

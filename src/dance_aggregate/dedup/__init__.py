@@ -39,7 +39,7 @@ import pyarrow as pa
 from dance_aggregate.dedup.clusters import Cluster, build_clusters, copy_rank
 from dance_aggregate.dedup.match import Pair, find_pairs
 from dance_aggregate.dedup.splits import Move, assign_splits
-from dance_aggregate.schema import SOURCES
+from dance_aggregate.schema import source_names
 
 #: Columns dedup reads (never the media).
 KEY_COLUMNS: tuple[str, ...] = (
@@ -98,7 +98,7 @@ class Analysis:
 
 
 def _source_name(v: Any) -> str:
-    return SOURCES[v] if isinstance(v, int) else str(v)
+    return source_names()[v] if isinstance(v, int) else str(v)
 
 
 def analyse(

@@ -2,7 +2,7 @@
 
 The best copy of a cluster is the longest (to the second), then the one with the most
 pixels, then one with audio, then the first source in the priority order the caller
-passes (the source registry's ``DEDUP_PRIORITY``), then the smallest id.
+passes (each source's ``dedup_priority`` in the registry), then the smallest id.
 """
 
 from __future__ import annotations

@@ -53,14 +53,12 @@ from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import Accounting, write_reports
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, write_config_from_parts
-from dance_aggregate.records import Exclusion
-from dance_aggregate.schema import SOURCES, arrow_schema, features
+from dance_aggregate.records import ALL_CONFIG, Exclusion
+from dance_aggregate.schema import arrow_schema, features, source_names
 from dance_aggregate.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
-#: Name of the combined config.
-ALL_CONFIG = "all"
 #: Columns read besides the dedup keys: the evidence kept for each member of a cluster.
 EVIDENCE_COLUMNS: tuple[str, ...] = ("label", "source_label", "pretraining_overlap")
 #: Version of the reports' layout: a folder whose reports are older gets ``all`` rebuilt.
@@ -164,7 +162,7 @@ def build_all(
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
     overlap = keys.column("pretraining_overlap").to_pylist()
     train_only = [bool(v) for v in overlap] if pretraining_to_train else None
-    result = analyse(keys, splits, registry.DEDUP_PRIORITY, train_only)
+    result = analyse(keys, splits, registry.dedup_priority(), train_only)
     ids = result.ids
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
@@ -339,7 +337,7 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
                     f"c{n:06d}",
                     result.ids[m],
                     "yes" if m == c.keep else "no",
-                    SOURCES[src[m]] if isinstance(src[m], int) else str(src[m]),
+                    source_names()[src[m]] if isinstance(src[m], int) else str(src[m]),
                     labels[m] or "",
                     source_labels[m] or "",
                     result.splits[m],

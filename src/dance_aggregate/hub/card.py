@@ -37,13 +37,14 @@ from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import DATA_DIR, shard_pattern
 from dance_aggregate.output.stats import pretraining_counts
-from dance_aggregate.schema import COLUMNS, SOURCES, SPLITS, features
+from dance_aggregate.records import ALL_CONFIG
+from dance_aggregate.schema import COLUMNS, SPLITS, features, source_names
 from dance_aggregate.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
 #: Config shown first and loaded by ``load_dataset(folder)`` when present.
-DEFAULT_CONFIG_PREFERENCE = ("all",)
+DEFAULT_CONFIG_PREFERENCE = (ALL_CONFIG,)
 PRETTY_NAME = "Dance Aggregate"
 #: ``license_name`` of the card (the Hub wants a lowercase id) and the file it links.
 LICENSE_NAME = "dance-aggregate-source-terms"
@@ -91,20 +92,20 @@ def size_category(rows: int) -> str:
 def dataset_rows(folder: Path | BuiltFolder) -> int:
     """Rows of the dataset: the ``all`` config when present, else the sum over the source configs."""
     built = BuiltFolder.of(folder)
-    if "all" in built.configs:
-        return built.total_rows("all")
+    if ALL_CONFIG in built.configs:
+        return built.total_rows(ALL_CONFIG)
     return sum(built.total_rows(c) for c in built.configs)
 
 
 def sources_present(folder: Path | BuiltFolder) -> list[str]:
-    """Sources with at least one row in the folder, in :data:`SOURCES` order."""
+    """Sources with at least one row in the folder, in ``source`` ClassLabel order."""
     built = BuiltFolder.of(folder)
     names = features()["source"].names
     seen: set[str] = set()
     for config in built.configs:
         for values in built.column(config, "source").values():
             seen.update(names[i] for i in values if i is not None)
-    return [s for s in SOURCES if s in seen]
+    return [s for s in source_names() if s in seen]
 
 
 def card_data(folder: Path | BuiltFolder) -> DatasetCardData:
@@ -183,7 +184,7 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
     columns = [{"name": n, "type": _type_name(feats[n]), "doc": COLUMNS.get(n, "")} for n in feats]
     info = source_info()
     present = sources_present(built)
-    sources = [{**info[s], "config": s, "in_build": s in present} for s in SOURCES if s in info]
+    sources = [{**info[s], "config": s, "in_build": s in present} for s in source_names() if s in info]
     chart_config = default_config(configs)
     example = example_config(configs)
     shard_counts = [len(in_split) for c in configs for in_split in built.shards(c).values()] or [1]
@@ -231,7 +232,7 @@ def _has_pixels(config: str) -> bool:
     try:
         return registry.source(registry.get_config(config).source).has_pixels
     except DanceAggregateError:
-        return config == "all"  # `all` holds pixel sources only; it is not a registry config
+        return config == ALL_CONFIG  # `all` holds pixel sources only; it is not a registry config
 
 
 def pretraining_rows(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
@@ -257,7 +258,7 @@ def pretraining_rows(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
 
 def pretraining_moved(folder: Path | BuiltFolder) -> str:
     """How many rows ``all`` moved to train for pretraining overlap ("" when the option was off)."""
-    counts = pretraining_counts(folder, "all")
+    counts = pretraining_counts(folder, ALL_CONFIG)
     if not counts or "moved_to_train" not in counts:
         return ""
     moved = counts["moved_to_train"]
@@ -312,7 +313,7 @@ def license_text(folder: Path | BuiltFolder) -> str:
         "| source | terms | homepage |",
         "| --- | --- | --- |",
     ]
-    for s in sources_present(folder) or list(SOURCES):
+    for s in sources_present(folder) or list(source_names()):
         if s in info:
             lines.append(f"| {info[s]['name']} (`{s}`) | {info[s]['license']} | {info[s]['homepage']} |")
     lines += ["", "The dance_aggregate code that builds the dataset is released under Apache-2.0.", ""]

@@ -38,6 +38,7 @@ from dance_aggregate.dedup.leakage import check_no_leaks
 from dance_aggregate.errors import DanceAggregateError, OutputError
 from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT
+from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import features
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def check_card(folder: Path | BuiltFolder, card_text: str | None = None) -> Chec
     defaults = [c for c, v in meta.items() if v.get("default")]
     if len(defaults) != 1:
         problems.append(f"expected exactly one config with `default: true`, got {defaults or 'none'}")
-    elif "all" in present and defaults != ["all"]:
+    elif ALL_CONFIG in present and defaults != [ALL_CONFIG]:
         problems.append(f"the default config is {defaults[0]!r}, expected 'all'")
     expected = features()
     for config in present:
@@ -261,10 +262,10 @@ def check_leakage(folder: Path | BuiltFolder) -> CheckResult:
     """No group / YouTube id in two splits of ``all``."""
     name = "leakage"
     built = BuiltFolder.of(folder)
-    if "all" not in built.configs:
+    if ALL_CONFIG not in built.configs:
         return CheckResult(name, WARN, "no `all` config in the folder: nothing to check")
     try:
-        check_no_leaks(built, "all")
+        check_no_leaks(built, ALL_CONFIG)
     except OutputError as exc:
         return CheckResult(name, FAIL, str(exc))
     return CheckResult(name, OK, "no group or YouTube id in two splits of `all`")

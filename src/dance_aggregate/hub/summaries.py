@@ -27,6 +27,7 @@ from typing import Any
 from dance_aggregate.files.csvfiles import read_rows
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import LEDGER_SUFFIX
+from dance_aggregate.records import ALL_CONFIG
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def dedup_summary(folder: Path | BuiltFolder) -> list[dict[str, str]]:
     """``[{"what", "value"}]`` lines about deduplication (empty when nothing is known)."""
     built = BuiltFolder.of(folder)
     out: list[dict[str, str]] = []
-    report = built.report("all")
+    report = built.report(ALL_CONFIG)
     for key in _DEDUP_KEYS:
         section = (report or {}).get(key)
         if isinstance(section, dict):
@@ -75,9 +76,9 @@ def dedup_summary(folder: Path | BuiltFolder) -> list[dict[str, str]]:
                 clusters.add(str(c))
         what = f"lines in `reports/{path.name}`"
         out.append({"what": what, "value": f"{n}" + (f" ({len(clusters)} clusters)" if clusters else "")})
-    if "all" in built.configs:
+    if ALL_CONFIG in built.configs:
         rows = with_dups = 0
-        for col in built.column("all", "duplicate_ids").values():
+        for col in built.column(ALL_CONFIG, "duplicate_ids").values():
             rows += len(col)
             with_dups += sum(1 for v in col if v)
         out.append({"what": "rows of `all` that list other copies in `duplicate_ids`", "value": f"{with_dups} of {rows}"})

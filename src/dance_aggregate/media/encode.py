@@ -38,7 +38,7 @@ class EncodeOptions:
     Attributes:
         max_short_side: Downscale so the shorter side is at most this many pixels
             (``None`` keeps the source size). Never upscales. Builders set their own
-            default (``default_encode``; see README, "Resolution").
+            default (``default_max_short_side``; see README, "Resolution").
         crf: libx264 constant rate factor (lower is better quality, larger files).
         preset: libx264 preset.
         audio_bitrate: AAC bitrate in bits per second.

@@ -14,6 +14,7 @@ from typing import Any
 
 from dance_aggregate.errors import OutputError
 from dance_aggregate.output.folder import BuiltFolder
+from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import features
 
 
@@ -129,10 +130,10 @@ def format_stats(data: dict[str, Any]) -> str:
                 moved = ", ".join(f"{k} {v}" for k, v in sorted(pre["moved_to_train"].items())) or "none"
                 lines.append(f"  moved to train for pretraining overlap: {moved}")
         dd = c.get("dedup")
-        if dd and (dd.get("clusters") or config == "all"):
+        if dd and (dd.get("clusters") or config == ALL_CONFIG):
             tiers = ", ".join(f"tier {t}: {n}" for t, n in dd["clusters_by_tier"].items()) or "none"
             lines.append(
                 f"  dedup: {dd['clusters']} duplicate cluster(s) ({tiers}) over {dd['clips']} clips; "
-                f"{dd['duplicates_removed'] if config == 'all' else 0} copies removed; {dd['split_moves']} split move(s)"
+                f"{dd['duplicates_removed'] if config == ALL_CONFIG else 0} copies removed; {dd['split_moves']} split move(s)"
             )
     return "\n".join(lines)

@@ -21,7 +21,6 @@ from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
 from dance_aggregate.errors import DanceAggregateError, DiskFullError
 from dance_aggregate.files.atomic import disk_full_error, is_disk_full
-from dance_aggregate.output.layout import WORK_DIR
 from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
 from dance_aggregate.output.reports import Accounting
 from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
@@ -89,13 +88,15 @@ def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequenc
     """
     runner, owned = make_runner(request)
     result = BuildResult(output=request.output)
-    settings = RunSettings(
-        output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-        work_dir=request.work_dir, shards=request.shards, pretraining=pretraining,
-        failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
-    )
     try:
-        builders = make_builders(request, names, shared_politeness(runner, names, request))
+        settings = RunSettings(
+            output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
+            work_dir=request.work_dir, shards=request.shards, pretraining=pretraining,
+            failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
+            fetch=request.fetch, max_short_side=request.max_short_side,
+            politeness=shared_politeness(runner, names, request),
+        )
+        builders = make_builders(request, names)
         for builder in builders:
             try:
                 result.configs.append(build_config(builder, settings))
@@ -177,31 +178,23 @@ def config_names(request: BuildRequest) -> list[str]:
     return names
 
 
-def make_builders(request: BuildRequest, names: list[str] | None = None, politeness: Any = None) -> list[SourceBuilder]:
+def make_builders(request: BuildRequest, names: list[str] | None = None) -> list[SourceBuilder]:
     """The configured builder of every config the request builds (options parsed and
     checked before any work starts).
 
     Args:
         request: The build request.
         names: The configs (default: :func:`config_names`).
-        politeness: The pause shared by downloaders (``None``: each machine's own).
     """
     builders = []
     for name in names if names is not None else config_names(request):
         cfg = registry.get_config(name)
         cls = cfg.builder
-        encode = cls.default_encode
-        if request.max_short_side is not None:  # 0: keep the source size
-            encode = replace(encode, max_short_side=request.max_short_side or None)
-        extra = {"fetch": request.fetch, "politeness": politeness} if cfg.fetches_media else {}
         builders.append(
             cls(
                 request.data_dirs[cfg.source],
                 cls.parse_options(request.options.get(name, {})),
-                encode=encode,
                 video_dir=request.video_dirs.get(cfg.source),
-                work_dir=request.output / WORK_DIR,
-                **extra,
             )
         )
     return builders

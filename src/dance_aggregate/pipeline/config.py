@@ -1,8 +1,10 @@
 """Building one config: plan -> units -> runner -> final shards -> reports.
 
-1. the source builder parses its raw files into records and exclusions (its *plan*);
+1. the source builder parses its raw files into records and exclusions (its *plan*), each
+   record with a typed media plan;
 2. records are cut into units (:mod:`.units`); units an earlier run finished are skipped;
-3. a runner encodes the other units into Parquet parts;
+3. a runner carries out the other units' plans (:mod:`.execute`: fetch, cut, encode) into
+   Parquet parts;
 4. the parts become the config's final shards, swapped in atomically, after the split rule
    (a duplicate cluster or a group of the config never straddles splits);
 5. the pipeline writes the config's reports: ``reports/<config>.json``, the excluded
@@ -37,11 +39,12 @@ import pyarrow as pa
 from dance_aggregate import __version__
 from dance_aggregate.builders.annotations import UNEXPECTED
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.builders.youtube import YouTubeSourceBuilder, fetch_requests
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
 from dance_aggregate.errors import TooManyFailures
+from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.files.atomic import staged_writes
+from dance_aggregate.media.clip import EncodeOptions
 from dance_aggregate.output import parts
 from dance_aggregate.output.layout import WORK_DIR, ledger_path
 from dance_aggregate.output.reports import Accounting, accounting_from, report_files
@@ -52,11 +55,12 @@ from dance_aggregate.pipeline.defaults import (
     DEFAULT_OUTPUT,
     DEFAULT_PART_SIZE,
 )
+from dance_aggregate.pipeline.execute import ProduceContext, fetch_requests
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
 from dance_aggregate.progress import progress_bar
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.schema import SPLITS, arrow_schema
+from dance_aggregate.schema import SPLITS, arrow_schema, features
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +115,11 @@ class RunSettings:
         pretraining: Sets of YouTube ids (:mod:`dance_aggregate.dedup.pretraining`) that
             fill each row's ``pretraining_overlap`` as the shards are written.
         shards: Shards per split of the final output (``None``: sized automatically).
+        fetch: How videos missing from a mirror are fetched (configs that download only).
+        max_short_side: Short side of the stored clips (``None``: each source's default;
+            ``0``: the source size).
+        politeness: The pause shared by downloaders (``None``: each machine's file lock; a
+            cluster build passes a Ray actor).
     """
 
     output: Path = DEFAULT_OUTPUT
@@ -121,6 +130,9 @@ class RunSettings:
     failure_cap: FailureCap = field(default_factory=FailureCap)
     pretraining: Sequence[PretrainingSet] = ()
     shards: int | None = None
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+    max_short_side: int | None = None
+    politeness: Any = None
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -136,6 +148,28 @@ class RunSettings:
     def get_work_dir(self) -> str:
         """The work folder (local path or URL) that holds the parts."""
         return str(self.work_dir) if self.work_dir else str(self.output / WORK_DIR)
+
+    def fetch_folder(self, source: str) -> Path:
+        """Cache, ledger and locks of a source's downloads (``<output>/.work/fetch/<source>``,
+        always local: locks and the cache need a file system)."""
+        return self.output / WORK_DIR / "fetch" / source
+
+    def context(self, builder: SourceBuilder) -> ProduceContext:
+        """What a worker needs to carry out ``builder``'s plans."""
+        short = builder.default_max_short_side if self.max_short_side is None else (self.max_short_side or None)
+        fetches = type(builder).fetches
+        reader = type(builder).read_features
+        return ProduceContext(
+            config=builder.config_name,
+            source=builder.source,
+            encode=EncodeOptions(max_short_side=builder.max_short_side(short)),
+            features=features(),
+            options=builder.options,
+            read_features=None if reader is SourceBuilder.read_features else reader,
+            fetch=self.fetch if fetches else None,
+            fetch_folder=str(self.fetch_folder(builder.source)) if fetches else None,
+            politeness=self.politeness if fetches else None,
+        )
 
 
 @dataclass
@@ -191,12 +225,13 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     tally = _Tally(read=sum(e.count for e in plan.exclusions), exclusions=list(plan.exclusions))
     folder = settings.output
     local_roots = _local_roots(builder, settings)
+    ctx = settings.context(builder)
     try:
-        _run_units(builder, plan.records, settings, tally)
+        _run_units(builder, ctx, plan.records, settings, tally)
     finally:
         # Also after an interruption: the ledger says what was fetched so far.
-        if isinstance(builder, YouTubeSourceBuilder):
-            _write_download_ledger(builder, plan.records, folder, local_roots)
+        if ctx.fetch_folder is not None:
+            _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots)
     timings["units"] = time.monotonic() - t0 - timings["plan"]
     final = _SplitRule.of(tally.parts_by_split)
     acc = accounting_from(config, tally.read, final.rows_by_split(), tally.exclusions)
@@ -207,7 +242,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         "config": config,
         "source": builder.source,
         "builder_options": _without_local_paths(asdict(builder.options)),
-        "encode_options": asdict(builder.encode),
+        "encode_options": asdict(ctx.encode),
         # The folder's name only: reports are published, local paths are not.
         "data_dir": Path(builder.data_dir).name,
         "dance_aggregate_version": __version__,
@@ -235,7 +270,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
 
 def _local_roots(builder: SourceBuilder, settings: RunSettings) -> list[Path]:
     """The local folders a report's details may name, and which it must not publish."""
-    roots = [builder.data_dir, builder.video_dir, builder.work_dir, settings.work_dir]
+    roots = [builder.data_dir, builder.video_dir, settings.output / WORK_DIR, settings.work_dir]
     return [Path(r) for r in roots if r is not None and "://" not in str(r)]
 
 
@@ -253,12 +288,14 @@ def _check_plan(plan: Plan, cap: FailureCap, config: str) -> None:
         cap.check(config, plan.records_read, counts, {UNEXPECTED: unexpected[0].detail}, plan.records_read, "record")
 
 
-def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunSettings, tally: _Tally) -> None:
+def _run_units(
+    builder: SourceBuilder, ctx: ProduceContext, records: list[ClipRecord], settings: RunSettings, tally: _Tally
+) -> None:
     """Run every unit of the plan not finished by an earlier run, with a progress bar."""
     config = builder.config_name
     planned_exclusions = sum(e.count for e in tally.exclusions)
     todo = []
-    for unit in plan_units(builder, records, settings.get_work_dir(), settings.part_size):
+    for unit in plan_units(ctx, records, settings.get_work_dir(), settings.part_size):
         res = finished_result(unit)
         if res is None:
             todo.append(unit)
@@ -285,7 +322,7 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
             bar.update(res.planned)
             tried += res.planned
             for reason, n in res.failed.items():
-                if not builder.expected_failure(reason):
+                if not ctx.expected_failure(reason):
                     failed[reason] += n
                     examples.setdefault(reason, next((e.detail for e in res.exclusions if e.reason == reason), ""))
             settings.failure_cap.check(config, tried, failed, examples, len(records) - n_done, noun)
@@ -297,25 +334,25 @@ def _run_units(builder: SourceBuilder, records: list[ClipRecord], settings: RunS
 
 
 def _write_download_ledger(
-    builder: YouTubeSourceBuilder, records: list[ClipRecord], folder: Path, local_roots: list[Path]
+    config: str, fetch_folder: Path, records: list[ClipRecord], folder: Path, local_roots: list[Path]
 ) -> None:
     """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, with
     no local path of ``local_roots`` or ``folder`` in it."""
     requests = fetch_requests(records)
-    if not requests or builder.work_dir is None:
+    if not requests:
         return
     from dance_aggregate.fetch.ledger import Ledger, write_ledger_csv
 
-    ledger = Ledger(builder.fetch_folder() / "ledger")
+    ledger = Ledger(fetch_folder / "ledger")
     entries = ledger.entries([r.key for r in requests])
     seen = {e.key for e in entries}
     counts = write_ledger_csv(
-        ledger_path(folder, builder.config_name),
+        ledger_path(folder, config),
         entries,
         [(r.key, r.youtube_id) for r in requests if r.key not in seen],
         local_roots=[*local_roots, folder],
     )
-    logger.info("%s: download ledger: %s", builder.config_name, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    logger.info("%s: download ledger: %s", config, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
 @dataclass

@@ -42,12 +42,11 @@ from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
 from dance_aggregate.output.layout import DATA_DIR
 from dance_aggregate.pipeline.build import build
 from dance_aggregate.pipeline.request import BuildRequest
+from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import SPLITS, arrow_schema, features
 
 logger = logging.getLogger(__name__)
 
-#: The combined config.
-ALL = "all"
 #: Rows per Arrow table yielded (video rows are large: keep batches small).
 _BATCH = 16
 
@@ -82,13 +81,13 @@ class DanceAggregateConfig(datasets.BuilderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.name != ALL:
+        if self.name != ALL_CONFIG:
             registry.get_config(self.name)  # raises ConfigError for an unknown config
 
     def request(self, output: Path) -> BuildRequest:
         """The :class:`BuildRequest` this config stands for."""
         fetch = self.fetch or FetchOptions(url_template=self.url_template, offline=self.offline)
-        if self.name == ALL:
+        if self.name == ALL_CONFIG:
             if not self.data_dirs:
                 raise ConfigError(
                     "all: pass data_dirs={source: path} for the pixel sources to combine, e.g. "
@@ -120,7 +119,7 @@ class DanceAggregate(datasets.ArrowBasedBuilder):
     BUILDER_CONFIG_CLASS = DanceAggregateConfig
     BUILDER_CONFIGS = [
         *(DanceAggregateConfig(name=c.name, description=c.builder.__doc__ or "") for c in registry.configs()),
-        DanceAggregateConfig(name=ALL, description="Every pixel source, deduplicated, splits without leaks."),
+        DanceAggregateConfig(name=ALL_CONFIG, description="Every pixel source, deduplicated, splits without leaks."),
     ]
     DEFAULT_CONFIG_NAME = registry.config_names()[0]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate.builders import registry
-from dance_aggregate.dedup.combine import ALL_CONFIG
 from dance_aggregate.dedup.pretraining import check_id_file
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
@@ -27,6 +26,7 @@ from dance_aggregate.pipeline.defaults import (
     DEFAULT_WORKERS,
 )
 from dance_aggregate.pipeline.runners import Runner
+from dance_aggregate.records import ALL_CONFIG
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class BuildRequest:
         work_dir: Where units write their parts: a path or fsspec URL every worker reaches
             (default ``<output>/.work``).
         max_short_side: Downscale video so its shorter side is at most this many pixels;
-            0 keeps the source size (default: each source's ``default_encode``).
+            0 keeps the source size (default: each source's ``default_max_short_side``).
         shards: Shards per split of every config built, and of ``all`` (``--shards N``;
             ``None``: sized automatically, at most 500 MB each and up to 16 per split). Pick
             a multiple of nodes x DataLoader workers for streaming.

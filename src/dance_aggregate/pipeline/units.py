@@ -2,8 +2,8 @@
 
 A unit's part name holds a hash of its records and options, so a rerun with the same input
 finds the parts an earlier run finished (part and manifest both present) and skips them.
-:func:`run_unit` is what a runner calls in a worker process: it makes every row of its
-records through the builder, excludes a broken record with its reason (never fatal; only a
+:func:`run_unit` is what a runner calls in a worker process: it carries out the media plans
+of its records (:mod:`.execute`), excludes a broken record with its reason (never fatal; only a
 full disk, which every record would meet, stops the unit), and writes the part, then the
 manifest. Its result says which records failed and why, for the failure cap of
 :mod:`.config`.
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from dance_aggregate import __version__
-from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.errors import DanceAggregateError, DiskFullError, MediaError
 from dance_aggregate.files.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output import parts
-from dance_aggregate.records import ClipRecord, Exclusion
+from dance_aggregate.pipeline.execute import ProduceContext, produce_records
+from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard
 from dance_aggregate.schema import arrow_schema, rows_to_table
 
 logger = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class WorkUnit:
-    """One unit of work: encode ``records`` into the part at ``path``."""
+    """One unit of work: carry out the plans of ``records`` into the part at ``path``."""
 
-    builder: SourceBuilder
+    context: ProduceContext
     config: str
     split: str
     records: list[ClipRecord]
@@ -81,42 +81,42 @@ class UnitResult:
     truncated: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _unit_key(builder: SourceBuilder, records: list[ClipRecord]) -> str:
+def _unit_key(ctx: ProduceContext, records: list[ClipRecord]) -> str:
     h = hashlib.sha1()
     h.update(__version__.encode())
     # Parts written under another schema (e.g. float32 frame features) are not reused.
-    h.update(arrow_schema().to_string(show_schema_metadata=False).encode())
-    h.update(repr(builder.options).encode())
-    h.update(repr(builder.encode).encode())
+    h.update(arrow_schema(ctx.features).to_string(show_schema_metadata=False).encode())
+    h.update(repr(ctx.options).encode())
+    h.update(repr(ctx.encode).encode())
     for r in records:
         h.update(json.dumps(r.to_dict(), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
-def plan_units(builder: SourceBuilder, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
+def plan_units(ctx: ProduceContext, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
     """Cut records into units of at most ``part_size`` records per split (deterministic),
     longest first.
 
-    ``work`` is the work folder, a local path or an fsspec URL. A builder may cap the
-    records per unit (``max_records_per_unit``): a YouTube-8M record is a whole shard.
-    Records with the same :meth:`~SourceBuilder.pass_key` that follow each other in id
-    order (the windows of one video) stay in one unit, so they are cut in one pass; such
-    a unit may exceed ``part_size``. Records are cut in id order (so a part's name depends
+    ``work`` is the work folder, a local path or an fsspec URL. A feature shard is a unit
+    on its own (it stands for thousands of rows). Records with the same
+    :meth:`~.execute.ProduceContext.pass_key` that follow each other in id order (the
+    windows of one video) stay in one unit, so they are cut in one pass; such a unit may
+    exceed ``part_size``. Records are cut in id order (so a part's name depends
     only on its records and options, and a resumed build finds it); the units are then
     ordered by :func:`expected_seconds`, longest first, so that the last units of a build
     are short ones and no worker is left alone with a long unit while the others idle.
     """
-    if builder.max_records_per_unit is not None:
-        part_size = min(part_size, builder.max_records_per_unit)
+    if any(isinstance(r.media, FeatureShard) for r in records):
+        part_size = 1
     by_split: dict[str, list[ClipRecord]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.id):
         by_split[r.split].append(r)
     units = []
     for split in sorted(by_split):
-        for chunk in _chunks(builder, by_split[split], part_size):
-            key = _unit_key(builder, chunk)
-            path = parts.join(work, "parts", builder.config_name, f"{split}-{key}.parquet")
-            units.append(WorkUnit(builder, builder.config_name, split, chunk, path))
+        for chunk in _chunks(ctx, by_split[split], part_size):
+            key = _unit_key(ctx, chunk)
+            path = parts.join(work, "parts", ctx.config, f"{split}-{key}.parquet")
+            units.append(WorkUnit(ctx, ctx.config, split, chunk, path))
     cost = expected_seconds(records)
     # sorted() is stable: units of equal cost keep the (split, id) order.
     return sorted(units, key=lambda u: -sum(cost(r) for r in u.records))
@@ -138,14 +138,14 @@ def expected_seconds(records: list[ClipRecord]) -> Callable[[ClipRecord], float]
     return cost
 
 
-def _chunks(builder: SourceBuilder, records: list[ClipRecord], size: int) -> list[list[ClipRecord]]:
+def _chunks(ctx: ProduceContext, records: list[ClipRecord], size: int) -> list[list[ClipRecord]]:
     """``records`` in runs of ``size``, a run running on while the next record shares the
     last one's pass key."""
     chunks: list[list[ClipRecord]] = []
     chunk: list[ClipRecord] = []
     last_key: str | None = None
     for r in records:
-        key = builder.pass_key(r)
+        key = ctx.pass_key(r)
         if len(chunk) >= size and (key is None or key != last_key):
             chunks.append(chunk)
             chunk = []
@@ -158,12 +158,12 @@ def _chunks(builder: SourceBuilder, records: list[ClipRecord], size: int) -> lis
 
 def finished_result(unit: WorkUnit) -> UnitResult | None:
     """The result an earlier run left for ``unit``, or ``None`` when it must (re)run
-    (not finished, or finished with exclusions the builder wants to retry)."""
+    (not finished, or finished with exclusions worth retrying, such as transient download failures)."""
     if not unit.is_done():
         return None
     done = parts.read_manifest(unit.path)
     excl = [Exclusion(**e) for e in done["exclusions"]]
-    if unit.builder.should_redo(excl):
+    if unit.context.should_redo(excl):
         return None
     read = done.get("read", done["rows"] + sum(e.count for e in excl))
     return UnitResult(unit.path, unit.split, done["rows"], excl, skipped=True, read=read, planned=len(unit.records),
@@ -180,7 +180,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     failed: Counter[str] = Counter()
     truncated: list[dict[str, Any]] = []
     read = 0
-    for record, produced in zip(unit.records, unit.builder.produce_many(unit.records), strict=True):
+    for record, produced in zip(unit.records, produce_records(unit.records, unit.context), strict=True):
         if isinstance(produced, Exception):
             exclusions.append(_excluded(record, produced))
             failed[exclusions[-1].reason] += 1
@@ -190,7 +190,8 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         exclusions.extend(produced.exclusions)
         truncated.extend(produced.truncated)
         read += produced.read
-    table = rows_to_table(rows) if rows else arrow_schema().empty_table()
+    feats = unit.context.features
+    table = rows_to_table(rows, feats) if rows else arrow_schema(feats).empty_table()
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)

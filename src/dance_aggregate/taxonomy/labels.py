@@ -1,6 +1,8 @@
 """The shared dance label schema: canonical labels, families and per-source crosswalks.
 
-The schema lives in ``taxonomy/taxonomy.yaml`` inside the package. Its ``labels`` order is the
+The labels live in ``taxonomy/taxonomy.yaml`` inside the package; each source's crosswalk
+ships in its own package and is added with :meth:`Taxonomy.with_crosswalks` (the source
+registry does it: ``dance_aggregate.builders.registry.taxonomy()``). Its ``labels`` order is the
 index order of the ``label`` ClassLabel in every config and is part of the published
 contract (append only). Every label names its parent: the labels form a tree whose root
 ``dance`` is the ancestor of every dance label (non-dance ``motion`` labels are roots of
@@ -9,8 +11,8 @@ their own), and a row's ``labels`` holds its label and all its ancestors
 (:func:`normalize_label`); rows keep the source's own string in ``source_label``.
 
 Example:
-    >>> from dance_aggregate.taxonomy import load_taxonomy
-    >>> tax = load_taxonomy()
+    >>> from dance_aggregate.builders.registry import taxonomy
+    >>> tax = taxonomy()
     >>> tax.map("kinetics600", "salsa dancing").label
     'salsa'
     >>> tax.map("kinetics600", " Salsa  Dancing ").label
@@ -113,11 +115,10 @@ class Taxonomy:
                 )
                 for d in data["labels"]
             ]
-            raw_crosswalk = data["crosswalk"]
         except (KeyError, TypeError) as exc:
             raise TaxonomyError(
-                f"{origin}: missing or malformed section {exc}; expected families, labels (each with id, name, "
-                f"family and parent, null for a root), crosswalk"
+                f"{origin}: missing or malformed section {exc}; expected families and labels (each with id, name, "
+                f"family and parent, null for a root)"
             ) from exc
         self._by_id = {label.id: label for label in self.labels}
         if len(self._by_id) != len(self.labels):
@@ -127,33 +128,55 @@ class Taxonomy:
                 raise TaxonomyError(f"{origin}: label {label.id!r} has unknown family {label.family!r}")
         self._check_tree()
         self.crosswalks: dict[str, SourceCrosswalk] = {}
-        for source, spec in raw_crosswalk.items():
-            mappings: dict[str, Mapping] = {}
-            for source_label, m in (spec.get("labels") or {}).items():
-                if m["label"] not in self._by_id:
-                    raise TaxonomyError(
-                        f"{origin}: crosswalk {source}/{source_label!r} points at unknown label {m['label']!r}"
-                    )
-                if m["match"] not in MATCH_KINDS:
-                    raise TaxonomyError(
-                        f"{origin}: crosswalk {source}/{source_label!r} has match {m['match']!r}; "
-                        f"expected one of {MATCH_KINDS}"
-                    )
-                mappings[str(source_label)] = Mapping(
-                    source=source,
-                    source_label=str(source_label),
-                    label=m["label"],
-                    match=m["match"],
-                    family=self._by_id[m["label"]].family,
-                    index=m.get("index"),
+        for source, spec in (data.get("crosswalk") or {}).items():
+            self.crosswalks[source] = self._crosswalk(source, spec, origin)
+
+    def with_crosswalks(self, crosswalks: dict[str, dict[str, Any]], origin: str = "source packages") -> Taxonomy:
+        """A copy of this taxonomy with these sources' crosswalks added (each source's part
+        ships in its package, see :mod:`dance_aggregate.builders.base`).
+
+        Raises:
+            TaxonomyError: a crosswalk names an unknown label or match kind, or is malformed.
+        """
+        out = object.__new__(Taxonomy)
+        out.__dict__.update(self.__dict__)
+        out.crosswalks = dict(self.crosswalks)
+        for source, spec in crosswalks.items():
+            out.crosswalks[source] = self._crosswalk(source, spec, f"{origin}: {source}")
+        return out
+
+    def _crosswalk(self, source: str, spec: Any, origin: str) -> SourceCrosswalk:
+        """One source's crosswalk, checked against the labels."""
+        if not isinstance(spec, dict):
+            raise TaxonomyError(f"{origin}: the crosswalk of {source!r} is not a mapping (version, labels, exclude)")
+        mappings: dict[str, Mapping] = {}
+        for source_label, m in (spec.get("labels") or {}).items():
+            if not isinstance(m, dict) or "label" not in m or "match" not in m:
+                raise TaxonomyError(f"{origin}: crosswalk {source}/{source_label!r} needs label and match, got {m!r}")
+            if m["label"] not in self._by_id:
+                raise TaxonomyError(
+                    f"{origin}: crosswalk {source}/{source_label!r} points at unknown label {m['label']!r}"
                 )
-            self.crosswalks[source] = SourceCrosswalk(
+            if m["match"] not in MATCH_KINDS:
+                raise TaxonomyError(
+                    f"{origin}: crosswalk {source}/{source_label!r} has match {m['match']!r}; "
+                    f"expected one of {MATCH_KINDS}"
+                )
+            mappings[str(source_label)] = Mapping(
                 source=source,
-                version=str(spec.get("version", "")),
-                labels=mappings,
-                exclude={str(k): str(v) for k, v in (spec.get("exclude") or {}).items()},
-                taxonomy_roots=tuple(spec.get("taxonomy_roots") or ()),
+                source_label=str(source_label),
+                label=m["label"],
+                match=m["match"],
+                family=self._by_id[m["label"]].family,
+                index=m.get("index"),
             )
+        return SourceCrosswalk(
+            source=source,
+            version=str(spec.get("version", "")),
+            labels=mappings,
+            exclude={str(k): str(v) for k, v in (spec.get("exclude") or {}).items()},
+            taxonomy_roots=tuple(spec.get("taxonomy_roots") or ()),
+        )
 
     def _check_tree(self) -> None:
         for label in self.labels:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from dance_aggregate.builders.tfrecord import QUANT_MAX, QUANT_MIN
-from dance_aggregate.builders.tfrecord import dequantize as _dequantize
+from dance_aggregate.quantize import QUANT_MAX, QUANT_MIN
+from dance_aggregate.quantize import dequantize as _dequantize
 
 __all__ = ["QUANT_MAX", "QUANT_MIN", "dequantize", "frame_features"]
 

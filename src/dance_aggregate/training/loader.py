@@ -46,6 +46,7 @@ from datasets.distributed import split_dataset_by_node
 
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.media.decode import read_audio, sample_frames
+from dance_aggregate.records import ALL_CONFIG
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def reshard_hint(num_shards: int, readers: int, config: str | None = None) -> st
     """How to rebuild ``config`` with a shard count that is a multiple of ``readers``
     (nodes x DataLoader workers): ``dance-aggregate build ... --shards N``."""
     want = max(readers, -(-num_shards // readers) * readers)
-    if config is None or config == "all":
+    if config is None or config == ALL_CONFIG:
         command = f"dance-aggregate build ... --shards {want}   (the same configs and --data-dir as before; `all` follows)"
     else:
         from dance_aggregate.builders import registry

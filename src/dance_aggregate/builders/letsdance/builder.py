@@ -36,7 +36,7 @@ held-out of them (test, then validation), so no video straddles splits.
 A clip whose YouTube id is not 11 characters of ``A-Za-z0-9_-`` is excluded as ``invalid
 id``. Image names in a class folder that are not ``<youtube_id>_<start>_<frame>.jpg`` are
 excluded and counted (one report line per class folder); a split-list line that cannot be
-read is excluded with its file and line (:mod:`.letsdance_splits`).
+read is excluded with its file and line (:mod:`.splits`).
 
 No ``pose`` column: the release's skeleton JSON could not be pinned down (no sample of it
 is public), so it is not read.
@@ -44,7 +44,6 @@ is public), so it is not read.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import re
@@ -53,19 +52,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 from dance_aggregate.builders.annotations import check_youtube_id, display_id, per_record
-from dance_aggregate.builders.base import SourceBuilder, SourceOptions, clip_row, layout_from_doc
-from dance_aggregate.builders.letsdance_frames import IMAGE_EXTS, ClipFrames, FrameSource, decode_jpeg  # noqa: F401 - decode_jpeg: public here too
-from dance_aggregate.builders.letsdance_splits import (
+from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
+from dance_aggregate.builders.letsdance.splits import (
     ListedClip,
     hash_split,
     index_lists,
     read_split_lists,
 )
-from dance_aggregate.media.clip import EncodeOptions, encode_frames
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.builders.letsdance.tree import IMAGE_EXTS, FrameSource
+from dance_aggregate.records import ClipRecord, Exclusion, FrameRun, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +152,7 @@ class LetsDanceBuilder(SourceBuilder):
     layout = layout_from_doc(_MODULE_DOC)
     Options = LetsDanceOptions
     #: 720p frames are stored at 640x360 unless told otherwise.
-    default_encode = EncodeOptions(max_short_side=360)
+    default_max_short_side: ClassVar[int | None] = 360
 
     def _frames(self) -> FrameSource:
         root = self.data_dir
@@ -181,13 +179,13 @@ class LetsDanceBuilder(SourceBuilder):
             parse = partial(self._plan_clip, key, clips.get(key, {}), listed.get(key), moved, source.path)
             out = per_record(parse, f"letsdance/{display_id(key)}", key)
             (records if isinstance(out, ClipRecord) else exclusions).append(out)
-        gappy = [r for r in records if r.media["missing"]]
+        gappy = [r for r in records if isinstance(r.media, FrameRun) and r.media.missing]
         if gappy:
             logger.info(
                 "letsdance: %d clip%s missing frames (%d frames in all), filled by holding the previous frame",
                 len(gappy),
                 " has" if len(gappy) == 1 else "s have",
-                sum(len(r.media["missing"]) for r in gappy),
+                sum(len(r.media.missing) for r in gappy if isinstance(r.media, FrameRun)),
             )
         return Plan(records=records, exclusions=exclusions)
 
@@ -246,41 +244,17 @@ class LetsDanceBuilder(SourceBuilder):
             youtube_id=yt,
             start_time=t0,
             end_time=None if t0 is None else round(t0 + expected / FPS, 6),
-            media={
-                "frames": [[i, frames[i]] for i in sorted(frames)],
-                "expected": expected,
-                "first": first,
-                "missing": missing,
-            },
+            media=FrameRun(
+                container=str(where),
+                frames=tuple((i, frames[i]) for i in sorted(frames)),
+                first=first,
+                expected=expected,
+                missing=tuple(missing),
+                fps=FPS,
+                max_missing=opts.max_missing,
+                max_short_side=opts.max_short_side,
+            ),
         )
-
-    def materialize(self, record: ClipRecord) -> dict[str, Any]:
-        """Decode the clip's frames and encode them.
-
-        Missing frames (and frames that cannot be read: a corrupt JPEG counts as missing)
-        are filled by holding the previous frame; a clip missing more than ``max_missing``
-        of its frames in all is excluded. Frames of another size than the clip's (the most
-        common size among its frames) are resized to it, so one odd frame never shrinks
-        the clip; both are logged with the clip's id.
-
-        Raises:
-            MediaError: ``too many missing frames``, or ``unreadable media`` when no frame
-                of the clip can be read.
-        """
-        if not hasattr(self, "_source") or self._source is None:
-            self._source = self._frames()
-        encode = self.encode
-        if self.options.max_short_side is not None:
-            encode = dataclasses.replace(encode, max_short_side=self.options.max_short_side or None)
-        reader = ClipFrames(self._source, record, encode.max_short_side, self.options.max_missing)
-        clip = encode_frames(reader.frames(), FPS, encode, name=record.id, size=reader.size)
-        reader.report()
-        return clip_row(record, clip)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_source"] = None
-        return state
 
 
 def _span(frames: dict[int, str], listed_frames: int | None) -> tuple[int, int, list[int]]:

@@ -37,6 +37,8 @@ import google_crc32c
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from dance_aggregate.quantize import QUANT_MAX, QUANT_MIN, dequantize, quantize  # noqa: F401 - the release's quantisation
+
 logger = logging.getLogger(__name__)
 
 _MASK_DELTA = 0xA282EAD8
@@ -347,25 +349,3 @@ def _fill_features(target: Any, features: dict[str, Any]) -> None:
             feat.float_list.value.extend(arr.astype(np.float32).tolist())
         else:
             feat.int64_list.value.extend(arr.astype(np.int64).tolist())
-
-
-# -- YouTube-8M quantisation -----------------------------------------------------------------
-#: The range the YouTube-8M starter code quantises features into (``utils.Dequantize``).
-QUANT_MIN, QUANT_MAX = -2.0, 2.0
-
-
-def dequantize(quantized: np.ndarray, max_value: float = QUANT_MAX, min_value: float = QUANT_MIN) -> np.ndarray:
-    """uint8 features back to float32, exactly as the YouTube-8M starter code's ``Dequantize``:
-    ``x * (max - min) / 255 + (max - min) / 512 + min`` (the half-step bias centres each bin)."""
-    span = max_value - min_value
-    out = quantized.astype(np.float32)
-    out *= np.float32(span / 255.0)
-    out += np.float32(span / 512.0 + min_value)
-    return out
-
-
-def quantize(features: np.ndarray, max_value: float = QUANT_MAX, min_value: float = QUANT_MIN) -> np.ndarray:
-    """float features to uint8 (the inverse used to make YouTube-8M frame features)."""
-    span = max_value - min_value
-    clipped = np.clip(features, min_value, max_value)
-    return np.round((clipped - min_value) * (255.0 / span)).astype(np.uint8)

@@ -1,6 +1,6 @@
-"""Let's Dance frames: the tree (a folder or the release zip) and one clip's frames, decoded.
+"""Still frames into a clip: read from a folder or a zip, decoded, gaps filled.
 
-A clip is a numbered sequence of JPEGs. Missing frames (the plan lists them) and frames
+A :class:`~dance_aggregate.records.FrameRun` is a numbered sequence of JPEGs (Let's Dance). Missing frames (the plan lists them) and frames
 that cannot be read (a corrupt JPEG) both count as missing: the previous frame is held over
 them, and a clip missing more than ``max_missing`` of its frames is excluded. Frames of
 another size than the clip's (the most common size, read from the JPEG headers before any
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from dance_aggregate.errors import MediaError
-from dance_aggregate.records import ClipRecord
+from dance_aggregate.records import FrameRun
 
 logger = logging.getLogger(__name__)
 
@@ -30,55 +29,20 @@ logger = logging.getLogger(__name__)
 IMAGE_EXTS = (".jpg", ".jpeg")
 
 
-class FrameSource:
-    """The frames of a Let's Dance tree, from a folder or straight from the zip.
+class FrameContainer:
+    """The still frames of a folder or of a zip (read in place, never extracted).
 
     Args:
-        path: The folder holding the class folders, or the zip file.
+        path: The folder members are relative to, or the zip file.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.is_zip = path.is_file()
-        if not self.is_zip and (path / "rgb").is_dir():
-            path = path / "rgb"  # the extracted release: rgb/ next to flow/, skeleton/ ...
-        self.path = path
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.is_zip = self.path.is_file()
         self._zip: zipfile.ZipFile | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "is_zip": self.is_zip, "_zip": None}
-
-    def list_frames(self) -> Iterator[tuple[str, str]]:
-        """Yield (class folder name, member) for every frame image."""
-        if self.is_zip:
-            with zipfile.ZipFile(self.path) as zf:
-                # orig_filename: zipfile cuts a name at a NUL byte (such a member is still
-                # listed, and excluded by its name, never silently read as a folder).
-                names = [i.orig_filename for i in zf.infolist() if not i.orig_filename.endswith("/")]
-            frames = [n for n in names if n.lower().endswith(IMAGE_EXTS) and n.count("/") >= 1]
-            prefixes = Counter(n.rsplit("/", 2)[0] if n.count("/") >= 2 else "" for n in frames)
-            if not prefixes:
-                return
-            # One tree of class folders: the one under rgb/ if there are several (flow, ...).
-            root = next((p for p in prefixes if p.rstrip("/").endswith("rgb")), prefixes.most_common(1)[0][0])
-            others = [p for p in prefixes if p != root]
-            if others:
-                logger.warning(
-                    "%s: frames outside %r ignored (under %s)", self.path, root or "/", ", ".join(others[:5])
-                )
-            for n in frames:
-                parts = n.rsplit("/", 2)
-                prefix = parts[0] if len(parts) == 3 else ""
-                if prefix == root:
-                    yield parts[-2], n
-            return
-        with os.scandir(self.path) as top:
-            class_dirs = sorted(e.path for e in top if e.is_dir())
-        for d in class_dirs:
-            cls = os.path.basename(d)
-            with os.scandir(d) as it:
-                for e in it:
-                    if e.is_file() and e.name.lower().endswith(IMAGE_EXTS):
-                        yield cls, f"{cls}/{e.name}"
 
     def size(self, member: str) -> tuple[int, int] | None:
         """The ``(width, height)`` of one frame from its header (nothing decoded), or
@@ -122,21 +86,20 @@ class ClipFrames:
 
     Args:
         source: Where the frames are.
-        record: The clip (its ``media`` lists frames by number).
+        run: The clip's frames by number.
+        record_id: The clip's id (named in messages).
         min_short_side: Decode at a reduced scale down to this short side (JPEG draft).
-        max_missing: Largest fraction of frames missing or unreadable.
     """
 
-    def __init__(self, source: FrameSource, record: ClipRecord, min_short_side: int | None, max_missing: float) -> None:
-        media = record.media
+    def __init__(self, source: FrameContainer, run: FrameRun, record_id: str, min_short_side: int | None) -> None:
         self.source = source
-        self.record = record
+        self.record_id = record_id
         self.min_short_side = min_short_side
-        self.by_index = {int(i): m for i, m in media["frames"]}
-        self.first = int(media.get("first", 1))
-        self.expected = int(media["expected"])
-        self.missing = [int(i) for i in media.get("missing", [])]
-        self.limit = max_missing * self.expected
+        self.by_index = {int(i): m for i, m in run.frames}
+        self.first = int(run.first)
+        self.expected = int(run.expected)
+        self.missing = [int(i) for i in run.missing]
+        self.limit = run.max_missing * self.expected
         self.unreadable: list[tuple[str, str]] = []
         sizes = {m: source.size(m) for m in self.by_index.values()}
         counts = Counter(s for s in sizes.values() if s is not None)
@@ -162,7 +125,7 @@ class ClipFrames:
             lead, last = 0, image
         if last is None:
             raise MediaError(
-                f"{self.record.id}: none of its {self.expected} frames can be read "
+                f"{self.record_id}: none of its {self.expected} frames can be read "
                 f"(first error: {self.unreadable[0][1] if self.unreadable else 'no frames'})",
                 reason="unreadable media",
             )
@@ -175,10 +138,10 @@ class ClipFrames:
             gone = len(self.missing) + len(self.unreadable)
             if gone > self.limit:
                 raise MediaError(
-                    f"{self.record.id}: {gone} of {self.expected} frames missing or unreadable "
+                    f"{self.record_id}: {gone} of {self.expected} frames missing or unreadable "
                     f"({len(self.missing)} missing, {len(self.unreadable)} unreadable, e.g. {member}: {exc}); "
                     f"limit max_missing={self.limit / self.expected if self.expected else 0:g}. "
-                    f"Fix: re-extract the frames, or raise it with -o letsdance.max_missing=...",
+                    f"Fix: re-extract the frames, or raise the limit (the max_missing option of the config)",
                     reason="too many missing frames",
                 ) from exc
             return None
@@ -186,7 +149,7 @@ class ClipFrames:
     def report(self) -> None:
         """Log what was filled or resized, with the clip's id (tagged as a per-clip message:
         ``--quiet`` holds it back)."""
-        rid = self.record.id
+        rid = self.record_id
         if self.missing:
             logger.warning("%s: %d of %d frames missing (%s%s); previous frame repeated", rid, len(self.missing),
                            self.expected, ", ".join(map(str, self.missing[:8])), ", ..." if len(self.missing) > 8 else "",

@@ -32,7 +32,7 @@ from pathlib import Path
 from dance_aggregate.builders.annotations import MALFORMED_LINE, display_id, per_record, read_lines, shown
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.errors import RecordError
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, LocalCut, Plan
 
 _MODULE_DOC = __doc__
 #: A split list entry: ``<Class>/v_<Class>_gNN_cNN.avi``.
@@ -131,5 +131,5 @@ class UCF101Builder(SourceBuilder):
             source_label=cls_name,
             family=mapping.family,
             group=f"{m['cls']}_g{m['group']}",
-            media={"path": str(path)},
+            media=LocalCut(str(path)),
         )

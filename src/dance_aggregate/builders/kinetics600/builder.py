@@ -80,15 +80,13 @@ class _Raw:
     @property
     def rid(self) -> str:
         """The record's id in reports, before its values are known to be good."""
-        return f"kinetics600/{display_id(str(self.youtube_id)) if self.youtube_id is not None else self.where}"
+        return display_id(str(self.youtube_id)) if self.youtube_id is not None else self.where
 
 
-class Kinetics600Builder(YouTubeSourceBuilder):
-    """Builds ``kinetics600`` (the dance classes) from the Kinetics-600 annotation files."""
+class KineticsBuilder(YouTubeSourceBuilder):
+    """Plans a Kinetics release from its annotation files (Kinetics-600 and later releases
+    share the layouts; a subclass sets ``source``, ``config_name`` and ``layout``)."""
 
-    source = "kinetics600"
-    config_name = "kinetics600"
-    layout = layout_from_doc(_MODULE_DOC)
     Options = KineticsOptions
     #: Whether this config holds the motion family instead of dance.
     motion: ClassVar[bool] = False
@@ -119,7 +117,7 @@ class Kinetics600Builder(YouTubeSourceBuilder):
         for split, path in self.annotation_files().items():
             raws = _read_csv(path) if path.suffix == ".csv" else _read_json(path)
             for raw in raws:
-                out = per_record(partial(self._plan_row, raw, split, mirror, seen), raw.rid, raw.where, split)
+                out = per_record(partial(self._plan_row, raw, split, mirror, seen), f"{self.source}/{raw.rid}", raw.where, split)
                 (records if isinstance(out, ClipRecord) else exclusions).append(out)
         return Plan(records=records, exclusions=exclusions)
 
@@ -156,6 +154,14 @@ class Kinetics600Builder(YouTubeSourceBuilder):
         else:
             media = self.clip_media(youtube_id, start, end, None)
         return self.clip_record(stem, split, mapping, label, youtube_id, start, end, media)
+
+
+class Kinetics600Builder(KineticsBuilder):
+    """Builds ``kinetics600`` (the dance classes) from the Kinetics-600 annotation files."""
+
+    source = "kinetics600"
+    config_name = "kinetics600"
+    layout = layout_from_doc(_MODULE_DOC)
 
 
 class Kinetics600MotionBuilder(Kinetics600Builder):

@@ -12,7 +12,7 @@ Raw layout (``--data-dir youtube8m=PATH``)::
 The split comes from the shard's file name (``train*`` -> train, ``validate*`` ->
 validation, ``test*`` -> test); whether a shard is video or frame level is told from each
 record (a ``SequenceExample`` carries feature lists). Records are read without TensorFlow
-(:mod:`dance_aggregate.builders.tfrecord`, CRCs checked); a corrupt record or truncated tail is
+(:mod:`.tfrecord`, CRCs checked); a corrupt record or truncated tail is
 excluded with its shard, record number and byte offset, and the rest is read.
 
 Labels: ``vocabulary.csv`` maps label indices to entity names, the crosswalk in the
@@ -34,8 +34,9 @@ PCA'd and quantised like the RGB ones), not sound. Frame-level rows leave
 ``mean_rgb``/``mean_audio`` null (the release's video-level means are not recomputed).
 
 Work is planned per shard: the number of videos in a shard (and which are dance) is only
-known after reading it, so each shard is one unit of work (``max_records_per_unit = 1``) and a
-worker holds one shard's dance rows at a time. Pseudo ids are not YouTube ids:
+known after reading it, so each shard is one :class:`~dance_aggregate.records.FeatureShard`
+plan (one unit of work: a worker holds one shard's dance rows at a time), which the pipeline
+hands to :meth:`YouTube8MBuilder.read_features`. Pseudo ids are not YouTube ids:
 ``youtube_id`` is null and ``group`` is the pseudo id.
 """
 
@@ -52,10 +53,10 @@ from typing import Any
 import numpy as np
 
 from dance_aggregate.builders.annotations import INVALID_ID, per_record, read_csv, shown
-from dance_aggregate.builders.base import Produced, SourceBuilder, SourceOptions, layout_from_doc
-from dance_aggregate.builders.tfrecord import parse_record, read_records
+from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
+from dance_aggregate.builders.youtube8m.tfrecord import parse_record, read_records
 from dance_aggregate.errors import AnnotationError, RecordError
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
 from dance_aggregate.taxonomy import normalize_label
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,6 @@ class YouTube8MBuilder(SourceBuilder):
     config_name = "youtube8m"
     layout = layout_from_doc(_MODULE_DOC)
     Options = YouTube8MOptions
-    max_records_per_unit = 1
     record_noun = "tfrecord"  # one plan record is one TFRecord file (a bar of "shards" would read as output shards)
 
     # -- plan -------------------------------------------------------------------------------
@@ -232,22 +232,22 @@ class YouTube8MBuilder(SourceBuilder):
             )
         return out
 
-    # -- materialize ------------------------------------------------------------------------
-    def produce(self, record: ClipRecord) -> Produced:
+    # -- read -------------------------------------------------------------------------------
+    @staticmethod
+    def read_features(shard_plan: FeatureShard, options: YouTube8MOptions) -> Produced:
         """Read one shard: a row per dance video, exclusions for the rest."""
-        media = record.media
-        shard, rel, split = media["shard"], media["rel"], record.split
-        entities = {int(e[0]): Entity(*e) for e in media["entities"]}
+        shard, rel, split = shard_plan.path, shard_plan.rel, shard_plan.context["split"]
+        entities = {int(e[0]): Entity(*e) for e in shard_plan.context["entities"]}
         rows: list[dict[str, Any]] = []
         exclusions: list[Exclusion] = []
         problems: list = []
         read = 0
         counts: Counter[str] = Counter()
-        level = self.options.level
+        level = options.level
         for raw in read_records(shard, problems=problems):
             read += 1
             where = f"{shard}: record {raw.index} (byte {raw.offset})"
-            out = per_record(partial(self._video, raw.data, entities, where), f"youtube8m/{rel}#{raw.index}", where, split)
+            out = per_record(partial(_video, raw.data, entities, where, options), f"youtube8m/{rel}#{raw.index}", where, split)
             if isinstance(out, dict):
                 rows.append(out)
             elif isinstance(out, Exclusion):
@@ -268,81 +268,83 @@ class YouTube8MBuilder(SourceBuilder):
             exclusions.append(Exclusion(f"youtube8m-shard/{rel}", reason, f"{n} {details[reason]}", split, count=n))
         return Produced(rows, exclusions, read)
 
-    def _video(self, data: bytes, entities: dict[int, Entity], where: str) -> dict[str, Any] | str:
-        """The row of one TFRecord record, or the by-rule reason it has none (not a dance
-        class, unlabelled, other feature level: counted per shard).
+def _video(data: bytes, entities: dict[int, Entity], where: str, options: YouTube8MOptions) -> dict[str, Any] | str:
+    """The row of one TFRecord record, or the by-rule reason it has none (not a dance
+    class, unlabelled, other feature level: counted per shard).
 
-        Raises:
-            RecordError: the record cannot be parsed, or its id is not a pseudo id.
-        """
-        try:
-            parsed = parse_record(data)
-        except ValueError as exc:
-            raise RecordError(f"{where}: {exc}", "unreadable record") from None
-        # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
-        ids = parsed.context.get("id", parsed.context.get("video_id"))
-        if not isinstance(ids, list) or len(ids) != 1:
-            raise RecordError(f"{where}: expected one 'id' bytes value, got {str(ids)[:60]}", "unreadable record")
-        vid = ids[0].decode("utf-8", "replace")
-        if not _PSEUDO_ID.fullmatch(vid):
-            raise RecordError(f"{where}: id {shown(vid)} is not a pseudo id; expected 1-64 characters of "
-                              f"A-Za-z0-9_-", INVALID_ID)
-        level = self.options.level
-        if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
-            return _OTHER_LEVEL
-        try:
-            labels = [int(x) for x in parsed.context.get("labels", [])]
-            if not labels:
-                return _UNLABELLED
-            dance = sorted(
-                {entities[i] for i in labels if i in entities}, key=lambda e: (e.umbrella, e.train_count, e.index)
-            )
-            if not dance:
-                return _NOT_DANCE
-            return self._row(vid, parsed, dance)
-        except ValueError as exc:
-            raise RecordError(f"{where}: {exc}", "unreadable record") from None
+    Raises:
+        RecordError: the record cannot be parsed, or its id is not a pseudo id.
+    """
+    try:
+        parsed = parse_record(data)
+    except ValueError as exc:
+        raise RecordError(f"{where}: {exc}", "unreadable record") from None
+    # "id" since the 2018 release; the 2017 (v1) records called it "video_id".
+    ids = parsed.context.get("id", parsed.context.get("video_id"))
+    if not isinstance(ids, list) or len(ids) != 1:
+        raise RecordError(f"{where}: expected one 'id' bytes value, got {str(ids)[:60]}", "unreadable record")
+    vid = ids[0].decode("utf-8", "replace")
+    if not _PSEUDO_ID.fullmatch(vid):
+        raise RecordError(f"{where}: id {shown(vid)} is not a pseudo id; expected 1-64 characters of "
+                          f"A-Za-z0-9_-", INVALID_ID)
+    level = options.level
+    if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
+        return _OTHER_LEVEL
+    try:
+        labels = [int(x) for x in parsed.context.get("labels", [])]
+        if not labels:
+            return _UNLABELLED
+        dance = sorted(
+            {entities[i] for i in labels if i in entities}, key=lambda e: (e.umbrella, e.train_count, e.index)
+        )
+        if not dance:
+            return _NOT_DANCE
+        return _row(vid, parsed, dance, options)
+    except ValueError as exc:
+        raise RecordError(f"{where}: {exc}", "unreadable record") from None
 
-    def _row(self, vid: str, parsed: Any, dance: list[Entity]) -> dict[str, Any]:
-        primary = dance[0]
-        labels: list[str] = []
-        for e in dance:
-            if e.label not in labels:
-                labels.append(e.label)
-        row: dict[str, Any] = {
-            "id": f"youtube8m/{vid}",
-            "source": "youtube8m",
-            "source_id": vid,
-            "youtube_id": None,
-            "label": primary.label,
-            "labels": labels,
-            "source_label": primary.name,
-            "family": primary.family,
-            "group": vid,
-            "video": None,
-            "audio": None,
-            # The audio column holds no sound: the audio features are not audio (see module doc).
-            "has_audio": False,
-        }
-        ctx = parsed.context
-        if parsed.is_sequence:
-            rgb = _frames(parsed.sequences.get("rgb", []), _RGB_SIZE, "rgb")
-            audio = _frames(parsed.sequences.get("audio", []), _AUDIO_SIZE, "audio")
-            n = rgb.shape[0]
-            row.update(
-                {
-                    "duration": float(n),
-                    "num_frames": n,
-                    "fps": 1.0,
-                    "frame_rgb": list(rgb) if self.options.frame_features else None,
-                    "frame_audio": list(audio) if self.options.frame_features else None,
-                }
-            )
-        else:
-            mean_rgb = _vector(ctx.get("mean_rgb"), _RGB_SIZE, "mean_rgb")
-            mean_audio = _vector(ctx.get("mean_audio"), _AUDIO_SIZE, "mean_audio")
-            row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio})
-        return row
+def _row(vid: str, parsed: Any, dance: list[Entity], options: YouTube8MOptions) -> dict[str, Any]:
+    primary = dance[0]
+    labels: list[str] = []
+    for e in dance:
+        if e.label not in labels:
+            labels.append(e.label)
+    row: dict[str, Any] = {
+        "id": f"youtube8m/{vid}",
+        "source": "youtube8m",
+        "source_id": vid,
+        "youtube_id": None,
+        "label": primary.label,
+        "labels": labels,
+        "source_label": primary.name,
+        "family": primary.family,
+        "group": vid,
+        "video": None,
+        "audio": None,
+        # The audio column holds no sound: the audio features are not audio (see module doc).
+        "has_audio": False,
+    }
+    ctx = parsed.context
+    if parsed.is_sequence:
+        rgb = _frames(parsed.sequences.get("rgb", []), _RGB_SIZE, "rgb")
+        audio = _frames(parsed.sequences.get("audio", []), _AUDIO_SIZE, "audio")
+        n = rgb.shape[0]
+        row.update(
+            {
+                "duration": float(n),
+                "num_frames": n,
+                "fps": 1.0,
+                "frame_rgb": list(rgb) if options.frame_features else None,
+                "frame_audio": list(audio) if options.frame_features else None,
+            }
+        )
+    else:
+        mean_rgb = _vector(ctx.get("mean_rgb"), _RGB_SIZE, "mean_rgb")
+        mean_audio = _vector(ctx.get("mean_audio"), _AUDIO_SIZE, "mean_audio")
+        row.update({"mean_rgb": mean_rgb, "mean_audio": mean_audio})
+    return row
+
+
 
 
 def _shard_record(shard: Path, rel: str, table: list[list[Any]]) -> ClipRecord | Exclusion:
@@ -363,7 +365,7 @@ def _shard_record(shard: Path, rel: str, table: list[list[Any]]) -> ClipRecord |
         source_label="",
         family="",
         group=rel,
-        media={"shard": str(shard), "rel": rel, "entities": table},
+        media=FeatureShard(str(shard), rel, {"split": split, "entities": table}),
     )
 
 
