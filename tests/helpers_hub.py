@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dance_aggregate.hub.card import write_card
-from dance_aggregate.output.reports import accounting_from, write_reports
+from dance_aggregate.output.reports import ConfigReport, accounting_from, write_reports
 from dance_aggregate.output.shards import write_config
 from dance_aggregate.schema import rows_to_table
 
@@ -52,6 +52,6 @@ def make_folder(folder: Path, configs: dict[str, dict[str, list[dict]]], exclude
         rows_by_split = {s: len(r) for s, r in splits.items() if r}
         acc = accounting_from(config, sum(rows_by_split.values()) + excluded, rows_by_split, [])
         acc.excluded = {"not a dance class": excluded} if excluded else {}
-        write_reports(folder, acc, [], {"config": config})
+        write_reports(folder, ConfigReport(config, acc), [])
     write_card(folder)
     return folder

@@ -18,7 +18,7 @@ from datasets import Audio, Video, load_dataset
 from dance_aggregate.builders.ucf101 import UCF101Builder
 from dance_aggregate.media.decode import read_audio, sample_frames
 from dance_aggregate.media.synth import write_ucf_avi
-from dance_aggregate.output.reports import read_accounting
+from dance_aggregate.output.reports import read_report
 from dance_aggregate.output.shards import write_config
 from dance_aggregate.pipeline.build import finalize_folder
 from dance_aggregate.pipeline.config import RunSettings, build_config
@@ -36,7 +36,7 @@ def test_folder_layout(built_ucf: Path, ucf_sample: Path):
         "data/ucf101/train-00000-of-00001.parquet",
     ]
     shards = shards[2:]
-    acc = read_accounting(built_ucf, "ucf101")
+    acc = read_report(built_ucf, "ucf101").accounting
     expected = expected_ucf101(ucf_sample)
     assert acc.adds_up and acc.records_read == expected.records_read and acc.rows_written == expected.rows_written
     assert acc.excluded == expected.excluded
@@ -186,7 +186,7 @@ def test_killed_build_resumes_without_redoing_or_partial_shards(tmp_path):
     for p, mtime in done.items():
         assert p.stat().st_mtime_ns == mtime, f"{p.name} was redone"
     assert orphan.with_suffix(".json").is_file() and orphan.stat().st_mtime_ns != written[orphan], "the part without a manifest was not redone"
-    acc = read_accounting(out, "ucf101")
+    acc = read_report(out, "ucf101").accounting
     assert acc.rows_written == n and acc.adds_up
     ids = pq.read_table(out / "data" / "ucf101" / "train-00000-of-00001.parquet", columns=["id"]).column("id").to_pylist()
     assert len(ids) == len(set(ids)) == n
@@ -228,7 +228,7 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
     """Rows move between splits, keep id order and overrides, with at most 2 parts cached."""
     from dance_aggregate.output.folder import read_config
-    from dance_aggregate.output.shards import write_config_from_parts
+    from dance_aggregate.output.shards import Decisions, InputFile, write_shards
 
     parts, tables = [], []
     for p in range(4):
@@ -248,7 +248,7 @@ def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
     splits = ["train" if i % 3 else "test" for i in range(len(ids))]
     dup = [[f"x{i}"] for i in range(len(ids))]
     out = tmp_path / "dance_aggregate"
-    shards = write_config_from_parts(out, "ucf101", parts, read, [3] * 4, [1000] * 4, splits, ids, {"duplicate_ids": dup})
+    shards = write_shards(out, "ucf101", [InputFile(p, 3, 1000) for p in parts], read, Decisions(splits, ids, {"duplicate_ids": dup}))
     back = read_config(out, "ucf101")
     for split in ("train", "test"):
         got = back[split].column("id").to_pylist()

@@ -22,7 +22,7 @@ from dance_aggregate.dedup.leakage import check_no_leaks, find_leaks
 from dance_aggregate.errors import OutputError
 from dance_aggregate.media.fingerprint import BLANK, FrameHasher
 from dance_aggregate.output.folder import read_config
-from dance_aggregate.output.reports import read_accounting
+from dance_aggregate.output.reports import read_report
 from dance_aggregate.output.shards import write_config
 from dance_aggregate.schema import rows_to_table
 from tests.helpers_dedup import apply_split_rule, encode_corpus, plan_corpus, true_pairs
@@ -359,7 +359,7 @@ def test_build_makes_all_the_default_config_and_it_loads_and_streams(corpus, tmp
     args = ["build", "--sample", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    pixel = {c: read_accounting(out, c).rows_written for c in pixel_configs(out)}
+    pixel = {c: read_report(out, c).accounting.rows_written for c in pixel_configs(out)}
     assert "ucf101" in pixel and "youtube8m" not in pixel and "all" not in pixel
     n = sum(pixel.values())
     assert f"all: {n} records read = {n} rows written" in res.output

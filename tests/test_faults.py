@@ -32,7 +32,7 @@ from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.files.atomic import atomic_write_text
 from dance_aggregate.files.csvfiles import escape_cell, read_rows, unescape_cell
 from dance_aggregate.output.leftovers import BuildLock
-from dance_aggregate.output.reports import accounting_from, write_reports
+from dance_aggregate.output.reports import ConfigReport, accounting_from, write_reports
 from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
 from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
 from tests.helpers_fetch import Behaviour, FakeTube, make_source
@@ -338,7 +338,7 @@ def test_reports_escape_formula_cells_reversibly(tmp_path: Path) -> None:
     assert [unescape_cell(escape_cell(t)) for t in TRIGGERS] == TRIGGERS
     assert escape_cell(-5) == -5
     excl = [Exclusion(t, "not a dance class", t, "train", t) for t in TRIGGERS]
-    write_reports(tmp_path, accounting_from("x", len(excl), {}, excl), excl)
+    write_reports(tmp_path, ConfigReport("x", accounting_from("x", len(excl), {}, excl)), excl)
     path = tmp_path / "reports" / "x.excluded.csv"
     assert not [c for c in raw_cells(path) if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
     rows = list(read_rows(path))

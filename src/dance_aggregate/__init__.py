@@ -12,6 +12,10 @@ The Python API is the command line's, as functions::
     print(result.accounting()["all"].summary())
 
 - :func:`build` / :class:`BuildRequest` / :class:`BuildResult`: the whole build;
+- :func:`open_folder`: a built folder, read once (configs, shards, reports);
+- :func:`stats`: counts per config, split and label;
+- :func:`publish`: check a built folder and push it to the Hugging Face Hub;
+- :func:`label_schema`: the label schema with every source's crosswalk;
 - :func:`features`: the ``datasets.Features`` every config shares;
 - :class:`DanceAggregate`: the ``datasets`` builder class over the same pipeline.
 
@@ -28,15 +32,22 @@ __version__ = "0.1.0"
 
 #: Public name -> module that defines it.
 _EXPORTS = {
-    "build": "dance_aggregate.pipeline.build",
-    "BuildRequest": "dance_aggregate.pipeline.request",
-    "BuildResult": "dance_aggregate.pipeline.request",
+    "build": "dance_aggregate.api",
+    "BuildRequest": "dance_aggregate.api",
+    "BuildResult": "dance_aggregate.api",
+    "open_folder": "dance_aggregate.api",
+    "stats": "dance_aggregate.api",
+    "format_stats": "dance_aggregate.api",
+    "publish": "dance_aggregate.api",
+    "label_schema": "dance_aggregate.api",
     "features": "dance_aggregate.schema",
+    "FetchOptions": "dance_aggregate.fetch.options",
     "DanceAggregate": "dance_aggregate.pipeline.hf_builder",
     "DanceAggregateError": "dance_aggregate.errors",
 }
 
-__all__ = ["BuildRequest", "BuildResult", "DanceAggregate", "DanceAggregateError", "__version__", "build", "features"]
+__all__ = ["BuildRequest", "BuildResult", "DanceAggregate", "DanceAggregateError", "FetchOptions", "__version__", "build",
+           "features", "format_stats", "open_folder", "publish", "stats", "label_schema"]
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:

@@ -176,12 +176,11 @@ def build(
     The exit code is non-zero when any config failed.
     """
     hidden = _setup_logging(verbose, quiet)
-    from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE, FetchOptions
-    from dance_aggregate.pipeline.build import build as run_build
-    from dance_aggregate.pipeline.request import BuildRequest
+    import dance_aggregate as da
+    from dance_aggregate.fetch.options import DEFAULT_URL_TEMPLATE
 
     try:
-        fetch = FetchOptions(
+        fetch = da.FetchOptions(
             url_template=url_template or DEFAULT_URL_TEMPLATE,
             offline=offline,
             retry_failed=retry_failed,
@@ -191,7 +190,7 @@ def build(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--url-template") from None
     try:
-        request = BuildRequest(
+        request = da.BuildRequest(
             configs=configs,
             data_dirs=_pairs(data_dirs, "--data-dir"),
             video_dirs=_pairs(video_dirs, "--video-dir"),
@@ -213,7 +212,7 @@ def build(
             failure_min_records=failure_min_records,
             max_failure_share=max_failure_share,
         )
-        result = run_build(request)
+        result = da.build(request)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     _print_result(result, hidden.hidden if hidden else 0)
@@ -261,13 +260,13 @@ def _print_result(result, hidden_warnings: int = 0) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(folder: Path, as_json: bool) -> None:
     """Counts per config, split and label of a built FOLDER."""
-    from dance_aggregate.output.stats import folder_stats, format_stats
+    import dance_aggregate as da
 
     try:
-        data = folder_stats(folder)
+        data = da.stats(folder)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else format_stats(data))
+    click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else da.format_stats(data))
 
 
 @cli.command()
@@ -290,20 +289,18 @@ def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str |
     upload resumes when the same command is run again.
     """
     _setup_logging(verbose, quiet)
-    from dance_aggregate.hub.publish import PublishOptions, plan_publish
-    from dance_aggregate.hub.publish import publish as run_publish
+    import dance_aggregate as da
 
     try:
-        options = PublishOptions(repo_id=repo_id, folder=folder, private=private, dry_run=dry_run, tag=tag, progress=not quiet)
         if dry_run:
-            plan = plan_publish(options)
+            plan = da.publish(repo_id, folder, private=private, dry_run=True, tag=tag, progress=not quiet)
             click.echo(plan.describe())
             failed = [c for c in plan.checks if not c.ok]
             if failed:
                 raise click.ClickException(f"dry run: {len(failed)} check(s) failed ({', '.join(c.name for c in failed)}); fix them before publishing")
             click.echo("Dry run: nothing was uploaded.")
             return
-        result = run_publish(options)
+        result = da.publish(repo_id, folder, private=private, tag=tag, progress=not quiet)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(result.plan.describe())
@@ -318,9 +315,9 @@ def publish(repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str |
 def taxonomy(as_json: bool, source: str | None) -> None:
     """The shared dance label schema: labels, their parent in the label tree, families and
     source labels. A row's `labels` holds its label and every ancestor."""
-    from dance_aggregate.taxonomy import load_taxonomy
+    import dance_aggregate as da
 
-    tax = load_taxonomy()
+    tax = da.label_schema()
     rows = tax.table()
     if source:
         if source not in tax.crosswalks:

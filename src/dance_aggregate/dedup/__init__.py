@@ -36,9 +36,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from dance_aggregate.dedup import align as align_mod
+from dance_aggregate.dedup import index as index_mod
+from dance_aggregate.dedup import match as match_mod
 from dance_aggregate.dedup.clusters import Cluster, build_clusters, copy_rank
 from dance_aggregate.dedup.match import Pair, find_pairs
 from dance_aggregate.dedup.splits import Move, assign_splits
+from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
 from dance_aggregate.schema import source_names
 
 #: Columns dedup reads (never the media).
@@ -139,3 +143,16 @@ def split_rule_on_keys(keys: pa.Table, current: list[str]) -> tuple[Analysis, li
         for m in c.members:
             dup[m] = sorted(set(dup[m]) | {result.ids[o] for o in c.members if o != m})
     return result, dup
+
+
+def thresholds() -> dict[str, Any]:
+    """The dedup thresholds in force (written into ``reports/all.json``)."""
+    return {
+        "index_max_distance": index_mod.MAX_DISTANCE,
+        "align_match_distance": align_mod.MATCH_DISTANCE,
+        "align_min_score": align_mod.MIN_SCORE,
+        "align_min_overlap_seconds": align_mod.MIN_OVERLAP_SECONDS,
+        "tier1_min_range_overlap": match_mod.MIN_RANGE_OVERLAP,
+        "tier2_max_offsets": match_mod.MAX_OFFSETS,
+        "hashes_per_second": HASHES_PER_SECOND,
+    }

@@ -41,18 +41,15 @@ import pyarrow.parquet as pq
 
 from dance_aggregate import __version__
 from dance_aggregate.builders import registry
-from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse
-from dance_aggregate.dedup import align as align_mod
-from dance_aggregate.dedup import index as index_mod
-from dance_aggregate.dedup import match as match_mod
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse, thresholds
 from dance_aggregate.dedup.leakage import check_no_leaks
 from dance_aggregate.files.atomic import atomic_write_text
 from dance_aggregate.files.csvfiles import csv_text
-from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
+from dance_aggregate.output.assemble import assemble
 from dance_aggregate.output.folder import BuiltFolder, Shard
 from dance_aggregate.output.layout import duplicates_path
-from dance_aggregate.output.reports import Accounting, write_reports
-from dance_aggregate.output.shards import MAX_SHARD_BYTES, write_config_from_parts
+from dance_aggregate.output.reports import REPORT_FORMAT, Accounting, ConfigReport, PretrainingSection
+from dance_aggregate.output.shards import MAX_SHARD_BYTES, Decisions, InputFile
 from dance_aggregate.records import ALL_CONFIG, Exclusion
 from dance_aggregate.schema import arrow_schema, features, source_names
 from dance_aggregate.taxonomy import load_taxonomy
@@ -61,8 +58,6 @@ logger = logging.getLogger(__name__)
 
 #: Columns read besides the dedup keys: the evidence kept for each member of a cluster.
 EVIDENCE_COLUMNS: tuple[str, ...] = ("label", "source_label", "pretraining_overlap")
-#: Version of the reports' layout: a folder whose reports are older gets ``all`` rebuilt.
-REPORT_FORMAT = 2
 #: How the labels of a cluster's members relate (see the module docstring).
 SAME, NESTED, CONFLICT = "same", "nested", "conflict"
 
@@ -98,19 +93,6 @@ def inputs_key(folder: Path | BuiltFolder, configs: list[str], pretraining_to_tr
             for s in shards:
                 h.update(f"{s.path}\0{s.file_bytes}\0{s.mtime_ns}\n".encode())
     return h.hexdigest()[:16]
-
-
-def thresholds() -> dict[str, Any]:
-    """The dedup thresholds in force (written into ``reports/all.json``)."""
-    return {
-        "index_max_distance": index_mod.MAX_DISTANCE,
-        "align_match_distance": align_mod.MATCH_DISTANCE,
-        "align_min_score": align_mod.MIN_SCORE,
-        "align_min_overlap_seconds": align_mod.MIN_OVERLAP_SECONDS,
-        "tier1_min_range_overlap": match_mod.MIN_RANGE_OVERLAP,
-        "tier2_max_offsets": match_mod.MAX_OFFSETS,
-        "hashes_per_second": HASHES_PER_SECOND,
-    }
 
 
 def build_all(
@@ -151,13 +133,13 @@ def build_all(
         return None
     key = inputs_key(built, configs, pretraining_to_train)
     previous = built.report(ALL_CONFIG)
-    same_shards = previous is not None and previous.get("shards") == shards
-    if previous and previous.get("inputs_key") == key and same_shards and ALL_CONFIG in built.configs:
+    if (previous is not None and previous.inputs_key == key and previous.shards == shards
+            and ALL_CONFIG in built.configs):
         # Nothing changed since the last build: keep `all` as it is (still leak-checked).
         logger.info("all: inputs unchanged since the last build; kept as is")
         if check:
             check_no_leaks(built, ALL_CONFIG)
-        return Accounting(**previous["accounting"])
+        return previous.accounting
     keys, splits, inputs_shards = _read_keys(built, configs)
     logger.info("all: deduplicating %d clips of %s", keys.num_rows, ", ".join(configs))
     overlap = keys.column("pretraining_overlap").to_pylist()
@@ -168,48 +150,10 @@ def build_all(
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
     dup_ids = [sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))]
     # Kept rows go to their split under the rule; the other copies of a cluster are dropped.
-    row_splits = [s if k else None for s, k in zip(result.new_splits, keep, strict=True)]
-    write_config_from_parts(
-        built.path,
-        ALL_CONFIG,
-        [str(built.path / s.path) for s in inputs_shards],
-        lambda p: pq.read_table(p, schema=arrow_schema()),
-        [s.rows for s in inputs_shards],
-        [s.file_bytes for s in inputs_shards],
-        row_splits,
-        ids,
-        overrides={"duplicate_ids": dup_ids},
-        max_shard_bytes=max_shard_bytes,
-        progress=progress,
-        shards=shards,
-    )
-    acc = _write_all_reports(
-        built, configs, inputs_shards, keys, result, row_splits, keep, key, shards, pretraining_to_train, time.monotonic() - t0
-    )
-    built.refresh()  # data/all and its reports were rewritten
-    acc.check()
-    if check:
-        check_no_leaks(built, ALL_CONFIG)
-    logger.info("%s", acc.summary().splitlines()[0])
-    return acc
-
-
-def _write_all_reports(
-    built: BuiltFolder,
-    configs: list[str],
-    inputs_shards: list[Shard],
-    keys: pa.Table,
-    result: Analysis,
-    row_splits: list[str | None],
-    keep: list[bool],
-    key: str,
-    shards: int | None,
-    pretraining_to_train: bool,
-    elapsed: float,
-) -> Accounting:
-    """``reports/all.json``, ``all.excluded.csv`` (every removed copy) and ``duplicates.csv``."""
-    rows_by_split = dict(Counter(s for s in row_splits if s is not None))
+    decisions = Decisions([s if k else None for s, k in zip(result.new_splits, keep, strict=True)], ids,
+                          {"duplicate_ids": dup_ids})
     exclusions = _exclusions(result, keys)
+    rows_by_split = decisions.rows_by_split()
     acc = Accounting(
         config=ALL_CONFIG,
         records_read=len(result.ids),
@@ -217,26 +161,31 @@ def _write_all_reports(
         rows_by_split=rows_by_split,
         excluded={"duplicate": len(exclusions)} if exclusions else {},
     )
-    overlap = keys.column("pretraining_overlap").to_pylist()
-    inputs = {c: sum(s.rows for s in inputs_shards if s.config == c) for c in configs}
-    write_reports(
-        built.path,
-        acc,
-        exclusions,
-        {
-            "config": ALL_CONFIG,
-            "inputs": inputs,
-            "inputs_key": key,
-            "shards": shards,
-            "dedup": {**result.summary(), **agreement_summary(result, keys)},
-            "thresholds": thresholds(),
-            "split_moves": [m.to_dict() for m in result.moves],
-            "pretraining": pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
-            "dance_aggregate_version": __version__,
-            "elapsed_seconds": round(elapsed, 2),
-        },
+    acc.check()
+    report = ConfigReport(
+        config=ALL_CONFIG,
+        accounting=acc,
+        inputs={c: sum(s.rows for s in inputs_shards if s.config == c) for c in configs},
+        inputs_key=key,
+        shards=shards,
+        dedup={**result.summary(), **agreement_summary(result, keys)},
+        thresholds=thresholds(),
+        split_moves=[m.to_dict() for m in result.moves],
+        pretraining=pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
+        dance_aggregate_version=__version__,
+        elapsed_seconds=round(time.monotonic() - t0, 2),
     )
-    write_duplicates_csv(built.path, result, keys)
+    assemble(
+        built.path, report, exclusions,
+        [InputFile(str(built.path / s.path), s.rows, s.file_bytes) for s in inputs_shards],
+        lambda p: pq.read_table(p, schema=arrow_schema()), decisions,
+        extra_files={duplicates_path(built.path): duplicates_csv(result, keys).encode("utf-8")},
+        progress=progress, shards=shards, max_shard_bytes=max_shard_bytes,
+    )
+    built.refresh()  # data/all and its reports were rewritten
+    if check:
+        check_no_leaks(built, ALL_CONFIG)
+    logger.info("%s", acc.summary().splitlines()[0])
     return acc
 
 
@@ -247,13 +196,14 @@ def pretraining_summary(
     overlap: list[list[str] | None],
     keep: list[bool],
     to_train: bool,
-) -> dict[str, Any]:
+) -> PretrainingSection:
     """The ``pretraining`` section of ``reports/all.json``: the sets the input configs were
     checked against, the kept rows overlapping each (by final split), and, with
     ``to_train``, the kept rows moved from validation and test into train."""
     sets: dict[str, dict[str, Any]] = {}
     for config in configs:
-        for s in (built.report(config) or {}).get("pretraining") or []:
+        report = built.report(config)
+        for s in report.pretraining.sets if report is not None else []:
             sets.setdefault(s["name"], s)
     rows: dict[str, Counter[str]] = {name: Counter() for name in sets}
     for names, split, kept in zip(overlap, result.new_splits, keep, strict=True):
@@ -267,13 +217,13 @@ def pretraining_summary(
             "build those configs with --pretraining-ids NAME=FILE",
             ", ".join(configs),
         )
-    return {
-        "sets": list(sets.values()),
-        "rows_checked": sum(1 for v, k in zip(overlap, keep, strict=True) if k and v is not None),
-        "rows_overlapping": {name: dict(c) for name, c in rows.items()},
-        "to_train": to_train,
-        "moved_to_train": dict(moved),
-    }
+    return PretrainingSection(
+        sets=list(sets.values()),
+        rows_checked=sum(1 for v, k in zip(overlap, keep, strict=True) if k and v is not None),
+        rows_overlapping={name: dict(c) for name, c in rows.items()},
+        to_train=to_train,
+        moved_to_train=dict(moved),
+    )
 
 
 def _label_names(keys: pa.Table) -> list[str | None]:
@@ -320,8 +270,8 @@ def _exclusions(result: Analysis, keys: pa.Table) -> list[Exclusion]:
     return out
 
 
-def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
-    """``reports/duplicates.csv``: one line per member of every cluster (kept first), with the
+def duplicates_csv(result: Analysis, keys: pa.Table) -> str:
+    """The text of ``reports/duplicates.csv``: one line per member of every cluster (kept first), with the
     cluster id, whether it is the kept copy, its source, label and source label, the
     cluster's tier, score and split, and whether the members' labels agree (cells escaped
     against spreadsheet formulas: source labels come from other people's files)."""
@@ -347,7 +297,12 @@ def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path
                     agreement,
                 ]
             )
-    path = duplicates_path(folder)
     header = ["cluster", "id", "kept", "source", "label", "source_label", "split_before", "tier", "score", "split", "labels"]
-    atomic_write_text(path, csv_text(header, rows), "report")
+    return csv_text(header, rows)
+
+
+def write_duplicates_csv(folder: Path, result: Analysis, keys: pa.Table) -> Path:
+    """Write ``reports/duplicates.csv`` (:func:`duplicates_csv`) atomically."""
+    path = duplicates_path(folder)
+    atomic_write_text(path, duplicates_csv(result, keys), "report")
     return path

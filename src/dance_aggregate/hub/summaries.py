@@ -5,8 +5,8 @@ from local mirrors has no ledger; a single-source build has no dedup). Every rea
 returns ``None`` or an empty list when its report is missing or unreadable, and the card
 says so instead of failing.
 
-- Dedup: ``reports/all.json`` (a ``dedup`` / ``duplicates`` / ``deduplication`` mapping of
-  plain numbers or strings), ``reports/duplicates*.csv`` / ``.jsonl`` (one line per duplicate;
+- Dedup: the ``dedup`` section of ``reports/all.json`` (its plain numbers and strings),
+  ``reports/duplicates*.csv`` / ``.jsonl`` (one line per duplicate;
   a ``cluster`` / ``cluster_id`` column is counted when present), and the ``duplicate_ids``
   column of the ``all`` config itself.
 - Ledger: ``reports/*ledger*.csv`` / ``.jsonl`` with columns ``source`` (or ``config``),
@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 #: Ledger statuses that mean the media is there.
 SUCCESS_STATUSES = frozenset({"ok", "downloaded", "success", "succeeded", "cached", "done", "present", "exists", "local"})
-_DEDUP_KEYS = ("dedup", "duplicates", "deduplication")
 
 
 def _rows(path: Path) -> Iterator[dict[str, Any]]:
@@ -57,13 +56,9 @@ def dedup_summary(folder: Path | BuiltFolder) -> list[dict[str, str]]:
     built = BuiltFolder.of(folder)
     out: list[dict[str, str]] = []
     report = built.report(ALL_CONFIG)
-    for key in _DEDUP_KEYS:
-        section = (report or {}).get(key)
-        if isinstance(section, dict):
-            for k, v in sorted(section.items()):
-                if isinstance(v, (int, float, str, bool)):
-                    out.append({"what": k.replace("_", " "), "value": str(v)})
-            break
+    for k, v in sorted(report.dedup.items() if report is not None else []):
+        if isinstance(v, (int, float, str, bool)):  # the summary's numbers, not its nested tables
+            out.append({"what": k.replace("_", " "), "value": str(v)})
     for path in built.report_files("duplicates*"):
         if path.suffix not in (".csv", ".jsonl", ".ndjson"):
             continue

@@ -13,7 +13,7 @@ object::
     folder.shards("all")                # {'train': [Shard, ...], 'validation': [...], ...}
     folder.rows("all")                  # {'train': 120, 'validation': 20, 'test': 30}
     folder.column("all", "label")       # {'train': [3, 3, 7, ...], ...}
-    folder.report("all")                # reports/all.json, parsed
+    folder.report("all")                # reports/all.json as a ConfigReport
 
 A step that changes the folder (``build_all`` rewriting ``data/all``) calls
 :meth:`BuiltFolder.refresh` on it: shards whose file did not change keep their footer and
@@ -43,7 +43,7 @@ from dance_aggregate.output.layout import (
     shard_path,
     shard_pattern,
 )
-from dance_aggregate.output.reports import Accounting, read_report
+from dance_aggregate.output.reports import Accounting, ConfigReport, read_report
 from dance_aggregate.schema import SPLITS, arrow_schema
 
 logger = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class BuiltFolder:
         self.reads = ReadCounts()
         self._configs: dict[str, dict[str, list[Shard]]] = {}
         self._columns: dict[str, dict[str, pa.Table]] = {}
-        self._reports: dict[str, dict[str, Any] | None] = {}
+        self._reports: dict[str, ConfigReport | None] = {}
         self._report_names: list[str] | None = None
         self._scan({})
 
@@ -340,8 +340,8 @@ class BuiltFolder:
             for split, shards in self._configs.get(config, {}).items()
         }
 
-    def report(self, config: str) -> dict[str, Any] | None:
-        """``reports/<config>.json`` parsed (once), or ``None`` when there is none."""
+    def report(self, config: str) -> ConfigReport | None:
+        """``reports/<config>.json`` read (once), or ``None`` when there is none."""
         if config not in self._reports:
             self._reports[config] = read_report(self.path, config)
         return self._reports[config]
@@ -349,9 +349,7 @@ class BuiltFolder:
     def accounting(self, config: str) -> Accounting | None:
         """The accounting of ``config`` from its report, or ``None``."""
         report = self.report(config)
-        if not report or "accounting" not in report:
-            return None
-        return Accounting(**report["accounting"])
+        return report.accounting if report is not None else None
 
     def report_files(self, pattern: str) -> list[Path]:
         """Files of ``reports/`` whose name matches the glob ``pattern``, sorted (listed once)."""

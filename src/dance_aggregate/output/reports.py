@@ -2,13 +2,21 @@
 
 Every record a builder reads ends in exactly one place: a row of the output, or a line of
 ``reports/<config>.excluded.csv`` with its reason. :class:`Accounting` holds the counts and
-checks that they add up; ``reports/<config>.json`` keeps them for ``stats``, the card and
-the publish checks.
+checks that they add up. ``reports/<config>.json`` is one :class:`ConfigReport`, the same
+shape for every config (a source's or ``all``), read back by ``stats``, the card and the
+publish checks.
+
+Report format 3 (:data:`REPORT_FORMAT`): every report has every field (``source``,
+``inputs``, ``builder_options``... empty where they do not apply), and ``pretraining`` is
+the same mapping everywhere (``sets``, ``rows_checked``, ``rows_overlapping``, ``to_train``,
+``moved_to_train``); format 2 wrote a list of sets there for source configs. Reports of
+format 2 are still read.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,7 +28,13 @@ from dance_aggregate.files.atomic import json_text, staged_writes
 from dance_aggregate.files.csvfiles import csv_text
 from dance_aggregate.files.names import without_local_paths
 from dance_aggregate.output.layout import excluded_path, report_path
-from dance_aggregate.records import Exclusion
+from dance_aggregate.records import ALL_CONFIG, Exclusion
+
+#: Version of the reports' layout (README, "What a build writes"). A folder whose ``all``
+#: report is older gets ``all`` rebuilt.
+REPORT_FORMAT = 3
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,49 +112,137 @@ def _count_by_reason(exclusions: list[Exclusion]) -> Counter[str]:
     return counts
 
 
+@dataclass
+class PretrainingSection:
+    """The ``pretraining`` section of a report: the sets of YouTube ids the rows were checked
+    against (``--pretraining-ids``) and what was found.
+
+    Attributes:
+        sets: Each set's description (``name``, ``file``, ``ids``).
+        rows_checked: Rows checked against the sets (rows with a YouTube id).
+        rows_overlapping: Set name -> split -> rows whose video is in the set.
+        to_train: Whether such rows were moved to train (``all`` with ``--pretraining-to-train``).
+        moved_to_train: Split -> rows moved from it into train.
+    """
+
+    sets: list[dict[str, Any]] = field(default_factory=list)
+    rows_checked: int = 0
+    rows_overlapping: dict[str, dict[str, int]] = field(default_factory=dict)
+    to_train: bool = False
+    moved_to_train: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ConfigReport:
+    """``reports/<config>.json``: what a config is made of and how it was made, one shape for
+    every config.
+
+    Attributes:
+        config: The config.
+        accounting: Records read = rows written + excluded, by reason.
+        source: The source it was built from (``None`` for ``all``).
+        inputs: Rows of each config it was made from (``all``; empty for a source config).
+        inputs_key: A key of the inputs: when it has not changed, ``all`` is kept as it is.
+        shards: The ``--shards`` it was written with (``None``: sized automatically).
+        builder_options: The source's options (local paths reduced to their names).
+        encode_options: How its clips were encoded.
+        data_dir: The name of the raw folder (never its path).
+        dedup: Duplicate clusters found among its rows (:meth:`dance_aggregate.dedup.Analysis.summary`).
+        thresholds: The dedup thresholds in force.
+        split_moves: Rows the split rule moved, with why.
+        pretraining: The pretraining sets and the overlap found.
+        truncated: Rows stored shorter than their annotated range, with both ranges.
+        dance_aggregate_version: The version that wrote it.
+        elapsed_seconds: Wall time of the config.
+        timings: Where the time went (seconds per step).
+        report_format: :data:`REPORT_FORMAT` when written.
+    """
+
+    config: str
+    accounting: Accounting
+    source: str | None = None
+    inputs: dict[str, int] = field(default_factory=dict)
+    inputs_key: str | None = None
+    shards: int | None = None
+    builder_options: dict[str, Any] = field(default_factory=dict)
+    encode_options: dict[str, Any] = field(default_factory=dict)
+    data_dir: str | None = None
+    dedup: dict[str, Any] = field(default_factory=dict)
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    split_moves: list[dict[str, Any]] = field(default_factory=list)
+    pretraining: PretrainingSection = field(default_factory=PretrainingSection)
+    truncated: list[dict[str, Any]] = field(default_factory=list)
+    dance_aggregate_version: str = ""
+    elapsed_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    report_format: int = REPORT_FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (``accounting`` first, as every format wrote it)."""
+        out = asdict(self)
+        return {"accounting": out.pop("accounting"), **out}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConfigReport:
+        """A report read back (format 2 or 3).
+
+        Raises:
+            OutputError: it is not a report (no accounting).
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("accounting"), dict):
+            raise OutputError("not a dance_aggregate report: no 'accounting' mapping")
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["accounting"] = Accounting(**data["accounting"])
+        section = data.get("pretraining")
+        if data.get("report_format", 2) < 3 and data.get("config") != ALL_CONFIG:
+            values["pretraining"] = PretrainingSection(sets=list(section or []))  # format 2: a list of sets
+        else:
+            values["pretraining"] = PretrainingSection(**(section or {}))
+        values["report_format"] = data.get("report_format", 2)
+        return cls(**values)
+
+
 #: Columns of ``reports/<config>.excluded.csv``.
 EXCLUDED_COLUMNS = ("id", "split", "source_label", "reason", "detail", "count")
 
 
 def report_files(
     folder: Path,
-    acc: Accounting,
+    report: ConfigReport,
     exclusions: list[Exclusion],
-    extra: dict[str, Any] | None = None,
     local_roots: Sequence[str | Path] = (),
 ) -> dict[Path, bytes]:
     """The content of ``reports/<config>.json`` and ``reports/<config>.excluded.csv`` (cells
-    escaped against spreadsheet formulas, see :mod:`.csvfiles`), by path, with no local
-    path of ``local_roots`` or the home folder in them (:func:`without_local_paths`)."""
-    report = {"accounting": asdict(acc), **(extra or {})}
+    escaped against spreadsheet formulas, see :mod:`dance_aggregate.files.csvfiles`), by
+    path, with no local path of ``local_roots`` or the home folder in them
+    (:func:`~dance_aggregate.files.names.without_local_paths`)."""
+    config = report.config
     rows = (
         [e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count]
         for e in sorted(exclusions, key=lambda e: (e.reason, e.id))
     )
     roots = [*local_roots, folder]
     return {
-        report_path(folder, acc.config): without_local_paths(json_text(report), roots).encode("utf-8"),
-        excluded_path(folder, acc.config): without_local_paths(csv_text(EXCLUDED_COLUMNS, rows), roots).encode("utf-8"),
+        report_path(folder, config): without_local_paths(json_text(report.to_json()), roots).encode("utf-8"),
+        excluded_path(folder, config): without_local_paths(csv_text(EXCLUDED_COLUMNS, rows), roots).encode("utf-8"),
     }
 
 
-def write_reports(folder: Path, acc: Accounting, exclusions: list[Exclusion], extra: dict[str, Any] | None = None) -> None:
+def write_reports(folder: Path, report: ConfigReport, exclusions: list[Exclusion]) -> None:
     """Write ``reports/<config>.json`` and ``reports/<config>.excluded.csv``, both or neither."""
-    with staged_writes(report_files(folder, acc, exclusions, extra), "report"):
+    with staged_writes(report_files(folder, report, exclusions), "report"):
         pass
 
 
-def read_report(folder: Path, config: str) -> dict[str, Any] | None:
-    """The JSON report of ``config``, or ``None`` when there is none."""
+def read_report(folder: Path, config: str) -> ConfigReport | None:
+    """The report of ``config``, or ``None`` when there is none or it cannot be read (a
+    warning names the file)."""
     path = report_path(folder, config)
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def read_accounting(folder: Path, config: str) -> Accounting | None:
-    """The accounting of ``config`` from its report."""
-    report = read_report(folder, config)
-    if not report or "accounting" not in report:
+    try:
+        return ConfigReport.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, OutputError) as exc:
+        logger.warning("%s: cannot read this report (%s); it is ignored. Rebuild the config to rewrite it", path, exc)
         return None
-    return Accounting(**report["accounting"])

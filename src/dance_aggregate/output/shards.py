@@ -13,7 +13,9 @@ import logging
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ import pyarrow.parquet as pq
 
 from dance_aggregate.files.atomic import replacing, write_error
 from dance_aggregate.output.layout import DATA_DIR, shard_name, shard_path
-from dance_aggregate.schema import SPLITS
+from dance_aggregate.records import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -193,36 +195,65 @@ def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_sha
     return written
 
 
-def write_config_from_parts(
+@dataclass(frozen=True)
+class InputFile:
+    """A Parquet file whose rows a config is assembled from (a work part or another
+    config's shard).
+
+    Attributes:
+        path: A local path or an fsspec URL.
+        rows: Its rows.
+        bytes: Its size (to size the shards).
+    """
+
+    path: str
+    rows: int
+    bytes: int
+
+
+@dataclass
+class Decisions:
+    """What becomes of every input row; rows are numbered across the inputs, in order.
+
+    Attributes:
+        splits: The split of every row (``None`` drops it).
+        ids: The id of every row (the order within a split).
+        columns: Column -> the value of every row (``duplicate_ids``, ``pretraining_overlap``...).
+    """
+
+    splits: Sequence[str | None]
+    ids: Sequence[str]
+    columns: dict[str, Sequence[Any]] = field(default_factory=dict)
+
+    def rows_by_split(self) -> dict[str, int]:
+        """Rows kept per split."""
+        return dict(Counter(s for s in self.splits if s is not None))
+
+
+def write_shards(
     folder: Path,
     config: str,
-    parts: Sequence[str],
-    read_part: Callable[[str], pa.Table],
-    part_rows: Sequence[int],
-    part_bytes: Sequence[int],
-    row_splits: Sequence[str | None],
-    row_ids: Sequence[str],
-    overrides: dict[str, list[Any]] | None = None,
+    inputs: Sequence[InputFile],
+    read: Callable[[str], pa.Table],
+    decisions: Decisions,
+    *,
     max_shard_bytes: int = MAX_SHARD_BYTES,
     progress: bool = False,
     shards: int | None = None,
 ) -> dict[str, list[str]]:
-    """Write ``config``'s final shards from Parquet parts without holding the config in memory.
+    """Write ``config``'s final shards from Parquet inputs without holding the config in
+    memory, and swap them in as a whole.
 
-    Rows are numbered across ``parts`` in order. Each row goes to ``row_splits[i]``; within a
-    split rows are ordered by ``row_ids``. At most one shard's rows (plus two cached parts)
-    are in memory at a time, so a config of any size builds in bounded memory.
+    Each row goes to its split of ``decisions``; within a split rows are ordered by id. At
+    most one shard's rows (plus two cached inputs) are in memory at a time, so a config of
+    any size builds in bounded memory.
 
     Args:
         folder: The output folder.
         config: Config name.
-        parts: Part locations (paths or URLs).
-        read_part: Reads one whole part (shared schema).
-        part_rows: Rows of each part.
-        part_bytes: Size of each part in bytes (to size the shards).
-        row_splits: Split of every row (``None`` drops the row).
-        row_ids: Id of every row (the order within a split).
-        overrides: Column -> new value of every row (e.g. ``duplicate_ids``).
+        inputs: The files, in the order their rows are numbered.
+        read: Reads one whole input (shared schema).
+        decisions: Every row's split, id and replaced column values.
         max_shard_bytes: Largest shard.
         progress: Show a progress bar over the rows copied.
         shards: Shards per split (``None``: sized by :func:`shard_count`).
@@ -232,18 +263,18 @@ def write_config_from_parts(
     """
     from dance_aggregate.progress import progress_bar
 
+    row_splits, row_ids, overrides = decisions.splits, decisions.ids, decisions.columns
     bar = progress_bar(sum(1 for s in row_splits if s is not None), f"{config}: writing", "row", enabled=progress)
-    where: list[tuple[int, int]] = [(p, r) for p, n in enumerate(part_rows) for r in range(n)]
-    row_bytes = [part_bytes[p] // max(1, part_rows[p]) for p, _ in where]
+    where: list[tuple[int, int]] = [(p, r) for p, f in enumerate(inputs) for r in range(f.rows)]
+    row_bytes = [inputs[p].bytes // max(1, inputs[p].rows) for p, _ in where]
     cache: dict[int, pa.Table] = {}
 
     def part(p: int) -> pa.Table:
         if p not in cache:
             if len(cache) >= 2:
                 cache.pop(next(iter(cache)))
-            cache[p] = read_part(parts[p])
+            cache[p] = read(inputs[p].path)
         return cache[p]
-
     written: dict[str, list[str]] = {}
     with _config_swap(folder, config) as staging:
         for split in SPLITS:
@@ -263,7 +294,7 @@ def write_config_from_parts(
                 table = pa.concat_tables(pieces)
                 position = {g: k for k, g in enumerate(order)}
                 table = table.take([position[g] for g in chunk])
-                for name, values in (overrides or {}).items():
+                for name, values in overrides.items():
                     idx = table.schema.get_field_index(name)
                     f = table.schema.field(idx)
                     table = table.set_column(idx, f, pa.array([values[g] for g in chunk], type=f.type))

@@ -9,11 +9,13 @@ are counted.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from dance_aggregate.errors import OutputError
 from dance_aggregate.output.folder import BuiltFolder
+from dance_aggregate.output.reports import PretrainingSection
 from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import features
 
@@ -48,10 +50,10 @@ def folder_stats(folder: Path | BuiltFolder) -> dict[str, Any]:
                 "labels": dict(sorted(labels.items())),
                 "label_videos": dict(sorted(videos.items())),
             }
-        report = built.report(config) or {}
-        out["configs"][config] = {"splits": splits, "accounting": report.get("accounting")}
-        if report.get("dedup"):
-            out["configs"][config]["dedup"] = report["dedup"]
+        report = built.report(config)
+        out["configs"][config] = {"splits": splits, "accounting": asdict(report.accounting) if report else None}
+        if report is not None and report.dedup:
+            out["configs"][config]["dedup"] = report.dedup
         overlap = pretraining_counts(built, config)
         if overlap:
             out["configs"][config]["pretraining"] = overlap
@@ -70,10 +72,9 @@ def pretraining_counts(folder: Path | BuiltFolder, config: str) -> dict[str, Any
     shards = [s for in_split in built.shards(config).values() for s in in_split]
     if not shards or any("pretraining_overlap" not in s.require_footer().schema.names for s in shards):
         return None  # a folder written before the column existed
-    report = built.report(config) or {}
-    section = report.get("pretraining")
-    described = section.get("sets", []) if isinstance(section, dict) else (section or [])
-    names = [s["name"] for s in described if isinstance(s, dict) and "name" in s]
+    report = built.report(config)
+    section = report.pretraining if report is not None else PretrainingSection()
+    names = [s["name"] for s in section.sets if "name" in s]
     splits: dict[str, Any] = {}
     for split, values in built.column(config, "pretraining_overlap").items():
         counts: Counter[str] = Counter(n for v in values if v for n in v)
@@ -87,8 +88,8 @@ def pretraining_counts(folder: Path | BuiltFolder, config: str) -> dict[str, Any
     if not names and not any(s["checked"] for s in splits.values()):
         return None
     out: dict[str, Any] = {"sets": names, "splits": splits}
-    if isinstance(section, dict) and section.get("to_train"):
-        out["moved_to_train"] = section.get("moved_to_train", {})
+    if section.to_train:
+        out["moved_to_train"] = section.moved_to_train
     return out
 
 

@@ -39,16 +39,16 @@ import pyarrow as pa
 from dance_aggregate import __version__
 from dance_aggregate.builders.annotations import UNEXPECTED
 from dance_aggregate.builders.base import SourceBuilder
-from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
+from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys, thresholds
 from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
 from dance_aggregate.errors import TooManyFailures
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.files.atomic import staged_writes
 from dance_aggregate.media.clip import EncodeOptions
 from dance_aggregate.output import parts
+from dance_aggregate.output.assemble import assemble
 from dance_aggregate.output.layout import WORK_DIR, ledger_path
-from dance_aggregate.output.reports import Accounting, accounting_from, report_files
-from dance_aggregate.output.shards import write_config_from_parts
+from dance_aggregate.output.reports import Accounting, ConfigReport, PretrainingSection, accounting_from
+from dance_aggregate.output.shards import Decisions, InputFile
 from dance_aggregate.pipeline.defaults import (
     DEFAULT_FAILURE_MIN_RECORDS,
     DEFAULT_MAX_FAILURE_SHARE,
@@ -233,38 +233,41 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         if ctx.fetch_folder is not None:
             _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots)
     timings["units"] = time.monotonic() - t0 - timings["plan"]
-    final = _SplitRule.of(tally.parts_by_split)
-    acc = accounting_from(config, tally.read, final.rows_by_split(), tally.exclusions)
+    inputs, decisions, dedup = _decide(tally.parts_by_split, settings.pretraining)
+    acc = accounting_from(config, tally.read, decisions.rows_by_split(), tally.exclusions)
     acc.truncated = len(tally.truncated)
     elapsed = time.monotonic() - t0
     timings["split_rule"] = elapsed - timings["plan"] - timings["units"]
-    extra = {
-        "config": config,
-        "source": builder.source,
-        "builder_options": _without_local_paths(asdict(builder.options)),
-        "encode_options": asdict(ctx.encode),
+    report = ConfigReport(
+        config=config,
+        accounting=acc,
+        source=builder.source,
+        shards=settings.shards,
+        builder_options=_without_local_paths(asdict(builder.options)),
+        encode_options=asdict(ctx.encode),
         # The folder's name only: reports are published, local paths are not.
-        "data_dir": Path(builder.data_dir).name,
-        "dance_aggregate_version": __version__,
-        "elapsed_seconds": round(elapsed, 2),
+        data_dir=Path(builder.data_dir).name,
+        dedup=dedup.summary(),
+        thresholds=thresholds(),
+        split_moves=[m.to_dict() for m in dedup.moves],
+        pretraining=_pretraining_section(settings.pretraining, decisions),
+        # Rows whose media covers less than their annotated range, stored with their
+        # true times (README: "Times that match the media").
+        truncated=sorted(tally.truncated, key=lambda t: t["id"]),
+        dance_aggregate_version=__version__,
+        elapsed_seconds=round(elapsed, 2),
         # Where the time went: parsing the plan, running the units (the runner's part,
         # parallel), reading the parts' key columns for the split rule (serial). Writing
         # the final shards comes after the report is made; the log line has it.
-        "timings": {f"{k}_seconds": round(v, 2) for k, v in timings.items()},
-        "dedup": final.dedup.summary(),
-        "split_moves": [m.to_dict() for m in final.dedup.moves],
-        "pretraining": [s.describe() for s in settings.pretraining],
-        # Rows whose media covers less than their annotated range, stored with their
-        # true times (README: "Times that match the media").
-        "truncated": sorted(tally.truncated, key=lambda t: t["id"]),
-    }
-    # Reports are written first under temporary names and renamed once the shards are in.
-    files = report_files(folder, acc, tally.exclusions, extra, local_roots)
-    with staged_writes(files, "report"):
-        shards = final.write(folder, config, settings.progress, settings.pretraining, settings.shards)
+        timings={f"{k}_seconds": round(v, 2) for k, v in timings.items()},
+    )
+    acc.check()
+    shards = assemble(
+        folder, report, tally.exclusions, inputs, lambda p: parts.read_part(p, arrow_schema()), decisions,
+        local_roots=local_roots, progress=settings.progress, shards=settings.shards,
+    )
     timings["shards"] = time.monotonic() - t0 - elapsed
     logger.info("%s: %s", config, ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    acc.check()
     return ConfigResult(config, acc, shards, elapsed)
 
 
@@ -355,64 +358,39 @@ def _write_download_ledger(
     logger.info("%s: download ledger: %s", config, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
-@dataclass
-class _SplitRule:
-    """The config's final split of every row, decided from the parts' key columns only
-    (a duplicate cluster or a group of this config never straddles splits)."""
-
-    part_list: list[tuple[str, str]]
-    keys: list[pa.Table]
-    all_keys: pa.Table
-    dedup: Analysis
-    dup_ids: list
-
-    @classmethod
-    def of(cls, parts_by_split: dict[str, list[str]]) -> _SplitRule:
-        """Read the key columns of every part and apply the split rule."""
-        part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
-        key_columns = [*KEY_COLUMNS, "duplicate_ids"]
-        keys = [parts.read_part(p, arrow_schema(), columns=key_columns) for p, _ in part_list]
-        current = [split for (_, split), k in zip(part_list, keys, strict=True) for _ in range(k.num_rows)]
-        all_keys = _concat_keys(keys, key_columns)
-        dedup, dup_ids = split_rule_on_keys(all_keys, current)
-        return cls(part_list, keys, all_keys, dedup, dup_ids)
-
-    def rows_by_split(self) -> dict[str, int]:
-        """Rows per final split."""
-        return dict(Counter(self.dedup.new_splits))
-
-    def write(
-        self,
-        folder: Path,
-        config: str,
-        progress: bool = False,
-        pretraining: Sequence[PretrainingSet] = (),
-        num_shards: int | None = None,
-    ) -> dict[str, list[str]]:
-        """Copy the rows part by part into the config's final shards (bounded memory), each
-        split ordered by id, with ``duplicate_ids`` and ``pretraining_overlap`` (from the
-        YouTube ids and the ``pretraining`` sets) filled in, and swap them in; ``num_shards``
-        per split when given (``--shards``)."""
-        return write_config_from_parts(
-            folder,
-            config,
-            [p for p, _ in self.part_list],
-            lambda p: parts.read_part(p, arrow_schema()),
-            [k.num_rows for k in self.keys],
-            [parts.size(p) for p, _ in self.part_list],
-            self.dedup.new_splits,
-            self.all_keys.column("id").to_pylist(),
-            overrides={
-                "duplicate_ids": self.dup_ids,
-                "pretraining_overlap": overlap_column(self.all_keys.column("youtube_id").to_pylist(), pretraining),
-            },
-            progress=progress,
-            shards=num_shards,
-        )
+def _decide(
+    parts_by_split: dict[str, list[str]], pretraining: Sequence[PretrainingSet]
+) -> tuple[list[InputFile], Decisions, Analysis]:
+    """The config's final split of every row, decided from the parts' key columns only (a
+    duplicate cluster or a group of the config never straddles splits), each row's
+    ``duplicate_ids`` and its ``pretraining_overlap`` (from its YouTube id and the sets)."""
+    part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
+    key_columns = [*KEY_COLUMNS, "duplicate_ids"]
+    keys = [parts.read_part(p, arrow_schema(), columns=key_columns) for p, _ in part_list]
+    current = [split for (_, split), k in zip(part_list, keys, strict=True) for _ in range(k.num_rows)]
+    all_keys = pa.concat_tables(keys) if keys else arrow_schema().empty_table().select(key_columns)
+    dedup, dup_ids = split_rule_on_keys(all_keys, current)
+    inputs = [InputFile(p, k.num_rows, parts.size(p)) for (p, _), k in zip(part_list, keys, strict=True)]
+    decisions = Decisions(
+        dedup.new_splits,
+        all_keys.column("id").to_pylist(),
+        {
+            "duplicate_ids": dup_ids,
+            "pretraining_overlap": overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining),
+        },
+    )
+    return inputs, decisions, dedup
 
 
-def _concat_keys(tables: list[pa.Table], columns: list[str]) -> pa.Table:
-    """Concatenate key-column tables (an empty one with those columns when there are none)."""
-    if tables:
-        return pa.concat_tables(tables)
-    return arrow_schema().empty_table().select(columns)
+def _pretraining_section(sets: Sequence[PretrainingSet], decisions: Decisions) -> PretrainingSection:
+    """The sets the rows were checked against and the rows found in each, per split."""
+    overlap = decisions.columns["pretraining_overlap"]
+    found: dict[str, Counter[str]] = {s.name: Counter() for s in sets}
+    for names, split in zip(overlap, decisions.splits, strict=True):
+        for name in names or []:
+            found[name][split] += 1
+    return PretrainingSection(
+        sets=[s.describe() for s in sets],
+        rows_checked=sum(1 for v in overlap if v is not None),
+        rows_overlapping={name: dict(c) for name, c in found.items()},
+    )
