@@ -178,6 +178,24 @@ def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path
     assert tube.requests["-dash1xxxxx"] == 0 and tube.requests["ok2xxxxxxxx"] == 0
 
 
+def test_a_rerun_never_refetches_a_permanent_failure_that_shares_a_unit_with_a_transient_one(
+    tube: FakeTube, tmp_path: Path
+) -> None:
+    """The unit holding a transient failure runs again; the permanent failure in the same
+    unit is answered from the ledger, not fetched again (only --retry-failed does)."""
+    ids = ["e404xxxxxxx", "truncxxxxxx"]  # sorted by id: one unit of part_size 2
+    data = write_kinetics(tmp_path / "k600", [("salsa dancing", vid, 2, 5) for vid in ids])
+    out = tmp_path / "out"
+    first = build(Kinetics600Builder(data), out, fetch=fast(tube), part_size=2)
+    assert first.accounting.excluded == {"download failed: not found": 1, "download failed: network": 1}
+    tube.reset_counts()
+    again = build(Kinetics600Builder(data), out, fetch=fast(tube), part_size=2)
+    assert tube.requests["truncxxxxxx"] >= 1, "the unit with a transient failure was not run again"
+    assert tube.requests["e404xxxxxxx"] == 0, "a permanent failure was fetched again"
+    assert again.accounting.excluded["download failed: not found"] == 1
+    assert ledger_rows(out, "kinetics600")["e404xxxxxxx"]["attempts"] == "1"
+
+
 def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) -> None:
     data = write_activitynet_json(tmp_path / "anet", {
         "ok2xxxxxxxx": {"duration": SECONDS, "subset": "training", "resolution": "160x120", "url": "",

@@ -103,3 +103,67 @@ def test_a_back_edge_is_seen_even_inside_a_function_and_relative():
     ]
     assert len(back_edges({"dance_aggregate.media.x": (relative, False)}, layers)) == 2
     assert back_edges({"dance_aggregate.media": (up, True), "dance_aggregate.pipeline.y": (lazy, False)}, layers) == []
+
+
+#: Parts of the package a source package may not import: sources parse and plan, the
+#: pipeline fetches, cuts and encodes (README, "Adding a source").
+SOURCES_MAY_NOT_IMPORT = ("dance_aggregate.fetch", "dance_aggregate.media.cut", "dance_aggregate.media.encode",
+                          "dance_aggregate.media.clip", "dance_aggregate.pipeline", "dance_aggregate.output")
+
+
+def test_sources_only_parse_and_plan():
+    bad = []
+    for module, (source, is_package) in sorted(package_modules().items()):
+        if part_of(module) != "builders":
+            continue
+        for target in sorted(imports_of(source, module, is_package)):
+            if target.startswith(SOURCES_MAY_NOT_IMPORT):
+                bad.append(f"{module} imports {target}")
+    assert not bad, "a source package fetches, cuts, encodes or writes itself:\n" + "\n".join(bad)
+
+
+def _code_strings(tree: ast.AST) -> list[ast.Constant]:
+    """String constants that are not docstrings."""
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def source_names_in_code(modules: dict[str, tuple[str, bool]], names: set[str]) -> list[str]:
+    """Places outside ``builders/`` where a source is named as code: a string constant that
+    is a source or config name, a variable, attribute or function named after one, or an
+    import of a source package (docstrings and example text in messages aside)."""
+    found = []
+    for module, (source, is_package) in sorted(modules.items()):
+        if part_of(module) == "builders":
+            continue
+        tree = ast.parse(source)
+        for node in _code_strings(tree):
+            if node.value in names:
+                found.append(f"{module}:{node.lineno}: the string {node.value!r}")
+        for node in ast.walk(tree):
+            ident = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else (
+                node.name if isinstance(node, ast.FunctionDef | ast.ClassDef) else None)
+            if ident and any(n in ident.lower() for n in names):
+                found.append(f"{module}:{node.lineno}: the name {ident}")
+        for target in imports_of(source, module, is_package):
+            if set(target.split(".")) & names:
+                found.append(f"{module}: imports {target}")
+    return found
+
+
+def test_no_module_outside_builders_names_a_source():
+    from dance_aggregate.builders import registry
+
+    names = set(registry.source_names()) | set(registry.config_names())
+    found = source_names_in_code(package_modules(), names)
+    assert not found, "a source is named as code outside its package:\n" + "\n".join(found)
+    # ... and the check sees each kind of naming
+    planted = {"dance_aggregate.hub.x": ("X = 'ucf101'\nfrom dance_aggregate.builders.ucf101 import SOURCE\n"
+                                         "def load_ucf101(): pass\n", False)}
+    kinds = " ".join(source_names_in_code(planted, names))
+    assert "the string 'ucf101'" in kinds and "the name load_ucf101" in kinds and "imports dance_aggregate.builders.ucf101" in kinds
