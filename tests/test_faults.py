@@ -33,7 +33,8 @@ from dance_aggregate.files.atomic import atomic_write_text
 from dance_aggregate.files.csvfiles import escape_cell, read_rows, unescape_cell
 from dance_aggregate.output.leftovers import BuildLock
 from dance_aggregate.output.reports import ConfigReport, accounting_from, write_reports
-from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
+from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.pipeline.failures import FailureCap
 from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
 from tests.helpers_fetch import Behaviour, FakeTube, make_source
 

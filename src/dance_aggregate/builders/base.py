@@ -36,7 +36,7 @@ import yaml
 
 from dance_aggregate.errors import ConfigError, DataDirError, TaxonomyError
 from dance_aggregate.records import FeatureShard, Plan, Produced
-from dance_aggregate.taxonomy import Taxonomy
+from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
 
 @dataclass
@@ -53,7 +53,9 @@ class SourceBuilder:
     Args:
         data_dir: Where the source's raw files are (``--data-dir SOURCE=PATH``).
         options: The builder's options (an instance of ``Options``).
-        taxonomy: The label schema with every source's crosswalk (default: the registry's).
+        taxonomy: The label schema with the crosswalk of this source (the pipeline passes the
+            registry's, with every source's; default: the labels and the ``crosswalk.yaml``
+            of the builder's own package).
         video_dir: A local mirror of the source's videos, for sources that list ids.
     """
 
@@ -80,9 +82,8 @@ class SourceBuilder:
         self.data_dir = Path(data_dir).expanduser()
         self.options = options if options is not None else self.Options()
         if taxonomy is None:
-            from dance_aggregate.builders.registry import taxonomy as registered
-
-            taxonomy = registered()
+            package = type(self).__module__.rpartition(".")[0]
+            taxonomy = load_taxonomy().with_crosswalks({self.source: load_crosswalk(package)})
         self.taxonomy = taxonomy
         self.video_dir = Path(video_dir).expanduser() if video_dir else None
 

@@ -23,7 +23,8 @@ from dance_aggregate.errors import DanceAggregateError, DiskFullError
 from dance_aggregate.files.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
 from dance_aggregate.output.reports import Accounting
-from dance_aggregate.pipeline.config import FailureCap, RunSettings, build_config
+from dance_aggregate.pipeline.config import RunSettings, build_config
+from dance_aggregate.pipeline.failures import FailureCap
 from dance_aggregate.pipeline.request import BuildRequest, BuildResult, ConfigFailure
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 
@@ -194,6 +195,7 @@ def make_builders(request: BuildRequest, names: list[str] | None = None) -> list
             cls(
                 request.data_dirs[cfg.source],
                 cls.parse_options(request.options.get(name, {})),
+                taxonomy=registry.taxonomy(),
                 video_dir=request.video_dirs.get(cfg.source),
             )
         )
