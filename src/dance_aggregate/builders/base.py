@@ -221,13 +221,21 @@ def _coerce(raw: str, annotation: Any, what: str) -> Any:
     return raw
 
 
+#: The key under which :func:`clip_row` leaves a row's note for the report's
+#: ``silent_audio`` list (:func:`silent_audio_note`); the pipeline takes it out of the row
+#: before the row is written (:func:`dance_aggregate.pipeline.units.run_unit`).
+SILENT_AUDIO_NOTE = "_silent_audio"
+
+
 def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
     """The full row of a record whose media was encoded into ``clip`` (its media cells are
     named ``<id with / as ->.mp4`` / ``.flac``, escaped by :func:`safe_stem`).
 
     Its times say what the MP4 holds: a clip that begins later than asked (a negative
     start clamped to 0) has its ``start_time`` moved by as much, and a truncated clip (the
-    source ends early) ends at ``start_time + duration``, never at the annotated end.
+    source ends early) ends at ``start_time + duration``, never at the annotated end. A
+    clip whose source audio is digital silence has ``has_audio`` false and no ``audio``;
+    the row then carries its report note under :data:`SILENT_AUDIO_NOTE`.
     """
     stem = safe_stem(record.id.replace("/", "-"))
     row = record.base_row()
@@ -253,7 +261,24 @@ def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
             "frame_hashes": clip.frame_hashes,
         }
     )
+    note = silent_audio_note(record, clip)
+    if note is not None:
+        row[SILENT_AUDIO_NOTE] = note
     return row
+
+
+def silent_audio_note(record: ClipRecord, clip: EncodedClip) -> dict[str, Any] | None:
+    """A note for the report when the source of ``clip`` has an audio track that is not
+    stored (digital silence, or no samples in the clip's range), else ``None``."""
+    if clip.silent_audio is None:
+        return None
+    level = clip.audio_peak_dbfs
+    return {
+        "id": record.id,
+        "reason": clip.silent_audio,
+        # JSON has no -inf: null is "no sample other than 0" (or no sample at all).
+        "peak_dbfs": round(level, 1) if level is not None and level != float("-inf") else None,
+    }
 
 
 def truncation(record: ClipRecord, row: dict[str, Any]) -> dict[str, Any] | None:
