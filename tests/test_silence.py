@@ -6,6 +6,8 @@ The threshold and its figures: docs/audio.md."""
 from __future__ import annotations
 
 import io
+import json
+import logging
 import math
 from pathlib import Path
 
@@ -136,3 +138,38 @@ def test_the_threshold_is_where_the_16_bit_flac_becomes_all_zeros() -> None:
     assert round(SILENCE_PEAK_DBFS, 2) == -96.33
     assert peak(np.zeros((2, 0), np.float32)) == 0.0 and is_silent(peak(np.zeros((2, 5), np.float32)))
     assert not is_silent(peak(np.array([[0.0, float("nan")]], np.float32)))  # damaged samples are not silence
+
+
+def test_a_build_stores_a_muted_clip_without_audio_and_counts_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A UCF101 tree where one clip's MP3 track is digital silence: it is a row (not an
+    exclusion) with ``has_audio`` false and no audio, counted with its reason in the report
+    and the build summary; a clip with no audio track at all is not counted; a rerun that
+    reuses the finished parts counts it the same."""
+    from dance_aggregate.builders.ucf101 import UCF101Builder
+    from dance_aggregate.output.folder import read_config
+    from dance_aggregate.pipeline.config import RunSettings, build_config
+    from dance_aggregate.sample.makers import make_ucf101
+
+    ucf = make_ucf101(tmp_path / "raw").data_dir
+    muted = ucf / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g09_c01.avi"
+    write_video(muted, 5, seconds=2.0, fps=25, video_codec="mpeg4", codec_tag="XVID", audio_codec="libmp3lame",
+                container_format="avi", audio_samples=np.zeros((2, 2 * 44100), np.float32))
+    out = tmp_path / "dance_aggregate"
+    for run in ("first", "rerun"):
+        with caplog.at_level(logging.INFO):
+            result = build_config(UCF101Builder(ucf), RunSettings(output=out, progress=False))
+        assert ("already encoded by an earlier run" in caplog.text) == (run == "rerun")  # the rerun reads manifests
+        acc = result.accounting
+        assert acc.adds_up and acc.silent_audio == 1, run
+        assert "silent audio: 1 row written has a source audio track that is digital silence" in acc.summary()
+        report = json.loads((out / "reports" / "ucf101.json").read_text())
+        assert report["accounting"]["silent_audio"] == 1
+        assert report["silent_audio"] == [{"id": "ucf101/v_SalsaSpin_g09_c01", "reason": DIGITAL_SILENCE, "peak_dbfs": None}]
+    rows = {r["id"]: r for t in read_config(out, "ucf101").values() for r in t.to_pylist()}
+    row = rows["ucf101/v_SalsaSpin_g09_c01"]
+    assert (row["has_audio"], row["audio"]) == (False, None) and row["num_frames"] == 50
+    with av.open(io.BytesIO(row["video"]["bytes"])) as c:
+        assert not c.streams.audio
+    assert "_silent_audio" not in row
+    assert rows["ucf101/v_SalsaSpin_g02_c01"]["has_audio"] is False  # no track at all: not in the list
+    assert all(r["has_audio"] for i, r in rows.items() if i not in ("ucf101/v_SalsaSpin_g09_c01", "ucf101/v_SalsaSpin_g02_c01"))
