@@ -140,36 +140,49 @@ def test_the_threshold_is_where_the_16_bit_flac_becomes_all_zeros() -> None:
     assert not is_silent(peak(np.array([[0.0, float("nan")]], np.float32)))  # damaged samples are not silence
 
 
+def _ucf_tree(root: Path) -> Path:
+    """A UCF101 tree of three SalsaSpin clips (UCF101's Xvid + MP3 AVIs, 2 s): g08 with a
+    tone, g09 with an MP3 track of digital silence (train), g01 with no audio track (test)."""
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_bytes(b"77 SalsaSpin\r\n")
+    tracks = {1: None, 8: "tone", 9: "silence"}
+    for g, track in tracks.items():
+        write_video(root / "UCF-101" / "SalsaSpin" / f"v_SalsaSpin_g{g:02d}_c01.avi", g, seconds=2.0, video_codec="mpeg4",
+                    codec_tag="XVID", audio_codec="libmp3lame" if track else None, container_format="avi",
+                    audio_samples=np.zeros((2, 2 * 44100), np.float32) if track == "silence" else None)
+    for fold in (1, 2, 3):
+        (lists / f"trainlist0{fold}.txt").write_bytes(b"SalsaSpin/v_SalsaSpin_g08_c01.avi 77\r\n"
+                                                      b"SalsaSpin/v_SalsaSpin_g09_c01.avi 77\r\n")
+        (lists / f"testlist0{fold}.txt").write_bytes(b"SalsaSpin/v_SalsaSpin_g01_c01.avi\r\n")
+    return root
+
+
 def test_a_build_stores_a_muted_clip_without_audio_and_counts_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A UCF101 tree where one clip's MP3 track is digital silence: it is a row (not an
+    """A UCF101 build where one clip's MP3 track is digital silence: it is a row (not an
     exclusion) with ``has_audio`` false and no audio, counted with its reason in the report
     and the build summary; a clip with no audio track at all is not counted; a rerun that
     reuses the finished parts counts it the same."""
     from dance_aggregate.builders.ucf101 import UCF101Builder
     from dance_aggregate.output.folder import read_config
     from dance_aggregate.pipeline.config import RunSettings, build_config
-    from dance_aggregate.sample.makers import make_ucf101
 
-    ucf = make_ucf101(tmp_path / "raw").data_dir
-    muted = ucf / "UCF-101" / "SalsaSpin" / "v_SalsaSpin_g09_c01.avi"
-    write_video(muted, 5, seconds=2.0, fps=25, video_codec="mpeg4", codec_tag="XVID", audio_codec="libmp3lame",
-                container_format="avi", audio_samples=np.zeros((2, 2 * 44100), np.float32))
+    ucf = _ucf_tree(tmp_path / "ucf101")
     out = tmp_path / "dance_aggregate"
     for run in ("first", "rerun"):
         with caplog.at_level(logging.INFO):
             result = build_config(UCF101Builder(ucf), RunSettings(output=out, progress=False))
         assert ("already encoded by an earlier run" in caplog.text) == (run == "rerun")  # the rerun reads manifests
         acc = result.accounting
-        assert acc.adds_up and acc.silent_audio == 1, run
+        assert acc.adds_up and (acc.rows_written, acc.silent_audio) == (3, 1), run
         assert "silent audio: 1 row written has a source audio track that is digital silence" in acc.summary()
         report = json.loads((out / "reports" / "ucf101.json").read_text())
         assert report["accounting"]["silent_audio"] == 1
         assert report["silent_audio"] == [{"id": "ucf101/v_SalsaSpin_g09_c01", "reason": DIGITAL_SILENCE, "peak_dbfs": None}]
     rows = {r["id"]: r for t in read_config(out, "ucf101").values() for r in t.to_pylist()}
-    row = rows["ucf101/v_SalsaSpin_g09_c01"]
-    assert (row["has_audio"], row["audio"]) == (False, None) and row["num_frames"] == 50
-    with av.open(io.BytesIO(row["video"]["bytes"])) as c:
+    muted, tone, none = (rows[f"ucf101/v_SalsaSpin_g{g}_c01"] for g in ("09", "08", "01"))
+    assert (muted["has_audio"], muted["audio"], muted["num_frames"]) == (False, None, 50)
+    with av.open(io.BytesIO(muted["video"]["bytes"])) as c:
         assert not c.streams.audio
-    assert "_silent_audio" not in row
-    assert rows["ucf101/v_SalsaSpin_g02_c01"]["has_audio"] is False  # no track at all: not in the list
-    assert all(r["has_audio"] for i, r in rows.items() if i not in ("ucf101/v_SalsaSpin_g09_c01", "ucf101/v_SalsaSpin_g02_c01"))
+    assert tone["has_audio"] and tone["audio"] is not None
+    assert (none["has_audio"], none["audio"]) == (False, None)  # no track at all: not in the list
