@@ -16,7 +16,8 @@ and classifies what happened:
 - ``SILENT LOSS``: the build went on but records vanished from the accounting, a refused
   input went through with exit 0, a previous good folder changed, a report cell can run
   as a spreadsheet formula, a good file was excluded (or a bad one stored), or a stored
-  clip's times do not match its frames (the ``media`` group);
+  clip's times do not match its frames, or its ``has_audio`` its audio (the ``media``
+  group: a track of digital silence must be a row without audio, counted as such);
 - ``ESCAPE``: a file appeared outside the output folder;
 - ``STOPPED``: one bad record stopped its whole config (with a clear message, but the other
   records were not built);
@@ -454,16 +455,18 @@ variant("faults", "leftovers of a killed build", "ucf101", 1)(leftovers)
 # times match its media, or an exclusion with a reason (the media check below).
 def media_source(path: Path, *, w: int = 160, h: int = 120, seconds: float = 4.0, fps: int = 25, pix_fmt: str = "yuv420p",
                  audio: bool = True, video: bool = True, origin: float = 0.0, hole_after: int | None = None,
-                 faststart: bool = False) -> Path:
+                 faststart: bool = False, silent: bool = False) -> Path:
     """A small H.264 + AAC MP4 with the given oddity (size, pixel format, a late start, a
-    1.56 s hole after frame ``hole_after``, its index first)."""
+    1.56 s hole after frame ``hole_after``, its index first, an audio track of digital
+    silence, as YouTube leaves a video whose music it muted)."""
     from dance_aggregate.media.synth import write_video
 
     n = int(round(seconds * fps))
     times = None if hole_after is None else [(i if i <= hole_after else i + 39) / fps for i in range(n)]
+    zeros = np.zeros((2, int(round(seconds * 44100))), np.float32) if silent else None
     return write_video(path, 3, seconds=seconds, fps=fps, width=w, height=h, pix_fmt=pix_fmt, container_format="mp4",
                        video_codec="libx264" if video else None, audio_codec="aac" if audio else None,
-                       frame_times=times, start=origin, faststart=faststart)
+                       frame_times=times, start=origin, faststart=faststart, audio_samples=zeros)
 
 
 def mirror(root: Path, bad: Callable[[Path], Any], start: float = 1, end: float = 3) -> dict:
@@ -490,6 +493,7 @@ def moov_last(path: Path) -> None:
 
 
 ROW = "row"
+SILENT_ROW = "row without audio"  # a row (no exclusion), counted as silent audio in the report
 MEDIA_VARIANTS: list[tuple[str, Callable[[Path], Any], float, float, str]] = [
     ("zero-byte file", lambda p: write(p, b""), 1, 3, "unreadable media"),
     ("random bytes", lambda p: write(p, np.random.default_rng(1).bytes(50_000)), 1, 3, "unreadable media"),
@@ -500,6 +504,7 @@ MEDIA_VARIANTS: list[tuple[str, Callable[[Path], Any], float, float, str]] = [
     ("index cut off", moov_last, 1, 3, "unreadable media"),
     ("audio only", lambda p: media_source(p, video=False), 1, 3, "no video stream"),
     ("video only", lambda p: media_source(p, audio=False), 1, 3, ROW),
+    ("audio track of digital silence", lambda p: media_source(p, silent=True), 1, 3, SILENT_ROW),
     ("odd size 161x121 (4:4:4)", lambda p: media_source(p, w=161, h=121, pix_fmt="yuv444p"), 1, 3, ROW),
     ("tiny 2x2", lambda p: media_source(p, w=2, h=2), 1, 3, ROW),
     ("tall 64x720", lambda p: media_source(p, w=64, h=720), 1, 3, ROW),
@@ -589,6 +594,25 @@ def times_not_matching_media(out: Path, config: str) -> list[str]:
     return wrong
 
 
+def audio_not_matching_media(out: Path, config: str) -> list[str]:
+    """Rows whose ``has_audio`` does not say what their media hold: true needs a FLAC with a
+    sample other than 0 and an audio track in the MP4; false, neither."""
+    import av
+    import soundfile
+
+    wrong = []
+    for shard in sorted((out / "data" / config).glob("*.parquet")):
+        for row in pq.read_table(shard, columns=["id", "has_audio", "audio", "video"]).to_pylist():
+            with av.open(io.BytesIO(row["video"]["bytes"])) as c:
+                track = bool(c.streams.audio)
+            sound = row["audio"] is not None and bool(
+                np.any(soundfile.read(io.BytesIO(row["audio"]["bytes"]), dtype="int16")[0]))
+            if (track, sound) != (row["has_audio"], row["has_audio"]):
+                wrong.append(f"{row['id']}: has_audio {row['has_audio']}, audio track in the MP4 {track}, "
+                             f"sound in the FLAC {sound}")
+    return wrong
+
+
 def run(v: Variant, tube: Any, timeout: int) -> Outcome:
     root = Path(tempfile.mkdtemp(prefix="hostile-"))
     try:
@@ -648,11 +672,17 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
     if acc.records_read != v.expect or not acc.adds_up:
         return Outcome("SILENT LOSS", f"{acc.records_read} records read, {v.expect} in the input; {acc.excluded}")
     got = acc.excluded or {}
-    if v.want is not None and got != ({} if v.want == ROW else {v.want: 1}):
-        return Outcome("SILENT LOSS", f"expected {'every record as a row' if v.want == ROW else repr(v.want)}, got {got or 'all rows'}")
+    rows_only = v.want in (ROW, SILENT_ROW)
+    if v.want is not None and got != ({} if rows_only else {v.want: 1}):
+        return Outcome("SILENT LOSS", f"expected {'every record as a row' if rows_only else repr(v.want)}, got {got or 'all rows'}")
+    if v.want == SILENT_ROW and acc.silent_audio != 1:
+        return Outcome("SILENT LOSS", f"a silent audio track is not counted as such (silent_audio {acc.silent_audio})")
     wrong = times_not_matching_media(out, v.config) if v.group == "media" else []
     if wrong:
         return Outcome("SILENT LOSS", f"a row's times do not match its media: {wrong[0]}")
+    wrong = audio_not_matching_media(out, v.config) if v.group == "media" else []
+    if wrong:
+        return Outcome("SILENT LOSS", f"a row's has_audio does not match its media: {wrong[0]}")
     bad = formula_cells(out)
     if bad:
         return Outcome("SILENT LOSS", f"report cell runs as a formula: {bad[0][:40]!r}")

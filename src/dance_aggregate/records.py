@@ -220,10 +220,12 @@ class Produced:
     (``read == len(rows) + sum(e.count for e in exclusions)``).
 
     ``truncated`` notes the rows whose media covers less than their annotated range: they
-    are stored with their true times and counted in the report.
+    are stored with their true times and counted in the report. ``silent_audio`` notes the
+    rows whose source audio is digital silence: stored without audio, counted in the report.
     """
 
     rows: list[dict[str, Any]]
     exclusions: list[Exclusion]
     read: int
     truncated: list[dict[str, Any]] = field(default_factory=list)
+    silent_audio: list[dict[str, Any]] = field(default_factory=list)

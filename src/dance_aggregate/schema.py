@@ -47,10 +47,12 @@ COLUMNS: dict[str, str] = {
     "duplicate_ids": "Ids of the other copies of this clip found by deduplication (empty when unique).",
     "pretraining_overlap": "Names of the `--pretraining-ids` sets (e.g. Kinetics-400 train) that contain this clip's "
     "YouTube video: `[]` when in none; null when no set was given or the clip has no YouTube id.",
-    "video": "H.264 + AAC MP4 (`+faststart`), browser-playable; null for feature-only sources.",
-    "audio": "The clip's audio as FLAC; null when the source clip has no sound.",
-    "has_audio": "Whether the `audio` column holds the clip's sound (false when the source clip had no audio track, "
-    "and for YouTube-8M rows, which carry audio features instead of sound).",
+    "video": "H.264 + AAC MP4 (`+faststart`), browser-playable (no audio track when `has_audio` is false); null for "
+    "feature-only sources.",
+    "audio": "The clip's audio as FLAC; null when `has_audio` is false.",
+    "has_audio": "Whether the `audio` column holds the clip's sound: false when the source clip has no audio track, or "
+    "one of digital silence (every sample at most -96.3 dBFS, as YouTube leaves music it muted; counted in the build's "
+    "reports), and for YouTube-8M rows, which carry audio features instead of sound.",
     "duration": "Clip duration in seconds.",
     "fps": "Frames per second of the stored video.",
     "width": "Width of the stored video in pixels.",

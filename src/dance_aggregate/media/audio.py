@@ -25,6 +25,7 @@ from av.stream import Discard
 
 from dance_aggregate.errors import MediaError
 from dance_aggregate.media.avlog import record_context
+from dance_aggregate.media.silence import is_silent, peak
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +231,8 @@ class AudioTrack:
         self._packets: list[Any] = []
         self._samples: np.ndarray | None = None
         self._flac: bytes | None = None
+        #: The clip's peak sample (linear), known after :meth:`finish`; ``None`` without samples.
+        self.peak: float | None = None
         self._thread = threading.Thread(target=self._run, name="dance_aggregate-audio", daemon=True)
         self._thread.start()
 
@@ -242,7 +245,8 @@ class AudioTrack:
 
     def finish(self, samples: int) -> tuple[list[Any], np.ndarray | None, bytes | None]:
         """The clip holds ``samples`` samples: encode the rest, flush, and return the AAC
-        packets, the samples and their FLAC bytes (``None`` without audio).
+        packets, the samples and their FLAC bytes (``None`` without audio, and for
+        digital silence: :mod:`dance_aggregate.media.silence`; see :attr:`peak`).
 
         Raises:
             MediaError: the audio in the range is damaged.
@@ -299,7 +303,10 @@ class AudioTrack:
                     break
             self._packets += self._encode(None, 0)
             self._samples = samples[:, :done] if done else None
-            self._flac = flac_bytes(self._samples, self.spec.rate) if done else None
+            self.peak = peak(self._samples) if self._samples is not None else None
+            # Digital silence gets no FLAC (the caller stores the clip without audio).
+            audible = self.peak is not None and not is_silent(self.peak)
+            self._flac = flac_bytes(self._samples, self.spec.rate) if audible else None
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by finish()
             self._error = exc
 

@@ -44,6 +44,7 @@ from dance_aggregate.media.encode import AUDIO_CHUNK, ClipWriter, EncodedClip, E
 from dance_aggregate.media.fingerprint import thumbnail
 from dance_aggregate.media.prefetch import Prefetch
 from dance_aggregate.media.probe import BestEffortClock, SourceFile, SourceLike, declared_end, media_origin, video_rate
+from dance_aggregate.media.silence import DIGITAL_SILENCE, NO_AUDIO_SAMPLES, dbfs
 
 logger = logging.getLogger(__name__)
 
@@ -337,16 +338,22 @@ class _Pass:
         writer = cut.writer
         assert writer is not None  # noqa: S101 - checked by the caller
         packets: list[av.Packet] = []
-        samples = flac = None
+        flac = level = silent_audio = None
         if cut.audio is not None:
             relabel(self._label([cut], []))
             packets, samples, flac = cut.audio.finish(int(round(duration * cut.audio.spec.rate)))
+            level = cut.audio.peak
             cut.audio = None
-        data, hashes = writer.close(packets)
-        has_audio = samples is not None and samples.shape[1] > 0
+            if flac is None:  # digital silence, or no samples in the range
+                silent_audio = NO_AUDIO_SAMPLES if samples is None else DIGITAL_SILENCE
+                logger.debug("%s: audio not stored: %s", self._what(cut), silent_audio)
+        has_audio = flac is not None
+        # Without its packets the audio stream gets no track in the MP4 (the mov muxer
+        # leaves out empty tracks): the same bytes as a clip of a source without audio.
+        data, hashes = writer.close(packets if has_audio else None)
         return EncodedClip(
             video=data,
-            audio_flac=flac if has_audio else None,
+            audio_flac=flac,
             has_audio=has_audio,
             duration=duration,
             fps=float(self.out_rate),
@@ -358,6 +365,8 @@ class _Pass:
             start=cut.clip_start,
             requested=(cut.window.start, cut.window.end),
             truncated=truncated,
+            silent_audio=silent_audio,
+            audio_peak_dbfs=None if level is None else dbfs(level),
         )
 
     def _premature(self, decoded_end: float | None) -> bool:

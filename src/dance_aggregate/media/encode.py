@@ -71,7 +71,7 @@ class EncodedClip:
     Attributes:
         video: The MP4 bytes.
         audio_flac: The audio as FLAC, or ``None`` when the clip has none.
-        has_audio: Whether the clip has sound.
+        has_audio: Whether the clip has sound (``audio_flac`` holds it).
         duration: ``num_frames / fps``: what the MP4 holds.
         fps: Frame rate of the MP4.
         width: Width of the MP4.
@@ -84,6 +84,12 @@ class EncodedClip:
         requested: The range that was asked for (``None`` ends: the file's).
         truncated: The media covers less of ``requested`` than asked (by more than one
             frame): the clip holds ``[start, start + duration)``.
+        silent_audio: Why the source's audio track is not stored (``has_audio`` is false
+            and the MP4 has no audio track): ``digital silence`` or ``no audio samples``
+            (:mod:`~dance_aggregate.media.silence`); ``None`` when the audio is stored or
+            the source has no audio track.
+        audio_peak_dbfs: The peak of the source's audio over the clip in dBFS (``-inf``:
+            exact zeros), ``None`` without audio samples.
     """
 
     video: bytes
@@ -99,6 +105,8 @@ class EncodedClip:
     start: float = 0.0
     requested: tuple[float | None, float | None] = (None, None)
     truncated: bool = False
+    silent_audio: str | None = None
+    audio_peak_dbfs: float | None = None
 
 
 def _even(x: float) -> int:

@@ -65,6 +65,7 @@ def write_video(
     start: float = 0.0,
     silent_until: float = 0.0,
     faststart: bool = False,
+    audio_samples: np.ndarray | None = None,
 ) -> Path:
     """Write a synthetic clip with the given codecs (e.g. ``mpeg4``/``XVID`` + ``libmp3lame``
     in AVI for UCF101, ``libx264`` + ``aac`` in MP4, ``libvpx-vp9`` + ``libopus`` in WebM).
@@ -81,6 +82,8 @@ def write_video(
             longer one keeps its timestamps.
         silent_until: The tone begins here (s); silence before.
         faststart: MP4 with its index first (a truncated copy stays readable up to the cut).
+        audio_samples: The audio track's samples, float32 ``(channels, n)`` at
+            ``sample_rate``, instead of the seed's tone (silence, a quiet tone, noise).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +120,7 @@ def write_video(
             for p in v.encode(None):
                 out.mux(p)
         if a is not None:
-            samples = tone(seed, seconds, sample_rate, channels)
+            samples = tone(seed, seconds, sample_rate, channels) if audio_samples is None else np.array(audio_samples, np.float32)
             samples[:, : int(round(silent_until * sample_rate))] = 0.0
             fmt = "fltp"
             step = 1152 if audio_codec == "libmp3lame" else 1024

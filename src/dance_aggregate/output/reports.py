@@ -49,6 +49,10 @@ class Accounting:
         excluded: Excluded records per reason.
         truncated: Rows (among those written) whose source ended before their annotated
             range did: stored with their true end, listed in the report's ``truncated``.
+        silent_audio: Rows (among those written) whose source has an audio track that
+            holds no sound (digital silence, or no samples in the clip): stored with
+            ``has_audio`` false and no ``audio``, listed in the report's ``silent_audio``
+            with the reason.
     """
 
     config: str
@@ -57,6 +61,7 @@ class Accounting:
     rows_by_split: dict[str, int] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
     truncated: int = 0
+    silent_audio: int = 0
 
     @property
     def excluded_total(self) -> int:
@@ -91,6 +96,10 @@ class Accounting:
             rows = "row written holds" if self.truncated == 1 else "rows written hold"
             lines.append(f"    truncated: {self.truncated} {rows} less than the annotated range (the media "
                          f"is shorter); stored with their true times, listed in reports/{self.config}.json")
+        if self.silent_audio:
+            rows = "row written has" if self.silent_audio == 1 else "rows written have"
+            lines.append(f"    silent audio: {self.silent_audio} {rows} a source audio track that is digital silence; "
+                         f"stored with has_audio false, listed in reports/{self.config}.json")
         return "\n".join(lines)
 
 
@@ -152,6 +161,8 @@ class ConfigReport:
         split_moves: Rows the split rule moved, with why.
         pretraining: The pretraining sets and the overlap found.
         truncated: Rows stored shorter than their annotated range, with both ranges.
+        silent_audio: Rows whose source audio is digital silence (stored without audio), with
+            the reason and the peak level.
         dance_aggregate_version: The version that wrote it.
         elapsed_seconds: Wall time of the config.
         timings: Where the time went (seconds per step).
@@ -172,6 +183,7 @@ class ConfigReport:
     split_moves: list[dict[str, Any]] = field(default_factory=list)
     pretraining: PretrainingSection = field(default_factory=PretrainingSection)
     truncated: list[dict[str, Any]] = field(default_factory=list)
+    silent_audio: list[dict[str, Any]] = field(default_factory=list)
     dance_aggregate_version: str = ""
     elapsed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)

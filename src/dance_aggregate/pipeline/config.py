@@ -145,6 +145,7 @@ class _Tally:
     parts_by_split: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     exclusions: list[Exclusion] = field(default_factory=list)
     truncated: list[dict[str, Any]] = field(default_factory=list)
+    silent_audio: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, res: UnitResult) -> None:
         self.read += res.read
@@ -152,6 +153,7 @@ class _Tally:
         self.parts_by_split[res.split].append(res.path)
         self.exclusions.extend(res.exclusions)
         self.truncated.extend(res.truncated)
+        self.silent_audio.extend(res.silent_audio)
 
 
 def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
@@ -190,6 +192,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     inputs, decisions, dedup = _decide(tally.parts_by_split, settings.pretraining)
     acc = accounting_from(config, tally.read, decisions.rows_by_split(), tally.exclusions)
     acc.truncated = len(tally.truncated)
+    acc.silent_audio = len(tally.silent_audio)
     elapsed = time.monotonic() - t0
     timings["split_rule"] = elapsed - timings["plan"] - timings["units"]
     report = ConfigReport(
@@ -208,6 +211,9 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         # Rows whose media covers less than their annotated range, stored with their
         # true times (README: "Times that match the media").
         truncated=sorted(tally.truncated, key=lambda t: t["id"]),
+        # Rows whose source audio track is digital silence (or has no samples in the
+        # clip): stored with has_audio false and no audio (docs/audio.md).
+        silent_audio=sorted(tally.silent_audio, key=lambda t: t["id"]),
         dance_aggregate_version=__version__,
         elapsed_seconds=round(elapsed, 2),
         # Where the time went: parsing the plan, running the units (the runner's part,

@@ -202,9 +202,7 @@ def _cut(
         if isinstance(clip, MediaError):
             out.append(_fetched_error(ctx, req, clip) if req is not None else clip)
             continue
-        row = clip_row(record, clip)
-        note = truncation(record, row)
-        out.append(Produced([row], [], 1, [note] if note else []))
+        out.append(_clip_produced(record, clip))
     return out
 
 
@@ -231,9 +229,15 @@ def _frames(record: ClipRecord, run: FrameRun, ctx: ProduceContext) -> Produced:
     reader = ClipFrames(FrameContainer(run.container), run, record.id, encode.max_short_side)
     clip = encode_frames(reader.frames(), run.fps, encode, name=record.id, size=reader.size)
     reader.report()
+    return _clip_produced(record, clip)
+
+
+def _clip_produced(record: ClipRecord, clip: EncodedClip) -> Produced:
+    """The row of one encoded clip, with the report's notes on it (a truncated range, silent audio)."""
     row = clip_row(record, clip)
-    note = truncation(record, row)
-    return Produced([row], [], 1, [note] if note else [])
+    short = truncation(record, row)
+    silent = silent_audio_note(record, clip)
+    return Produced([row], [], 1, [short] if short else [], [silent] if silent else [])
 
 
 def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
@@ -242,7 +246,8 @@ def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
 
     Its times say what the MP4 holds: a clip that begins later than asked (a negative
     start clamped to 0) has its ``start_time`` moved by as much, and a truncated clip (the
-    source ends early) ends at ``start_time + duration``, never at the annotated end.
+    source ends early) ends at ``start_time + duration``, never at the annotated end. A
+    clip whose source audio is digital silence has ``has_audio`` false and no ``audio``.
     """
     stem = safe_stem(record.id.replace("/", "-"))
     row = record.base_row()
@@ -269,6 +274,20 @@ def clip_row(record: ClipRecord, clip: EncodedClip) -> dict[str, Any]:
         }
     )
     return row
+
+
+def silent_audio_note(record: ClipRecord, clip: EncodedClip) -> dict[str, Any] | None:
+    """A note for the report when the source of ``clip`` has an audio track that is not
+    stored (digital silence, or no samples in the clip's range), else ``None``."""
+    if clip.silent_audio is None:
+        return None
+    level = clip.audio_peak_dbfs
+    return {
+        "id": record.id,
+        "reason": clip.silent_audio,
+        # JSON has no -inf: null is "no sample other than 0" (or no sample at all).
+        "peak_dbfs": round(level, 1) if level is not None and level != float("-inf") else None,
+    }
 
 
 def truncation(record: ClipRecord, row: dict[str, Any]) -> dict[str, Any] | None:

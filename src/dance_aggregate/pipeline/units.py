@@ -68,6 +68,8 @@ class UnitResult:
         failed: Plan records whose production raised, by exclusion reason (what the
             failure cap of :mod:`.config` watches; by-rule exclusions are not failures).
         truncated: Notes on the rows stored shorter than their annotated range.
+        silent_audio: Notes on the rows whose source audio is digital silence (stored
+            with ``has_audio`` false, no ``audio``).
     """
 
     path: str
@@ -79,6 +81,7 @@ class UnitResult:
     planned: int = 0
     failed: dict[str, int] = field(default_factory=dict)
     truncated: list[dict[str, Any]] = field(default_factory=list)
+    silent_audio: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _unit_key(ctx: ProduceContext, records: list[ClipRecord]) -> str:
@@ -167,7 +170,7 @@ def finished_result(unit: WorkUnit) -> UnitResult | None:
         return None
     read = done.get("read", done["rows"] + sum(e.count for e in excl))
     return UnitResult(unit.path, unit.split, done["rows"], excl, skipped=True, read=read, planned=len(unit.records),
-                      truncated=done.get("truncated", []))
+                      truncated=done.get("truncated", []), silent_audio=done.get("silent_audio", []))
 
 
 def run_unit(unit: WorkUnit) -> UnitResult:
@@ -179,6 +182,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     exclusions: list[Exclusion] = []
     failed: Counter[str] = Counter()
     truncated: list[dict[str, Any]] = []
+    silent_audio: list[dict[str, Any]] = []
     read = 0
     for record, produced in zip(unit.records, produce_records(unit.records, unit.context), strict=True):
         if isinstance(produced, Exception):
@@ -189,17 +193,19 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         rows.extend(produced.rows)
         exclusions.extend(produced.exclusions)
         truncated.extend(produced.truncated)
+        silent_audio.extend(produced.silent_audio)
         read += produced.read
     feats = unit.context.features
     table = rows_to_table(rows, feats) if rows else arrow_schema(feats).empty_table()
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)
-    manifest = {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions], "truncated": truncated}
+    manifest = {"rows": len(rows), "read": read, "exclusions": [e.to_dict() for e in exclusions], "truncated": truncated,
+                "silent_audio": silent_audio}
     parts.write_manifest(unit.path, manifest)
     return UnitResult(
         unit.path, unit.split, len(rows), exclusions, read=read, planned=len(unit.records), failed=dict(failed),
-        truncated=truncated,
+        truncated=truncated, silent_audio=silent_audio,
     )
 
 
