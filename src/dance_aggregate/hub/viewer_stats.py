@@ -130,8 +130,8 @@ def viewer_files(paths: Sequence[Path], max_split_size_bytes: int | None = MAX_S
 
 
 def _read(paths: Sequence[Path], column: str) -> pa.ChunkedArray:
-    chunks = [chunk for p in paths for chunk in pq.read_table(p, columns=[column]).column(0).chunks]
-    return pa.chunked_array(chunks) if chunks else pa.chunked_array([], pa.null())
+    tables = [pq.read_table(p, columns=[column]) for p in paths]
+    return pa.chunked_array([c for t in tables for c in t.column(0).chunks], type=tables[0].schema.field(0).type)
 
 
 def _integers(column: str, what: str, values: pa.ChunkedArray, problems: list[Problem]) -> None:
@@ -205,14 +205,21 @@ def _class_label(column: str, feature: ClassLabel, values: pa.ChunkedArray, prob
                                 f"(outside the names: {outside[:5]})"))
 
 
-def _media(column: str, values: pa.ChunkedArray, problems: list[Problem]) -> None:
-    present = pc.drop_null(values)
-    if len(present) == 1:
+def _media(column: str, paths: Sequence[Path], problems: list[Problem]) -> None:
+    """Media cells, a batch at a time (the bytes are large): one duration fails, and so does a
+    non-null cell the viewer cannot open (neither bytes nor path)."""
+    present = empty = 0
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=64, columns=[column]):
+            cells = pc.drop_null(batch.column(0))
+            present += len(cells)
+            if len(cells) and pa.types.is_struct(cells.type):
+                none = pc.and_(pc.is_null(pc.struct_field(cells, "bytes")), pc.is_null(pc.struct_field(cells, "path")))
+                empty += pc.sum(none).as_py() or 0
+    if present == 1:
         problems.append(Problem(column, "one value", "one non-null media cell in the rows read (one duration)"))
-    if len(present) and pa.types.is_struct(present.type):
-        empty = pc.and_(pc.is_null(pc.struct_field(present, "bytes")), pc.is_null(pc.struct_field(present, "path")))
-        if pc.any(empty).as_py():
-            problems.append(Problem(column, "empty media", f"{pc.sum(empty).as_py()} cells with neither bytes nor path"))
+    if empty:
+        problems.append(Problem(column, "empty media", f"{empty} cells with neither bytes nor path"))
 
 
 def _timestamps(column: str, values: pa.ChunkedArray, problems: list[Problem]) -> None:
@@ -237,7 +244,7 @@ def _check_column(name: str, feature: Any, field: pa.Field, paths: Sequence[Path
         _class_label(name, feature, _read(paths, name), problems)
         return True
     if isinstance(feature, (Audio, Video, Image)):
-        _media(name, _read(paths, name), problems)
+        _media(name, paths, problems)
         return True
     if not isinstance(feature, Value):
         return False
