@@ -18,8 +18,10 @@ source.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from datasets import Audio, ClassLabel, Features, List, Value, Video
 
@@ -27,7 +29,8 @@ from dance_aggregate.builders import registry
 from dance_aggregate.records import SPLITS
 from dance_aggregate.taxonomy import load_taxonomy
 
-__all__ = ["COLUMNS", "SPLITS", "arrow_schema", "empty_row", "encode_labels", "features", "rows_to_table", "source_names"]
+__all__ = ["COLUMNS", "HASH_HEX_DIGITS", "SPLITS", "arrow_schema", "decode_frame_hashes", "empty_row", "encode_frame_hashes",
+           "encode_labels", "features", "rows_to_table", "source_names"]
 
 #: Column documentation, rendered into the README and the dataset card.
 COLUMNS: dict[str, str] = {
@@ -58,7 +61,9 @@ COLUMNS: dict[str, str] = {
     "width": "Width of the stored video in pixels.",
     "height": "Height of the stored video in pixels.",
     "num_frames": "Number of frames of the stored video.",
-    "frame_hashes": "64-bit perceptual hashes of the frames, 4 per second (0 for blank windows), used by dedup.",
+    "frame_hashes": "64-bit perceptual hashes of the frames, 4 per second, used by dedup: each as 16 hex digits, "
+    "separated by spaces (`0000000000000000` for blank windows; `[int(h, 16) for h in s.split()]` gives the integers); "
+    "empty for feature-only sources.",
     "mean_rgb": "YouTube-8M video-level mean RGB feature (1024 floats); null elsewhere.",
     "mean_audio": "YouTube-8M video-level mean audio feature (128 floats); null elsewhere.",
     "frame_rgb": "YouTube-8M frame-level RGB features as the source stores them: one 1024-byte uint8 vector per "
@@ -104,7 +109,9 @@ def _features(sources: tuple[str, ...], label_names: tuple[str, ...]) -> Feature
             "width": Value("int32"),
             "height": Value("int32"),
             "num_frames": Value("int32"),
-            "frame_hashes": List(Value("uint64")),
+            # Hex text, not list<uint64>: exact in JSON (the viewer's JavaScript rounds integers
+            # above 2**53) and never trips the viewer's statistics (hub/viewer_stats.py).
+            "frame_hashes": Value("string"),
             "mean_rgb": List(Value("float32")),
             "mean_audio": List(Value("float32")),
             # As the source stores them (uint8-quantised, one vector per second): a quarter of
@@ -126,8 +133,56 @@ def empty_row() -> dict[str, Any]:
     row: dict[str, Any] = {name: None for name in features()}
     row["labels"] = []
     row["duplicate_ids"] = []
-    row["frame_hashes"] = []
+    row["frame_hashes"] = ""
     return row
+
+
+#: Hex digits of one stored frame hash.
+HASH_HEX_DIGITS = 16
+
+
+def encode_frame_hashes(hashes: Sequence[int] | str | None) -> str:
+    """The stored text of a clip's 64-bit frame hashes: 16 lowercase hex digits each (big-endian,
+    zero-padded), separated by single spaces, in time order; ``""`` for none.
+
+    Raises:
+        ValueError: a hash is not an integer in ``[0, 2**64)``.
+    """
+    if hashes is None:
+        return ""
+    if isinstance(hashes, str):
+        decode_frame_hashes(hashes)  # already text: stored as given once it parses
+        return hashes
+    out = []
+    for h in hashes:
+        value = int(h)
+        if not 0 <= value < 2**64 or value != h:
+            raise ValueError(f"frame hash {h!r} is not a 64-bit unsigned integer; hashes come from "
+                             "dance_aggregate.media.fingerprint and are in [0, 2**64)")
+        out.append(f"{value:016x}")
+    return " ".join(out)
+
+
+def decode_frame_hashes(text: str | Sequence[int] | None) -> np.ndarray:
+    """The ``uint64`` hashes of a stored ``frame_hashes`` value (also accepts the integers).
+
+    Raises:
+        ValueError: ``text`` is not space-separated 16-digit hex.
+    """
+    if text is None:
+        return np.zeros(0, dtype=np.uint64)
+    if not isinstance(text, str):
+        return np.asarray(text, dtype=np.uint64)
+    words = text.split()
+    if any(len(w) != HASH_HEX_DIGITS for w in words):
+        raise ValueError(f"frame_hashes value {text[:60]!r} is not space-separated {HASH_HEX_DIGITS}-digit hex; "
+                         "rebuild the config to rewrite it")
+    try:
+        raw = bytes.fromhex("".join(words))
+    except ValueError as error:
+        raise ValueError(f"frame_hashes value {text[:60]!r} holds a non-hex character ({error}); "
+                         "rebuild the config to rewrite it") from error
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
 
 
 def encode_labels(row: dict[str, Any], feats: Features | None = None) -> dict[str, Any]:
@@ -160,6 +215,7 @@ def rows_to_table(rows: list[dict[str, Any]], feats: Features | None = None) -> 
     for row in rows:
         r = empty_row()
         r.update(row)
+        r["frame_hashes"] = encode_frame_hashes(r["frame_hashes"])
         full.append(encode_labels(r, feats))
     columns = {name: [r[name] for r in full] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)

@@ -43,7 +43,7 @@ from dance_aggregate.dedup.clusters import Cluster, build_clusters, copy_rank
 from dance_aggregate.dedup.match import Pair, find_pairs
 from dance_aggregate.dedup.splits import Move, assign_splits
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
-from dance_aggregate.schema import source_names
+from dance_aggregate.schema import decode_frame_hashes, source_names
 
 #: Columns dedup reads (never the media).
 KEY_COLUMNS: tuple[str, ...] = (
@@ -114,7 +114,8 @@ def analyse(
     (with every row joined to them)."""
     cols = {name: keys.column(name).to_pylist() for name in KEY_COLUMNS}
     ids = cols["id"]
-    pairs = find_pairs(cols["youtube_id"], cols["start_time"], cols["end_time"], cols["frame_hashes"])
+    hashes = [decode_frame_hashes(h) for h in cols["frame_hashes"]]
+    pairs = find_pairs(cols["youtube_id"], cols["start_time"], cols["end_time"], hashes)
     ranks = [
         copy_rank(d, w, h, a, _source_name(s), i, priority)
         for d, w, h, a, s, i in zip(
