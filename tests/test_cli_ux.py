@@ -225,7 +225,7 @@ def _string_pieces() -> list[tuple[str, str]]:
 
 
 #: Flags of other programs that the package's texts mention.
-_OTHER_PROGRAMS = {"--head"}  # ray start --head
+_OTHER_PROGRAMS = {"--head", "--address", "--port"}  # ray start --head, ray start --address, ray start --head --port
 
 
 def test_every_flag_and_command_in_messages_exists():

@@ -116,7 +116,7 @@ def cli() -> None:
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True, help="Worker processes.")
 @click.option("--part-size", type=click.IntRange(min=1), default=DEFAULT_PART_SIZE, show_default=True, help="Clips per unit of work (resume granularity).")
 @click.option("--runner", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units run: local processes, or Ray tasks (needs Ray: pip install \"ray>=2.40,<3\").")
-@click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join (ray://HEAD:10001, HEAD:6379, auto); default: a local Ray instance with --workers CPUs.")
+@click.option("--ray-address", default=None, metavar="ADDRESS", help="Existing Ray cluster to join, from one of its nodes: HEAD_IP:6379 or auto (Ray Client ray:// addresses are not supported); a cluster with token authentication needs RAY_AUTH_MODE=token and its token (docs/scaling.md). Default: a local Ray instance with --workers CPUs.")
 @click.option("--work-dir", default=None, metavar="PATH|URL", help="Where units write their parts: a path or fsspec URL every worker reaches (default: OUTPUT/.work).")
 @click.option("--max-short-side", type=click.IntRange(min=0), default=None, help="Downscale video so its shorter side is at most this; 0 keeps the source size [default: each source's, 360 for ActivityNet, Kinetics and Let's Dance].")
 @click.option("--shards", type=click.IntRange(min=1), default=None, metavar="N", help="Shards per split of every config built and of `all` (e.g. a multiple of nodes x DataLoader workers) [default: automatic, up to 16, at most 500 MB each].")

@@ -9,9 +9,12 @@ as tasks finish (``ray.wait``) and at most ``max_in_flight`` tasks are submitted
 so a work list of millions of clips never sits in the object store at once.
 
 Without ``address`` the runner starts a local Ray instance with ``workers`` CPUs (and shuts
-it down at the end of the run); with ``address`` (``ray://head:10001``, ``auto``, or
-``head:6379``) it joins an existing cluster, whose workers need ``dance-aggregate``
-installed and must reach the work folder (see ``docs/scaling.md``). The runner connects on
+it down at the end of the run); with ``address`` (``head:6379`` or ``auto``, from a node of the
+cluster) it joins an existing cluster, whose workers need ``dance-aggregate`` installed and
+must reach the work folder (see ``docs/scaling.md``). A cluster with token authentication
+(on by default when the head has a token) needs ``RAY_AUTH_MODE=token`` and its token in the
+driver's environment; the runner says so (:mod:`dance_aggregate.pipeline.ray_auth`). Ray
+Client addresses (``ray://``) are refused: see :func:`check_address`. The runner connects on
 its first run and stays connected for the next configs; :meth:`RayRunner.close` shuts down
 what it started. When Ray is already initialised in this process (a notebook, a test
 fixture), the runner uses it as it is and leaves it running.
@@ -24,7 +27,8 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Self, TypeVar
 
-from dance_aggregate.errors import DanceAggregateError
+from dance_aggregate.errors import ConfigError, DanceAggregateError
+from dance_aggregate.pipeline.ray_auth import check_token_auth, is_token_auth_failure, token_auth_error
 
 logger = logging.getLogger(__name__)
 
@@ -50,24 +54,65 @@ def import_ray() -> Any:
     return ray
 
 
+def check_address(address: str) -> None:
+    """Refuse a Ray Client address (``ray://HOST:PORT``).
+
+    Ray Client needs ``ray[client]`` (grpcio) on the driver and on the head, which the
+    package's ``[ray]`` extra does not install; with token authentication it times out after
+    30 s without saying why; and Ray ends a Ray Client job whose connection is lost for 30 s,
+    which a build of hours should not hang on. The driver runs on a node of the cluster instead.
+
+    Raises:
+        ConfigError: ``address`` starts with ``ray://``.
+    """
+    if address.strip().lower().startswith("ray://"):
+        raise ConfigError(
+            f"--ray-address {address}: Ray Client (ray://) addresses are not supported.\n"
+            "Expected the head's GCS address, HEAD_IP:6379 (or auto), from a node of the cluster: log in to the "
+            "head (or any node started with `ray start`) and run the build there, e.g.\n"
+            "  dance-aggregate build ... --runner ray --ray-address HEAD_IP:6379\n"
+            "Ray Client needs ray[client] (grpcio) on the driver and the head, which the [ray] extra does not "
+            "install, and Ray ends a Ray Client job when its connection drops for 30 s (docs/scaling.md)."
+        )
+
+
 def _cluster_error(address: str, problem: str) -> DanceAggregateError:
+    """Nothing runs at ``address``: start a cluster there, or run without one."""
     return DanceAggregateError(
         f"cannot connect to the Ray cluster at --ray-address {address}: {problem}\n"
-        "Expected the address of a running cluster (ray://HEAD:10001, HEAD:6379 or auto); "
+        "Expected the address of a running cluster (HEAD:6379 or auto); "
         "start one with: ray start --head   (or drop --ray-address to run a local Ray instance)"
     )
 
 
-def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail fast on a HOST:PORT nobody listens on (Ray itself retries for minutes)."""
-    hostport = address.removeprefix("ray://")
-    host, sep, port = hostport.rpartition(":")
+def _join_error(ray: Any, address: str, problem: str) -> DanceAggregateError:
+    """Something answers at ``address`` but Ray could not join it as a cluster."""
+    import platform
+
+    return DanceAggregateError(
+        f"cannot join the Ray cluster at --ray-address {address}: {problem}\n"
+        "Something answers there, but not as a Ray cluster this process can join. Expected the head's GCS "
+        "port (the --port of `ray start --head`, default 6379), from a node of the cluster (one started with "
+        f"`ray start`), with the cluster's Ray and Python versions (here: ray {getattr(ray, '__version__', '?')}, "
+        f"Python {platform.python_version()})."
+    )
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> bool:
+    """Fail fast on a HOST:PORT nobody listens on (Ray itself retries for minutes).
+
+    Returns:
+        True when ``address`` is a HOST:PORT that answers; False for ``auto`` and other
+        forms, which Ray resolves and reports itself, quickly.
+    """
+    host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        return  # "auto" and other forms: Ray reports those itself, quickly
+        return False
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
         raise _cluster_error(address, f"nothing answers at {host}:{port} ({exc})") from None
+    return True
 
 
 def _call(fn: Callable[[U], R], unit: U) -> R:
@@ -105,6 +150,8 @@ class RayRunner:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        if address:
+            check_address(address)
         self.workers = workers
         self.address = address
         self.max_retries = max_retries
@@ -134,11 +181,17 @@ class RayRunner:
             return
         if self.address:
             logger.info("connecting to the Ray cluster at %s", self.address)
-            _check_reachable(self.address)
+            listening = _check_reachable(self.address)
+            if listening:
+                check_token_auth(self.address)  # a refused token in 0.01 s, not after 20 s of retries
             try:
                 ray.init(address=self.address, log_to_driver=True, logging_level=self._ray_log_level())
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise _cluster_error(self.address, str(exc)) from None
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+                if is_token_auth_failure(exc):
+                    raise token_auth_error(self.address, exc) from None
+                if listening or "could not find any running ray instance" not in str(exc).lower():
+                    raise _join_error(ray, self.address, str(exc)) from None
+                raise _cluster_error(self.address, str(exc)) from None  # auto, and no cluster runs here
         else:
             logger.info("starting a local Ray instance with %d CPUs", self.workers)
             # address="local": a new instance even when another Ray cluster runs on this
