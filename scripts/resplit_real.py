@@ -33,9 +33,6 @@ from pathlib import Path
 import pyarrow as pa
 
 from dance_aggregate.builders import registry
-from dance_aggregate.builders.activitynet import ActivityNetBuilder
-from dance_aggregate.builders.kinetics import Kinetics600Builder
-from dance_aggregate.builders.letsdance import LetsDanceBuilder
 from dance_aggregate.dedup import analyse
 from dance_aggregate.dedup.pretraining import load_pretraining_sets, overlap_column
 from dance_aggregate.dedup.resplit import ResplitOptions, resplit_keys
@@ -51,16 +48,21 @@ def letsdance_records(clip_list: Path) -> list[ClipRecord]:
                 folder = Path(tmp) / parts[0].strip()
                 folder.mkdir(exist_ok=True)
                 (folder / f"{parts[1].strip()}_0001.jpg").touch()
-        return LetsDanceBuilder(tmp).plan().records
+        return registry.get_config("letsdance").builder(tmp).plan().records
+
+
+def dedup_priority() -> tuple[str, ...]:
+    """The sources' dedup priority (a function of the plug-in registry, a constant before it)."""
+    return registry.dedup_priority() if hasattr(registry, "dedup_priority") else registry.DEDUP_PRIORITY
 
 
 def plan_all(args: argparse.Namespace) -> list[ClipRecord]:
     """Records of every source given, in a fixed order."""
     records: list[ClipRecord] = []
     if args.kinetics:
-        records += Kinetics600Builder(args.kinetics).plan().records
+        records += registry.get_config("kinetics600").builder(args.kinetics).plan().records
     if args.activitynet:
-        records += ActivityNetBuilder(args.activitynet).plan().records
+        records += registry.get_config("activitynet").builder(args.activitynet).plan().records
     if args.letsdance_list:
         records += letsdance_records(Path(args.letsdance_list))
     return records
@@ -91,7 +93,7 @@ def run(records: list[ClipRecord], sets: list, options: ResplitOptions):
     """(keys, analysis with official splits and --pretraining-to-train, kept mask, resplit, report)."""
     overlap = overlap_column([r.youtube_id for r in records], sets)
     keys = key_table(records, overlap)
-    analysis = analyse(keys, [r.split for r in records], registry.DEDUP_PRIORITY, [bool(v) for v in overlap])
+    analysis = analyse(keys, [r.split for r in records], dedup_priority(), [bool(v) for v in overlap])
     of = analysis.cluster_of()
     keep = [k not in of or of[k].keep == k for k in range(len(records))]
     splits, report = resplit_keys(keys, analysis, keep, options)
