@@ -14,6 +14,8 @@ Modules:
 - :mod:`.splits`: the split rule (a cluster, a group or a YouTube id never straddles splits);
 - :mod:`.combine`: the ``all`` config, ``reports/duplicates.csv`` and ``reports/all.json``;
 - :mod:`.pretraining`: which rows' YouTube videos are in a model's pretraining sets.
+- :mod:`.resplit`: ``--resplit``, an evaluation split of ``all`` by whole groups, stratified
+  per label, pretraining overlap kept in train (its report: :mod:`.resplit_report`).
 
 Thresholds (each defined once, with its reasons, in its module):
 
