@@ -218,6 +218,8 @@ def _parse(text: object, *, sequence: bool) -> AistName:
     stem = text
     if not sequence and stem[-4:].lower() == ".mp4":
         stem = stem[:-4]
+    if not stem:
+        raise _fail(text, "an extension and no name")
     if "." in stem:
         raise _fail(text, "a sequence name has no extension" if sequence else "the only extension read is one .mp4")
     fields = stem.split("_")
