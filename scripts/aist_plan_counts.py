@@ -49,14 +49,17 @@ def measure(names: list[str], lists: AistLists | None) -> tuple[list[Assignment 
 
 def tables(results: list[Assignment | Exclusion]) -> tuple[dict, dict, Counter]:
     """``(videos, performances, held-out kinds)``: label -> split -> count, for rows and
-    for exclusions (key ``"excluded: <reason>"`` in place of the split)."""
+    for exclusions (key ``"excluded: <reason>"`` in place of the split); the ``(total)`` row
+    counts every name."""
     tax = load_taxonomy()
     videos: dict[str, Counter] = defaultdict(Counter)
     perfs: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     held: Counter = Counter()
     for r in results:
-        if isinstance(r, Exclusion):
-            videos["(unreadable)"][f"excluded: {r.reason}"] += 1
+        if isinstance(r, Exclusion):  # a name not read, or met twice
+            m = tax.map("aist", r.source_label) if r.source_label else None
+            for key in (m.label if m else "(name not read)", "(total)"):
+                videos[key][f"excluded: {r.reason}"] += 1
             continue
         m = tax.map("aist", source_label(r.name))
         label = m.label if m else f"(unmapped {source_label(r.name)})"
