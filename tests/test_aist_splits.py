@@ -11,6 +11,7 @@ import functools
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_the_lists_decide_and_the_inferred_validation_is_labelled(planned):
     assert {s for s, (sp, _) in split_of.items() if sp == "test"} == TEST - IGNORED
     assert {s for s, (sp, _) in split_of.items() if sp == "validation"} == INFERRED_VAL - IGNORED and len(INFERRED_VAL) == 20
     assert {r.rule for r in planned if r.split == "validation"} == {INFERRED_VALIDATION}
-    assert {r.rule.split(":")[0] for r in planned if r.split in ("train", "test")} == {"crossmodal_train.txt", "crossmodal_test.txt"}
+    assert {r.rule.split(":")[0] for r in planned if r.split in ("train", "test")} == {"splits/crossmodal_train.txt", "splits/crossmodal_test.txt"}
     ignored = {s for s, (_, why) in split_of.items() if why == IGNORE_LIST}
     held = {s for s, (_, why) in split_of.items() if why == NOT_IN_SPLITS}
     assert ignored == IGNORED and held == set(split_of) - TRAIN - TEST - INFERRED_VAL - IGNORED
@@ -154,13 +155,13 @@ def test_lists_are_read_leniently_and_a_bad_line_costs_only_itself(tmp_path):
     (tmp_path / "splits" / "ignore_list.txt").write_text("gBR_sBM_cAll_d05_mBR0_ch02 \n\n", encoding="utf-8")
     lists = read_lists(tmp_path)
     assert list(lists.splits["train"]) == ["gBR_sBM_cAll_d04_mBR1_ch03", "gBR_sBM_cAll_d04_mBR1_ch04", "gBR_sBM_cAll_d04_mBR0_ch02"]
-    assert lists.splits["test"] == {"gBR_sBM_cAll_d04_mBR0_ch02": "crossmodal_test.txt:1", "gBR_sBM_cAll_d05_mBR0_ch02": "crossmodal_test.txt:2"}
-    assert lists.ignore == {"gBR_sBM_cAll_d05_mBR0_ch02": "ignore_list.txt:1"}
+    assert lists.splits["test"] == {"gBR_sBM_cAll_d04_mBR0_ch02": "splits/crossmodal_test.txt:1", "gBR_sBM_cAll_d05_mBR0_ch02": "splits/crossmodal_test.txt:2"}
+    assert lists.ignore == {"gBR_sBM_cAll_d05_mBR0_ch02": "splits/ignore_list.txt:1"}
     expected = [
-        (MALFORMED_LINE, "crossmodal_train.txt:4: "),  # a view's name, not a sequence
-        (MALFORMED_LINE, "crossmodal_train.txt:5: "),  # a path
-        (DUPLICATE_LINE, "crossmodal_train.txt:6: "),
-        (SPLIT_CONFLICT, "gBR_sBM_cAll_d04_mBR0_ch02 is listed in crossmodal_train.txt:7 and crossmodal_test.txt:1"),
+        (MALFORMED_LINE, "splits/crossmodal_train.txt:4: "),  # a view's name, not a sequence
+        (MALFORMED_LINE, "splits/crossmodal_train.txt:5: "),  # a path
+        (DUPLICATE_LINE, "splits/crossmodal_train.txt:6: "),
+        (SPLIT_CONFLICT, "gBR_sBM_cAll_d04_mBR0_ch02 is listed in splits/crossmodal_train.txt:7 and splits/crossmodal_test.txt:1"),
     ]
     assert len(lists.issues) == len(expected)
     for reason, prefix in expected:
@@ -168,7 +169,31 @@ def test_lists_are_read_leniently_and_a_bad_line_costs_only_itself(tmp_path):
     assert all(e.count == 0 for e in lists.issues)  # list lines stand for no video
     conflicted = assign_splits([parse_video_name(f"gBR_sBM_c0{i}_d04_mBR0_ch02") for i in (1, 2)], lists)
     assert [a.split for a in conflicted] == ["test", "test"]  # the most held-out of the two lists
-    assert "crossmodal_train.txt:7 and crossmodal_test.txt:1" in conflicted[0].rule
+    assert "splits/crossmodal_train.txt:7 and splits/crossmodal_test.txt:1" in conflicted[0].rule
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.sampled_from(sorted(TEST) + sorted(TRAIN)[:40]), st.sampled_from(["", " ", "\t", "  "]),
+                       st.sampled_from(["\n", "\r\n", "\r", "\n\n", " \n"])), min_size=1, max_size=12),
+    st.lists(st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), min_size=1, max_size=20), max_size=3),
+    st.booleans(),
+)
+def test_any_layout_of_a_list_reads_back_its_names(entries, junk, bom):
+    """Whatever the line ends, blank lines, surrounding spaces or BOM, a list gives back its
+    sequence names in order, and each junk line is one issue with its line number."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "splits").mkdir()
+        text = "".join(f"{pad}{name}{pad}{end}" for name, pad, end in entries)
+        text += "".join(f"{j}\n" for j in junk)
+        (root / "splits" / "crossmodal_train.txt").write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+        (root / "splits" / "crossmodal_test.txt").write_text("")
+        lists = read_lists(root)
+    assert list(lists.splits["train"]) == list(dict.fromkeys(name for name, _, _ in entries))
+    readable_junk = [j for j in junk if j.strip() and j.strip() not in TRAIN | TEST]
+    assert len([e for e in lists.issues if e.reason == MALFORMED_LINE]) == len(readable_junk)
+    assert all(e.count == 0 and e.detail.startswith("splits/crossmodal_train.txt:") for e in lists.issues)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +234,7 @@ def test_a_validation_list_when_present_decides(tmp_path):
     results = plan_names([v for v in VIDEOS if _seq(v) in INFERRED_VAL], lists)
     assert {r.name.sequence for r in results if r.split == "validation"} == set(chosen)
     assert {r.exclusion.reason for r in results if r.split is None} == {NOT_IN_SPLITS}  # no inference once the list exists
-    assert {r.rule for r in results if r.split} == {f"crossmodal_val.txt:{i}" for i in (1, 2, 3)}
+    assert {r.rule for r in results if r.split} == {f"splits/crossmodal_val.txt:{i}" for i in (1, 2, 3)}
 
 
 def test_other_situations_split_by_a_hash_of_the_whole_group(real_lists):

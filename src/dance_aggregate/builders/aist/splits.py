@@ -78,7 +78,8 @@ class AistLists:
     """The AIST++ lists found in a data folder.
 
     Attributes:
-        splits: Split -> sequence -> ``file:line``; empty when no cross-modal lists are present.
+        splits: Split -> sequence -> ``file:line`` (``splits/crossmodal_train.txt:12``, the
+            path under the data folder); empty when no cross-modal lists are present.
         ignore: Sequence -> ``file:line`` of the ignore list(s).
         issues: Lines that are not sequence names, or repeat one (``count=0``).
     """
@@ -106,7 +107,7 @@ class Assignment:
         name: The parsed name.
         group: The split group (all views and repeats of one performance).
         split: ``train``, ``validation`` or ``test``; ``None`` when excluded.
-        rule: What decided: ``crossmodal_train.txt:12``, :data:`CROSS_MODAL_RULE`,
+        rule: What decided: ``splits/crossmodal_train.txt:12``, :data:`CROSS_MODAL_RULE`,
             :data:`INFERRED_VALIDATION`, :data:`HASH_RULE` (plus a note when the group moved).
         exclusion: Why the name does not become a row (for the ignore list, its ``split`` is
             the one it would have had).
@@ -155,7 +156,7 @@ def read_lists(root: Path) -> AistLists:
     for split in LIST_FILES:
         for path in files.get(split, []):
             entries = lists.splits.setdefault(split, {})
-            for where, seq in _sequences(path, lists.issues):
+            for where, seq in _sequences(path, root, lists.issues):
                 if seq in entries:
                     lists.issues.append(Exclusion(f"aist/{seq}", DUPLICATE_LINE, f"{where}: {seq} also at {entries[seq]}", count=0))
                     continue
@@ -168,21 +169,22 @@ def read_lists(root: Path) -> AistLists:
         if len(wheres) > 1:
             lists.issues.append(Exclusion(f"aist/{seq}", SPLIT_CONFLICT, f"{seq} is listed in {' and '.join(wheres)}", count=0))
     for path in files.get("ignore", []):
-        for where, seq in _sequences(path, lists.issues):
+        for where, seq in _sequences(path, root, lists.issues):
             lists.ignore.setdefault(seq, where)
     if lists.present and not lists.has_validation:
         logger.info("AIST++ crossmodal_val.txt not found (it is not public): validation is inferred by the cross-modal rule")
     return lists
 
 
-def _sequences(path: Path, issues: list[Exclusion]) -> list[tuple[str, str]]:
-    """``(file:line, sequence)`` of every line of a list that is a sequence name."""
+def _sequences(path: Path, root: Path, issues: list[Exclusion]) -> list[tuple[str, str]]:
+    """``(file:line, sequence)`` of every line of a list that is a sequence name; ``file`` is
+    the path under ``root`` (``splits/crossmodal_train.txt``)."""
     out = []
     for n, raw in enumerate(split_lines(read_text(path)), start=1):
         text = raw.strip()
         if not text:
             continue
-        where = f"{path.name}:{n}"
+        where = f"{path.relative_to(root).as_posix()}:{n}"
         try:
             out.append((where, parse_sequence_name(text).stem))
         except RecordError as exc:
