@@ -19,6 +19,7 @@ from dance_aggregate.taxonomy import MOTION_FAMILY, Taxonomy, load_taxonomy
 
 LABELS = Path(__file__).parent / "data" / "labels"
 UCF = Path(__file__).parent / "data" / "ucf101"
+AIST = Path(__file__).parent / "data" / "aist"
 
 # The published ClassLabel order. Changing it breaks every model trained on the dataset:
 # new labels are appended, nothing is reordered or renamed.
@@ -32,6 +33,8 @@ GOLDEN = [
     "swinging_legs", "capoeira", "jumping_jacks", "hula_hooping",
     # schema_version 2: YouTube-8M dance entities that had no label
     "caporales", "marinera", "pizzica", "para_para",
+    # schema_version 3: the AIST Dance DB genres that had no label
+    "popping", "locking", "waacking", "middle_hip_hop", "la_style_hip_hop", "house_dance", "street_jazz", "ballet_jazz",
 ]
 
 
@@ -267,7 +270,28 @@ def _vocabularies() -> dict[str, list[str]]:
         "kinetics600": sorted({x.strip() for f in k_files for x in (LABELS / f).read_text().splitlines() if x.strip()}),
         "letsdance": sorted({line.split("\t")[0] for line in (LABELS / "letsdance_all_videos_complete.csv").read_text().splitlines() if line.strip()}),
         "youtube8m": [r["Name"] for r in csv.DictReader((LABELS / "yt8m_vocabulary_names.csv").open(encoding="utf-8"))],
+        "aist": sorted(json.loads((AIST / "categ2name.json").read_text(encoding="utf-8")).values()),
     }
+
+
+def test_aist_genres(tax):
+    """The ten AIST genres (real categ2name.json): each its own style label, `source_label` the
+    genre's name; break and krump are the labels Kinetics and ActivityNet already use."""
+    genres = json.loads((AIST / "categ2name.json").read_text(encoding="utf-8"))
+    mapped = {name: tax.map("aist", name) for name in genres.values()}
+    assert all(m is not None for m in mapped.values()), mapped
+    assert len({m.label for m in mapped.values()}) == len(genres) == 10
+    assert mapped["Break"].label == tax.map("kinetics600", "breakdancing").label == "breakdance"
+    assert mapped["Krump"].label == tax.map("kinetics600", "krumping").label == "krumping"
+    for m in mapped.values():
+        assert tax.with_ancestors([m.label]) == [m.label, "dance"] and not tax.label(m.label).umbrella
+        assert m.match in ("exact", "alias")
+    assert {m.family for m in mapped.values()} == {"street", "theatrical"}
+    # The genre-less showcase, cypher and battle videos are dance in general, never narrowed.
+    for situation in ("Showcase", "Cypher", "Battle"):
+        assert tax.map("aist", situation).label == "dance" and tax.map("aist", situation).match == "broader"
+    # The labels of schema_version 2 keep their parents: new labels were appended only.
+    assert tax.label("breakdance").parent == tax.label("krumping").parent == "dance"
 
 
 def test_a_canonical_label_is_dance_in_every_source_or_in_none(tax):
