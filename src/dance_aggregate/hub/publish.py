@@ -6,9 +6,10 @@ data -> the dataset card -> the version tag -> print the URL.
 
 - **Only dataset files go up**: ``data/<config>/*.parquet``, ``reports/*``, ``images/*.png``
   and ``LICENSE.md`` (:data:`PUBLISHED_PATTERNS`); ``.work/``, temporary files and anything
-  else stay local. A symbolic link there is refused, never followed (:mod:`.links`). The card (``README.md``) goes last, so the Hub copy only announces
-  configs whose shards are already there. Remote files under the managed folders that the
-  local build no longer has (an older shard count) are deleted in that same last commit.
+  else stay local. A symbolic link there is refused, never followed (:mod:`.links`). The
+  card (``README.md``) goes last, so the Hub copy only announces configs whose shards are
+  already there. Remote files under the managed folders that the local build no longer
+  has (an older shard count) are deleted in that same last commit.
 - **Resumable**: before uploading, the local files are compared with the repo's tree
   (sha256 of LFS files, git blob id of the others); unchanged files are skipped. The data
   goes in several commits of at most :attr:`PublishOptions.max_files_per_commit` files, so an
