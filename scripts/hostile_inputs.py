@@ -19,10 +19,17 @@ and classifies what happened:
   clip's times do not match its frames, or its ``has_audio`` its audio (the ``media``
   group: a track of digital silence must be a row without audio, counted as such);
 - ``ESCAPE``: a file appeared outside the output folder;
+- ``DELETED``: a file or folder the build did not make was removed (a user's file named like
+  a temporary, in the output folder or the system temporary folder);
+- ``LEFTOVER``: a temporary a killed build left (marked as the build's own) was not removed;
+- ``LEAK``: ``publish`` followed a symbolic link and uploaded a file from outside the folder;
 - ``STOPPED``: one bad record stopped its whole config (with a clear message, but the other
   records were not built);
 - ``HANG``: the build did not finish within ``--timeout`` seconds.
 
+Most variants call ``dance_aggregate.build``; the ``cli`` group runs the command line (its
+``NAME=VALUE`` options given twice), the ``publish`` group publishes a built folder holding a
+symbolic link to the Hub stand-in of the tests (``tests/hubserver.py``, on 127.0.0.1).
 Nothing goes to the network: YouTube-backed sources run offline or against the local
 stand-in server of the tests. Runs against any checkout (``PYTHONPATH=src``), so the figures
 of two versions can be compared. Prints one line per variant and a summary table.
@@ -79,6 +86,8 @@ class Variant:
     prebuild: bool = False  # build a good folder first; the variant must leave it unchanged
     online: bool = False
     want: str | None = None  # "row": every record is a row; a reason: the one exclusion has it
+    check: Callable[[Path], Outcome | None] | None = None  # after the build: what else must hold
+    runner: str = "build"  # "build": da.build(**make(root)); "cli": the command line; "publish": publish a folder
 
 
 @dataclass
@@ -439,15 +448,163 @@ for where in ("parts", "data", "fsync"):
 variant("faults", "every clip fails (broken encoder)", "ucf101", "error", fault=broken_encoder)(ucf_many)
 
 
-def leftovers(root: Path) -> dict:
-    out = root / "out"
-    for p in [out / "data" / ".ucf101.deadbeef.staging" / "x.parquet", out / "reports" / ".a.json.0123abcd.tmp",
-              out / ".work" / "fetch" / "kinetics600" / ".dl-x" / "v.part"]:
-        write(p, b"half")
+#: The UCF101 sample built once per campaign: its folder and its build arguments.
+_BUILT: dict[str, tuple[Path, dict]] = {}
+
+
+def built_copy(root: Path) -> dict:
+    """Copy the built UCF101 sample to ``root/out``; its build arguments."""
+    if "ucf101" not in _BUILT:
+        base = Path(tempfile.mkdtemp(prefix="hostile-built-"))
+        args = ucf_sample(base)
+        da.build(configs=["ucf101"], output=base / "out", progress=False, fetch=FetchOptions(offline=True), **args)
+        _BUILT["ucf101"] = (base / "out", args)
+    folder, args = _BUILT["ucf101"]
+    shutil.copytree(folder, root / "out", symlinks=True)
+    return dict(args)
+
+
+# -- user files: what a build may remove ------------------------------------------------------------
+#: A user's files named like every temporary a build makes (or made in earlier versions), in
+#: the places a build writes and elsewhere; none was made by a build, none may be removed.
+LOOKALIKES = [
+    "data/.ucf101.deadbeef.staging/train-00000-of-00001.parquet", "data/.ucf101.cafebabe.old/train-00000-of-00001.parquet",
+    "data/.notes.0123abcd.tmp", "data/ucf101/notes.txt", "data/ucf101/.draft.0123abcd.tmp/x.txt",
+    "reports/.ucf101.json.0123abcd.tmp", "reports/mine/.deep.0123abcd.tmp", ".hidden.0123abcd.tmp", ".ffmpeg.mine",
+    ".work/parts/ucf101/.train-0011223344556677.parquet.89abcdef.tmp", ".work/fetch/kinetics600/.dl-x1y2z3/video.mp4.part",
+    ".work/fetch/kinetics600/ledger/.k.json.00000000.tmp", ".work/fetch/bin/.ffmpeg.12345", ".work/mine/deep/.dl-keep/a.txt",
+    ".work/notes.txt", "mystuff/nested/.a.0123abcd.tmp", "mystuff/.dl-zz/b.txt", "../.beside.0123abcd.tmp",
+]
+#: Where the writers of a build put their temporaries: (folder, prefix, suffix) of a marked
+#: temporary folder, as a build killed while writing leaves it.
+KILLED_WRITERS = [
+    ("data", ".ucf101.", ".staging"), ("data", ".ucf101.", ".old"), ("reports", ".ucf101.json.", ".tmp"), ("", ".README.md.", ".tmp"),
+    (".work/parts/ucf101", ".train-0011223344556677.parquet.", ".tmp"), (".work/fetch/kinetics600", ".dl-", ""),
+    (".work/fetch/kinetics600/ledger", ".k.json.", ".tmp"), (".work/fetch/bin", ".ffmpeg.", ".tmp"),
+]
+USER_BYTES = b"a user's own file, not the build's"
+
+
+def plant_lookalikes(root: Path) -> dict:
+    """The user's look-alikes in an existing output folder (a built copy of the UCF101 sample)."""
+    args = built_copy(root)
+    for rel in LOOKALIKES:
+        write(root / "out" / rel, USER_BYTES)
+    return args
+
+
+def lookalikes_kept(root: Path) -> Outcome | None:
+    gone = [rel for rel in LOOKALIKES if not (root / "out" / rel).is_file() or (root / "out" / rel).read_bytes() != USER_BYTES]
+    return Outcome("DELETED", f"{len(gone)} of the user's files removed: {', '.join(gone[:4])}") if gone else None
+
+
+_KILLED: list[Path] = []
+
+
+def killed_leftovers(root: Path) -> dict:
+    """What a killed build leaves (marked temporaries holding half-written files) and, in
+    the same places, a user's unmarked look-alikes."""
+    try:
+        from dance_aggregate.files.atomic import make_temp_dir
+    except ImportError:  # a version from before the marker: its temporaries were bare names
+        def make_temp_dir(parent: Path, prefix: str, suffix: str = "") -> Path:
+            path = parent / f"{prefix}{uuid.uuid4().hex[:8]}{suffix}"
+            path.mkdir(parents=True)
+            return path
+
+    _KILLED.clear()
+    for where, prefix, suffix in KILLED_WRITERS:
+        _KILLED.append(make_temp_dir(root / "out" / where, prefix, suffix))
+        write(_KILLED[-1] / "half-written", b"half")
+        write(root / "out" / where / f"{prefix}0123abcd{suffix}" / "x", USER_BYTES)
     return ucf(root, f"{U}\r\n")
 
 
-variant("faults", "leftovers of a killed build", "ucf101", 1)(leftovers)
+def leftovers_removed(root: Path) -> Outcome | None:
+    out = root / "out"
+    gone = [w or "." for w, prefix, suffix in KILLED_WRITERS if not (out / w / f"{prefix}0123abcd{suffix}" / "x").is_file()]
+    if gone:
+        return Outcome("DELETED", f"the user's look-alikes removed in {', '.join(gone[:4])}")
+    kept = [str(p.relative_to(out)) for p in _KILLED if p.exists()]
+    return Outcome("LEFTOVER", f"{len(kept)} temporaries of the killed build kept: {', '.join(kept[:3])}") if kept else None
+
+
+def user_media(root: Path) -> dict:
+    """A user's ``dance_aggregate-*.mp4`` (a clip being encoded used to be named so) in the
+    system temporary folder, seven hours old."""
+    path = write(Path(tempfile.gettempdir()) / f"dance_aggregate-{MARKER}.mp4", USER_BYTES)
+    os.utime(path, (path.stat().st_mtime - 7 * 3600,) * 2)
+    return ucf(root, f"{U}\r\n")
+
+
+def user_media_kept(root: Path) -> Outcome | None:
+    path = Path(tempfile.gettempdir()) / f"dance_aggregate-{MARKER}.mp4"
+    if not path.is_file():
+        return Outcome("DELETED", f"{path} removed")
+    path.unlink()
+    return None
+
+
+variant("user files", "leftovers of a killed build", "ucf101", 1, check=leftovers_removed)(killed_leftovers)
+variant("user files", "look-alikes of every temporary", "ucf101", 10, check=lookalikes_kept)(plant_lookalikes)
+variant("user files", "a user's clip in the system temp", "ucf101", 1, check=user_media_kept)(user_media)
+
+
+# -- cli: a NAME=VALUE option given twice ---------------------------------------------------------------
+def twice(flag: str, first: str, second: str, config: str) -> Callable[[Path], dict]:
+    """``dance-aggregate build CONFIG ... FLAG FIRST FLAG SECOND`` (``{root}`` filled in)."""
+    def make(root: Path) -> dict:
+        for d in ("a", "b"):
+            ucf(root / d, f"{U}\r\n")
+            write(root / d / "ucf" / "ucfTrainTestlist" / "trainlist02.txt", f"{U}\r\n")  # for -o ucf101.fold=2
+            write(root / d / "ucf" / "ucfTrainTestlist" / "testlist02.txt", b"")
+        write(root / "a.txt", "-5Yp-vToI2E\n")
+        write(root / "b.txt", "kRb0xS2sTzA\n")
+        kinetics(root, [G])
+        data = {"ucf101": root / "a" / "ucf", "kinetics600": root / "k600"}[config]
+        argv = ["build", config] + ([] if flag == "--data-dir" else ["--data-dir", f"{config}={data}"])
+        return {"argv": [*argv, flag, first.format(root=root), flag, second.format(root=root), "--offline"]}
+
+    return make
+
+
+for flag, first, second, config in [
+    ("--data-dir", "ucf101={root}/a/ucf", "ucf101={root}/b/ucf", "ucf101"),
+    ("--data-dir", "ucf101={root}/a/ucf", "ucf101={root}/a/ucf", "ucf101"),
+    ("--video-dir", "kinetics600={root}/a", "kinetics600={root}/b", "kinetics600"),
+    ("--pretraining-ids", "k400={root}/a.txt", "k400={root}/b.txt", "ucf101"),
+    ("--option", "ucf101.fold=1", "ucf101.fold=2", "ucf101"),
+]:
+    variant("cli", f"{flag} {first.partition('=')[0]} twice" + (" (same value)" if first == second else ""), config, "error",
+            runner="cli")(twice(flag, first, second, config))
+
+
+# -- publish: symbolic links in the folder ----------------------------------------------------------------
+SECRET = f"{MARKER}: a file outside the dataset folder".encode()
+
+
+def linked(rel: str, target: str) -> Callable[[Path], dict]:
+    def make(root: Path) -> dict:
+        built_copy(root)
+        folder = root / "out"
+        secret = write(root / "secret.txt", SECRET)
+        write(root / "outside" / "leak.json", SECRET)
+        where = {"file": secret, "folder": root / "outside", "inside": folder / "README.md"}[target]
+        link = folder / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_dir():
+            shutil.rmtree(link)
+        link.unlink(missing_ok=True)
+        link.symlink_to(where)
+        return {"folder": folder, "link": rel}
+
+    return make
+
+
+for rel, target in [("reports/notes.txt", "file"), ("reports/more", "folder"), ("data/ucf101/extra-00000-of-00001.parquet", "file"),
+                    ("images/chart.png", "file"), ("LICENSE.md", "inside"), ("data", "folder")]:
+    variant("publish", f"{rel} a link to a {target}" if target != "inside" else f"{rel} a link inside", "ucf101", "error",
+            runner="publish")(linked(rel, target))
 
 
 # -- media: the files of a local mirror ------------------------------------------------------------
@@ -613,12 +770,60 @@ def audio_not_matching_media(out: Path, config: str) -> list[str]:
     return wrong
 
 
-def run(v: Variant, tube: Any, timeout: int) -> Outcome:
+def run(v: Variant, tube: Any, hub: Any, timeout: int) -> Outcome:
     root = Path(tempfile.mkdtemp(prefix="hostile-"))
     try:
+        if v.runner == "cli":
+            return _run_cli(v, root)
+        if v.runner == "publish":
+            return _run_publish(v, hub, root)
         return _run(v, tube, timeout, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_cli(v: Variant, root: Path) -> Outcome:
+    """The command line with ``make(root)["argv"]`` (and ``--output``): a refused input must
+    exit non-zero with the package's own message."""
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    res = CliRunner().invoke(cli, [*v.make(root)["argv"], "--output", str(root / "out"), "-q"])
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        return Outcome("TRACEBACK", f"{type(res.exception).__name__}: {str(res.exception)[:150]}")
+    if res.exit_code == 0:
+        return Outcome("SILENT LOSS", "accepted with exit 0" if v.expect == "error" else "")
+    message = " ".join(line.strip() for line in res.output.splitlines() if line.strip())
+    error = message[message.find("Error"):] if "Error" in message else message
+    return Outcome("clear error" if v.expect == "error" else "STOPPED", error[:160])
+
+
+def _run_publish(v: Variant, hub: Any, root: Path) -> Outcome:
+    """A dry run, then a publish, of ``make(root)["folder"]`` to the Hub stand-in: a link in
+    the folder must be refused, named, and nothing it points to may reach the Hub."""
+    from dance_aggregate.hub.publish import PublishOptions, plan_publish, publish
+
+    args = v.make(root)
+    opts = {"repo_id": f"tester/{uuid.uuid4().hex[:8]}", "folder": args["folder"], "endpoint": hub.url,
+            "token": "hf_hostile_campaign", "progress": False}
+    error = None
+    try:
+        plan_publish(PublishOptions(**opts, dry_run=True))
+        publish(PublishOptions(**opts))
+    except DanceAggregateError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a crash is what the campaign looks for
+        return Outcome("TRACEBACK", f"{type(exc).__name__}: {str(exc)[:150]}")
+    with hub.state.lock:
+        repos = [r for r in hub.state.repos.values() if r.repo_id == opts["repo_id"]]
+        sent = [d for r in repos for d in r.lfs.values()] + [f.data for r in repos for sha in r.order for f in r.commits[sha].values()]
+    if any(SECRET in d for d in sent):
+        return Outcome("LEAK", f"{args['link']}: the link was followed and a file from outside the folder uploaded")
+    if error is None:
+        return Outcome("SILENT LOSS", "published with exit 0")
+    named = f"{args['link']} -> " in error
+    return Outcome("clear error" if named else "SILENT LOSS", error.splitlines()[1 if named else 0].strip()[:160])
 
 
 def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
@@ -658,6 +863,9 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
         return Outcome("ESCAPE", str(outside[0]))
     if capture.tracebacks:
         return Outcome("TRACEBACK", capture.tracebacks[0])
+    checked = v.check(root) if v.check else None
+    if checked is not None:
+        return checked
     if result is not None and result.failures:
         error = result.failures[0].error
         if error.startswith("unexpected error"):
@@ -689,6 +897,18 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
     return Outcome("handled", ", ".join(f"{k} {n}" for k, n in sorted(acc.excluded.items())) or "all rows")
 
 
+def _hub() -> Any:
+    """The Hub stand-in of the tests, with the real client pointed at it (no Xet storage)."""
+    import huggingface_hub.constants as hf_constants
+
+    from tests.hubserver import HubServer
+
+    hub = HubServer()
+    os.environ["HF_HUB_DISABLE_XET"] = "1"
+    hf_constants.HF_HUB_DISABLE_XET = True
+    return hub
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="run the variants whose group or name contains this")
@@ -700,18 +920,21 @@ def main() -> None:
 
     tube = FakeTube().start()
     tube.server.handle_error = lambda *a: None  # yt-dlp closing a connection early is not news
-    with tempfile.TemporaryDirectory() as t:
+    hub = _hub()
+    with tempfile.TemporaryDirectory() as t, hub:
         tube.add_file("ok2xxxxxxxx", make_source(Path(t) / "v.mp4", 3, 4.0))
         counts: Counter[str] = Counter()
         by_group: dict[str, Counter[str]] = {}
         chosen = [v for v in VARIANTS if args.only in f"{v.group} {v.name}"]
         for v in chosen:
-            outcome = run(v, tube, args.timeout)
+            outcome = run(v, tube, hub, args.timeout)
             counts[outcome.kind] += 1
             by_group.setdefault(v.group, Counter())[outcome.kind] += 1
             print(f"{v.group:<17} {v.name[:38]:<38} {outcome.kind:<12} {outcome.detail[:110]}", flush=True)
     tube.stop()
-    kinds = ["handled", "clear error", "TRACEBACK", "SILENT LOSS", "STOPPED", "ESCAPE", "HANG"]
+    for built, _ in _BUILT.values():
+        shutil.rmtree(built.parent, ignore_errors=True)
+    kinds = ["handled", "clear error", "TRACEBACK", "SILENT LOSS", "STOPPED", "ESCAPE", "HANG", "DELETED", "LEFTOVER", "LEAK"]
     print()
     print(f"{'group':<17} {'variants':>8} " + " ".join(f"{k:>12}" for k in kinds))
     for group, c in by_group.items():

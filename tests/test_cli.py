@@ -76,6 +76,35 @@ def test_unknown_config_and_bad_pairs(runner, tmp_path):
     assert res.exit_code == 1 and "fold must be 1, 2 or 3" in res.output
 
 
+@pytest.mark.parametrize(
+    "flag, first, second",
+    [
+        ("--data-dir", "ucf101=a", "ucf101=b"),
+        ("--data-dir", "ucf101=a", " ucf101=a"),  # the same source, even with the same folder
+        ("--video-dir", "kinetics600=a", "kinetics600=b"),
+        ("--pretraining-ids", "k=a.txt", "k=b.txt"),
+        ("--option", "ucf101.fold=2", "ucf101.fold=3"),
+        ("-o", "ucf101.fold=2", "ucf101.fold=2"),
+    ],
+)
+def test_a_name_given_twice_is_refused(runner, tmp_path, flag, first, second):
+    for name in ("a", "b", "a.txt", "b.txt"):
+        (tmp_path / name).mkdir() if "." not in name else (tmp_path / name).write_text("-5Yp-vToI2E\n")
+    out = tmp_path / "o"
+    args = ["build", "ucf101", "--data-dir", "ucf101=a", "--output", str(out), flag, first, flag, second]
+    if flag == "--data-dir":
+        args[2:4] = []
+    res = runner.invoke(cli, args, catch_exceptions=False)
+    assert res.exit_code == 2, res.output
+    name = first.partition("=")[0]
+    assert f"{name} is given twice ({first!r} and {second!r})" in " ".join(res.output.split()), res.output
+    assert "once" in res.output and not out.exists()  # refused before any work
+    # each name once is fine (a different name is not a repeat)
+    if flag in ("--option", "-o"):
+        ok = runner.invoke(cli, ["build", "nosuch", "-o", "ucf101.fold=2", "-o", "ucf101.max_missing=1", "--output", str(out)])
+        assert "given twice" not in ok.output and "unknown config 'nosuch'" in ok.output
+
+
 def test_stats_and_json(runner, built_ucf, ucf_sample):
     expected = expected_ucf101(ucf_sample)
     res = runner.invoke(cli, ["stats", str(built_ucf)])

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import dance_aggregate as da
+from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.builders.kinetics600 import Kinetics600Builder
 from dance_aggregate.cli import cli
@@ -51,7 +51,7 @@ class FlakyBuilder(SourceBuilder):
     config_name = "ucf101"
 
     def __init__(self, n: int, error: Exception, fails=lambda i: True) -> None:
-        super().__init__(".")
+        super().__init__(".", taxonomy=registry.taxonomy())
         self.n = n
         _FLAKY.update(error=error, fails=fails, calls=0)
 
@@ -243,42 +243,11 @@ def test_full_disk_on_a_real_small_filesystem(ucf_sample: Path, tmp_path: Path) 
     assert res["same"]
 
 
-# -- what a killed build leaves ---------------------------------------------------------------
-def test_leftovers_of_a_killed_build_are_removed(ucf_sample: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dance_aggregate"
-    da.build(configs=["ucf101"], data_dirs={"ucf101": ucf_sample}, output=out, progress=False)
-    shards = {k: v for k, v in folder_state(out).items() if k.startswith("data/")}
-    left = [
-        out / "data" / ".ucf101.deadbeef.staging" / "train-00000-of-00001.parquet",
-        out / "data" / ".ucf101.cafebabe.old" / "train-00000-of-00001.parquet",
-        out / "reports" / ".ucf101.json.0123abcd.tmp",
-        out / ".work" / "parts" / "ucf101" / ".train-0011223344556677.parquet.89abcdef.tmp",
-        out / ".work" / "fetch" / "kinetics600" / ".dl-x1y2z3" / "video.mp4.part",
-        out / ".work" / "fetch" / "kinetics600" / "ledger" / ".k.json.00000000.tmp",
-        out / ".work" / "fetch" / "bin" / ".ffmpeg.12345",
-    ]
-    for p in left:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(b"half-written")
-    stale = Path(tempfile.gettempdir()) / f"dance_aggregate-test{os.getpid()}-old.mp4"
-    fresh = Path(tempfile.gettempdir()) / f"dance_aggregate-test{os.getpid()}-new.mp4"
-    for p in (stale, fresh):
-        p.write_bytes(b"x")
-    os.utime(stale, (time.time() - 7 * 3600, time.time() - 7 * 3600))
-    try:
-        res = da.build(configs=["ucf101"], data_dirs={"ucf101": ucf_sample}, output=out, progress=False)
-        assert res.ok
-        assert [p for p in left if p.exists() or p.parent.name.startswith((".ucf101", ".dl-")) and p.parent.exists()] == []
-        assert not stale.exists() and fresh.exists()  # another build may be encoding that one
-        assert {k: v for k, v in folder_state(out).items() if k.startswith("data/")} == shards
-    finally:
-        stale.unlink(missing_ok=True)
-        fresh.unlink(missing_ok=True)
-
-
+# -- what a killed build leaves (the marked temporaries of every writer: tests/test_leftovers.py) --
 _KILLED = """
 import sys
 import dance_aggregate as da
+from dance_aggregate.builders import registry
 from dance_aggregate.fetch.options import FetchOptions
 data, out, url = sys.argv[1:4]
 da.build(configs=["kinetics600"], data_dirs={"kinetics600": data}, output=out, progress=False, part_size=1,

@@ -301,3 +301,86 @@ def test_checks_catch_leakage_row_groups_and_accounting(folder: Path) -> None:
     assert not acc.ok and "ucf101" in acc.detail
     card = [r for r in run_checks(folder, (folder / "README.md").read_text()) if r.name == "card"][0]
     assert not card.ok and "all" in card.detail  # the README was not re-rendered for `all`
+
+
+# -- symbolic links: refused before anything is read or sent, never followed -----------------------
+SECRET = b"hf_not_for_the_hub: the contents of a file outside the folder\n"
+
+
+def _stored(hub: HubServer) -> list[bytes]:
+    """Every file content and LFS object the Hub stand-in holds."""
+    out = []
+    for repo in hub.state.repos.values():
+        out += list(repo.lfs.values())
+        for sha in repo.order:
+            out += [f.data for f in repo.commits[sha].values()]
+    return out
+
+
+@pytest.mark.parametrize(
+    "link, target",
+    [
+        ("reports/notes.txt", "secret"),  # a file outside the folder
+        ("reports/more", "outside"),  # a folder outside the folder
+        ("data/ucf101/extra-00000-of-00001.parquet", "secret"),
+        ("LICENSE.md", "secret"),
+        ("images/copy.png", "inside"),  # a link within the folder is refused too
+    ],
+)
+def test_a_link_in_the_folder_is_refused_and_never_followed(folder: Path, hub: HubServer, tmp_path: Path, link: str, target: str) -> None:
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(SECRET)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "leak.json").write_bytes(SECRET)
+    path = folder / link
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    where = {"secret": secret, "outside": outside, "inside": folder / "LICENSE.md"}[target]
+    path.symlink_to(where)
+    before = (folder / "README.md").read_bytes()
+    with pytest.raises(PublishError) as err:
+        publish(_options(folder, hub))
+    msg = str(err.value)
+    assert f"{link} -> {where}" in msg and "nothing was uploaded" in msg and "Fix:" in msg
+    for args in (["--dry-run"], []):
+        res = CliRunner().invoke(cli, ["publish", "--repo-id", REPO, "--folder", str(folder), "-q", *args])
+        assert res.exit_code == 1 and f"{link} -> {where}" in res.output, res.output
+        assert "Traceback" not in res.output
+    assert hub.state.writes == [] and hub.state.repos == {}
+    assert (folder / "README.md").read_bytes() == before
+
+
+def test_links_outside_what_is_published_are_not_read(folder: Path, hub: HubServer, tmp_path: Path) -> None:
+    # the build's own .work/ holds a link (the ffmpeg binary for yt-dlp); other files stay local
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(SECRET)
+    (folder / ".work" / "fetch" / "bin").mkdir(parents=True, exist_ok=True)
+    (folder / ".work" / "fetch" / "bin" / "ffmpeg").symlink_to(secret)
+    (folder / "notes.txt").symlink_to(secret)
+    publish(_options(folder, hub))
+    files = hub.repo(REPO).files("main")
+    assert "data/ucf101/train-00000-of-00001.parquet" in files and "notes.txt" not in files
+    assert not [d for d in _stored(hub) if SECRET in d]
+
+
+def test_a_file_swapped_for_a_link_after_the_plan_is_not_uploaded(folder: Path, hub: HubServer, tmp_path: Path) -> None:
+    from huggingface_hub import HfApi
+
+    from dance_aggregate.hub.publish import PublishResult, _upload, plan_publish
+
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(SECRET)
+    options = _options(folder, hub)
+    plan = plan_publish(options)
+    report = folder / "reports" / "ucf101.json"
+    assert "reports/ucf101.json" in [f.path for f in plan.upload]
+    report.unlink()
+    report.symlink_to(secret)
+    with pytest.raises(PublishError, match=r"reports/ucf101\.json -> .*secret\.txt"):
+        _upload(HfApi(endpoint=hub.url), options, plan, PublishResult(url=plan.url, plan=plan))
+    assert not [d for d in _stored(hub) if SECRET in d]

@@ -73,23 +73,38 @@ def _setup_logging(verbose: int, quiet: bool) -> _HidePerClip | None:
 
 def _pairs(values: tuple[str, ...], flag: str, form: str = "SOURCE=PATH", example: str = "ucf101=/data/UCF101") -> dict[str, str]:
     out: dict[str, str] = {}
+    given: dict[str, str] = {}
     for v in values:
         key, sep, val = v.partition("=")
         if not sep or not key or not val:
             raise click.BadParameter(f"expected {form}, got {v!r} (e.g. {flag} {example})", param_hint=flag)
-        out[key.strip()] = val
+        key = key.strip()
+        if key in out:
+            raise _given_twice(key, given[key], v, flag, form.partition("=")[0])
+        out[key], given[key] = val, v
     return out
 
 
 def _options(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
+    given: dict[str, str] = {}
     for v in values:
         key, sep, val = v.partition("=")
         cfg, dot, name = key.partition(".")
         if not sep or not dot or not cfg or not name:
             raise click.BadParameter(f"expected CONFIG.KEY=VALUE, got {v!r} (e.g. -o ucf101.fold=2)", param_hint="--option")
+        if name in out.get(cfg, {}):
+            raise _given_twice(key, given[key], v, "--option", "CONFIG.KEY")
         out.setdefault(cfg, {})[name] = val
+        given[key] = v
     return out
+
+
+def _given_twice(name: str, first: str, second: str, flag: str, what: str) -> click.BadParameter:
+    """A NAME=VALUE option repeated for one NAME: which value was meant is not guessed."""
+    return click.BadParameter(
+        f"{name} is given twice ({first!r} and {second!r}); give each {what} once (e.g. {flag} {first})", param_hint=flag
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,7 +15,6 @@ import logging
 import random
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.ledger import Ledger, LedgerEntry, now_iso
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness, Politeness
+from dance_aggregate.files.atomic import make_temp_dir, remove_temp_dir
 from dance_aggregate.files.names import safe_stem
 from dance_aggregate.ids import is_youtube_id
 
@@ -94,11 +94,13 @@ class ClipFetcher:
             )
 
     def _remove_stale_temp(self, max_age: float = 6 * 3600) -> None:
-        """Remove download folders left by a killed process (old enough to be nobody's)."""
+        """Remove download folders left by a killed process (old enough to be nobody's):
+        only folders marked as made by a download (:func:`make_temp_dir`), never a
+        user's ``.dl-*`` look-alike."""
         for d in self.folder.glob(".dl-*") if self.folder.is_dir() else ():
             try:
-                if time.time() - d.stat().st_mtime > max_age:
-                    shutil.rmtree(d, ignore_errors=True)
+                if time.time() - d.lstat().st_mtime > max_age:
+                    remove_temp_dir(d)
             except OSError:
                 pass
 
@@ -170,11 +172,13 @@ class ClipFetcher:
             entry.last_try = now_iso()
             entry.ytdlp_version = ytdlp_version()
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".dl-", dir=self.folder))
+            tmp = make_temp_dir(self.folder, ".dl-")
             try:
                 start = max(0.0, request.start - opts.margin) if ranged else None
                 end = request.end + opts.margin if ranged else None
-                path = download(url, tmp, opts, self.folder.parent, start, end)
+                files = tmp / "files"  # yt-dlp's folder: it holds nothing but what it wrote
+                files.mkdir()
+                path = download(url, files, opts, self.folder.parent, start, end)
                 self.cache.mkdir(parents=True, exist_ok=True)
                 final = self.cache / f"{safe_stem(request.key)}{_suffix(path)}"
                 shutil.move(str(path), final)
@@ -201,7 +205,7 @@ class ClipFetcher:
                     delay = min(opts.backoff_max, opts.backoff_base * 2**attempt)
                     time.sleep(delay * random.uniform(0.5, 1.0))
             finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                remove_temp_dir(tmp)
         assert failure is not None
         raise MediaError(
             f"{request.youtube_id}: download failed ({failure.reason}) after {entry.attempts} attempt(s): {failure.detail}",

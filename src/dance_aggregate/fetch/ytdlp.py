@@ -31,7 +31,7 @@ from typing import Any
 from dance_aggregate.errors import DiskFullError
 from dance_aggregate.fetch import ledger as L
 from dance_aggregate.fetch.options import FetchOptions
-from dance_aggregate.files.atomic import is_disk_full
+from dance_aggregate.files.atomic import is_disk_full, replacing
 
 logger = logging.getLogger(__name__)
 
@@ -179,12 +179,9 @@ def ffmpeg_bin_dir(folder: Path) -> Path:
     bin_dir = folder / "bin"
     target = bin_dir / "ffmpeg"
     if not target.exists():
-        bin_dir.mkdir(parents=True, exist_ok=True)
         exe = imageio_ffmpeg.get_ffmpeg_exe()
-        tmp = bin_dir / f".ffmpeg.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(exe)
-        os.replace(tmp, target)
+        with replacing(target, "the ffmpeg link for yt-dlp") as tmp:
+            tmp.symlink_to(exe)
     return bin_dir
 
 

@@ -10,8 +10,9 @@ permission) raises one clear :class:`~dance_aggregate.errors.OutputError` naming
 and what was being written, never a bare ``OSError``; a full disk raises
 :class:`~dance_aggregate.errors.DiskFullError`, which stops the build.
 
-Temporary names match :data:`TEMP_NAME`, so the next build can remove what a killed one
-left (:mod:`.leftovers`).
+Every temporary the build makes lives in a folder made by :func:`make_temp_dir`, which
+holds a marker file naming that folder: the next build removes what a killed one left by
+that mark (:mod:`.leftovers`), never by a name that a user's own file could also have.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import errno
 import json
 import os
 import re
+import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +31,17 @@ from typing import Any
 
 from dance_aggregate.errors import DiskFullError, OutputError
 
-#: The name of a temporary file of :func:`replacing` (``.<name>.<8 hex>.tmp``).
+#: The name of a temporary folder of :func:`replacing` (``.<name>.<8 hex>.tmp``). A name
+#: alone proves nothing: only :func:`is_temp_dir` says whether the build made it.
 TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
+#: The marker file inside every temporary folder of the build (:func:`make_temp_dir`).
+TEMP_MARKER = ".dance_aggregate-temporary"
+_MARKER_MAX = 512
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+#: The folder of a half-encoded clip of the media writer in the system temporary folder
+#: begins with this (:class:`~dance_aggregate.media.encode.ClipWriter`); the next build removes
+#: it when it is old enough (:mod:`dance_aggregate.output.leftovers`).
+MEDIA_TEMP_PREFIX = "dance_aggregate-"
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -63,36 +74,144 @@ def write_error(exc: OSError, path: Path | str, what: str) -> OutputError:
 def replacing(path: Path, what: str = "file") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; when the block succeeds, rename it to ``path``.
 
-    The caller writes the whole file at the yielded path (which does not exist yet). When
-    the block raises, the temporary file is removed and ``path`` is untouched.
+    The caller writes the whole file at the yielded path (which does not exist yet), in a
+    marked temporary folder beside ``path`` (:func:`make_temp_dir`). When the block raises,
+    the temporary folder is removed and ``path`` is untouched.
 
     Args:
         path: The file to write.
         what: What the file is, for error messages ("work part", "report", ...).
 
     Yields:
-        The temporary path to write, in the same folder as ``path``.
+        The temporary path to write (``<folder of path>/.<name>.<8 hex>.tmp/<name>``), on
+        the same file system as ``path``.
 
     Raises:
         OutputError: the file system refused the write (:class:`DiskFullError` when full).
     """
     path = Path(path)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    folder: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = make_temp_dir(path.parent, f".{path.name}.", ".tmp")
+        tmp = folder / path.name
         yield tmp
         os.replace(tmp, path)
     except OSError as exc:
-        _remove(tmp)
         raise write_error(exc, path, what) from exc
-    except BaseException:
-        _remove(tmp)
-        raise
+    finally:
+        if folder is not None:
+            _remove(folder)
 
 
-def _remove(tmp: Path) -> None:
+def _marker_text(folder_name: str) -> bytes:
+    return f"dance_aggregate temporary folder {folder_name}\n".encode("utf-8", "surrogateescape")
+
+
+def make_temp_dir(parent: Path, prefix: str, suffix: str = "", marked: bool = True) -> Path:
+    """Make a new folder ``<parent>/<prefix><8 hex><suffix>`` marked as the build's own.
+
+    The folder is created exclusively (never an existing one), then the marker file
+    :data:`TEMP_MARKER`, whose content names the folder, is written into it. Only a folder
+    with that marker is ever removed by :func:`remove_temp_dir`: a crash between the two
+    steps leaves an empty unmarked folder, which the clean-up reports and leaves alone.
+
+    Args:
+        parent: Where to make it (created when missing).
+        prefix: Start of its name.
+        suffix: End of its name.
+        marked: ``False`` makes the folder without its marker (for content that must
+            survive a crash until the caller marks it with :func:`mark_temp_dir`).
+
+    Raises:
+        OSError: the folder or its marker cannot be written.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        folder = parent / f"{prefix}{uuid.uuid4().hex[:8]}{suffix}"
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue
+        if marked:
+            mark_temp_dir(folder)
+        return folder
+    raise FileExistsError(errno.EEXIST, "no free temporary folder name", str(parent / prefix))
+
+
+def mark_temp_dir(folder: Path) -> None:
+    """Write the marker into ``folder``, a folder the caller made (:func:`make_temp_dir`):
+    from now on the clean-up of a later build may remove it and all it holds.
+
+    Raises:
+        OSError: the marker cannot be written (or exists already).
+    """
+    fd = os.open(Path(folder) / TEMP_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, _marker_text(Path(folder).name))
+    finally:
+        os.close(fd)
+
+
+def is_temp_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder made by :func:`make_temp_dir`: a real folder (not a
+    link) holding a regular marker file whose content names it."""
+    path = Path(path)
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return False
+        fd = os.open(path / TEMP_MARKER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        data = os.read(fd, _MARKER_MAX)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return data == _marker_text(path.name)
+
+
+def remove_temp_dir(path: Path) -> bool:
+    """Remove a temporary folder of :func:`make_temp_dir` and what it holds; anything that
+    is not such a folder is left alone.
+
+    The marker goes last: a removal cut short leaves the folder still marked, so the next
+    build can finish it.
+
+    Returns:
+        Whether the folder was removed.
+    """
+    path = Path(path)
+    if not is_temp_dir(path):
+        return False
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return False
+    for entry in entries:
+        if entry.name == TEMP_MARKER:
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+    try:
+        if any(e.name != TEMP_MARKER for e in os.scandir(path)):
+            return False  # something could not be removed: keep the mark for the next try
+        os.unlink(path / TEMP_MARKER)
+        os.rmdir(path)
+    except OSError:
+        return False
+    return True
+
+
+def _remove(folder: Path) -> None:
     with contextlib.suppress(OSError):
-        tmp.unlink(missing_ok=True)
+        remove_temp_dir(folder)
 
 
 def _write_synced(tmp: Path, data: bytes) -> None:
@@ -129,22 +248,22 @@ def staged_writes(files: dict[Path, bytes], what: str = "file") -> Iterator[None
     staged: list[tuple[Path, Path]] = []
     try:
         for path, data in files.items():
-            tmp = Path(path).parent / f".{Path(path).name}.{uuid.uuid4().hex[:8]}.tmp"
-            staged.append((tmp, Path(path)))
+            path = Path(path)
             try:
-                tmp.parent.mkdir(parents=True, exist_ok=True)
-                _write_synced(tmp, data)
+                folder = make_temp_dir(path.parent, f".{path.name}.", ".tmp")
+                staged.append((folder, path))
+                _write_synced(folder / path.name, data)
             except OSError as exc:
                 raise write_error(exc, path, what) from exc
         yield
-        for tmp, path in staged:
+        for folder, path in staged:
             try:
-                os.replace(tmp, path)
+                os.replace(folder / path.name, path)
             except OSError as exc:
                 raise write_error(exc, path, what) from exc
     finally:
-        for tmp, _ in staged:
-            _remove(tmp)
+        for folder, _ in staged:
+            _remove(folder)
 
 
 def atomic_write_text(path: Path, text: str, what: str = "file") -> None:

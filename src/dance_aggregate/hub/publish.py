@@ -6,9 +6,10 @@ data -> the dataset card -> the version tag -> print the URL.
 
 - **Only dataset files go up**: ``data/<config>/*.parquet``, ``reports/*``, ``images/*.png``
   and ``LICENSE.md`` (:data:`PUBLISHED_PATTERNS`); ``.work/``, temporary files and anything
-  else stay local. The card (``README.md``) goes last, so the Hub copy only announces
-  configs whose shards are already there. Remote files under the managed folders that the
-  local build no longer has (an older shard count) are deleted in that same last commit.
+  else stay local. A symbolic link there is refused, never followed (:mod:`.links`). The
+  card (``README.md``) goes last, so the Hub copy only announces configs whose shards are
+  already there. Remote files under the managed folders that the local build no longer
+  has (an older shard count) are deleted in that same last commit.
 - **Resumable**: before uploading, the local files are compared with the repo's tree
   (sha256 of LFS files, git blob id of the others); unchanged files are skipped. The data
   goes in several commits of at most :attr:`PublishOptions.max_files_per_commit` files, so an
@@ -46,6 +47,7 @@ from dance_aggregate.hub.access import check_access
 from dance_aggregate.hub.card import render_card, write_card
 from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
 from dance_aggregate.hub.commits import REPO_TYPE, Committer, status_text
+from dance_aggregate.hub.links import linked_paths, refuse_links
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.progress import interactive, progress_bar
 
@@ -246,6 +248,7 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None, built: Built
         raise PublishError(
             f"{folder} is not a directory. Build the dataset first: dance-aggregate build --sample --output {folder}"
         )
+    refuse_links(folder)  # before the folder is read: a link could bring in a file from elsewhere
     built = built or BuiltFolder.open(folder)
     card = render_card(built, options.repo_id)
     checks = run_checks(built, card_text=card)
@@ -325,6 +328,8 @@ def publish(options: PublishOptions) -> PublishResult:
         PublishError: a check failed (nothing is uploaded), no token, or the Hub refused.
     """
     api = HfApi(endpoint=options.endpoint, token=options.token)
+    if options.folder.is_dir():
+        refuse_links(options.folder)
     built = BuiltFolder.open(options.folder) if options.folder.is_dir() else None
     plan = plan_publish(options, api, built)
     result = PublishResult(url=plan.url, plan=plan)
@@ -364,6 +369,7 @@ def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: Publ
     bar = progress_bar(sum(f.size for f in plan.upload), "upload", "B", enabled=options.progress)
     try:
         for i, batch in enumerate(plan.commits, 1):
+            refuse_links(options.folder, linked_paths(options.folder, [f.path for f in batch]))  # changed since the plan?
             committer.commit([(f.path, str(f.abspath)) for f in batch], [], f"Upload dance_aggregate data ({i}/{n})")
             result.commits = committer.count
             bar.update(sum(f.size for f in batch))

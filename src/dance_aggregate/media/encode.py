@@ -11,7 +11,6 @@ videos is :mod:`dance_aggregate.media.cut`.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from dance_aggregate.errors import MediaError
+from dance_aggregate.files.atomic import MEDIA_TEMP_PREFIX, make_temp_dir, remove_temp_dir
 from dance_aggregate.media.fingerprint import FrameHasher
 
 logger = logging.getLogger(__name__)
@@ -149,8 +149,10 @@ class ClipWriter:
         self.sample_rate = sample_rate
         self.channels = channels
         self.options = options
-        fd, self._path = tempfile.mkstemp(suffix=".mp4", prefix="dance_aggregate-")
-        os.close(fd)
+        # A marked folder of the build's own (not a bare file), so that only what a killed
+        # build left is ever removed from the system temporary folder (:mod:`.leftovers`).
+        self._dir = make_temp_dir(Path(tempfile.gettempdir()), MEDIA_TEMP_PREFIX, ".tmp")
+        self._path = str(self._dir / "clip.mp4")
         self._out = av.open(self._path, mode="w", options={"movflags": "+faststart"})
         self._v = self._out.add_stream("libx264", rate=fps)
         self._v.width = width
@@ -255,10 +257,7 @@ class ClipWriter:
             self._out.close()
         except Exception:  # noqa: BLE001 - already closed or broken; we only clean up
             pass
-        try:
-            os.unlink(self._path)
-        except FileNotFoundError:
-            pass
+        remove_temp_dir(self._dir)
 
 
 def _frame_size(frame: np.ndarray | av.VideoFrame) -> tuple[int, int]:

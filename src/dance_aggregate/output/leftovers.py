@@ -2,16 +2,24 @@
 
 A build killed with SIGKILL (or a power cut) runs no cleanup. It may leave, in the output
 folder: staging folders of a config being swapped in (``data/.<config>.<hex>.staging``) or
-the old copy being removed (``.old``), temporary files of the atomic writer
+the old copy being removed (``.old``), temporary folders of the atomic writer
 (``.<name>.<hex>.tmp``, in ``reports/``, ``.work/parts/``, the download ledger...), and
 download folders (``.work/fetch/<source>/.dl-*``, with ``.part`` files); in the system
-temporary folder, half-encoded clips (``dance_aggregate-*.mp4``).
+temporary folder, half-encoded clips (``dance_aggregate-<hex>.tmp/``).
+
+Every one of them is a folder made by :func:`~dance_aggregate.files.atomic.make_temp_dir`,
+holding a marker that names it: that mark, not the name, is what makes it removable. The
+clean-up looks only where the build writes (the top of the output folder, ``data/``,
+``data/<config>/``, ``reports/``, ``images/`` and the build's own ``.work/`` tree) and removes
+only marked folders. A file or folder there that merely looks like a leftover (a user's
+``notes.0123abcd.tmp``, a ``.dl-x`` folder, an older version's unmarked temporaries, a
+folder whose marker a crash prevented) is left alone and named in a WARNING.
 
 :class:`BuildLock` is an exclusive ``flock`` on ``<output>/.work/build.lock``, held for the
 whole build: a second build into the same folder stops with a clear error instead of
-racing the first, and while the lock is held every temporary in the folder belongs to a
-build that is gone, so :func:`remove_leftovers` deletes them all. The kernel drops the lock
-when its process dies, however it dies.
+racing the first, and while the lock is held every marked temporary in the folder belongs
+to a build that is gone, so :func:`remove_leftovers` deletes them all. The kernel drops
+the lock when its process dies, however it dies.
 """
 
 from __future__ import annotations
@@ -20,23 +28,23 @@ import fcntl
 import logging
 import os
 import re
-import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.files.atomic import TEMP_NAME, write_error
-from dance_aggregate.output.layout import DATA_DIR, WORK_DIR
+from dance_aggregate.files.atomic import MEDIA_TEMP_PREFIX, TEMP_NAME, is_temp_dir, remove_temp_dir, write_error
+from dance_aggregate.output.layout import DATA_DIR, REPORTS_DIR, WORK_DIR
 
 logger = logging.getLogger(__name__)
 
-#: A config folder being swapped in, or the old copy being removed.
+#: A config folder being swapped in, or the old copy being removed (the name only: the
+#: mark decides).
 _SWAP_DIR = re.compile(r"^\..+\.[0-9a-f]{8}\.(staging|old)$")
-#: A half-encoded clip of the media writer in the system temporary folder ...
-_MEDIA_TEMP = re.compile(r"^dance_aggregate-.+\.mp4$")
-#: ... removed once it is this old (other builds on this machine may be writing theirs).
+#: A half-encoded clip (:data:`~dance_aggregate.files.atomic.MEDIA_TEMP_PREFIX`) is removed once it is this
+#: old (other builds on this machine may be writing theirs).
 MEDIA_TEMP_AGE = 6 * 3600.0
 
 
@@ -85,55 +93,83 @@ class BuildLock:
 
 
 def remove_leftovers(folder: Path) -> int:
-    """Remove what killed builds left in ``folder`` (call it holding :class:`BuildLock`),
-    and half-encoded clips older than :data:`MEDIA_TEMP_AGE` in the system temporary folder.
+    """Remove the marked temporaries killed builds left in ``folder`` (call it holding
+    :class:`BuildLock`), and those older than :data:`MEDIA_TEMP_AGE` in the system
+    temporary folder; name in a WARNING what only looks like a leftover (left alone).
 
     Returns:
-        How many files and folders were removed.
+        How many temporary folders were removed.
     """
     folder = Path(folder)
     removed = 0
-    data = folder / DATA_DIR
-    if data.is_dir():
-        for entry in data.iterdir():
-            if entry.is_dir() and _SWAP_DIR.match(entry.name):
-                shutil.rmtree(entry, ignore_errors=True)
+    lookalikes: list[Path] = []
+    for entry in _candidates(folder):
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False) and is_temp_dir(path):
+            if remove_temp_dir(path):
                 removed += 1
-    if folder.is_dir():
-        for root, dirs, files in os.walk(folder):
-            for name in [d for d in dirs if d.startswith(".dl-")]:
-                shutil.rmtree(Path(root) / name, ignore_errors=True)
-                dirs.remove(name)
-                removed += 1
-            for name in files:
-                if TEMP_NAME.match(name) or name.startswith(".ffmpeg."):
-                    removed += _unlink(Path(root) / name)
+            else:
+                logger.warning("%s: could not remove this temporary folder of an interrupted build", path)
+        elif _looks_temporary(entry.name):
+            lookalikes.append(path)
     removed += _remove_media_temps()
     if removed:
-        logger.info("%s: removed %d temporary files and folders left by an interrupted build", folder, removed)
+        logger.info("%s: removed %d temporary folders left by an interrupted build", folder, removed)
+    if lookalikes:
+        shown = ", ".join(str(p) for p in lookalikes[:20]) + (f" and {len(lookalikes) - 20} more" if len(lookalikes) > 20 else "")
+        logger.warning(
+            "%s: left alone %d file(s) or folder(s) named like temporaries of a build but not marked as made by one: %s. "
+            "A build removes only what it made; remove them yourself if they are not yours", folder, len(lookalikes), shown,
+        )
     return removed
+
+
+def _looks_temporary(name: str) -> bool:
+    """Whether ``name`` is what a temporary of this or an earlier version was called."""
+    return bool(TEMP_NAME.match(name) or _SWAP_DIR.match(name) or name.startswith((".dl-", ".ffmpeg.")))
+
+
+def _candidates(folder: Path) -> Iterator[os.DirEntry[str]]:
+    """The entries of the places a build writes temporaries in: the top of ``folder``,
+    ``data/``, each ``data/<config>/``, ``reports/``, ``images/`` (one level each) and the
+    whole ``.work/`` tree (not descending into links or marked temporary folders)."""
+    flat = [folder, folder / DATA_DIR, folder / REPORTS_DIR, folder / "images"]
+    for entry in _scan(folder / DATA_DIR):
+        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+            flat.append(Path(entry.path))
+    for place in flat:
+        for entry in _scan(place):
+            if place == folder and entry.name == WORK_DIR:
+                continue
+            yield entry
+    stack = [folder / WORK_DIR]
+    while stack:
+        for entry in _scan(stack.pop()):
+            yield entry
+            if entry.is_dir(follow_symlinks=False) and not is_temp_dir(Path(entry.path)):
+                stack.append(Path(entry.path))
+
+
+def _scan(place: Path) -> list[os.DirEntry[str]]:
+    """The entries of the folder ``place``, sorted by name (none when it is not a folder)."""
+    try:
+        return sorted(os.scandir(place), key=lambda e: e.name)
+    except OSError:
+        return []
 
 
 def _remove_media_temps() -> int:
+    """Marked folders of half-encoded clips in the system temporary folder, this user's and
+    older than :data:`MEDIA_TEMP_AGE` (other builds on this machine may be writing theirs)."""
     removed = 0
     now = time.time()
-    try:
-        entries = list(os.scandir(tempfile.gettempdir()))
-    except OSError:
-        return 0
-    for e in entries:
+    for e in _scan(Path(tempfile.gettempdir())):
         try:
-            if (_MEDIA_TEMP.match(e.name) and e.is_file(follow_symlinks=False) and e.stat().st_uid == os.getuid()
-                    and now - e.stat().st_mtime > MEDIA_TEMP_AGE):
-                removed += _unlink(Path(e.path))
+            if (e.name.startswith(MEDIA_TEMP_PREFIX) and e.is_dir(follow_symlinks=False)
+                    and e.stat(follow_symlinks=False).st_uid == os.getuid()
+                    and now - e.stat(follow_symlinks=False).st_mtime > MEDIA_TEMP_AGE
+                    and remove_temp_dir(Path(e.path))):
+                removed += 1
         except OSError:
             continue
     return removed
-
-
-def _unlink(path: Path) -> int:
-    try:
-        path.unlink()
-    except OSError:
-        return 0
-    return 1

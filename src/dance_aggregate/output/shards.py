@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
-import uuid
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dance_aggregate.files.atomic import replacing, write_error
+from dance_aggregate.errors import OutputError
+from dance_aggregate.files.atomic import make_temp_dir, mark_temp_dir, remove_temp_dir, replacing, write_error
 from dance_aggregate.output.layout import DATA_DIR, shard_name, shard_path
 from dance_aggregate.records import SPLITS
 
@@ -39,6 +39,8 @@ MIN_ROWS_PER_SHARD = 32
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 #: Media columns are already compressed (H.264, FLAC): store them as they are.
 _UNCOMPRESSED = ("video.bytes", "audio.bytes")
+#: A shard file of a config folder (:func:`~dance_aggregate.output.layout.shard_name`).
+_SHARD_FILE = re.compile(rf"^(?:{'|'.join(SPLITS)})-\d{{5}}-of-\d{{5}}\.parquet$")
 
 
 def _row_group_rows(table: pa.Table) -> int:
@@ -136,34 +138,64 @@ def _config_swap(folder: Path, config: str) -> Iterator[Path]:
     """Yield a staging folder for ``config``'s shards; on success swap it in as
     ``data/<config>`` in one rename (the old folder is removed), on failure drop it.
 
-    A killed build leaves ``data/.<config>.<hex>.staging`` (or ``.old``); the next build
-    removes them (:mod:`.leftovers`)."""
+    The shards are staged in ``data/.<config>.<hex>.staging/<config>``, a marked temporary
+    folder (:func:`~dance_aggregate.files.atomic.make_temp_dir`) that a killed build leaves
+    and the next one removes (:mod:`.leftovers`). The old copy goes to
+    ``data/.<config>.<hex>.old/<config>``, marked only once whatever in it is not a shard (a
+    file the build did not write) was moved into the new folder: a build killed before that
+    leaves an unmarked ``.old`` folder, reported and never removed."""
     data = folder / DATA_DIR
-    staging = data / f".{config}.{uuid.uuid4().hex[:8]}.staging"
     try:
-        data.mkdir(parents=True, exist_ok=True)
+        staging_dir = make_temp_dir(data, f".{config}.", ".staging")
+        staging = staging_dir / config
         staging.mkdir()
     except OSError as exc:
-        raise write_error(exc, staging, f"the shards of {config}") from exc
+        raise write_error(exc, data / config, f"the shards of {config}") from exc
     try:
         yield staging
         target = data / config
-        old = data / f".{config}.{uuid.uuid4().hex[:8]}.old"
+        old_dir: Path | None = None
         try:
-            if target.exists():
-                os.replace(target, old)
+            if os.path.lexists(target):
+                if target.is_symlink() or not target.is_dir():
+                    raise OutputError(
+                        f"{target} is {'a link' if target.is_symlink() else 'a file'}, not a folder of shards: the build "
+                        f"writes the shards of {config} there. Move it elsewhere and run the build again"
+                    )
+                old_dir = make_temp_dir(data, f".{config}.", ".old", marked=False)
+                os.replace(target, old_dir / config)
             try:
                 os.replace(staging, target)
             except OSError:
-                if old.exists():
-                    os.replace(old, target)  # the previous build stays in place
+                if old_dir is not None:
+                    os.replace(old_dir / config, target)  # the previous build stays in place
+                    os.rmdir(old_dir)
                 raise
+            if old_dir is not None:
+                _carry_foreign(old_dir / config, target)
+                mark_temp_dir(old_dir)
         except OSError as exc:
             raise write_error(exc, target, f"the shards of {config}") from exc
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if old_dir is not None:
+            remove_temp_dir(old_dir)
+    finally:
+        remove_temp_dir(staging_dir)
+
+
+def _carry_foreign(old: Path, new: Path) -> None:
+    """Move into ``new`` every entry of the replaced config folder ``old`` that is not a
+    shard file: replacing the folder never removes a file the build did not write."""
+    kept = []
+    for entry in sorted(os.scandir(old), key=lambda e: e.name):
+        if not (_SHARD_FILE.match(entry.name) and entry.is_file(follow_symlinks=False)):
+            os.replace(entry.path, new / entry.name)
+            kept.append(entry.name)
+    if kept:
+        shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
+        logger.warning(
+            "%s holds %d entr%s the build did not write (%s); kept there. Only shards belong in a config folder: "
+            "move them elsewhere", new, len(kept), "y" if len(kept) == 1 else "ies", shown,
+        )
 
 
 def write_config(folder: Path, config: str, splits: dict[str, pa.Table], max_shard_bytes: int = MAX_SHARD_BYTES) -> dict[str, list[str]]:
