@@ -25,7 +25,7 @@ from dance_aggregate.builders.aist.names import AistName
 from dance_aggregate.builders.aist.rows import source_label
 from dance_aggregate.builders.aist.splits import HELD_OUT_MUSIC, NOT_IN_SPLITS, AistLists, Assignment, plan_names, read_lists
 from dance_aggregate.records import Exclusion
-from dance_aggregate.taxonomy import load_taxonomy
+from dance_aggregate.builders.registry import taxonomy
 
 SPLITS = ("train", "validation", "test")
 
@@ -51,7 +51,7 @@ def tables(results: list[Assignment | Exclusion]) -> tuple[dict, dict, Counter]:
     """``(videos, performances, held-out kinds)``: label -> split -> count, for rows and
     for exclusions (key ``"excluded: <reason>"`` in place of the split); the ``(total)`` row
     counts every name."""
-    tax = load_taxonomy()
+    tax = taxonomy()
     videos: dict[str, Counter] = defaultdict(Counter)
     perfs: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     held: Counter = Counter()

@@ -25,7 +25,7 @@ from dance_aggregate.builders.aist.names import (
     parse_sequence_name,
     parse_video_name,
 )
-from dance_aggregate.builders.aist.rows import AIST_STRUCT, aist_struct, source_label
+from dance_aggregate.builders.aist.rows import PERFORMANCE_FIELDS, performance, source_label
 from dance_aggregate.errors import RecordError
 
 AIST = Path(__file__).parent / "data" / "aist"
@@ -81,8 +81,8 @@ def test_genres_and_source_labels_are_the_real_categ2name(parsed):
     categ = json.loads((AIST / "categ2name.json").read_text(encoding="utf-8"))
     assert GENRES == categ
     assert Counter(source_label(n) for n in parsed).keys() == set(categ.values())
-    struct = aist_struct(parsed[0])
-    assert list(struct) == list(AIST_STRUCT)
+    struct = performance(parsed[0])
+    assert list(struct) == list(PERFORMANCE_FIELDS)
     assert struct == {"sequence": "gBR_sBM_cAll_d04_mBR0_ch01", "situation": "sBM", "camera": "c01", "dancers": ["d04"],
                       "music": "mBR0", "choreography": "ch01"}
 
@@ -117,7 +117,7 @@ def test_group_is_order_free_and_situation_videos_label_by_situation():
     b = parse_video_name("gBR_sGR_c07_d01_d02_d03_mBR3_ch04")
     assert a.group == b.group == "gBR_sGR_cAll_d01_d02_d03_mBR3_ch04" and a.sequence != b.sequence
     assert source_label(parse_video_name("sBT_c01_d21_d31_v5")) == "Battle"
-    assert aist_struct(parse_video_name("sSH_c01_v0"))["music"] is None
+    assert performance(parse_video_name("sSH_c01_v0"))["music"] is None
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def test_classlabel_order_is_the_published_contract(tax):
     assert tax.names == GOLDEN
     assert features()["label"].names == GOLDEN
     assert features()["labels"].feature.names == GOLDEN
-    assert features()["source"].names == ["ucf101", "activitynet", "kinetics600", "letsdance", "youtube8m"]
+    assert features()["source"].names == ["ucf101", "activitynet", "kinetics600", "letsdance", "youtube8m", "aist"]
 
 
 def test_ids_are_snake_case_and_families_known(tax):

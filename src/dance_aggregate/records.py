@@ -47,18 +47,21 @@ class RemoteCut:
     ``[start, end)`` out of it. Clips that share a download share one fetch.
 
     Attributes:
-        youtube_id: The YouTube video (fetched with yt-dlp from the build's URL template).
-        start: Start of the clip in the video's time.
-        end: End of the clip in the video's time.
+        youtube_id: The YouTube video (fetched with yt-dlp from the build's URL template),
+            or ``None`` for a plain file at ``url``.
+        start: Start of the clip in the video's time (``None``: from its start).
+        end: End of the clip in the video's time (``None``: to its end).
         fetch_start: Start of the range to download (``None``: the whole video).
         fetch_end: End of the range to download.
+        url: A plain HTTPS file to download whole (resumable), instead of a YouTube video.
     """
 
-    youtube_id: str
+    youtube_id: str | None
     start: float | None = None
     end: float | None = None
     fetch_start: float | None = None
     fetch_end: float | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,11 @@ COLUMNS: dict[str, str] = {
     "second (floats: `dance_aggregate.training.features.dequantize`); null elsewhere.",
     "frame_audio": "YouTube-8M frame-level audio features as the source stores them: one 128-byte uint8 vector per "
     "second (dequantise like `frame_rgb`); null elsewhere.",
+    "performance": "The filmed performance a row shows, for sources that film takes with several cameras (the AIST "
+    "Dance Video Database): `sequence` (the take: every camera view of it shares it, and its `group`; the AIST++ "
+    "sequence name), `situation` (`sBM` basic, `sFM` advanced, `sGR` group, `sSH`/`sCY`/`sBT` showcase, cypher, "
+    "battle), `camera` (`c01`...), `dancers` (`[\"d04\"]`), `music` (`mBR0`) and `choreography` (`ch01`); "
+    "null for other sources.",
 }
 
 
@@ -118,6 +123,15 @@ def _features(sources: tuple[str, ...], label_names: tuple[str, ...]) -> Feature
             # the float32 bytes; training.features.dequantize gives the starter code's floats.
             "frame_rgb": List(List(Value("uint8"))),
             "frame_audio": List(List(Value("uint8"))),
+            # Sources that film performances (several cameras, a piece of music, a choreography).
+            "performance": {
+                "sequence": Value("string"),
+                "situation": Value("string"),
+                "camera": Value("string"),
+                "dancers": List(Value("string")),
+                "music": Value("string"),
+                "choreography": Value("string"),
+            },
         }
     )
 

@@ -200,6 +200,13 @@ class Source:
         crosswalk: Its part of the label crosswalk: source label strings -> canonical labels
             (``version``, ``labels``, ``exclude``; see ``taxonomy/taxonomy.yaml``).
         make_sample: Writes its miniature raw tree under a folder and says how to build it.
+        redistributable: Whether its media (video, audio, frames) may be published; when
+            not, ``publish`` holds its config and its rows of ``all`` back.
+        terms_url: Its terms of use, when using or downloading it needs them accepted
+            (``--accept-terms <source>`` acknowledges them).
+        terms_in_short: The terms in one line (the card, the publish dry run, the errors).
+        multi_view: Rows of one ``group`` are views of one performance (cameras filming one
+            take at once): dedup never takes them for copies of each other.
     """
 
     name: str
@@ -213,11 +220,16 @@ class Source:
     dedup_priority: int
     crosswalk: dict[str, Any]
     make_sample: Callable[[Path], SampleSource] | None = None
+    redistributable: bool = True
+    terms_url: str | None = None
+    terms_in_short: str = ""
+    multi_view: bool = False
 
     def card_facts(self) -> dict[str, Any]:
         """Provenance and licence facts for the dataset card."""
         return {"name": self.title, "homepage": self.homepage, "license": self.license,
-                "license_id": self.license_id, "citation": self.citation}
+                "license_id": self.license_id, "citation": self.citation, "redistributable": self.redistributable,
+                "terms_url": self.terms_url, "terms_in_short": self.terms_in_short}
 
 
 def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]:

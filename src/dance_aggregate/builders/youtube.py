@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.files.walk import walk_files
 from dance_aggregate.records import ClipRecord, LocalCut, MediaPlan, RemoteCut
 
 logger = logging.getLogger(__name__)
@@ -80,11 +81,11 @@ class YouTubeSourceBuilder(SourceBuilder):
 
     @staticmethod
     def index_mirror(folder: Path | None, exts: tuple[str, ...] = MIRROR_EXTS) -> dict[str, Path]:
-        """Every video file under ``folder`` by file stem (subfolders included)."""
+        """Every video file under ``folder`` by file stem (sub-folders and linked sub-folders
+        included, in sorted order: the first of two files with one stem is used)."""
         if folder is None or not folder.is_dir():
             return {}
         out: dict[str, Path] = {}
-        for p in sorted(folder.rglob("*")):
-            if p.suffix.lower() in exts and p.is_file() and not p.name.startswith("."):
-                out.setdefault(p.stem, p)
+        for p in sorted(walk_files(folder, exts)):
+            out.setdefault(p.stem, p)
         return out

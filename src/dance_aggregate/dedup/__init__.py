@@ -38,6 +38,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dance_aggregate.builders import registry
 from dance_aggregate.dedup import align as align_mod
 from dance_aggregate.dedup import index as index_mod
 from dance_aggregate.dedup import match as match_mod
@@ -107,6 +108,20 @@ def _source_name(v: Any) -> str:
     return source_names()[v] if isinstance(v, int) else str(v)
 
 
+def _not_views_of_one_take(pairs: list[Pair], sources: list[str], groups: list[str | None]) -> list[Pair]:
+    """``pairs`` without those of two views of one performance: rows of one ``group`` of a
+    multi-view source (cameras filming one take at once) are never copies of each other,
+    however alike their frames (a studio's plain walls, synchronised moves)."""
+    multi = {s.name for s in registry.sources() if s.multi_view}
+    if not multi:
+        return pairs
+
+    def views(i: int, j: int) -> bool:
+        return sources[i] in multi and sources[i] == sources[j] and groups[i] is not None and groups[i] == groups[j]
+
+    return [p for p in pairs if not views(p.i, p.j)]
+
+
 def analyse(
     keys: pa.Table, splits: list[str], priority: Sequence[str] = (), train_only: Sequence[bool] | None = None
 ) -> Analysis:
@@ -118,6 +133,7 @@ def analyse(
     ids = cols["id"]
     hashes = [decode_frame_hashes(h) for h in cols["frame_hashes"]]
     pairs = find_pairs(cols["youtube_id"], cols["start_time"], cols["end_time"], hashes)
+    pairs = _not_views_of_one_take(pairs, [_source_name(s) for s in cols["source"]], cols["group"])
     ranks = [
         copy_rank(d, w, h, a, _source_name(s), i, priority)
         for d, w, h, a, s, i in zip(

@@ -94,7 +94,7 @@ class ProduceContext:
         if isinstance(media, LocalCut):
             return f"file:{media.path}"
         if isinstance(media, RemoteCut):
-            return f"fetch:{request_of(media).key}"
+            return f"url:{media.url}" if media.youtube_id is None else f"fetch:{request_of(media).key}"
         return None
 
     def should_redo(self, exclusions: list[Any]) -> bool:
@@ -114,7 +114,14 @@ class ProduceContext:
 
 
 def request_of(plan: RemoteCut) -> ClipRequest:
-    """The download a remote cut needs."""
+    """The download a remote cut needs.
+
+    Raises:
+        MediaError: a plain-file URL, which this fetcher cannot download yet (``missing video``).
+    """
+    if plan.youtube_id is None:
+        raise MediaError(f"{plan.url}: not in the local copy, and plain-file downloads are not available in this "
+                         "version; put the file in the --data-dir copy", reason=L.MISSING_OFFLINE)
     return ClipRequest(plan.youtube_id, plan.fetch_start, plan.fetch_end)
 
 
@@ -123,7 +130,7 @@ def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
     share one download), in record order."""
     out: dict[str, ClipRequest] = {}
     for r in records:
-        if isinstance(r.media, RemoteCut):
+        if isinstance(r.media, RemoteCut) and r.media.youtube_id is not None:
             req = request_of(r.media)
             out.setdefault(req.key, req)
     return list(out.values())

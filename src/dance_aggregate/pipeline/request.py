@@ -70,6 +70,9 @@ class BuildRequest:
             line); fills every row's ``pretraining_overlap``.
         pretraining_to_train: In ``all``, move rows whose YouTube video is in one of those
             sets out of validation and test into train (``--pretraining-to-train``).
+        accept_terms: Sources whose terms of use the user has read and accepts
+            (``--accept-terms SOURCE``): needed before their videos are downloaded (the AIST
+            Dance Video Database). It sets the ``accept_terms`` option of their configs.
     """
 
     configs: Sequence[str] = ()
@@ -92,6 +95,7 @@ class BuildRequest:
     max_failure_share: float = DEFAULT_MAX_FAILURE_SHARE
     pretraining_ids: Mapping[str, str | Path] = field(default_factory=dict)
     pretraining_to_train: bool = False
+    accept_terms: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -128,6 +132,8 @@ class BuildRequest:
             registry.get_config(name)  # an unknown config fails before any work
         for source_name in [*self.data_dirs, *self.video_dirs]:
             registry.source(source_name)
+        self.accept_terms = (self.accept_terms,) if isinstance(self.accept_terms, str) else tuple(self.accept_terms)
+        self.options = _with_accepted_terms(self.options, self.accept_terms)
         for name, values in self.options.items():
             try:
                 cfg = registry.get_config(name)
@@ -185,3 +191,24 @@ class BuildResult:
             "failures": {f.config: f.error for f in self.failures},
             "accounting": {k: vars(v) for k, v in self.accounting().items()},
         }
+
+
+def _with_accepted_terms(options: dict[str, dict[str, str]], accepted: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``options`` with ``accept_terms=true`` for every config of each source in ``accepted``.
+
+    Raises:
+        ConfigError: a name is not a source, or its source has no terms to accept.
+    """
+    out = {k: dict(v) for k, v in options.items()}
+    for name in accepted:
+        src = registry.source(name)
+        if src.terms_url is None:
+            with_terms = [s.name for s in registry.sources() if s.terms_url]
+            raise ConfigError(
+                f"--accept-terms {name}: {name} has no terms of use to accept; sources that need it: "
+                f"{', '.join(with_terms) or 'none'}"
+            )
+        logger.info("%s: its terms of use are accepted for this build (%s): %s", name, src.terms_url, src.terms_in_short)
+        for cfg in src.configs:
+            out.setdefault(cfg.name, {})["accept_terms"] = "true"
+    return out

@@ -1,8 +1,9 @@
-"""What an AIST row carries besides its media: its ``source_label`` and its ``aist`` struct.
+"""What an AIST row carries besides its media: its ``source_label`` and its ``performance``.
 
 One row is one whole video (one camera view of one performance); ``docs/aist.md`` has the
-figures behind that choice. The AIST-specific fields travel in one struct column ``aist``
-(``None`` in the rows of every other source), so the ``all`` config gains one column, not six:
+figures behind that choice. The AIST fields travel in the shared struct column ``performance``
+(``None`` in the rows of sources that do not film performances), so every config gains one
+column, not six:
 
 ===============  ================  =====================================================
 field            type              value
@@ -26,8 +27,8 @@ from typing import Any
 
 from dance_aggregate.builders.aist.names import GENRES, SITUATIONS, AistName
 
-#: The ``aist`` struct: field -> ``datasets`` dtype (``list<string>``: a list of ``Value("string")``).
-AIST_STRUCT: dict[str, str] = {
+#: The ``performance`` struct: field -> ``datasets`` dtype (``list<string>``: a list of ``Value("string")``).
+PERFORMANCE_FIELDS: dict[str, str] = {
     "sequence": "string",
     "situation": "string",
     "camera": "string",
@@ -44,8 +45,8 @@ def source_label(name: AistName) -> str:
     return GENRES[name.genre] if name.genre is not None else SITUATIONS[name.situation]
 
 
-def aist_struct(name: AistName) -> dict[str, Any]:
-    """The row's ``aist`` struct (keys and order of :data:`AIST_STRUCT`), JSON-able."""
+def performance(name: AistName) -> dict[str, Any]:
+    """The row's ``performance`` struct (keys and order of :data:`PERFORMANCE_FIELDS`), JSON-able."""
     return {
         "sequence": name.sequence,
         "situation": name.situation,

@@ -56,6 +56,7 @@ from dance_aggregate.builders.annotations import INVALID_ID, per_record, read_cs
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube8m.tfrecord import parse_record, read_records
 from dance_aggregate.errors import AnnotationError, RecordError
+from dance_aggregate.files.walk import walk_files
 from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
 from dance_aggregate.taxonomy import normalize_label
 
@@ -144,7 +145,7 @@ class YouTube8MBuilder(SourceBuilder):
         if not vocab.is_file():
             raise self.layout_error(f"no vocabulary.csv in {root}")
         entities = self.dance_entities(vocab)
-        shards = sorted(p for p in root.rglob("*.tfrecord") if p.is_file())
+        shards = sorted(walk_files(root, (".tfrecord",)))  # linked sub-folders too
         if not shards:
             raise self.layout_error(f"no *.tfrecord shards below {root}")
         records: list[ClipRecord] = []
