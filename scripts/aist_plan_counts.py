@@ -24,8 +24,8 @@ from pathlib import Path
 from dance_aggregate.builders.aist.names import AistName
 from dance_aggregate.builders.aist.rows import source_label
 from dance_aggregate.builders.aist.splits import HELD_OUT_MUSIC, NOT_IN_SPLITS, AistLists, Assignment, plan_names, read_lists
-from dance_aggregate.records import Exclusion
 from dance_aggregate.builders.registry import taxonomy
+from dance_aggregate.records import Exclusion
 
 SPLITS = ("train", "validation", "test")
 
