@@ -25,13 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--dry-run", action="store_true", help="run the checks and show what would be uploaded; send nothing")
     parser.add_argument("--tag", default=None, metavar="vX.Y", help="tag the published version")
+    parser.add_argument("--include-restricted", action="append", default=[], metavar="SOURCE",
+                        help="publish SOURCE's media although its terms forbid redistribution (only with its owners' "
+                             "written authorisation); repeatable")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, warnings only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
         if args.dry_run:
             plan = da.publish(args.repo_id, args.folder, private=args.private, dry_run=True, tag=args.tag,
-                              progress=not args.quiet)
+                              progress=not args.quiet, include_restricted=tuple(args.include_restricted))
             print(plan.describe())
             failed = [c.name for c in plan.checks if not c.ok]
             if failed:
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("Dry run: nothing was uploaded.")
             return 0
-        result = da.publish(args.repo_id, args.folder, private=args.private, tag=args.tag, progress=not args.quiet)
+        result = da.publish(args.repo_id, args.folder, private=args.private, tag=args.tag, progress=not args.quiet,
+                            include_restricted=tuple(args.include_restricted))
     except da.DanceAggregateError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -68,6 +68,7 @@ def publish(
     dry_run: bool = False,
     tag: str | None = None,
     progress: bool = True,
+    include_restricted: tuple[str, ...] = (),
 ) -> PublishResult | PublishPlan:
     """Check a built folder and push it to the Hugging Face Hub as a dataset repo (in order:
     the checks, the repo, the data, the card, the tag). The token comes from ``HF_TOKEN`` or
@@ -80,17 +81,26 @@ def publish(
         result = da.publish("my-user/dance_aggregate", "dance_aggregate", tag="v1.0")
         print(result.url)
 
+    Only what each source's licence allows goes up: a source whose media may not be
+    redistributed (AIST) is held back, and ``all`` is published without its rows; the
+    published card says so. ``include_restricted`` names sources to publish anyway (only
+    with their owners' authorisation; a warning names their terms).
+
     Returns:
-        With ``dry_run``: the :class:`PublishPlan` (checks, files; nothing sent). Otherwise
-        the :class:`PublishResult` (URL, commits, tag).
+        With ``dry_run``: the :class:`PublishPlan` (checks, files, what is held back;
+        nothing sent). Otherwise the :class:`PublishResult` (URL, commits, tag).
 
     Raises:
         DanceAggregateError: a check failed, the token is missing or cannot write, or the
             Hub refused the upload; the message names the cause and the fix.
     """
     options = PublishOptions(repo_id=repo_id, folder=Path(folder), private=private, dry_run=dry_run, tag=tag,
-                             progress=progress)
-    return plan_publish(options) if dry_run else _publish(options)
+                             progress=progress, include_restricted=tuple(include_restricted))
+    if not dry_run:
+        return _publish(options)
+    plan = plan_publish(options)
+    plan.discard()  # a dry run keeps the plan, not the published view it was made from
+    return plan
 
 
 def label_schema() -> Taxonomy:

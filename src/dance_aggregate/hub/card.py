@@ -39,7 +39,6 @@ from dance_aggregate.output.layout import DATA_DIR, shard_pattern
 from dance_aggregate.output.stats import pretraining_counts
 from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import COLUMNS, SPLITS, features, source_names
-from dance_aggregate.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +145,12 @@ def card_data(folder: Path | BuiltFolder) -> DatasetCardData:
     return data
 
 
-def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") -> str:
-    """Render the whole card (front matter + body) for ``folder`` (a path or its model)."""
+def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", held_back: list[dict[str, Any]] | None = None) -> str:
+    """Render the whole card (front matter + body) for ``folder`` (a path or its model).
+
+    ``held_back`` (the published copy's :func:`~.redistribution.held_back_summary`) says
+    what a publish leaves out for licence reasons; ``None`` for the local card.
+    """
     built = BuiltFolder.of(folder)
     data = card_data(built)
     configs = built.configs
@@ -176,7 +179,7 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
             continue
         reasons = "; ".join(f"{k}: {v}" for k, v in sorted(acc.excluded.items())) or "-"
         accounting.append({**acc.__dict__, "excluded_total": acc.excluded_total, "reasons": reasons})
-    tax = load_taxonomy()
+    tax = registry.taxonomy()
     labels = []
     for row in tax.table():
         srcs = "; ".join(f"{s}: {', '.join(v)}" for s, v in row["sources"].items()) or "-"
@@ -184,7 +187,8 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
     columns = [{"name": n, "type": _type_name(feats[n]), "doc": COLUMNS.get(n, "")} for n in feats]
     info = source_info()
     present = sources_present(built)
-    sources = [{**info[s], "config": s, "in_build": s in present} for s in source_names() if s in info]
+    held = {h["source"] for h in held_back or []}
+    sources = [{**info[s], "config": s, "in_build": s in present, "held_back": s in held} for s in source_names() if s in info]
     chart_config = default_config(configs)
     example = example_config(configs)
     shard_counts = [len(in_split) for c in configs for in_split in built.shards(c).values()] or [1]
@@ -215,6 +219,8 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") ->
         pretraining=pretraining_rows(built),
         pretraining_moved=pretraining_moved(built),
         configs=configs,
+        held_back=held_back or [],
+        published_copy=held_back is not None,
     )
     return body
 
@@ -315,17 +321,19 @@ def license_text(folder: Path | BuiltFolder) -> str:
     ]
     for s in sources_present(folder) or list(source_names()):
         if s in info:
-            lines.append(f"| {info[s]['name']} (`{s}`) | {info[s]['license']} | {info[s]['homepage']} |")
+            terms = info[s]["license"] + (f" ([terms]({info[s]['terms_url']}))" if info[s].get("terms_url") else "")
+            lines.append(f"| {info[s]['name']} (`{s}`) | {terms} | {info[s]['homepage']} |")
     lines += ["", "The dance_aggregate code that builds the dataset is released under Apache-2.0.", ""]
     return "\n".join(lines)
 
 
-def write_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") -> Path:
+def write_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", held_back: list[dict[str, Any]] | None = None) -> Path:
     """Write ``README.md``, the chart PNG and ``LICENSE.md`` into ``folder`` (each atomically).
 
     Args:
         folder: The output folder, or its model (read once for all three files).
         repo_id: The repo the card's loading examples name.
+        held_back: What a published copy leaves out (see :func:`render_card`).
 
     Returns:
         The path of the card.
@@ -337,5 +345,5 @@ def write_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate") -> 
         atomic_write_bytes(built.path / CHART_PATH, png)
     atomic_write_text(built.path / LICENSE_FILE, license_text(built))
     path = built.path / "README.md"
-    atomic_write_text(path, render_card(built, repo_id))
+    atomic_write_text(path, render_card(built, repo_id, held_back))
     return path

@@ -4,6 +4,10 @@
 runs :func:`publish`, in the order lerobot uses: checks -> create the repo -> upload the
 data -> the dataset card -> the version tag -> print the URL.
 
+- **Only what each source's licence allows** (:mod:`.redistribution`): the configs of a
+  source whose media may not be redistributed (AIST) are held back, and ``all`` goes up
+  without its rows; the published card says so. ``--include-restricted SOURCE`` overrides
+  it, with a warning naming the terms.
 - **Only dataset files go up**: ``data/<config>/*.parquet``, ``reports/*``, ``images/*.png``
   and ``LICENSE.md`` (:data:`PUBLISHED_PATTERNS`); ``.work/``, temporary files and anything
   else stay local. A symbolic link there is refused, never followed (:mod:`.links`). The
@@ -48,6 +52,7 @@ from dance_aggregate.hub.card import render_card, write_card
 from dance_aggregate.hub.checks import FAIL, OK, WARN, CheckResult, PublishError, require_passed, run_checks
 from dance_aggregate.hub.commits import REPO_TYPE, Committer, status_text
 from dance_aggregate.hub.links import linked_paths, refuse_links
+from dance_aggregate.hub.redistribution import HeldBack, discard_view, held_back, held_back_summary, published_view
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.progress import interactive, progress_bar
 
@@ -79,6 +84,8 @@ class PublishOptions:
         retries: Retries of a commit answered 429 or 5xx.
         backoff: First retry wait in seconds (doubles each time, at most 10 minutes).
         progress: Show a progress bar.
+        include_restricted: Sources whose media are published although their terms forbid
+            redistribution (``--include-restricted``: only with their owners' authorisation).
     """
 
     repo_id: str
@@ -94,6 +101,7 @@ class PublishOptions:
     retries: int = 6
     backoff: float = 10.0
     progress: bool = True
+    include_restricted: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -144,6 +152,14 @@ class PublishPlan:
     tag: str | None
     dry_run: bool
     card_changed: bool = True
+    held_back: list[HeldBack] = field(default_factory=list)
+    view: BuiltFolder | None = field(default=None, repr=False)
+
+    def discard(self) -> None:
+        """Remove the published view of the folder, when one was made (after the upload)."""
+        if self.view is not None:
+            discard_view(self.view)
+            self.view = None
 
     @property
     def upload(self) -> list[LocalFile]:
@@ -170,6 +186,8 @@ class PublishPlan:
         lines += [f"    delete {p}" for p in self.delete]
         if self.tag:
             lines.append(f"Then: tag {self.tag}")
+        for h in self.held_back:
+            lines.append(f"Held back (licence): {h.describe()}")
         return "\n".join(lines)
 
 
@@ -250,9 +268,23 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None, built: Built
         )
     refuse_links(folder)  # before the folder is read: a link could bring in a file from elsewhere
     built = built or BuiltFolder.open(folder)
-    card = render_card(built, options.repo_id)
+    held = held_back(built, options.include_restricted)
+    view = published_view(built, held) if held else None
+    try:
+        return _plan(api, options, built, held, view)
+    except BaseException:
+        if view is not None:
+            discard_view(view)
+        raise
+
+
+def _plan(api: HfApi, options: PublishOptions, built: BuiltFolder, held: list[HeldBack], view: BuiltFolder | None) -> PublishPlan:
+    if view is not None:
+        write_card(view, options.repo_id, held_back_summary(held))  # the view's chart and licence
+        built = view
+    card = render_card(built, options.repo_id, held_back_summary(held) if view is not None else None)
     checks = run_checks(built, card_text=card)
-    files = local_files(folder)
+    files = local_files(built.path)
     # Reachability and the token first: one request each, no retries, so an offline dry
     # run ends at once and a dry run fails where the real run would (no or read-only token).
     access = check_access(api, options.repo_id, options.token, dry_run=options.dry_run)
@@ -293,6 +325,8 @@ def plan_publish(options: PublishOptions, api: HfApi | None = None, built: Built
         tag=options.tag,
         dry_run=options.dry_run,
         card_changed=card_changed,
+        held_back=held,
+        view=view,
     )
 
 
@@ -332,6 +366,13 @@ def publish(options: PublishOptions) -> PublishResult:
         refuse_links(options.folder)
     built = BuiltFolder.open(options.folder) if options.folder.is_dir() else None
     plan = plan_publish(options, api, built)
+    try:
+        return _carry_out(api, options, plan, built)
+    finally:
+        plan.discard()
+
+
+def _carry_out(api: HfApi, options: PublishOptions, plan: PublishPlan, built: BuiltFolder | None) -> PublishResult:
     result = PublishResult(url=plan.url, plan=plan)
     require_passed(plan.checks, options.folder)
     if options.dry_run:
@@ -368,8 +409,9 @@ def _upload(api: HfApi, options: PublishOptions, plan: PublishPlan, result: Publ
     n = len(plan.commits)
     bar = progress_bar(sum(f.size for f in plan.upload), "upload", "B", enabled=options.progress)
     try:
+        root = plan.view.path if plan.view is not None else options.folder
         for i, batch in enumerate(plan.commits, 1):
-            refuse_links(options.folder, linked_paths(options.folder, [f.path for f in batch]))  # changed since the plan?
+            refuse_links(root, linked_paths(root, [f.path for f in batch]))  # changed since the plan?
             committer.commit([(f.path, str(f.abspath)) for f in batch], [], f"Upload dance_aggregate data ({i}/{n})")
             result.commits = committer.count
             bar.update(sum(f.size for f in batch))
