@@ -395,3 +395,48 @@ def test_resplit_of_the_sample_all_config(sample_build: Path) -> None:
         room = e.eligible_groups if e.pretraining_groups else e.eligible_groups - 1
         if e.total_groups >= MIN_GROUPS and room >= 2:
             assert e.groups["validation"] >= 1 and e.groups["test"] >= 1, e.to_dict()
+
+
+@pytest.mark.slow
+def test_build_with_resplit_end_to_end(sample_cache: Path, tmp_path: Path) -> None:
+    """``dance-aggregate build --sample --resplit VAL,TEST --seed N`` through the CLI: ``all`` is
+    re-split by whole groups, a pretraining row stays in train, every row keeps its official
+    split, the source configs keep theirs, and the report, ``stats`` and the card show it."""
+    import json
+
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from dance_aggregate.cli import cli
+
+    ids = tmp_path / "seen.txt"
+    ids.write_text("Jf7Gf0x3GmU\n")  # the sample's Kinetics-600 validation video
+    out = tmp_path / "dance_aggregate"
+    args = ["build", "--sample", "--cache-dir", str(sample_cache), "-O", str(out), "-q", "--resplit", "0.3,0.3",
+            "--seed", "3", "--pretraining-ids", f"seen={ids}"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    rows = [r for p in sorted((out / "data" / "all").glob("*.parquet"))
+            for r in pq.read_table(p, columns=["id", "group", "official_split", "pretraining_overlap"]).to_pylist()
+            for r in [dict(r, split=p.name.split("-")[0])]]
+    assert rows and all(r["official_split"] in ("train", "validation", "test") for r in rows)
+    assert any(r["split"] != r["official_split"] for r in rows), "the resplit moved nothing"
+    by_group: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        by_group[r["group"]].add(r["split"])
+    assert all(len(s) == 1 for s in by_group.values())
+    seen = [r for r in rows if r["pretraining_overlap"]]
+    assert seen and all(r["split"] == "train" for r in seen)
+    assert Counter(r["split"] for r in rows)["test"] >= 1
+    # The source configs keep their sources' splits.
+    for config in ("ucf101", "kinetics600", "aist"):
+        for p in (out / "data" / config).glob("*.parquet"):
+            got = pq.read_table(p, columns=["official_split"]).column("official_split").to_pylist()
+            assert set(got) == {p.name.split("-")[0]}, (config, p.name)
+    report = json.loads((out / "reports" / "all.json").read_text())
+    assert report["resplit"]["options"] == {"validation": 0.3, "test": 0.3, "seed": 3}
+    assert sum(report["resplit"]["rows"].values()) == len(rows)
+    stats = CliRunner().invoke(cli, ["stats", str(out)]).output
+    assert "evaluation split (--resplit 0.3,0.3 --seed 3)" in stats and "| label | groups |" in stats
+    card = (out / "README.md").read_text()
+    assert "## Evaluation split" in card and "`--resplit 0.3,0.3 --seed 3`" in card

@@ -143,6 +143,8 @@ def cli() -> None:
 @click.option("--proxy", default=None, metavar="URL", help="Proxy for yt-dlp (never logged).")
 @click.option("--pretraining-ids", "pretraining_ids", multiple=True, metavar="NAME=FILE", help="YouTube ids a model was pretrained on (Kinetics-style CSV/JSON or one id per line); fills pretraining_overlap (repeatable).")
 @click.option("--pretraining-to-train", is_flag=True, help="In `all`, move validation/test rows whose video is in a --pretraining-ids set to train.")
+@click.option("--resplit", default=None, metavar="VAL,TEST", help="Re-split `all` for evaluation: these fractions of every label's groups (whole videos, performances, dedup clusters) go to validation and test, rows seen in pretraining stay in train (docs/balance.md); the source configs keep their splits.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --resplit draw.")
 @click.option("--accept-terms", "accept_terms", multiple=True, metavar="SOURCE", help="I have read and accept SOURCE's terms of use (e.g. aist: academic research only, no redistribution); needed before its videos are downloaded (repeatable).")
 @click.option("--max-failure-share", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_MAX_FAILURE_SHARE, show_default=True, help="Stop a config when more than this share of its tried records failed for one reason (a broken codec, a blocked network); 1 turns it off.")
 @click.option("--failure-min-records", type=click.IntRange(min=1), default=DEFAULT_FAILURE_MIN_RECORDS, show_default=True, help="Records a config tries before --max-failure-share applies.")
@@ -170,6 +172,8 @@ def build(
     proxy: str | None,
     pretraining_ids: tuple[str, ...],
     pretraining_to_train: bool,
+    resplit: str | None,
+    seed: int,
     accept_terms: tuple[str, ...],
     max_failure_share: float,
     failure_min_records: int,
@@ -227,6 +231,8 @@ def build(
             pretraining_ids=_pairs(pretraining_ids, "--pretraining-ids", "NAME=FILE", "k400_train=kinetics-400_train.csv"),
             pretraining_to_train=pretraining_to_train,
             accept_terms=accept_terms,
+            resplit=resplit,
+            seed=seed,
             failure_min_records=failure_min_records,
             max_failure_share=max_failure_share,
         )

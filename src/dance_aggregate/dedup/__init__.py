@@ -15,7 +15,7 @@ Modules:
 - :mod:`.combine`: the ``all`` config, ``reports/duplicates.csv`` and ``reports/all.json``;
 - :mod:`.pretraining`: which rows' YouTube videos are in a model's pretraining sets.
 - :mod:`.resplit`: ``--resplit``, an evaluation split of ``all`` by whole groups, stratified
-  per label, pretraining overlap kept in train (its report: :mod:`.resplit_report`).
+  per label, pretraining overlap kept in train (its report: :mod:`dance_aggregate.output.resplit_report`).
 
 Thresholds (each defined once, with its reasons, in its module):
 

@@ -43,6 +43,7 @@ from dance_aggregate import __version__
 from dance_aggregate.builders import registry
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, analyse, thresholds
 from dance_aggregate.dedup.leakage import check_no_leaks
+from dance_aggregate.dedup.resplit import ResplitOptions, resplit_keys
 from dance_aggregate.files.atomic import atomic_write_text
 from dance_aggregate.files.csvfiles import csv_text
 from dance_aggregate.output.assemble import assemble
@@ -82,12 +83,14 @@ def _read_keys(folder: BuiltFolder, configs: list[str]) -> tuple[pa.Table, list[
     return pa.concat_tables(tables), splits, shards
 
 
-def inputs_key(folder: Path | BuiltFolder, configs: list[str], pretraining_to_train: bool = False) -> str:
+def inputs_key(folder: Path | BuiltFolder, configs: list[str], pretraining_to_train: bool = False,
+               resplit: ResplitOptions | None = None) -> str:
     """A key of the input shards (names, sizes, modification times), the thresholds, the
     options and the version: when it has not changed, ``all`` need not be rebuilt."""
     built = BuiltFolder.of(folder)
     h = hashlib.sha1()
-    h.update(json.dumps([__version__, REPORT_FORMAT, thresholds(), pretraining_to_train], sort_keys=True).encode())
+    h.update(json.dumps([__version__, REPORT_FORMAT, thresholds(), pretraining_to_train,
+                         resplit.to_dict() if resplit else None], sort_keys=True).encode())
     for config in configs:
         for shards in built.shards(config).values():
             for s in shards:
@@ -103,6 +106,7 @@ def build_all(
     max_shard_bytes: int = MAX_SHARD_BYTES,
     shards: int | None = None,
     pretraining_to_train: bool = False,
+    resplit: ResplitOptions | None = None,
 ) -> Accounting | None:
     """Rebuild ``data/all`` from the pixel configs of ``folder`` and write its reports.
 
@@ -119,6 +123,9 @@ def build_all(
             ``pretraining_overlap`` is not empty) out of validation and test into train.
         shards: Shards per split (``--shards``; ``None``: sized automatically). ``all`` is
             rebuilt when this differs from the build that wrote it.
+        resplit: Re-split ``all`` into a stratified, group-safe, pretraining-clean
+            evaluation split (``--resplit VAL,TEST --seed N``, :mod:`.resplit`); each row's
+            ``official_split`` keeps its source's split.
 
     Returns:
         The accounting of ``all``, or ``None`` when the folder has no pixel config.
@@ -131,7 +138,7 @@ def build_all(
     configs = pixel_configs(built)
     if not configs:
         return None
-    key = inputs_key(built, configs, pretraining_to_train)
+    key = inputs_key(built, configs, pretraining_to_train, resplit)
     previous = built.report(ALL_CONFIG)
     if (previous is not None and previous.inputs_key == key and previous.shards == shards
             and ALL_CONFIG in built.configs):
@@ -149,9 +156,10 @@ def build_all(
     clusters = result.cluster_of()
     keep = [k not in clusters or clusters[k].keep == k for k in range(len(ids))]
     dup_ids = [sorted(ids[o] for o in clusters[k].members if o != k) if k in clusters else [] for k in range(len(ids))]
-    # Kept rows go to their split under the rule; the other copies of a cluster are dropped.
-    decisions = Decisions([s if k else None for s, k in zip(result.new_splits, keep, strict=True)], ids,
-                          {"duplicate_ids": dup_ids})
+    # Kept rows go to their split under the rule (or the resplit); the other copies of a
+    # cluster are dropped.
+    final, resplit_report = (resplit_keys(keys, result, keep, resplit) if resplit else (result.new_splits, None))
+    decisions = Decisions([s if k else None for s, k in zip(final, keep, strict=True)], ids, {"duplicate_ids": dup_ids})
     exclusions = _exclusions(result, keys)
     rows_by_split = decisions.rows_by_split()
     acc = Accounting(
@@ -172,6 +180,7 @@ def build_all(
         thresholds=thresholds(),
         split_moves=[m.to_dict() for m in result.moves],
         pretraining=pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
+        resplit=resplit_report.to_dict() if resplit_report else None,
         dance_aggregate_version=__version__,
         elapsed_seconds=round(time.monotonic() - t0, 2),
     )

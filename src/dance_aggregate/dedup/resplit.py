@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dance_aggregate.dedup.clusters import UnionFind
-from dance_aggregate.dedup.resplit_report import LabelResplit, ResplitReport
 from dance_aggregate.errors import ConfigError
+from dance_aggregate.output.resplit_report import LabelResplit, ResplitReport
 from dance_aggregate.schema import SPLITS
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import DATA_DIR, shard_pattern
+from dance_aggregate.output.resplit_report import report_from_dict
 from dance_aggregate.output.stats import pretraining_counts
 from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import COLUMNS, SPLITS, features, source_names
@@ -220,9 +221,23 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", he
         pretraining_moved=pretraining_moved(built),
         configs=configs,
         held_back=held_back or [],
+        evaluation=_evaluation(built),
+        evaluation_table=_evaluation_table(built),
         published_copy=held_back is not None,
     )
     return body
+
+
+def _evaluation(built: BuiltFolder) -> dict[str, Any] | None:
+    """The evaluation split of ``all`` (``--resplit``), as ``reports/all.json`` keeps it."""
+    report = built.report(ALL_CONFIG) if ALL_CONFIG in built.configs else None
+    return report.resplit if report is not None else None
+
+
+def _evaluation_table(built: BuiltFolder) -> str:
+    """The evaluation split's per-label table (groups and rows, validation and test shares)."""
+    evaluation = _evaluation(built)
+    return report_from_dict(evaluation).markdown() if evaluation else ""
 
 
 def example_config(configs: list[str]) -> str | None:

@@ -163,6 +163,8 @@ class ConfigReport:
         truncated: Rows stored shorter than their annotated range, with both ranges.
         silent_audio: Rows whose source audio is digital silence (stored without audio), with
             the reason and the peak level.
+        resplit: ``all`` built with ``--resplit``: the evaluation split, per label
+            (:meth:`dance_aggregate.output.resplit_report.ResplitReport.to_dict`); else ``None``.
         dance_aggregate_version: The version that wrote it.
         elapsed_seconds: Wall time of the config.
         timings: Where the time went (seconds per step).
@@ -184,6 +186,7 @@ class ConfigReport:
     pretraining: PretrainingSection = field(default_factory=PretrainingSection)
     truncated: list[dict[str, Any]] = field(default_factory=list)
     silent_audio: list[dict[str, Any]] = field(default_factory=list)
+    resplit: dict[str, Any] | None = None
     dance_aggregate_version: str = ""
     elapsed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from typing import Any
 from dance_aggregate.errors import OutputError
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.reports import PretrainingSection
+from dance_aggregate.output.resplit_report import report_from_dict
 from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import features
 
@@ -54,6 +55,8 @@ def folder_stats(folder: Path | BuiltFolder) -> dict[str, Any]:
         out["configs"][config] = {"splits": splits, "accounting": asdict(report.accounting) if report else None}
         if report is not None and report.dedup:
             out["configs"][config]["dedup"] = report.dedup
+        if report is not None and report.resplit:
+            out["configs"][config]["evaluation_split"] = report.resplit
         overlap = pretraining_counts(built, config)
         if overlap:
             out["configs"][config]["pretraining"] = overlap
@@ -130,6 +133,15 @@ def format_stats(data: dict[str, Any]) -> str:
             if "moved_to_train" in pre:
                 moved = ", ".join(f"{k} {v}" for k, v in sorted(pre["moved_to_train"].items())) or "none"
                 lines.append(f"  moved to train for pretraining overlap: {moved}")
+        ev = c.get("evaluation_split")
+        if ev:
+            opts = ev.get("options", {})
+            kept = ev.get("kept_in_train", {})
+            per_split = ", ".join(f"{s} {ev['groups'].get(s, 0)} groups ({ev['rows'].get(s, 0)} rows)" for s in ev.get("groups", {}))
+            lines.append(f"  evaluation split (--resplit {opts.get('validation')},{opts.get('test')} --seed {opts.get('seed')}): "
+                         f"{per_split}; kept in train for pretraining overlap: {kept.get('groups', 0)} groups "
+                         f"({kept.get('rows', 0)} rows)")
+            lines += ["    " + line for line in report_from_dict(ev).markdown().splitlines()]
         dd = c.get("dedup")
         if dd and (dd.get("clusters") or config == ALL_CONFIG):
             tiers = ", ".join(f"tier {t}: {n}" for t, n in dd["clusters_by_tier"].items()) or "none"

@@ -19,6 +19,7 @@ from typing import Any
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
+from dance_aggregate.dedup.resplit import ResplitOptions
 from dance_aggregate.errors import DanceAggregateError, DiskFullError
 from dance_aggregate.files.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
@@ -75,6 +76,7 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         if result.configs or (request.output / "data").is_dir():
             result.all = finalize_folder(
                 request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
+                resplit=request.resplit_options(),
                 shards=request.shards,
             )
     result.elapsed = time.monotonic() - t0
@@ -230,7 +232,8 @@ def shared_politeness(runner: Runner, names: list[str], request: BuildRequest) -
 
 
 def finalize_folder(
-    folder: Path, progress: bool = False, pretraining_to_train: bool = False, shards: int | None = None
+    folder: Path, progress: bool = False, pretraining_to_train: bool = False, shards: int | None = None,
+    resplit: ResplitOptions | None = None,
 ) -> Accounting | None:
     """Steps that span configs, run after every build: the deduplicated ``all`` config
     (rebuilt from the pixel configs present, leakage-checked), then the dataset card.
@@ -238,7 +241,8 @@ def finalize_folder(
     The folder is read once into a :class:`~dance_aggregate.output.folder.BuiltFolder`:
     ``build_all`` reads the configs through it and refreshes it after rewriting ``all``
     (only the new shards are read), and the card is written from that same model.
-    ``shards`` is the ``--shards`` of the build (shards per split of ``all``).
+    ``shards`` is the ``--shards`` of the build (shards per split of ``all``), ``resplit`` its
+    ``--resplit`` (the evaluation split of ``all``).
 
     Returns:
         The accounting of ``all`` (``None`` when the folder has no pixel config).
@@ -248,6 +252,6 @@ def finalize_folder(
     from dance_aggregate.output.folder import BuiltFolder
 
     built = BuiltFolder.open(folder)
-    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train, shards=shards)
+    acc = build_all(built, progress=progress, pretraining_to_train=pretraining_to_train, shards=shards, resplit=resplit)
     write_card(built)
     return acc

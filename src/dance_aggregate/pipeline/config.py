@@ -337,6 +337,8 @@ def _decide(
         {
             "duplicate_ids": dup_ids,
             "pretraining_overlap": overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining),
+            # The split its source gave it (before the split rule joined duplicates and groups).
+            "official_split": current,
         },
     )
     return inputs, decisions, dedup

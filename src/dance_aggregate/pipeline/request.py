@@ -14,6 +14,7 @@ from typing import Any
 
 from dance_aggregate.builders import registry
 from dance_aggregate.dedup.pretraining import check_id_file
+from dance_aggregate.dedup.resplit import ResplitOptions
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.output.reports import Accounting
@@ -70,6 +71,10 @@ class BuildRequest:
             line); fills every row's ``pretraining_overlap``.
         pretraining_to_train: In ``all``, move rows whose YouTube video is in one of those
             sets out of validation and test into train (``--pretraining-to-train``).
+        resplit: Re-split ``all`` for evaluation: ``"VAL,TEST"`` fractions (``"0.1,0.1"``) or
+            a pair of numbers (``--resplit``); ``None`` keeps the sources' splits. Every
+            label's groups are drawn into validation and test (docs/balance.md).
+        seed: Seed of that draw (``--seed``).
         accept_terms: Sources whose terms of use the user has read and accepts
             (``--accept-terms SOURCE``): needed before their videos are downloaded (the AIST
             Dance Video Database). It sets the ``accept_terms`` option of their configs.
@@ -96,6 +101,8 @@ class BuildRequest:
     pretraining_ids: Mapping[str, str | Path] = field(default_factory=dict)
     pretraining_to_train: bool = False
     accept_terms: Sequence[str] = ()
+    resplit: str | Sequence[float] | None = None
+    seed: int = 0
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -134,6 +141,7 @@ class BuildRequest:
             registry.source(source_name)
         self.accept_terms = (self.accept_terms,) if isinstance(self.accept_terms, str) else tuple(self.accept_terms)
         self.options = _with_accepted_terms(self.options, self.accept_terms)
+        self.resplit_options()  # a bad --resplit or --seed fails before any work
         for name, values in self.options.items():
             try:
                 cfg = registry.get_config(name)
@@ -141,6 +149,25 @@ class BuildRequest:
                 example = ", ".join(f"-o {name}.{k}={v}" for k, v in values.items())
                 raise ConfigError(f"{example}: {exc}") from None
             cfg.builder.parse_options(values)  # a mistyped key or value fails now, built or not
+
+
+    def resplit_options(self) -> ResplitOptions | None:
+        """The ``--resplit`` of ``all`` (``None``: the sources' own splits).
+
+        Raises:
+            ConfigError: the fractions are not two numbers in [0, 1) summing below 1, or
+                the seed is not an integer.
+        """
+        if self.resplit is None:
+            if self.seed != 0:
+                raise ConfigError(f"--seed {self.seed} needs --resplit VAL,TEST: only the resplit of `all` draws groups")
+            return None
+        if isinstance(self.resplit, str):
+            return ResplitOptions.parse(self.resplit, self.seed)
+        values = list(self.resplit)
+        if len(values) != 2:
+            raise ConfigError(f"resplit {self.resplit!r}: expected two fractions (validation, test), e.g. (0.1, 0.1)")
+        return ResplitOptions(values[0], values[1], self.seed)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dance_aggregate.schema import SPLITS
+from dance_aggregate.records import SPLITS
 
 TRAIN, VALIDATION, TEST = SPLITS
 
@@ -159,3 +159,23 @@ class ResplitReport:
         total = self.to_dict()["kept_in_train"]
         lines.append(cells("**total**", self.groups(), self.rows(), total["groups"], total["rows"], ""))
         return "\n".join(lines)
+
+
+def report_from_dict(data: dict[str, Any]) -> ResplitReport:
+    """The report back from its JSON form (:meth:`ResplitReport.to_dict`, as
+    ``reports/all.json`` keeps it), for the card and ``stats``."""
+    labels = [
+        LabelResplit(
+            label=d["label"],
+            groups={s: int(d["groups"].get(s, 0)) for s in SPLITS},
+            rows={s: int(d["rows"].get(s, 0)) for s in SPLITS},
+            pretraining_groups=int(d.get("kept_in_train", {}).get("groups", 0)),
+            pretraining_rows=int(d.get("kept_in_train", {}).get("rows", 0)),
+            mixed_groups=int(d.get("mixed_groups", 0)),
+            rows_in_other_groups=int(d.get("rows_in_other_groups", 0)),
+            asked=dict(d.get("asked", {})),
+            note=str(d.get("note", "")),
+        )
+        for d in data.get("labels", [])
+    ]
+    return ResplitReport(dict(data.get("options", {})), labels, int(data.get("unkept_groups", 0)))
