@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--dry-run", action="store_true", help="run the checks and show what would be uploaded; send nothing")
     parser.add_argument("--tag", default=None, metavar="vX.Y", help="tag the published version")
+    parser.add_argument("--allow-sample", action="store_true",
+                        help="publish a build of the built-in sample (synthetic clips) anyway; its card says so")
     parser.add_argument("--include-restricted", action="append", default=[], metavar="SOURCE",
                         help="publish SOURCE's media although its terms forbid redistribution (only with its owners' "
                              "written authorisation); repeatable")
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.dry_run:
             plan = da.publish(args.repo_id, args.folder, private=args.private, dry_run=True, tag=args.tag,
-                              progress=not args.quiet, include_restricted=tuple(args.include_restricted))
+                              progress=not args.quiet, include_restricted=tuple(args.include_restricted),
+                              allow_sample=args.allow_sample)
             print(plan.describe())
             failed = [c.name for c in plan.checks if not c.ok]
             if failed:
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             print("Dry run: nothing was uploaded.")
             return 0
         result = da.publish(args.repo_id, args.folder, private=args.private, tag=args.tag, progress=not args.quiet,
-                            include_restricted=tuple(args.include_restricted))
+                            include_restricted=tuple(args.include_restricted), allow_sample=args.allow_sample)
     except da.DanceAggregateError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

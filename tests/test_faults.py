@@ -38,6 +38,8 @@ from dance_aggregate.pipeline.failures import FailureCap
 from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
 from tests.helpers_fetch import Behaviour, FakeTube, make_source
 
+DATA = Path(__file__).parent / "data"
+
 # -- the failure cap --------------------------------------------------------------------------
 #: What the flaky source's reader does (it runs in this process: one worker).
 _FLAKY: dict = {}
@@ -337,3 +339,24 @@ def test_summaries_read_escaped_ledger_keys(tmp_path: Path) -> None:
     path = tmp_path / "reports" / "k.download_ledger.csv"
     write_ledger_csv(path, [LedgerEntry("-5Yp-vToI2E_000001_000002", "-5Yp-vToI2E", status="failed", reason="removed")])
     assert [r["key"] for r in _rows(path)] == ["-5Yp-vToI2E_000001_000002"]
+
+
+# -- an empty build is a failure -----------------------------------------------------------------
+def test_a_config_that_reads_records_but_writes_none_fails(tmp_path: Path) -> None:
+    """kinetics600 offline with no mirror: every clip is missing. The config fails (exit 1)
+    with its reasons summarised, and nothing is written for it."""
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["build", "kinetics600", "--data-dir", f"kinetics600={DATA / 'kinetics600'}",
+                                   "--offline", "-O", str(out), "-q"])
+    assert res.exit_code == 1, res.output
+    assert "0 rows written" in res.output and "missing video" in res.output and "--video-dir" in res.output
+    assert "kinetics600  FAILED" in res.output and "built: 0 rows" not in res.output
+    assert not (out / "data" / "kinetics600").exists()
+
+
+def test_a_video_dir_that_does_not_exist_is_an_error_naming_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    gone = tmp_path / "no-such-mirror"
+    res = CliRunner().invoke(cli, ["build", "kinetics600", "--data-dir", f"kinetics600={DATA / 'kinetics600'}",
+                                   "--video-dir", f"kinetics600={gone}", "--offline", "-O", str(out), "-q"])
+    assert res.exit_code == 1 and str(gone) in res.output and "does not exist" in res.output, res.output

@@ -54,13 +54,13 @@ def test_aist_is_held_back_and_the_rest_loads_as_before(folder: Path, hub: HubSe
     local_all = sum(pq.read_metadata(p).num_rows for p in (folder / "data/all").glob("*.parquet"))
     held_all = _source_rows(folder / "data/all", "aist")
     assert held_all > 0 and (folder / "data/aist").is_dir()
-    plan = da.publish(REPO, folder, dry_run=True, progress=False)
+    plan = da.publish(REPO, folder, dry_run=True, progress=False, allow_sample=True)
     text = plan.describe()
     assert "Held back (licence): aist" in text and registry.source("aist").terms_url in text
     assert not any(f.path.startswith("data/aist/") for f in plan.upload)
     assert not list((folder / ".work").glob("publish-*")), "the dry run's view of the folder is removed"
 
-    publish(_options(folder, hub))
+    publish(_options(folder, hub, allow_sample=True))
     files = hub.repo(REPO).files("main")
     assert not any(p.startswith(("data/aist/", "reports/aist.")) for p in files)
     published_all = [p for p in files if p.startswith("data/all/")]
@@ -95,7 +95,8 @@ print(json.dumps({{"rows": sum(d.num_rows for d in ds.values()),
 @pytest.mark.slow
 def test_include_restricted_publishes_it_with_a_warning(folder: Path, hub: HubServer, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="dance_aggregate"):
-        publish(PublishOptions(repo_id=REPO, folder=folder, endpoint=hub.url, progress=False, include_restricted=("aist",)))
+        publish(PublishOptions(repo_id=REPO, folder=folder, endpoint=hub.url, progress=False, include_restricted=("aist",),
+                               allow_sample=True))
     files = hub.repo(REPO).files("main")
     assert any(p.startswith("data/aist/") for p in files)
     assert any("terms forbid redistribution" in r.getMessage() and registry.source("aist").terms_url in r.getMessage()
@@ -105,8 +106,22 @@ def test_include_restricted_publishes_it_with_a_warning(folder: Path, hub: HubSe
 
 
 def test_cli_dry_run_names_what_is_held_back(folder: Path, hub: HubServer) -> None:
-    res = CliRunner().invoke(cli, ["publish", "--repo-id", REPO, "--folder", str(folder), "--dry-run", "-q"])
+    res = CliRunner().invoke(cli, ["publish", "--repo-id", REPO, "--folder", str(folder), "--dry-run", "-q", "--allow-sample"])
     assert "Held back (licence): aist" in res.output, res.output
+
+
+def test_a_sample_is_never_published_as_data(folder: Path, hub: HubServer) -> None:
+    """The sample's clips are synthetic: its card says so first, publish refuses it, and with
+    --allow-sample the published card says so at the top."""
+    body = (folder / "README.md").read_text().split("\n# ", 1)[1].splitlines()[1:]
+    assert next(line for line in body if line.strip()).startswith("> **This is the built-in sample")
+    res = CliRunner().invoke(cli, ["publish", "--repo-id", REPO, "--folder", str(folder), "--dry-run", "-q"])
+    assert res.exit_code == 1 and "the built-in sample" in res.output and "--allow-sample" in res.output
+    with pytest.raises(da.DanceAggregateError, match="built-in sample"):
+        publish(_options(folder, hub))
+    assert ("dataset", REPO) not in hub.state.repos, "nothing is created or uploaded"
+    plan = da.publish(REPO, folder, dry_run=True, progress=False, allow_sample=True)
+    assert "published on purpose (`--allow-sample`)" in plan.card
 
 
 def _configs(card: str) -> list[dict]:

@@ -69,6 +69,7 @@ def publish(
     tag: str | None = None,
     progress: bool = True,
     include_restricted: tuple[str, ...] = (),
+    allow_sample: bool = False,
 ) -> PublishResult | PublishPlan:
     """Check a built folder and push it to the Hugging Face Hub as a dataset repo (in order:
     the checks, the repo, the data, the card, the tag). The token comes from ``HF_TOKEN`` or
@@ -84,7 +85,8 @@ def publish(
     Only what each source's licence allows goes up: a source whose media may not be
     redistributed (AIST) is held back, and ``all`` is published without its rows; the
     published card says so. ``include_restricted`` names sources to publish anyway (only
-    with their owners' authorisation; a warning names their terms).
+    with their owners' authorisation; a warning names their terms). A build of the
+    built-in sample (synthetic clips) is refused unless ``allow_sample``.
 
     Returns:
         With ``dry_run``: the :class:`PublishPlan` (checks, files, what is held back;
@@ -95,7 +97,7 @@ def publish(
             Hub refused the upload; the message names the cause and the fix.
     """
     options = PublishOptions(repo_id=repo_id, folder=Path(folder), private=private, dry_run=dry_run, tag=tag,
-                             progress=progress, include_restricted=tuple(include_restricted))
+                             progress=progress, include_restricted=tuple(include_restricted), allow_sample=allow_sample)
     if not dry_run:
         return _publish(options)
     plan = plan_publish(options)

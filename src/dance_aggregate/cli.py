@@ -299,12 +299,13 @@ def stats(folder: Path, as_json: bool) -> None:
 @click.option("--private", is_flag=True, help="Create the repo private.")
 @click.option("--dry-run", is_flag=True, help="Run the checks and show what would be uploaded; send nothing.")
 @click.option("--tag", default=None, metavar="vX.Y", help="Tag the published version.")
+@click.option("--allow-sample", is_flag=True, help="Publish a build of the built-in sample (synthetic clips) anyway; its card says so at the top (refused by default).")
 @click.option("--include-restricted", "include_restricted", multiple=True, metavar="SOURCE", help="Publish SOURCE's media although its terms forbid redistribution (only with its owners' written authorisation; by default they are held back).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, warnings only.")
 @click.option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
 def publish(
-    repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str | None, include_restricted: tuple[str, ...], quiet: bool,
-    verbose: int,
+    repo_id: str, folder: Path, private: bool, dry_run: bool, tag: str | None, allow_sample: bool,
+    include_restricted: tuple[str, ...], quiet: bool, verbose: int,
 ) -> None:
     """Check a built FOLDER and publish it to the Hugging Face Hub as a dataset repo.
 
@@ -322,14 +323,15 @@ def publish(
     try:
         if dry_run:
             plan = da.publish(repo_id, folder, private=private, dry_run=True, tag=tag, progress=not quiet,
-                              include_restricted=include_restricted)
+                              include_restricted=include_restricted, allow_sample=allow_sample)
             click.echo(plan.describe())
             failed = [c for c in plan.checks if not c.ok]
             if failed:
                 raise click.ClickException(f"dry run: {len(failed)} check(s) failed ({', '.join(c.name for c in failed)}); fix them before publishing")
             click.echo("Dry run: nothing was uploaded.")
             return
-        result = da.publish(repo_id, folder, private=private, tag=tag, progress=not quiet, include_restricted=include_restricted)
+        result = da.publish(repo_id, folder, private=private, tag=tag, progress=not quiet, include_restricted=include_restricted,
+                            allow_sample=allow_sample)
     except DanceAggregateError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(result.plan.describe())

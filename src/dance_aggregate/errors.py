@@ -67,5 +67,10 @@ class TooManyFailures(DanceAggregateError):
     blocked network): the config stops early instead of writing a near-empty dataset."""
 
 
+class EmptyConfig(DanceAggregateError):
+    """A config read records but none became a row (every one was excluded): a failed
+    config, never a dataset of 0 rows; the message summarises the reasons."""
+
+
 class ConfigError(DanceAggregateError):
     """An unknown config name or an invalid option value."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.errors import DataDirError
 from dance_aggregate.files.walk import walk_files
 from dance_aggregate.records import ClipRecord, LocalCut, MediaPlan, RemoteCut
 
@@ -79,12 +80,22 @@ class YouTubeSourceBuilder(SourceBuilder):
             media=media,
         )
 
-    @staticmethod
-    def index_mirror(folder: Path | None, exts: tuple[str, ...] = MIRROR_EXTS) -> dict[str, Path]:
+    def index_mirror(self, folder: Path | None, exts: tuple[str, ...] = MIRROR_EXTS) -> dict[str, Path]:
         """Every video file under ``folder`` by file stem (sub-folders and linked sub-folders
-        included, in sorted order: the first of two files with one stem is used)."""
-        if folder is None or not folder.is_dir():
+        included, in sorted order: the first of two files with one stem is used).
+
+        Raises:
+            DataDirError: ``folder`` was given (``--video-dir``) but is not a folder.
+        """
+        if folder is None:
             return {}
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise DataDirError(
+                f"{self.config_name}: --video-dir {self.source}={folder} {what}; every clip would be missing.\n"
+                f"Fix: pass the folder that holds the videos (--video-dir {self.source}=/path/to/videos), or leave "
+                f"--video-dir out to download them"
+            )
         out: dict[str, Path] = {}
         for p in sorted(walk_files(folder, exts)):
             out.setdefault(p.stem, p)

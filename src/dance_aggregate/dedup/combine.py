@@ -181,6 +181,7 @@ def build_all(
         split_moves=[m.to_dict() for m in result.moves],
         pretraining=pretraining_summary(built, configs, result, overlap, keep, pretraining_to_train),
         resplit=resplit_report.to_dict() if resplit_report else None,
+        sample=any(r is not None and r.sample for r in (built.report(c) for c in configs)),
         dance_aggregate_version=__version__,
         elapsed_seconds=round(time.monotonic() - t0, 2),
     )

@@ -221,6 +221,7 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", he
         pretraining_moved=pretraining_moved(built),
         configs=configs,
         held_back=held_back or [],
+        sample=built.is_sample(),
         evaluation=_evaluation(built),
         evaluation_table=_evaluation_table(built),
         published_copy=held_back is not None,

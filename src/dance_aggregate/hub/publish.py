@@ -86,6 +86,8 @@ class PublishOptions:
         progress: Show a progress bar.
         include_restricted: Sources whose media are published although their terms forbid
             redistribution (``--include-restricted``: only with their owners' authorisation).
+        allow_sample: Publish a build of the built-in sample (synthetic clips) anyway
+            (``--allow-sample``); its card says so at the top.
     """
 
     repo_id: str
@@ -102,6 +104,7 @@ class PublishOptions:
     backoff: float = 10.0
     progress: bool = True
     include_restricted: tuple[str, ...] = ()
+    allow_sample: bool = False
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -283,7 +286,7 @@ def _plan(api: HfApi, options: PublishOptions, built: BuiltFolder, held: list[He
         write_card(view, options.repo_id, held_back_summary(held))  # the view's chart and licence
         built = view
     card = render_card(built, options.repo_id, held_back_summary(held) if view is not None else None)
-    checks = run_checks(built, card_text=card)
+    checks = [_check_sample(built, options)] + run_checks(built, card_text=card)
     files = local_files(built.path)
     # Reachability and the token first: one request each, no retries, so an offline dry
     # run ends at once and a dry run fails where the real run would (no or read-only token).
@@ -327,6 +330,21 @@ def _plan(api: HfApi, options: PublishOptions, built: BuiltFolder, held: list[He
         card_changed=card_changed,
         held_back=held,
         view=view,
+    )
+
+
+def _check_sample(built: BuiltFolder, options: PublishOptions) -> CheckResult:
+    """The built-in sample is synthetic: never published as data unless asked."""
+    if not built.is_sample():
+        return CheckResult("sample", OK, "the folder holds built data, not the built-in sample")
+    if options.allow_sample:
+        return CheckResult("sample", WARN, "the built-in sample (synthetic clips) is published on purpose "
+                                           "(--allow-sample); its card says so at the top")
+    return CheckResult(
+        "sample", FAIL,
+        "this folder is the built-in sample: synthetic clips dance_aggregate generated, not data from the sources. "
+        "Publishing it would put fake data on the Hub.\n  Fix: build from the real sources "
+        "(dance-aggregate build --data-dir SOURCE=PATH), or pass --allow-sample to publish the sample anyway",
     )
 
 

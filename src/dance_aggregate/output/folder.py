@@ -351,6 +351,10 @@ class BuiltFolder:
         report = self.report(config)
         return report.accounting if report is not None else None
 
+    def is_sample(self) -> bool:
+        """Whether a config of the folder holds the built-in sample (synthetic clips)."""
+        return any(r is not None and r.sample for r in (self.report(c) for c in self.configs))
+
     def report_files(self, pattern: str) -> list[Path]:
         """Files of ``reports/`` whose name matches the glob ``pattern``, sorted (listed once)."""
         return [self.path / REPORTS_DIR / n for n in self._report_listing() if fnmatch.fnmatchcase(n, pattern)]

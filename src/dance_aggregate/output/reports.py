@@ -187,6 +187,7 @@ class ConfigReport:
     truncated: list[dict[str, Any]] = field(default_factory=list)
     silent_audio: list[dict[str, Any]] = field(default_factory=list)
     resplit: dict[str, Any] | None = None
+    sample: bool = False
     dance_aggregate_version: str = ""
     elapsed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)

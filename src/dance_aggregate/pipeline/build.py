@@ -68,11 +68,12 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
         request = replace(request, **fields)
     t0 = time.monotonic()
     pretraining = load_pretraining_sets(request.pretraining_ids)  # a bad id file fails before any work
+    sample = request.sample
     request = _with_sample(request)
     names = config_names(request)
     with BuildLock(request.output):
         remove_leftovers(request.output)
-        result = _build_configs(request, names, pretraining)
+        result = _build_configs(request, names, pretraining, sample)
         if result.configs or (request.output / "data").is_dir():
             result.all = finalize_folder(
                 request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
@@ -83,8 +84,11 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     return result
 
 
-def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequence[PretrainingSet]) -> BuildResult:
-    """Build every config; a failing one is recorded and the others are still built.
+def _build_configs(
+    request: BuildRequest, names: list[str], pretraining: Sequence[PretrainingSet], sample: bool = False
+) -> BuildResult:
+    """Build every config; a failing one is recorded and the others are still built
+    (``sample``: they are the built-in sample, and their reports say so).
 
     Raises:
         DiskFullError: the disk is full (every further config would fail the same way).
@@ -94,7 +98,7 @@ def _build_configs(request: BuildRequest, names: list[str], pretraining: Sequenc
     try:
         settings = RunSettings(
             output=request.output, part_size=request.part_size, progress=request.progress, runner=runner,
-            work_dir=request.work_dir, shards=request.shards, pretraining=pretraining,
+            work_dir=request.work_dir, shards=request.shards, pretraining=pretraining, sample=sample,
             failure_cap=FailureCap(request.failure_min_records, request.max_failure_share),
             fetch=request.fetch, max_short_side=request.max_short_side,
             politeness=shared_politeness(runner, names, request),

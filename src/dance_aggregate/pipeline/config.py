@@ -33,6 +33,7 @@ from dance_aggregate.builders.annotations import UNEXPECTED
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys, thresholds
 from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
+from dance_aggregate.errors import EmptyConfig
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.media.clip import EncodeOptions
 from dance_aggregate.output import parts
@@ -74,6 +75,8 @@ class RunSettings:
             ``0``: the source size).
         politeness: The pause shared by downloaders (``None``: each machine's file lock; a
             cluster build passes a Ray actor).
+        sample: The data is the built-in sample (synthetic clips): the reports say so, the
+            card says so first, and ``publish`` refuses it unless told.
     """
 
     output: Path = DEFAULT_OUTPUT
@@ -87,6 +90,7 @@ class RunSettings:
     fetch: FetchOptions = field(default_factory=FetchOptions)
     max_short_side: int | None = None
     politeness: Any = None
+    sample: bool = False
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -214,6 +218,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         # Rows whose source audio track is digital silence (or has no samples in the
         # clip): stored with has_audio false and no audio (docs/audio.md).
         silent_audio=sorted(tally.silent_audio, key=lambda t: t["id"]),
+        sample=settings.sample,
         dance_aggregate_version=__version__,
         elapsed_seconds=round(elapsed, 2),
         # Where the time went: parsing the plan, running the units (the runner's part,
@@ -222,6 +227,8 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         timings={f"{k}_seconds": round(v, 2) for k, v in timings.items()},
     )
     acc.check()
+    if acc.records_read and not acc.rows_written:
+        raise EmptyConfig(_empty_message(config, acc, tally.exclusions))
     shards = assemble(
         folder, report, tally.exclusions, inputs, lambda p: parts.read_part(p, arrow_schema()), decisions,
         local_roots=local_roots, progress=settings.progress, shards=settings.shards,
@@ -229,6 +236,20 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     timings["shards"] = time.monotonic() - t0 - elapsed
     logger.info("%s: %s", config, ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return ConfigResult(config, acc, shards, elapsed)
+
+
+def _empty_message(config: str, acc: Accounting, exclusions: list[Exclusion]) -> str:
+    """Why a config that read records wrote no row: its main reasons, an example of each,
+    and the usual fix."""
+    lines = [f"{config}: {acc.records_read} records read, 0 rows written; nothing was written for it. Main reasons:"]
+    for reason, n in sorted(acc.excluded.items(), key=lambda kv: (-kv[1], kv[0]))[:4]:
+        example = next((e.detail for e in exclusions if e.reason == reason), "")
+        lines.append(f"  {n} {reason}" + (f" (e.g. {example[:200]})" if example else ""))
+    if any(r.startswith(("missing video", "download failed")) for r in acc.excluded):
+        lines.append("Fix: give the videos (--video-dir SOURCE=PATH), or let the build download them (no --offline)")
+    elif "not a dance class" in acc.excluded or "unknown class" in acc.excluded:
+        lines.append("Fix: check that --data-dir names this source's files (no record of a dance class was found)")
+    return "\n".join(lines)
 
 
 def _local_roots(builder: SourceBuilder, settings: RunSettings) -> list[Path]:
