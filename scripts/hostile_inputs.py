@@ -688,6 +688,48 @@ for name, bad, start, end, want in MEDIA_VARIANTS:
     variant("media", name, "kinetics600", 2, want=want)(lambda root, bad=bad, start=start, end=end: mirror(root, bad, start, end))
 
 
+# -- aist: a local copy of the AIST Dance Video Database ---------------------------------------------
+AIST_GOOD = "gBR_sBM_c01_d04_mBR1_ch05.mp4"  # a train sequence of the real AIST++ lists
+
+
+def aist(root: Path, names: list[str] = (), *, listed: str | None = None, lists: dict[str, str] | None = None,
+         damaged: dict[str, Callable[[bytes], bytes]] | None = None) -> dict:
+    """A copy holding the good video plus ``names`` (each a small real MP4, or ``damaged``'s
+    mangling of one), an optional ``video_list.txt`` text and AIST++ list files."""
+    base = root / "aist"
+    good = media_source(base / "videos" / AIST_GOOD, seconds=1.5)
+    data = good.read_bytes()
+    for name in names:
+        write(base / "videos" / name, (damaged or {}).get(name, lambda b: b)(data))
+    if listed is not None:
+        write(base / "video_list.txt", listed)
+    for rel, text in (lists or {}).items():
+        write(base / rel, text)
+    return {"data_dirs": {"aist": base}}
+
+
+for name, names, expect in [
+    ("malformed names", ["gBR_sBM_c01_d04.mp4", "gXX_sBM_c01_d04_mBR0_ch01.mp4", "notes.mp4",
+                         "gBR_sBM_c01_d04_mBR1_ch05.mp4.exe.mp4", "gBR_sBM_c10_d04_mBR1_ch05.mp4"], 6),
+    ("the same video in two folders", ["copy/" + AIST_GOOD], 2),
+    ("hostile file names", [f"{h}.mp4" for h in ("..", ".hidden", "x" * 240, "ダンス")], 5),
+]:
+    variant("aist", name, "aist", expect)(lambda root, names=names: aist(root, names))
+variant("aist", "truncated video", "aist", 2)(
+    lambda root: aist(root, ["gPO_sBM_c01_d10_mPO0_ch09.mp4"], damaged={"gPO_sBM_c01_d10_mPO0_ch09.mp4": lambda b: b[: len(b) // 3]}))
+variant("aist", "random bytes as a video", "aist", 2)(
+    lambda root: aist(root, ["gPO_sBM_c01_d10_mPO0_ch09.mp4"], damaged={"gPO_sBM_c01_d10_mPO0_ch09.mp4": lambda b: os.urandom(4000)}))
+variant("aist", "ids that try to escape (video list)", "aist", 1 + sum(1 for h in HOSTILE if h.strip()))(
+    lambda root: aist(root, listed="\n".join([AIST_GOOD.removesuffix(".mp4"), *HOSTILE])))
+variant("aist", "a missing split file (train without test)", "aist", "error")(
+    lambda root: aist(root, lists={"splits/crossmodal_train.txt": "gBR_sBM_cAll_d04_mBR1_ch05"}))
+variant("aist", "split and ignore lists with traps", "aist", 2)(
+    lambda root: aist(root, ["gBR_sBM_c02_d04_mBR1_ch05.mp4"], lists={
+        "splits/crossmodal_train.txt": "\ufeffgBR_sBM_cAll_d04_mBR1_ch05\r\nnot a sequence\r\n",
+        "splits/crossmodal_test.txt": "gBR_sBM_cAll_d04_mBR0_ch02",
+        "ignore_list.txt": "gKR_sBM_cAll_d30_mKR5_ch02 \n\n../../etc/passwd\n"}))
+
+
 # -- online: the stand-in server ---------------------------------------------------------------
 def online_hostile(root: Path) -> dict:
     return kinetics(root, [f"salsa dancing,{v},1,3,val" for v in ["ok2xxxxxxxx", *HOSTILE]])
@@ -866,17 +908,23 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
     checked = v.check(root) if v.check else None
     if checked is not None:
         return checked
+    empty = None
     if result is not None and result.failures:
         error = result.failures[0].error
         if error.startswith("unexpected error"):
             return Outcome("TRACEBACK", error[:200])
+        # A config that read records but wrote no row fails, with its accounting: that is
+        # what must happen (never a dataset of 0 rows with exit 0), so check the accounting.
+        empty = result.failures[0].accounting
+        if empty is not None:
+            error = None
     if before_state is not None and folder_state(out) != before_state:
         return Outcome("SILENT LOSS", "the previous good folder changed")
     if error is not None:  # refused: right for a broken file, wrong when one bad record stopped the config
         return Outcome("clear error" if v.expect == "error" else "STOPPED", error.splitlines()[0][:160])
     if v.expect == "error":
         return Outcome("SILENT LOSS", "accepted with exit 0")
-    acc = result.accounting()[v.config]
+    acc = empty if empty is not None else result.accounting()[v.config]
     if acc.records_read != v.expect or not acc.adds_up:
         return Outcome("SILENT LOSS", f"{acc.records_read} records read, {v.expect} in the input; {acc.excluded}")
     got = acc.excluded or {}

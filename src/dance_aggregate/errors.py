@@ -69,7 +69,13 @@ class TooManyFailures(DanceAggregateError):
 
 class EmptyConfig(DanceAggregateError):
     """A config read records but none became a row (every one was excluded): a failed
-    config, never a dataset of 0 rows; the message summarises the reasons."""
+    config, never a dataset of 0 rows; the message summarises the reasons, and
+    ``accounting`` holds the counts."""
+
+    def __init__(self, message: str, accounting: object = None) -> None:
+        super().__init__(message)
+        #: The config's accounting (records read = 0 rows + excluded, by reason).
+        self.accounting = accounting
 
 
 class ConfigError(DanceAggregateError):

@@ -112,7 +112,7 @@ def _build_configs(
             except DanceAggregateError as exc:
                 message = _without_prefix(str(exc), builder.config_name)
                 logger.error("%s: %s", builder.config_name, message)
-                result.failures.append(ConfigFailure(builder.config_name, message))
+                result.failures.append(ConfigFailure(builder.config_name, message, getattr(exc, "accounting", None)))
             except Exception as exc:  # noqa: BLE001 - one failing config never stops the others
                 if is_disk_full(exc):
                     raise disk_full_error(exc, f"building {builder.config_name}") from exc

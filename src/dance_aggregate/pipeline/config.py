@@ -228,7 +228,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     )
     acc.check()
     if acc.records_read and not acc.rows_written:
-        raise EmptyConfig(_empty_message(config, acc, tally.exclusions))
+        raise EmptyConfig(_empty_message(config, acc, tally.exclusions), acc)
     shards = assemble(
         folder, report, tally.exclusions, inputs, lambda p: parts.read_part(p, arrow_schema()), decisions,
         local_roots=local_roots, progress=settings.progress, shards=settings.shards,

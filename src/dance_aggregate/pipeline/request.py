@@ -172,10 +172,18 @@ class BuildRequest:
 
 @dataclass
 class ConfigFailure:
-    """A config that could not be built, and why (the other configs still were)."""
+    """A config that could not be built, and why (the other configs still were).
+
+    Attributes:
+        config: The config.
+        error: The message.
+        accounting: What it read, when it got as far as reading its records (a config that
+            read records but wrote no row fails with its accounting).
+    """
 
     config: str
     error: str
+    accounting: Accounting | None = None
 
 
 @dataclass

@@ -105,7 +105,9 @@ class AistBuilder(SourceBuilder):
         root = self.data_dir
         if not root.is_dir():
             raise self.layout_error(f"--data-dir {root} does not exist or is not a folder")
-        local: list[Path] = list(walk_files(root, (".mp4",)))
+        # Hidden files too: a name that is not an official one is excluded with its reason, never
+        # silently skipped (macOS copies leave ._<name>.mp4 files beside the videos).
+        local: list[Path] = list(walk_files(root, (".mp4",), hidden=True))
         listed = self._video_list(root)
         if not local and not listed:
             raise self.layout_error(f"no .mp4 videos and no {VIDEO_LIST} in {root}")
