@@ -729,6 +729,41 @@ variant("aist", "split and ignore lists with traps", "aist", 2)(
         "splits/crossmodal_test.txt": "gBR_sBM_cAll_d04_mBR0_ch02",
         "ignore_list.txt": "gKR_sBM_cAll_d30_mKR5_ch02 \n\n../../etc/passwd\n"}))
 
+# -- Kinetics-700-2020: its own file names, classes and repeated ids -------------------------------
+# Each variant's list starts with a good row whose video is mirrored (a whole 4 s video), so the
+# variant's other line must end as its one exclusion with the expected reason, or as a row.
+G7 = "shoot dance,goodvideo01,1,3,validate"
+
+
+def kinetics700(root: Path, rows: list[str], name: str = "validate.csv") -> dict:
+    media_source(root / "k700videos" / "goodvideo01.mp4")
+    write(root / "k700" / name, "\n".join([K_HEADER, G7, *rows]) + "\n")
+    return {"data_dirs": {"kinetics700": root / "k700"}, "video_dirs": {"kinetics700": root / "k700videos"}}
+
+
+for name, rows, want in [
+    ("a Kinetics-600-only class", ["bull fighting,aaaaaaaaaaa,1,11,validate"], "not a dance class"),
+    ("a Kinetics-400-only class", ["swinging legs,aaaaaaaaaaa,1,11,validate"], "not a dance class"),
+    ("ski ballet (skiing)", ["ski ballet,aaaaaaaaaaa,1,11,validate"], "not a dance class"),
+    ("a Kinetics-600 motion class", ["cartwheeling,aaaaaaaaaaa,1,11,validate"], "not a dance class"),
+    ("re-cased class 'Silent Disco'", ["Silent Disco,goodvideo01,0,1,validate"], ROW),
+    ("one id, a second segment", ["zumba,goodvideo01,3,4,validate"], ROW),
+    ("one id, the same segment twice", [G7], "duplicate row"),
+    ("the same segment, another label", ["zumba,goodvideo01,1,3,validate"], "duplicate row"),
+    ("time_end before time_start", ["zumba,aaaaaaaaaaa,11,1,validate"], None),
+    ("time_end empty", ["zumba,aaaaaaaaaaa,1,,validate"], None),
+    ("times with units ('1s')", ["zumba,aaaaaaaaaaa,1s,11s,validate"], None),
+    ("fractional times, not mirrored", ["zumba,aaaaaaaaaaa,1.5,11.5,validate"], "missing video"),
+    ("huge time_start", ["zumba,aaaaaaaaaaa,1e300,1e301,validate"], None),
+]:
+    variant("kinetics700 csv", name, "kinetics700", 2, want=want)(lambda root, rows=rows: kinetics700(root, rows))
+
+for name, rel in [("CVDF's annotations/val.csv", "annotations/val.csv"),
+                  ("DeepMind's kinetics700_2020/validate.csv", "kinetics700_2020/validate.csv")]:
+    variant("kinetics700 csv", name, "kinetics700", 1, want=ROW)(lambda root, rel=rel: kinetics700(root, [], name=rel))
+variant("kinetics700 csv", "only a Kinetics-600 file name", "kinetics700", "error")(
+    lambda root: kinetics700(root, [], name="kinetics-600_val.csv"))
+
 
 # -- online: the stand-in server ---------------------------------------------------------------
 def online_hostile(root: Path) -> dict:

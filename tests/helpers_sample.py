@@ -7,8 +7,9 @@ asserts an exact count. What is restated is each source's documented format (fol
 mirror naming, segment windows, the README's rules for negative times and for media shorter
 than its range, read with PyAV from the mirror files), not the builders' code (the one
 borrowed function is ActivityNet's documented window spread). Two assumptions, true of the
-generated sample: no clip is a copy of another (dedup removes nothing), and every clip on
-disk decodes. Anything the sample holds that these readers do not model (a missing listed
+generated sample: no clip is a copy of another within one config (dedup removes nothing
+there; across configs the Kinetics-600 and Kinetics-700 samples share one clip, which `all`
+keeps once), and every clip on disk decodes. Anything the sample holds that these readers do not model (a missing listed
 file, a repeated row) fails loudly instead of giving a wrong count.
 """
 
@@ -118,20 +119,30 @@ def expected_ucf101(data_dir: Path, fold: int = 1) -> Expected:
     return exp
 
 
-def expected_kinetics600(data_dir: Path, video_dir: Path | None, *, offline: bool = True) -> Expected:
+#: The Kinetics-600 sample's lists (the plain official names).
+K600_FILES = (("train.csv", "train"), ("validate.csv", "validation"), ("test.csv", "test"))
+#: The Kinetics-700 sample's lists (CVDF's layout).
+K700_FILES = (("annotations/train.csv", "train"), ("annotations/val.csv", "validation"), ("annotations/test.csv", "test"))
+
+
+def expected_kinetics600(
+    data_dir: Path, video_dir: Path | None, *, offline: bool = True, source: str = "kinetics600",
+    files: tuple[tuple[str, str], ...] = K600_FILES,
+) -> Expected:
     """From ``{train,validate,test}.csv`` and a mirror named ``<id>_<start:06d>_<end:06d>.<ext>``
-    (or ``<id>.<ext>`` for a whole video). A negative ``time_start`` is excluded (README)."""
+    (or ``<id>.<ext>`` for a whole video). A negative ``time_start`` is excluded (README).
+    ``source`` and ``files`` name another Kinetics release (the same format)."""
     taxonomy = registry.taxonomy()
     mirror = _mirror_files(video_dir)
     exp = Expected()
     seen = set()
-    for name, split in (("train.csv", "train"), ("validate.csv", "validation"), ("test.csv", "test")):
+    for name, split in files:
         with (data_dir / name).open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
                 stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
                 assert stem not in seen, f"a repeated row: {stem}"
                 seen.add(stem)
-                mapping = taxonomy.map("kinetics600", row["label"]) if row.get("label") else None
+                mapping = taxonomy.map(source, row["label"]) if row.get("label") else None
                 if float(row["time_start"]) < 0:
                     exp.excluded["negative time"] += 1
                 elif not row.get("label"):
@@ -144,6 +155,11 @@ def expected_kinetics600(data_dir: Path, video_dir: Path | None, *, offline: boo
                 else:
                     exp._keep(split, mapping.label)
     return exp
+
+
+def expected_kinetics700(data_dir: Path, video_dir: Path | None, *, offline: bool = True) -> Expected:
+    """The Kinetics-700 sample: CVDF's ``annotations/{train,val,test}.csv``, Kinetics' format."""
+    return expected_kinetics600(data_dir, video_dir, offline=offline, source="kinetics700", files=K700_FILES)
 
 
 def expected_activitynet(

@@ -35,6 +35,8 @@ GOLDEN = [
     "caporales", "marinera", "pizzica", "para_para",
     # schema_version 3: the AIST Dance DB genres that had no label
     "popping", "locking", "waacking", "middle_hip_hop", "la_style_hip_hop", "house_dance", "street_jazz", "ballet_jazz",
+    # schema_version 4: the Kinetics-700 dance classes that had no label
+    "shoot_dance", "silent_disco",
 ]
 
 
@@ -47,7 +49,8 @@ def test_classlabel_order_is_the_published_contract(tax):
     assert tax.names == GOLDEN
     assert features()["label"].names == GOLDEN
     assert features()["labels"].feature.names == GOLDEN
-    assert features()["source"].names == ["ucf101", "activitynet", "kinetics600", "letsdance", "youtube8m", "aist"]
+    assert features()["source"].names == ["ucf101", "activitynet", "kinetics600", "letsdance", "youtube8m", "aist",
+                                           "kinetics700"]
 
 
 def test_ids_are_snake_case_and_families_known(tax):
@@ -193,6 +196,26 @@ def test_kinetics_dance_classes(tax):
     assert "swinging legs" in k400
 
 
+def test_kinetics700_dance_classes(tax):
+    """Kinetics-700 (real label_map_k700.txt): Kinetics-600's 20 dance classes under the same
+    names and labels, plus shoot dance and silent disco; ski ballet is excluded with its reason."""
+    k700 = [x.strip() for x in (LABELS / "label_map_k700.txt").read_text().splitlines() if x.strip()]
+    k600 = [x.strip() for x in (LABELS / "label_map_600.txt").read_text().splitlines() if x.strip()]
+    assert len(k700) == len(set(k700)) == 700
+    dance600 = {c for c in k600 if tax.map("kinetics600", c)}
+    dance700 = {c for c in k700 if tax.map("kinetics700", c)}
+    assert dance600 <= set(k700) and dance700 - dance600 == {"shoot dance", "silent disco"}
+    for cls in dance600:
+        assert tax.map("kinetics700", cls).label == tax.map("kinetics600", cls).label, cls
+    assert tax.map("kinetics700", "shoot dance").label == "shoot_dance" and tax.map("kinetics700", "silent disco").label == "silent_disco"
+    assert all(tax.is_dance(tax.map("kinetics700", c).label) for c in dance700)
+    cw = tax.crosswalk("kinetics700")
+    assert set(cw.labels) <= set(k700) and set(cw.exclude) <= set(k700)
+    assert tax.map("kinetics700", "ski ballet") is None and "skiing" in cw.exclusion("ski ballet")
+    # No motion config: the body-motion classes are plain non-dance classes here.
+    assert all(tax.map("kinetics700", c, include_motion=True) is None for c in ("marching", "cartwheeling"))
+
+
 def test_kinetics_motion_family_is_off_by_default(tax):
     for cls in ["backflip (human)", "cartwheeling", "contorting", "swinging legs", "marching"]:
         assert tax.map("kinetics600", cls) is None
@@ -268,6 +291,7 @@ def _vocabularies() -> dict[str, list[str]]:
         "ucf101": [line.split()[1] for line in (UCF / "classInd.txt").read_text().splitlines() if line.strip()],
         "activitynet": [r["action"] for r in csv.DictReader((LABELS / "action_name.csv").open())],
         "kinetics600": sorted({x.strip() for f in k_files for x in (LABELS / f).read_text().splitlines() if x.strip()}),
+        "kinetics700": [x.strip() for x in (LABELS / "label_map_k700.txt").read_text().splitlines() if x.strip()],
         "letsdance": sorted({line.split("\t")[0] for line in (LABELS / "letsdance_all_videos_complete.csv").read_text().splitlines() if line.strip()}),
         "youtube8m": [r["Name"] for r in csv.DictReader((LABELS / "yt8m_vocabulary_names.csv").open(encoding="utf-8"))],
         "aist": sorted(json.loads((AIST / "categ2name.json").read_text(encoding="utf-8")).values()),

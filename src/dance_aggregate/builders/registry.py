@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import threading
 
-from dance_aggregate.builders import activitynet, aist, kinetics600, letsdance, ucf101, youtube8m
+from dance_aggregate.builders import activitynet, aist, kinetics600, kinetics700, letsdance, ucf101, youtube8m
 from dance_aggregate.builders.base import Config, Source
 from dance_aggregate.errors import ConfigError
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
 #: The built-in sources, in ``source`` ClassLabel order (append new ones at the end).
-BUILT_IN: tuple[Source, ...] = tuple(m.SOURCE for m in (ucf101, activitynet, kinetics600, letsdance, youtube8m, aist))
+BUILT_IN: tuple[Source, ...] = tuple(
+    m.SOURCE for m in (ucf101, activitynet, kinetics600, letsdance, youtube8m, aist, kinetics700))
 
 _lock = threading.Lock()
 _sources: list[Source] = list(BUILT_IN)

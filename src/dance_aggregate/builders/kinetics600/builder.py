@@ -51,7 +51,7 @@ _MODULE_DOC = __doc__
 #: Source split names -> ours.
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "validation", "validate": "validation",
                "validation": "validation", "test": "test", "testing": "test"}
-#: Annotation file stems per split, in the order they are looked for.
+#: Kinetics-600's annotation file stems per split, in the order they are looked for.
 _FILE_STEMS = {
     "train": ("train", "kinetics-600_train", "kinetics600_train"),
     "validation": ("validate", "val", "kinetics-600_val", "kinetics-600_validate", "kinetics600_val"),
@@ -85,11 +85,16 @@ class _Raw:
 
 class KineticsBuilder(YouTubeSourceBuilder):
     """Plans a Kinetics release from its annotation files (Kinetics-600 and later releases
-    share the layouts; a subclass sets ``source``, ``config_name`` and ``layout``)."""
+    share the layouts; a subclass sets ``source``, ``config_name``, ``layout`` and
+    ``file_stems``)."""
 
     Options = KineticsOptions
     #: Whether this config holds the motion family instead of dance.
     motion: ClassVar[bool] = False
+    #: The release's annotation file stems per split (relative to ``--data-dir``, a subfolder
+    #: allowed), in the order they are looked for; ``.csv`` is tried before ``.json``.
+    file_stems: ClassVar[dict[str, tuple[str, ...]]] = {
+        "train": ("train",), "validation": ("validate", "val"), "test": ("test",)}
 
     def annotation_files(self) -> dict[str, Path]:
         """The annotation file of each split present (CSV preferred over JSON)."""
@@ -97,7 +102,7 @@ class KineticsBuilder(YouTubeSourceBuilder):
         if not root.is_dir():
             raise self.layout_error(f"--data-dir {root} does not exist or is not a folder")
         found: dict[str, Path] = {}
-        for split, stems in _FILE_STEMS.items():
+        for split, stems in self.file_stems.items():
             for ext in (".csv", ".json"):
                 hit = next((root / f"{s}{ext}" for s in stems if (root / f"{s}{ext}").is_file()), None)
                 if hit:
@@ -141,9 +146,11 @@ class KineticsBuilder(YouTubeSourceBuilder):
             return Exclusion(rid, "no label", f"{raw.where}: no label (test split)", split, None)
         mapping = self.taxonomy.map(self.source, label, include_motion=self.motion)
         if mapping is None or (mapping.family == MOTION_FAMILY) != self.motion:
-            reason = "dance class (in the kinetics600 config)" if mapping is not None else (
+            reason = f"dance class (in the {self.source} config)" if mapping is not None else (
                 "not a motion class" if self.motion else "not a dance class")
-            return Exclusion(rid, reason, label, split, label)
+            # A class named like a dance but not one carries the crosswalk's reason (ski ballet).
+            why = self.taxonomy.crosswalk(self.source).exclusion(label)
+            return Exclusion(rid, reason, f"{label}: {why}" if why else label, split, label)
         if rid in seen:
             return Exclusion(rid, "duplicate row", raw.where, split, label)
         seen.add(rid)
@@ -162,6 +169,7 @@ class Kinetics600Builder(KineticsBuilder):
     source = "kinetics600"
     config_name = "kinetics600"
     layout = layout_from_doc(_MODULE_DOC)
+    file_stems = _FILE_STEMS
 
 
 class Kinetics600MotionBuilder(Kinetics600Builder):
