@@ -74,7 +74,8 @@ def _resource_paths() -> list[tuple[str, str]]:
 @pytest.mark.slow
 def test_every_data_file_is_in_the_wheel(wheel_files: set[str]) -> None:
     data = _data_files()
-    assert "dance_aggregate/sample/ucf101_classInd.txt" in data and "dance_aggregate/hub/card_template.md" in data
+    assert "dance_aggregate/builders/ucf101/classInd.txt" in data and "dance_aggregate/hub/card_template.md" in data
+    assert "dance_aggregate/builders/aist/crosswalk.yaml" in data and "dance_aggregate/builders/kinetics700/crosswalk.yaml" in data
     missing = [f for f in data if f not in wheel_files]
     assert not missing, f"not in the wheel (add them to [tool.setuptools.package-data]): {missing}"
 

@@ -32,7 +32,7 @@ def _ucf_fold_test_groups(fold: int) -> range:
 def make_sample(root: Path) -> SampleSource:
     """A UCF101 tree with ``ucfTrainTestlist`` (real ``classInd.txt``, official fold rule)."""
     base = root / "ucf101"
-    class_ind = resources.files(__package__).joinpath("classInd.txt").read_bytes()
+    class_ind = resources.files("dance_aggregate.builders.ucf101").joinpath("classInd.txt").read_bytes()
     index = {}
     for line in class_ind.decode().splitlines():
         if line.strip():
