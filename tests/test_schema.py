@@ -57,3 +57,19 @@ def test_no_module_imports_torch_at_import_time():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_readme_documents_every_column_as_the_schema_does() -> None:
+    """The README's "Columns" table lists every feature, in order, with the text of
+    ``schema.COLUMNS`` (which the card renders too): a new column cannot go undocumented."""
+    from pathlib import Path
+
+    from dance_aggregate.schema import COLUMNS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = text.split("\n## Columns\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| `")]
+    names = [r[0].removeprefix("| `").rstrip("`") for r in rows]
+    assert names == list(features()), "README Columns table and the schema differ"
+    for r, name in zip(rows, names, strict=True):
+        assert r[2].rstrip(" |") == COLUMNS[name], name

@@ -294,6 +294,8 @@ def _type_name(feature: Any) -> str:
         return feature.dtype
     if name == "List":
         return f"list<{_type_name(feature.feature)}>"
+    if isinstance(feature, dict):
+        return "struct"
     return name
 
 
