@@ -31,6 +31,7 @@ from dance_aggregate.builders.youtube8m.vocabulary import IndexSet, index_runs
 from dance_aggregate.errors import TaxonomyError
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.files.csvfiles import read_rows
+from dance_aggregate.media.synth import write_video
 from dance_aggregate.records import Exclusion
 from dance_aggregate.taxonomy import NOT_DANCE, UNKNOWN_CLASS, Taxonomy
 
@@ -266,10 +267,12 @@ def _unknown_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_build_counts_reports_and_warns_once(tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="dance_aggregate")
     data = {"kinetics600": _kinetics(tmp_path / "k"), "youtube8m": _yt8m(tmp_path / "yt")}
-    result = da.build(configs=["kinetics600", "youtube8m"], data_dirs=data, output=tmp_path / "out",
-                      progress=False, fetch=FetchOptions(offline=True))
+    # The dance row's video, in the mirror's naming (<split>/<id>_<start>_<end>.mp4).
+    write_video(tmp_path / "kv" / "val" / "eeeeeeeeeee_000001_000011.mp4", seed=1, seconds=10.0, fps=10, width=64, height=48)
+    result = da.build(configs=["kinetics600", "youtube8m"], data_dirs=data, video_dirs={"kinetics600": tmp_path / "kv"},
+                      output=tmp_path / "out", progress=False, fetch=FetchOptions(offline=True))
     acc = result.accounting()
-    assert acc["kinetics600"].excluded == {UNKNOWN_CLASS: 3, NOT_DANCE: 2, "missing video": 1}
+    assert acc["kinetics600"].excluded == {UNKNOWN_CLASS: 3, NOT_DANCE: 2} and acc["kinetics600"].rows_written == 1
     assert acc["youtube8m"].excluded == {UNKNOWN_CLASS: 4, NOT_DANCE: 1} and acc["youtube8m"].rows_written == 1
     warnings = _unknown_warnings(caplog)
     assert len(warnings) == 2, warnings  # one per config
