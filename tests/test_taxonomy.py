@@ -268,6 +268,43 @@ def test_youtube8m_entities_defined_as_dance_are_decided(tax):
             assert m.index == int(r["Index"]), r["Name"]
 
 
+def test_youtube8m_entities_that_mention_dance_are_decided(tax):
+    """An entity whose description mentions dancing or choreography in any sentence (not only
+    the first: that missed the rhythm games Pump It Up and StepMania, whose first sentences say
+    "music video game" and "rhythm video game") is mapped or excluded with a reason. The
+    excerpt holds every vocabulary row whose description contains "danc" or "choreograph"."""
+    rows = list(csv.DictReader((LABELS / "yt8m_vocabulary_dance_described.csv").open(encoding="utf-8")))
+    cw = tax.crosswalk("youtube8m")
+    mentions = [r for r in rows if re.search(r"\bdanc|choreograph", r["WikiDescription"], re.I)]
+    assert len(mentions) >= 50
+    undecided = [f"{r['Index']} {r['Name']}" for r in mentions if not (cw.find(r["Name"]) or cw.exclusion(r["Name"]))]
+    assert not undecided, f"entities whose description mentions dance, neither mapped nor excluded: {undecided}"
+    by_name = {r["Name"]: r for r in mentions}
+    for game in ("Pump It Up (video game series)", "StepMania", "Dance Dance Revolution"):
+        assert by_name[game]["Vertical1"] == "Games"
+        assert tax.map("youtube8m", game) is None and cw.exclusion(game).startswith("video game"), game
+    # "Contortion" is body motion like Kinetics' `contorting`: never a youtube8m row.
+    assert tax.map("youtube8m", "Contortion") is None and "contorting" in cw.exclusion("Contortion")
+
+
+def test_youtube8m_bollywood_is_decided(tax):
+    """Bollywood (6,912 training videos) is the Hindi film industry: its description never
+    mentions dance, so only this explicit decision keeps it from going unnoticed."""
+    rows = {r["Name"]: r for r in csv.DictReader((LABELS / "yt8m_vocabulary_names.csv").open(encoding="utf-8"))}
+    assert (rows["Bollywood"]["Index"], rows["Bollywood"]["TrainVideoCount"]) == ("225", "6912")
+    described = {r["Name"] for r in csv.DictReader((LABELS / "yt8m_vocabulary_dance_described.csv").open(encoding="utf-8"))}
+    assert "Bollywood" not in described
+    assert tax.map("youtube8m", "Bollywood") is None and "film" in tax.crosswalk("youtube8m").exclusion("Bollywood")
+
+
+def test_youtube8m_decisions_name_real_entities(tax):
+    """Every entity the crosswalk maps or excludes is spelled as in the real vocabulary (a
+    misspelt key would decide nothing)."""
+    names = {r["Name"] for r in csv.DictReader((LABELS / "yt8m_vocabulary_names.csv").open(encoding="utf-8"))}
+    cw = tax.crosswalk("youtube8m")
+    assert not sorted(set(cw.labels) - names) and not sorted(set(cw.exclude) - names)
+
+
 # -- one rule for every source -----------------------------------------------------------
 
 

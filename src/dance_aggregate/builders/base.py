@@ -3,9 +3,10 @@
 A source is one package under ``builders/`` that exports ``SOURCE``, a :class:`Source`:
 its configs (each with the :class:`SourceBuilder` subclass that plans it), whether its rows
 carry pixels, its dedup priority, whether its media may be redistributed, its part of the
-label crosswalk (``crosswalk.yaml`` beside it, read by :func:`load_crosswalk`), its card
-and licence facts, and the function that writes its built-in sample. The registry
-(:mod:`.registry`) collects the packages; nothing outside ``builders/`` names a source.
+label crosswalk (``crosswalk.yaml`` beside it, read by :func:`load_crosswalk`, with the
+source's full class list: :mod:`.classlist`), its card and licence facts, and the function
+that writes its built-in sample. The registry (:mod:`.registry`) collects the packages;
+nothing outside ``builders/`` names a source.
 
 A builder only parses and plans. Subclasses set:
 
@@ -34,6 +35,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from dance_aggregate.builders.classlist import read_class_list
 from dance_aggregate.errors import ConfigError, DataDirError, TaxonomyError
 from dance_aggregate.records import FeatureShard, Plan, Produced
 from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
@@ -198,7 +200,8 @@ class Source:
         dedup_priority: When dedup finds equally good copies of a clip, the copy of the
             source with the lowest number is kept.
         crosswalk: Its part of the label crosswalk: source label strings -> canonical labels
-            (``version``, ``labels``, ``exclude``; see ``taxonomy/taxonomy.yaml``).
+            (``version``, ``labels``, ``exclude``, ``classes``; see ``taxonomy/taxonomy.yaml``
+            and :mod:`.classlist`).
         make_sample: Writes its miniature raw tree under a folder and says how to build it.
         redistributable: Whether its media (video, audio, frames) may be published; when
             not, ``publish`` holds its config and its rows of ``all`` back.
@@ -234,10 +237,11 @@ class Source:
 
 def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]:
     """The crosswalk section shipped in a source package (``crosswalk.yaml`` beside its
-    ``__init__``), parsed.
+    ``__init__``), parsed; its ``classes`` entry (a file of the package, see
+    :mod:`.classlist`) replaced by the class names.
 
     Raises:
-        TaxonomyError: the file is missing or not a mapping.
+        TaxonomyError: the file is missing or not a mapping, or its class list cannot be read.
     """
     try:
         text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
@@ -246,6 +250,8 @@ def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise TaxonomyError(f"{package}/{name}: expected a mapping with version, labels and exclude")
+    if data.get("classes") is not None:
+        data["classes"] = read_class_list(package, data["classes"])
     return data
 
 

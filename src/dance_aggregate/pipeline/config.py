@@ -29,11 +29,13 @@ from typing import Any
 import pyarrow as pa
 
 from dance_aggregate import __version__
+from dance_aggregate.builders import registry
 from dance_aggregate.builders.annotations import UNEXPECTED
 from dance_aggregate.builders.base import SourceBuilder
+from dance_aggregate.builders.classlist import warn_unknown_classes
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys, thresholds
 from dance_aggregate.dedup.pretraining import PretrainingSet, overlap_column
-from dance_aggregate.errors import EmptyConfig
+from dance_aggregate.errors import ConfigError, EmptyConfig
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.media.clip import EncodeOptions
 from dance_aggregate.output import parts
@@ -193,6 +195,8 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         if ctx.fetch_folder is not None:
             _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots)
     timings["units"] = time.monotonic() - t0 - timings["plan"]
+    # One warning naming the labels that are no class of the source (typos, another release).
+    warn_unknown_classes(config, _source_title(builder.source), tally.exclusions)
     inputs, decisions, dedup = _decide(tally.parts_by_split, settings.pretraining)
     acc = accounting_from(config, tally.read, decisions.rows_by_split(), tally.exclusions)
     acc.truncated = len(tally.truncated)
@@ -250,6 +254,14 @@ def _empty_message(config: str, acc: Accounting, exclusions: list[Exclusion]) ->
     elif "not a dance class" in acc.excluded or "unknown class" in acc.excluded:
         lines.append("Fix: check that --data-dir names this source's files (no record of a dance class was found)")
     return "\n".join(lines)
+
+
+def _source_title(name: str) -> str:
+    """The display name of a registered source (its name for a builder of no registered source)."""
+    try:
+        return registry.source(name).title
+    except ConfigError:
+        return name
 
 
 def _local_roots(builder: SourceBuilder, settings: RunSettings) -> list[Path]:

@@ -7,6 +7,8 @@ from dance_aggregate.taxonomy.labels import (
     DANCE_ROOT,
     MATCH_KINDS,
     MOTION_FAMILY,
+    NOT_DANCE,
+    UNKNOWN_CLASS,
     Label,
     Mapping,
     SourceCrosswalk,
@@ -15,4 +17,4 @@ from dance_aggregate.taxonomy.labels import (
     normalize_label,
 )
 
-__all__ = ["DANCE_ROOT", "MATCH_KINDS", "MOTION_FAMILY", "Label", "Mapping", "SourceCrosswalk", "Taxonomy", "load_taxonomy", "normalize_label"]
+__all__ = ["DANCE_ROOT", "MATCH_KINDS", "MOTION_FAMILY", "NOT_DANCE", "UNKNOWN_CLASS", "Label", "Mapping", "SourceCrosswalk", "Taxonomy", "load_taxonomy", "normalize_label"]

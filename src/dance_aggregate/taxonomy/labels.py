@@ -10,6 +10,12 @@ their own), and a row's ``labels`` holds its label and all its ancestors
 (:meth:`Taxonomy.with_ancestors`). Source label lookups ignore case and spacing
 (:func:`normalize_label`); rows keep the source's own string in ``source_label``.
 
+A source label that does not map is one of two things: a class of the source that is not
+dance (:data:`NOT_DANCE`), or not a class of the source at all (:data:`UNKNOWN_CLASS`: a
+typo, or a label of another release of the source). A crosswalk tells them apart when it
+declares the source's full class list (``classes``; :meth:`SourceCrosswalk.is_class`);
+without one, every label counts as a class.
+
 Example:
     >>> from dance_aggregate.builders.registry import taxonomy
     >>> tax = taxonomy()
@@ -39,6 +45,11 @@ MATCH_KINDS = ("exact", "alias", "broader", "narrower")
 MOTION_FAMILY = "motion"
 #: The root of every dance label.
 DANCE_ROOT = "dance"
+#: Exclusion reason of a record whose label is a class of its source that is not dance.
+NOT_DANCE = "not a dance class"
+#: Exclusion reason of a record whose label is no class of its source (a typo, or a label
+#: of another release): never counted as "not a dance class", which would hide mapping gaps.
+UNKNOWN_CLASS = "unknown class"
 
 
 def normalize_label(text: str) -> str:
@@ -72,17 +83,40 @@ class Mapping:
 
 @dataclass
 class SourceCrosswalk:
-    """The crosswalk of one source."""
+    """The crosswalk of one source.
+
+    Attributes:
+        classes: Every class of the source, as it spells them (``None``: not declared, so
+            every label counts as a class; see :meth:`is_class`).
+    """
 
     source: str
     version: str
     labels: dict[str, Mapping]
     exclude: dict[str, str] = field(default_factory=dict)
     taxonomy_roots: tuple[str, ...] = ()
+    classes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         self._lookup = {normalize_label(k): m for k, m in self.labels.items()}
         self._excluded = {normalize_label(k): v for k, v in self.exclude.items()}
+        self._classes = None if self.classes is None else frozenset(normalize_label(c) for c in self.classes)
+
+    @property
+    def class_keys(self) -> frozenset[str] | None:
+        """The lookup keys (:func:`normalize_label`) of the declared classes (``None``: none declared)."""
+        return self._classes
+
+    def is_class(self, source_label: str, extra: frozenset[str] = frozenset()) -> bool:
+        """Whether ``source_label`` is a class of the source, ignoring case and spacing: in
+        the declared class list, in ``extra`` (lookup keys of classes the builder found in
+        the raw files, such as the leaves of a taxonomy tree), or named in ``labels`` or
+        ``exclude`` (a deliberate entry, such as Kinetics-400's ``swinging legs``). Always
+        true when the crosswalk declares no class list."""
+        if self._classes is None:
+            return True
+        key = normalize_label(source_label)
+        return key in self._classes or key in extra or key in self._lookup or key in self._excluded
 
     def find(self, source_label: str) -> Mapping | None:
         """The mapping of ``source_label``, ignoring case and spacing (``None`` when unmapped)."""
@@ -170,12 +204,19 @@ class Taxonomy:
                 family=self._by_id[m["label"]].family,
                 index=m.get("index"),
             )
+        classes = spec.get("classes")
+        if classes is not None and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)):
+            raise TaxonomyError(
+                f"{origin}: `classes` of {source!r} is {type(classes).__name__}; expected a list of the source's "
+                f"class names (a file name in crosswalk.yaml is read by builders.base.load_crosswalk)"
+            )
         return SourceCrosswalk(
             source=source,
             version=str(spec.get("version", "")),
             labels=mappings,
             exclude={str(k): str(v) for k, v in (spec.get("exclude") or {}).items()},
             taxonomy_roots=tuple(spec.get("taxonomy_roots") or ()),
+            classes=None if classes is None else tuple(classes),
         )
 
     def _check_tree(self) -> None:
@@ -266,7 +307,8 @@ class Taxonomy:
             include_motion: Also map the non-dance labels (the ``motion`` family).
 
         Returns:
-            The mapping, or ``None`` when the label is not dance (excluded by rule).
+            The mapping, or ``None`` when the label is not dance (excluded by rule) or not a
+            class of the source (:meth:`is_class` tells which).
         """
         m = self.crosswalk(source).find(source_label)
         if m is None:
@@ -274,6 +316,18 @@ class Taxonomy:
         if not self.is_dance(m.label) and not include_motion:
             return None
         return m
+
+    def is_class(self, source: str, source_label: str, extra: frozenset[str] = frozenset()) -> bool:
+        """Whether ``source_label`` is a class of ``source`` (see :meth:`SourceCrosswalk.is_class`):
+        an unmapped label that is not is excluded as :data:`UNKNOWN_CLASS`, one that is as
+        :data:`NOT_DANCE`.
+
+        Example:
+            >>> from dance_aggregate.builders.registry import taxonomy
+            >>> taxonomy().is_class("kinetics600", "Abseiling"), taxonomy().is_class("kinetics600", "salsa dancin")
+            (True, False)
+        """
+        return self.crosswalk(source).is_class(source_label, extra)
 
     def table(self) -> list[dict[str, Any]]:
         """Rows of the label table: index, id, name, family, parent, whether it is dance, its

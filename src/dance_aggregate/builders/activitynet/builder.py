@@ -15,7 +15,8 @@ Raw layout (``--data-dir activitynet=PATH``)::
 Dance classes are the leaves under the taxonomy nodes named in the crosswalk's
 ``taxonomy_roots`` ("Dancing") plus the other crosswalk labels (Ballet, Zumba). A leaf
 under a dance root without a crosswalk entry is excluded with its own reason, never
-silently. Each labelled dance segment is clamped to the video and cut into consecutive
+silently. A label that is neither one of the 200 ActivityNet 1.3 classes (the crosswalk's
+class list) nor a leaf of the taxonomy tree is excluded as ``unknown class``. Each labelled dance segment is clamped to the video and cut into consecutive
 equal windows of at most ``max_window`` seconds; at most ``max_windows_per_segment`` of them,
 spread evenly over the segment (:func:`spread_windows`), become records, and the others are
 excluded as ``window cap`` (one report line per segment, with the count). A window keeps its
@@ -61,7 +62,7 @@ from dance_aggregate.builders.base import SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder
 from dance_aggregate.errors import AnnotationError, RecordError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.taxonomy import normalize_label
+from dance_aggregate.taxonomy import NOT_DANCE, UNKNOWN_CLASS, normalize_label
 
 _MODULE_DOC = __doc__
 SPLIT_NAMES = {"training": "train", "validation": "validation", "testing": "test"}
@@ -154,6 +155,13 @@ def taxonomy_leaves_under(nodes: list[dict[str, Any]], roots: tuple[str, ...]) -
     return out
 
 
+def taxonomy_leaves(nodes: list[dict[str, Any]]) -> set[str]:
+    """Names of every leaf of an ActivityNet taxonomy tree (a node that is no node's parent):
+    its classes."""
+    parents = {n.get("parentId") for n in nodes}
+    return {n["nodeName"] for n in nodes if n["nodeId"] not in parents}
+
+
 def _nodes(raw: Any) -> list[dict[str, Any]]:
     if isinstance(raw, dict) and "taxonomy" in raw:
         raw = raw["taxonomy"]
@@ -214,16 +222,22 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
         or segment is excluded with its reason and the others are still planned."""
         videos, tax_nodes = self._load()
         unmapped = self.dance_labels(tax_nodes)[1]
+        # Classes: the 200 of the crosswalk's list, and the leaves of a tree given with the
+        # annotations (a side tree may be another version's: the website's v1.0 tree names
+        # other leaves, so it adds classes and never takes the 200 away).
+        leaves = frozenset(normalize_label(x) for x in taxonomy_leaves(tax_nodes)) if tax_nodes else frozenset()
         mirror = self.index_mirror(self.video_dir)
         records: list[ClipRecord] = []
         exclusions: list[Exclusion] = []
         for v in sorted(videos, key=lambda v: (v.youtube_id, v.where)):
-            out = per_record(partial(self._plan_video, v, unmapped, mirror), v.rid, v.where)
+            out = per_record(partial(self._plan_video, v, unmapped, leaves, mirror), v.rid, v.where)
             for item in out if isinstance(out, list) else [out]:
                 (records if isinstance(item, ClipRecord) else exclusions).append(item)
         return Plan(records=records, exclusions=exclusions)
 
-    def _plan_video(self, v: _Video, unmapped: set[str], mirror: dict[str, Path]) -> list[ClipRecord | Exclusion]:
+    def _plan_video(
+        self, v: _Video, unmapped: set[str], leaves: frozenset[str], mirror: dict[str, Path]
+    ) -> list[ClipRecord | Exclusion]:
         """The records and exclusions of one video entry.
 
         Raises:
@@ -249,14 +263,14 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
             sid = f"{youtube_id}_s{i:02d}"
             where = f"{v.where} annotation {i}"
             label = ann.get("label") if isinstance(ann, dict) and isinstance(ann.get("label"), str) else None
-            seg = partial(self._plan_segment, ann, sid, where, split, duration, unmapped, file)
+            seg = partial(self._plan_segment, ann, sid, where, split, duration, unmapped, leaves, file)
             got = per_record(seg, f"{self.source}/{sid}", where, split, label)
             out.extend(got if isinstance(got, list) else [got])
         return out
 
     def _plan_segment(
         self, ann: Any, sid: str, where: str, split: str, duration: float | None,
-        unmapped: set[str], file: Path | None,
+        unmapped: set[str], leaves: frozenset[str], file: Path | None,
     ) -> list[ClipRecord | Exclusion] | Exclusion:
         """The windows of one labelled segment (and the window cap's exclusion), or its exclusion.
 
@@ -273,7 +287,8 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
                              f"{label!r} is under a dance node of the taxonomy", split, label)
         mapping = self.taxonomy.map(self.source, label)
         if mapping is None:
-            return Exclusion(rid, "not a dance class", label, split, label)
+            reason = NOT_DANCE if self.taxonomy.is_class(self.source, label, leaves) else UNKNOWN_CLASS
+            return Exclusion(rid, reason, label, split, label)
         seg = ann.get("segment")
         if not isinstance(seg, list) or len(seg) != 2:
             raise RecordError(f"{where}: segment {shown(seg)}; expected [start, end] in seconds", INVALID_SEGMENT)

@@ -15,7 +15,9 @@ Raw layout (``--data-dir kinetics600=PATH``)::
     Local mirror (``--video-dir kinetics600=PATH``, optional):
     PATH/<split>/<youtube_id>_<start:06d>_<end:06d>.mp4   (any container: .mkv, .webm...)
 
-Each row is one 10 s clip; rows of non-dance classes are excluded by rule and counted.
+Each row is one 10 s clip; rows of non-dance classes are excluded by rule and counted, rows
+whose label is not a class of the release (its package's ``crosswalk.yaml`` names the class
+list; a typo, or another release's class) as ``unknown class``.
 Clips not in the mirror are downloaded (see :mod:`dance_aggregate.fetch`). ``group`` is
 the YouTube id. The ``kinetics600_motion`` config holds the non-dance body-motion classes
 (the ``motion`` family) instead and is not part of the default build.
@@ -45,7 +47,7 @@ from dance_aggregate.builders.base import SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube import YouTubeSourceBuilder
 from dance_aggregate.errors import AnnotationError, RecordError
 from dance_aggregate.records import ClipRecord, Exclusion, Plan
-from dance_aggregate.taxonomy import MOTION_FAMILY
+from dance_aggregate.taxonomy import MOTION_FAMILY, NOT_DANCE, UNKNOWN_CLASS
 
 _MODULE_DOC = __doc__
 #: Source split names -> ours.
@@ -146,8 +148,12 @@ class KineticsBuilder(YouTubeSourceBuilder):
             return Exclusion(rid, "no label", f"{raw.where}: no label (test split)", split, None)
         mapping = self.taxonomy.map(self.source, label, include_motion=self.motion)
         if mapping is None or (mapping.family == MOTION_FAMILY) != self.motion:
-            reason = f"dance class (in the {self.source} config)" if mapping is not None else (
-                "not a motion class" if self.motion else "not a dance class")
+            if mapping is not None:
+                reason = f"dance class (in the {self.source} config)"
+            elif not self.taxonomy.is_class(self.source, label):
+                reason = UNKNOWN_CLASS  # the class list of this release, from its package's crosswalk.yaml
+            else:
+                reason = "not a motion class" if self.motion else NOT_DANCE
             # A class named like a dance but not one carries the crosswalk's reason (ski ballet).
             why = self.taxonomy.crosswalk(self.source).exclusion(label)
             return Exclusion(rid, reason, f"{label}: {why}" if why else label, split, label)

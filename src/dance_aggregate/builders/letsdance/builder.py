@@ -34,7 +34,8 @@ lists put in several splits (20 videos in the published lists) is moved whole to
 held-out of them (test, then validation), so no video straddles splits.
 
 A clip whose YouTube id is not 11 characters of ``A-Za-z0-9_-`` is excluded as ``invalid
-id``. Image names in a class folder that are not ``<youtube_id>_<start>_<frame>.jpg`` are
+id``; a clip in a folder that is not one of the 16 classes (compared without case) as
+``unknown class``. Image names in a class folder that are not ``<youtube_id>_<start>_<frame>.jpg`` are
 excluded and counted (one report line per class folder); a split-list line that cannot be
 read is excluded with its file and line (:mod:`.splits`).
 
@@ -64,6 +65,7 @@ from dance_aggregate.builders.letsdance.splits import (
 )
 from dance_aggregate.builders.letsdance.tree import IMAGE_EXTS, FrameSource
 from dance_aggregate.records import ClipRecord, Exclusion, FrameRun, Plan
+from dance_aggregate.taxonomy import NOT_DANCE, UNKNOWN_CLASS
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +217,8 @@ class LetsDanceBuilder(SourceBuilder):
         frames = by_class[str(cls)]
         mapping = self.taxonomy.map("letsdance", str(cls))
         if mapping is None:
-            return Exclusion(rid, "not a dance class", str(cls), split, cls)
+            reason = NOT_DANCE if self.taxonomy.is_class("letsdance", str(cls)) else UNKNOWN_CLASS
+            return Exclusion(rid, reason, str(cls), split, cls)
         first, expected, missing = _span(frames, lc.n_frames if lc else None)
         if len(missing) > opts.max_missing * expected:
             return Exclusion(

@@ -15,7 +15,8 @@ Raw layout (``--data-dir ucf101=PATH``)::
 
 The official folds split by group (``gNN``), so a group never straddles train and test.
 Every line of the chosen fold's lists is a record read; non-dance classes are excluded by
-rule and counted. UCF101 has no validation split. A line that is not
+rule and counted, a class that is not one of the 101 of ``classInd.txt`` (compared without
+case) as ``unknown class``. UCF101 has no validation split. A line that is not
 ``<Class>/v_<Class>_gNN_cNN.avi`` (the class compared without case, as the release spells
 ``HandstandPushups/v_HandStandPushups_...``) is excluded as a malformed line, as is a
 clip listed twice; file names are only ever taken from lines of that form, so a list can
@@ -33,6 +34,7 @@ from dance_aggregate.builders.annotations import MALFORMED_LINE, display_id, per
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.errors import RecordError
 from dance_aggregate.records import ClipRecord, Exclusion, LocalCut, Plan
+from dance_aggregate.taxonomy import NOT_DANCE, UNKNOWN_CLASS
 
 _MODULE_DOC = __doc__
 #: A split list entry: ``<Class>/v_<Class>_gNN_cNN.avi``.
@@ -114,7 +116,8 @@ class UCF101Builder(SourceBuilder):
         rid = f"ucf101/{stem}"
         mapping = self.taxonomy.map("ucf101", cls_name)
         if mapping is None:
-            return Exclusion(rid, "not a dance class", cls_name, split, cls_name)
+            reason = NOT_DANCE if self.taxonomy.is_class("ucf101", cls_name) else UNKNOWN_CLASS
+            return Exclusion(rid, reason, cls_name, split, cls_name)
         if stem in seen:
             return Exclusion(rid, "duplicate line", f"{where}: {stem} is listed more than once", split, cls_name)
         seen.add(stem)

@@ -21,7 +21,10 @@ shared schema (keys are entity names) says which are dance. Every dance label is
 umbrella (``Dance``, ``Ballroom dance``, ``Latin dance``); among equals the rarer entity
 (smaller ``TrainVideoCount``) wins, then the lower index. ``source_label`` is the primary
 entity's name. Videos with no dance label are excluded by rule and counted (one report
-line per shard, with the count), as are unlabelled videos (the 2018 test partition).
+line per shard, with the count), as are unlabelled videos (the 2018 test partition). The
+vocabulary is the class list: a video with no dance label and a label index that is not in
+``vocabulary.csv`` (a record of another release, such as the 2017 one with 4,716 classes) is
+excluded as ``unknown class`` (one line per shard and index), never as not dance.
 
 Rows carry no pixels and no sound: ``video``/``audio`` are null and ``has_audio`` is false
 (it says whether the ``audio`` column holds sound); the features are in ``mean_rgb``,
@@ -55,10 +58,11 @@ import numpy as np
 from dance_aggregate.builders.annotations import INVALID_ID, per_record, read_csv, shown
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube8m.tfrecord import parse_record, read_records
+from dance_aggregate.builders.youtube8m.vocabulary import IndexSet, index_runs
 from dance_aggregate.errors import AnnotationError, RecordError
 from dance_aggregate.files.walk import walk_files
 from dance_aggregate.records import ClipRecord, Exclusion, FeatureShard, Plan, Produced
-from dance_aggregate.taxonomy import normalize_label
+from dance_aggregate.taxonomy import NOT_DANCE, UNKNOWN_CLASS, normalize_label
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +72,9 @@ _RGB_SIZE, _AUDIO_SIZE = 1024, 128
 _VOCAB_COLUMNS = ("Index", "TrainVideoCount", "Name")
 #: A pseudo id: short base64url text (4 characters in the 2018 release).
 _PSEUDO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_INT = re.compile(r"-?[0-9]{1,18}")
 # By-rule reasons counted per shard (one report line each, with the count).
-_NOT_DANCE, _UNLABELLED, _OTHER_LEVEL = "not a dance class", "unlabelled", "other feature level"
+_NOT_DANCE, _UNLABELLED, _OTHER_LEVEL, _UNKNOWN = NOT_DANCE, "unlabelled", "other feature level", UNKNOWN_CLASS
 
 
 @dataclass
@@ -144,7 +149,7 @@ class YouTube8MBuilder(SourceBuilder):
         vocab = root / "vocabulary.csv"
         if not vocab.is_file():
             raise self.layout_error(f"no vocabulary.csv in {root}")
-        entities = self.dance_entities(vocab)
+        entities, known = self.read_vocabulary(vocab)
         shards = sorted(walk_files(root, (".tfrecord",)))  # linked sub-folders too
         if not shards:
             raise self.layout_error(f"no *.tfrecord shards below {root}")
@@ -166,7 +171,7 @@ class YouTube8MBuilder(SourceBuilder):
                 if want in ("video", "frame") and level != want:
                     skipped += 1
                     continue
-            out = _shard_record(shard, rel, table)
+            out = _shard_record(shard, rel, table, known)
             (records if isinstance(out, ClipRecord) else exclusions).append(out)
         if skipped:
             logger.info("youtube8m: %d shards of the other level skipped (level=%s)", skipped, want)
@@ -185,6 +190,15 @@ class YouTube8MBuilder(SourceBuilder):
 
     def dance_entities(self, vocabulary: Path) -> list[Entity]:
         """The vocabulary's dance entities (crosswalk keys are entity names).
+
+        Raises:
+            AnnotationError: when the file lacks the vocabulary columns.
+        """
+        return self.read_vocabulary(vocabulary)[0]
+
+    def read_vocabulary(self, vocabulary: Path) -> tuple[list[Entity], list[list[int]]]:
+        """The vocabulary's dance entities, and its label indices (the classes) as sorted
+        ``[first, last]`` runs (``[[0, 3861]]`` for the 2018 release).
 
         Raises:
             AnnotationError: when the file lacks the vocabulary columns.
@@ -225,13 +239,14 @@ class YouTube8MBuilder(SourceBuilder):
                 f"{vocabulary}: none of the {len(crosswalk.labels)} dance entities of the crosswalk "
                 f"({', '.join(sorted(crosswalk.labels)[:3])}, ...) is in its {len(rows)} rows; expected {expected}"
             )
+        indices = {int(i) for i in ((row.get("Index") or "").strip() for row in rows) if _INT.fullmatch(i)}
         names_seen = {normalize_label(row.get("Name")) for row in rows}
         absent = [name for name in crosswalk.labels if normalize_label(name) not in names_seen]
         if absent:
             logger.warning(
                 "%s: entities of the crosswalk not in this vocabulary (an older or trimmed vocabulary?): %s", vocabulary, ", ".join(absent)
             )
-        return out
+        return out, index_runs(indices)
 
     # -- read -------------------------------------------------------------------------------
     @staticmethod
@@ -239,16 +254,18 @@ class YouTube8MBuilder(SourceBuilder):
         """Read one shard: a row per dance video, exclusions for the rest."""
         shard, rel, split = shard_plan.path, shard_plan.rel, shard_plan.context["split"]
         entities = {int(e[0]): Entity(*e) for e in shard_plan.context["entities"]}
+        known = IndexSet(shard_plan.context.get("classes"))
         rows: list[dict[str, Any]] = []
         exclusions: list[Exclusion] = []
         problems: list = []
         read = 0
-        counts: Counter[str] = Counter()
+        counts: Counter[tuple[str, str | None]] = Counter()
         level = options.level
         for raw in read_records(shard, problems=problems):
             read += 1
             where = f"{shard}: record {raw.index} (byte {raw.offset})"
-            out = per_record(partial(_video, raw.data, entities, where, options), f"youtube8m/{rel}#{raw.index}", where, split)
+            out = per_record(partial(_video, raw.data, entities, known, where, options), f"youtube8m/{rel}#{raw.index}", where,
+                             split)
             if isinstance(out, dict):
                 rows.append(out)
             elif isinstance(out, Exclusion):
@@ -265,13 +282,21 @@ class YouTube8MBuilder(SourceBuilder):
             _UNLABELLED: f"videos of {rel} have no labels (the 2018 test partition is unlabelled)",
             _OTHER_LEVEL: f"records of {rel} are not {level}-level (option level={level})",
         }
-        for reason, n in sorted(counts.items()):
+        for (reason, label), n in sorted(counts.items(), key=lambda kv: (kv[0][0], int(kv[0][1] or 0))):
+            if reason == _UNKNOWN:
+                detail = (f"{n} videos of {rel} have no dance label and label index {label}, which is not in "
+                          f"vocabulary.csv (another release's records, or a trimmed vocabulary?)")
+                exclusions.append(Exclusion(f"youtube8m-shard/{rel}#{label}", reason, detail, split, label, count=n))
+                continue
             exclusions.append(Exclusion(f"youtube8m-shard/{rel}", reason, f"{n} {details[reason]}", split, count=n))
         return Produced(rows, exclusions, read)
 
-def _video(data: bytes, entities: dict[int, Entity], where: str, options: YouTube8MOptions) -> dict[str, Any] | str:
+def _video(
+    data: bytes, entities: dict[int, Entity], known: IndexSet, where: str, options: YouTube8MOptions
+) -> dict[str, Any] | tuple[str, str | None]:
     """The row of one TFRecord record, or the by-rule reason it has none (not a dance
-    class, unlabelled, other feature level: counted per shard).
+    class, an unknown class with its first unknown index, unlabelled, other feature level:
+    counted per shard).
 
     Raises:
         RecordError: the record cannot be parsed, or its id is not a pseudo id.
@@ -290,16 +315,18 @@ def _video(data: bytes, entities: dict[int, Entity], where: str, options: YouTub
                           f"A-Za-z0-9_-", INVALID_ID)
     level = options.level
     if level in ("video", "frame") and parsed.is_sequence != (level == "frame"):
-        return _OTHER_LEVEL
+        return _OTHER_LEVEL, None
     try:
         labels = [int(x) for x in parsed.context.get("labels", [])]
         if not labels:
-            return _UNLABELLED
+            return _UNLABELLED, None
         dance = sorted(
             {entities[i] for i in labels if i in entities}, key=lambda e: (e.umbrella, e.train_count, e.index)
         )
         if not dance:
-            return _NOT_DANCE
+            unknown = [i for i in labels if not known(i)]
+            # An index the vocabulary lacks may be a dance class we cannot see: never "not dance".
+            return (_UNKNOWN, str(min(unknown))) if unknown else (_NOT_DANCE, None)
         return _row(vid, parsed, dance, options)
     except ValueError as exc:
         raise RecordError(f"{where}: {exc}", "unreadable record") from None
@@ -348,7 +375,7 @@ def _row(vid: str, parsed: Any, dance: list[Entity], options: YouTube8MOptions) 
 
 
 
-def _shard_record(shard: Path, rel: str, table: list[list[Any]]) -> ClipRecord | Exclusion:
+def _shard_record(shard: Path, rel: str, table: list[list[Any]], known: list[list[int]]) -> ClipRecord | Exclusion:
     """The plan record of one shard (its split from its name), or its exclusion."""
     split = shard_split(shard.name)
     if split is None:
@@ -366,7 +393,7 @@ def _shard_record(shard: Path, rel: str, table: list[list[Any]]) -> ClipRecord |
         source_label="",
         family="",
         group=rel,
-        media=FeatureShard(str(shard), rel, {"split": split, "entities": table}),
+        media=FeatureShard(str(shard), rel, {"split": split, "entities": table, "classes": known}),
     )
 
 
