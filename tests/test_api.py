@@ -32,9 +32,11 @@ def test_registry_declares_every_source_once_in_classlabel_order() -> None:
         assert all(c.builder.__module__.startswith(package + ".") for c in src.configs)
         assert src.crosswalk == load_crosswalk(package)
     assert set(registry.dedup_priority()) == set(source_names())
-    assert registry.dedup_priority()[:2] == ("kinetics600", "activitynet")
+    assert registry.dedup_priority()[0] == "kinetics600"
+    assert registry.dedup_priority().index("kinetics600") < registry.dedup_priority().index("kinetics700")
     # `all` holds the pixel sources' main configs: not YouTube-8M (features), not the motion config
-    assert [c.name for c in registry.configs() if registry.in_all(c.name)] == ["ucf101", "activitynet", "kinetics600", "letsdance"]
+    assert [c.name for c in registry.configs() if registry.in_all(c.name)] == [
+        "ucf101", "activitynet", "kinetics600", "letsdance", "aist", "kinetics700"]
     assert registry.default_configs({"kinetics600"}) == ["kinetics600"]
     with pytest.raises(ConfigError, match="known configs: ucf101"):
         registry.get_config("ucf")

@@ -225,7 +225,8 @@ def _string_pieces() -> list[tuple[str, str]]:
 
 
 #: Flags of other programs that the package's texts mention.
-_OTHER_PROGRAMS = {"--head", "--address", "--port"}  # ray start --head, ray start --address, ray start --head --port
+#: ray start --head, ray start --address, ray start --head --port; cp --remove-destination
+_OTHER_PROGRAMS = {"--head", "--address", "--port", "--remove-destination"}
 
 
 def test_every_flag_and_command_in_messages_exists():

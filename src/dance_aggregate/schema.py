@@ -70,14 +70,14 @@ COLUMNS: dict[str, str] = {
     "second (floats: `dance_aggregate.training.features.dequantize`); null elsewhere.",
     "frame_audio": "YouTube-8M frame-level audio features as the source stores them: one 128-byte uint8 vector per "
     "second (dequantise like `frame_rgb`); null elsewhere.",
-    "official_split": "The split the row's source gives it (its official split, or its documented rule), before the "
-    "split rule moves duplicates or `--resplit` re-splits `all`: evaluate on a source's own test set with it, to "
-    "compare with published results.",
     "performance": "The filmed performance a row shows, for sources that film takes with several cameras (the AIST "
     "Dance Video Database): `sequence` (the take: every camera view of it shares it, and its `group`; the AIST++ "
     "sequence name), `situation` (`sBM` basic, `sFM` advanced, `sGR` group, `sSH`/`sCY`/`sBT` showcase, cypher, "
     "battle), `camera` (`c01`...), `dancers` (`[\"d04\"]`), `music` (`mBR0`) and `choreography` (`ch01`); "
     "null for other sources.",
+    "official_split": "The split the row's source gives it (its official split, or its documented rule), before the "
+    "split rule moves duplicates or `--resplit` re-splits `all`: evaluate on a source's own test set with it, to "
+    "compare with published results.",
 }
 
 
