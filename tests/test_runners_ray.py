@@ -245,19 +245,22 @@ def test_units_spread_over_nodes_and_a_lost_node_costs_nothing(cluster, ray_inst
 
 
 def test_cli_ray_builders_that_download_share_one_cluster_pause(ray_instance, cache, tmp_path):
-    """--runner ray hands the fetching builders the cluster's politeness actor (by name)."""
+    """--runner ray hands the units of the configs that download the cluster's politeness
+    actor (by name); a config that downloads nothing gets none."""
     import pickle
 
     from dance_aggregate.fetch.options import FetchOptions
     from dance_aggregate.pipeline.build import make_builders, make_runner, shared_politeness
+    from dance_aggregate.pipeline.config import RunSettings
     from dance_aggregate.pipeline.request import BuildRequest
 
     names = ["kinetics600", "ucf101"]
     request = BuildRequest(configs=names, data_dirs={"kinetics600": tmp_path, "ucf101": tmp_path}, output=tmp_path,
                            runner="ray", fetch=FetchOptions(pause_base=5, pause_max=50))
     runner, _ = make_runner(request)  # Ray is already up (the fixture): the runner uses it
-    kinetics, ucf = make_builders(request, names, shared_politeness(runner, names, request))
-    assert isinstance(kinetics.politeness, RayPoliteness) and not hasattr(ucf, "politeness")
+    settings = RunSettings(output=tmp_path, fetch=request.fetch, politeness=shared_politeness(runner, names, request))
+    kinetics, ucf = (settings.context(b) for b in make_builders(request, names))
+    assert isinstance(kinetics.politeness, RayPoliteness) and ucf.politeness is None and ucf.fetch is None
     assert kinetics.fetcher().politeness is kinetics.politeness
     travelled = pickle.loads(pickle.dumps(kinetics))  # as a unit carries it to a worker
     assert travelled.politeness.name == kinetics.politeness.name
