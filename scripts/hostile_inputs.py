@@ -137,7 +137,8 @@ def ucf(root: Path, train: str | bytes, test: str | bytes = b"") -> dict:
     return {"data_dirs": {"ucf101": base}}
 
 
-def letsdance(root: Path, members: list[str], lists: str | bytes | None = None) -> dict:
+def letsdance(root: Path, members: list[str], lists: str | bytes | None = None,
+              extra: Callable[[zipfile.ZipFile], None] | None = None) -> dict:
     from PIL import Image
 
     buf = io.BytesIO()
@@ -146,6 +147,8 @@ def letsdance(root: Path, members: list[str], lists: str | bytes | None = None) 
     with zipfile.ZipFile(archive, "w") as zf:
         for m in members:
             zf.writestr(m, buf.getvalue())
+        if extra is not None:
+            extra(zf)
     out: dict[str, Any] = {"data_dirs": {"letsdance": archive}}
     if lists is not None:
         write(root / "splits.csv", lists)
@@ -415,6 +418,95 @@ for name, text, expect in [
 ]:
     variant("pretraining ids", name, "ucf101", expect)(
         lambda root, text=text: {**ucf(root, f"{U}\r\n"), "pretraining_ids": {"k400": write(root / "ids.csv", text)}})
+
+
+# -- the request: every field's type and range, checked before any work --------------------------------
+# Each value is refused with a ConfigError naming the field (a TypeError or a traceback is a crash).
+for name, bad in [
+    ("shards=2.5", {"shards": 2.5}), ("shards=0", {"shards": 0}), ("shards nan", {"shards": float("nan")}),
+    ("shards=10**9", {"shards": 10**9}), ("workers='2'", {"workers": "2"}), ("workers=10**6", {"workers": 10**6}),
+    ("workers=True", {"workers": True}), ("part_size=10**9", {"part_size": 10**9}), ("part_size=1.5", {"part_size": 1.5}),
+    ("data_dirs a list", {"data_dirs": ["ucf101=/x"]}), ("data_dirs value 5", {"data_dirs": {"ucf101": 5}}),
+    ("data_dirs value ''", {"data_dirs": {"ucf101": ""}}), ("video_dirs text", {"video_dirs": "/videos"}),
+    ("options {'ucf101': 'fold=2'}", {"options": {"ucf101": "fold=2"}}), ("options 'ucf101.fold=2'", {"options": "ucf101.fold=2"}),
+    ("options {'ucf101.fold': '2'}", {"options": {"ucf101.fold": "2"}}), ("options value a list", {"options": {"ucf101": {"fold": [2]}}}),
+    ("configs=5", {"configs": 5}), ("configs=[None]", {"configs": [None]}), ("configs b'ucf101'", {"configs": b"ucf101"}),
+    ("configs 'ucf101,kinetics600'", {"configs": "ucf101,kinetics600"}), ("output=None", {"output": None}),
+    ("output=''", {"output": ""}), ("output with NUL", {"output": "o\x00ut"}), ("sample='yes'", {"sample": "yes"}),
+    ("progress='no'", {"progress": "no"}), ("cache_dir=5", {"cache_dir": 5}), ("work_dir=5", {"work_dir": 5}),
+    ("runner='slurm'", {"runner": "slurm"}), ("runner=5", {"runner": 5}), ("ray_address=6379", {"ray_address": 6379}),
+    ("max_short_side=2", {"max_short_side": 2}), ("max_short_side=-1", {"max_short_side": -1}),
+    ("max_short_side='360'", {"max_short_side": "360"}), ("fetch='offline'", {"fetch": "offline"}),
+    ("fetch max_attempts=0", {"fetch": {"offline": True, "max_attempts": 0}}),
+    ("fetch socket_timeout nan", {"fetch": {"offline": True, "socket_timeout": float("nan")}}),
+    ("failure_min_records=0", {"failure_min_records": 0}), ("max_failure_share nan", {"max_failure_share": float("nan")}),
+    ("max_failure_share='0.5'", {"max_failure_share": "0.5"}), ("max_failure_share=0", {"max_failure_share": 0}),
+    ("pretraining_ids a list", {"pretraining_ids": ["k400=ids.csv"]}), ("pretraining_to_train='true'", {"pretraining_to_train": "true"}),
+    ("unknown field 'shard'", {"shard": 2}), ("unknown field 'data_dir'", {"data_dir": "/x"}),
+]:
+    variant("request", name, "ucf101", "error")(lambda root, bad=bad: {**ucf(root, f"{U}\r\n"), **bad})
+for name, good in [("configs='ucf101' (one name)", {"configs": "ucf101"}),
+                   ("options with a Python int", {"options": {"ucf101": {"fold": 1}}}),
+                   ("fetch as a mapping", {"fetch": {"offline": True}})]:
+    variant("request", name, "ucf101", 1)(lambda root, good=good: {**ucf(root, f"{U}\r\n"), **good})
+
+
+# -- options (-o CONFIG.KEY=VALUE): each option's type and bounds, generated from its dataclass --------------
+def bad_option_texts(kind: str, b: Any) -> list[str]:
+    """``-o`` values a field of ``kind`` with bounds ``b`` must refuse."""
+    out = {"bool": ["maybe"], "int": ["abc", "1.5", "9" * 5000], "float": ["nan", "inf", "-inf", "1e999"], "str": []}[kind]
+    if kind in ("int", "float") and b is not None:
+        if b.min is not None:
+            below = b.min - 1 if kind == "int" else b.min / 2 - 1e-9
+            if below in b.special:  # 0 = "every window": the next one down
+                below -= 1
+            out.append(str(int(below)) if kind == "int" else repr(below))
+        if b.max is not None:
+            out.append(str(int(b.max) * 1000 + 1))
+    if b is not None and b.choices:
+        out.append("bogus" if kind == "str" else str(max(b.choices) + 1))
+    return out
+
+
+def option_source(config: str, root: Path) -> dict:
+    """A good raw tree of ``config`` (an option wrongly accepted then builds it: a silent pass)."""
+    return {"ucf101": lambda: ucf(root, f"{U}\r\n"), "activitynet": lambda: anet(root, dict([GOOD_V])),
+            "letsdance": lambda: letsdance(root, GOOD_LD), "youtube8m": lambda: yt8m(root, [example()]),
+            }.get(config, lambda: kinetics(root, [G]))()
+
+
+def _option_variants() -> None:
+    import dataclasses
+
+    from dance_aggregate.bounds import BOUNDS, scalar_kind
+    from dance_aggregate.builders import registry
+
+    for cfg in registry.configs():
+        for f in dataclasses.fields(cfg.builder.Options):
+            kind = scalar_kind(f.type)
+            for text in bad_option_texts(kind[0], f.metadata.get(BOUNDS)) if kind else []:
+                variant("options", f"-o {cfg.name}.{f.name}={text[:12]}", cfg.name, "error")(
+                    lambda root, c=cfg.name, k=f.name, t=text: {**option_source(c, root), "options": {c: {k: t}}})
+
+
+_option_variants()
+variant("options", "-o letsdance.train_percent=95 (sum > 100)", "letsdance", "error")(
+    lambda root: {**letsdance(root, GOOD_LD), "options": {"letsdance": {"train_percent": "95"}}})
+
+
+# -- plans bounded before they are listed ----------------------------------------------------------------
+ALL_WINDOWS = {"activitynet": {"max_window": "0.5", "max_windows_per_segment": "0"}}
+variant("plan size", "7200 s segment, 0.5 s windows, all kept", "activitynet", 4 + 14400)(
+    lambda root: {**anet(root, dict([GOOD_V, ("aaaaaaaaaaa", video([0, 7200], duration=7200))])), "options": ALL_WINDOWS})
+variant("plan size", "segment of 1e15 s, no duration", "activitynet", 2)(
+    lambda root: anet(root, dict([GOOD_V, ("aaaaaaaaaaa", video([0, 1e15], duration=None))])))
+variant("plan size", "segment of 1e15 s, all windows", "activitynet", 4 + 1)(
+    lambda root: {**anet(root, dict([GOOD_V, ("aaaaaaaaaaa", video([0, 1e15], duration=None))])), "options": ALL_WINDOWS})
+variant("plan size", "frame number 99999999999", "letsdance", 2)(
+    lambda root: letsdance(root, [*GOOD_LD, "rgb/tango/-2W1PfHleRM_033_99999999999.jpg"]))
+variant("plan size", "split list of 10**12 frames", "letsdance", 1)(
+    lambda root: {**letsdance(root, GOOD_LD), "options": {"letsdance": {"splits": str(
+        write(root / "lists" / "train.csv", "ballet\t0DvqbnEtyNY_053\t1000000000000\n").parent)}}})
 
 
 # -- faults ------------------------------------------------------------------------------------------
@@ -801,6 +893,64 @@ def online_hostile(root: Path) -> dict:
 variant("online", "hostile ids against the server", "kinetics600", 1 + len(HOSTILE), online=True)(online_hostile)
 variant("online", "traversal ids against the server", "kinetics600", 3, online=True)(
     lambda root: kinetics(root, [f"salsa dancing,{v},1,3,val" for v in ["ok2xxxxxxxx", "../" * 12 + f"tmp/{MARKER}", "../.."]]))
+
+
+# -- frames that would be held whole: each is one unreadable frame, filled like a missing one ------------
+def zeros_member(name: str, size: int) -> Callable[[zipfile.ZipFile], None]:
+    """A member of ``size`` zero bytes, deflated (a zip bomb: ``size`` / 1000 stored)."""
+    def add(zf: zipfile.ZipFile) -> None:
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w") as w:
+            for start in range(0, size, 2**20):
+                w.write(bytes(min(2**20, size - start)))
+    return add
+
+
+def jpeg_declaring(name: str, w: int, h: int) -> Callable[[zipfile.ZipFile], None]:
+    """A small JPEG whose header declares ``w`` x ``h`` pixels."""
+    def add(zf: zipfile.ZipFile) -> None:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (16, 16)).save(buf, "JPEG")
+        data = bytearray(buf.getvalue())
+        sof = data.find(b"\xff\xc0")
+        data[sof + 5:sof + 9] = h.to_bytes(2, "big") + w.to_bytes(2, "big")
+        zf.writestr(name, bytes(data))
+    return add
+
+
+def bzip2_member(name: str) -> Callable[[zipfile.ZipFile], None]:
+    return lambda zf: zf.writestr(zipfile.ZipInfo(name), b"\xff\xd8" + bytes(10_000), compress_type=zipfile.ZIP_BZIP2)
+
+
+LONG_LD = [f"rgb/ballet/0DvqbnEtyNY_053_{i:04d}.jpg" for i in range(1, 21) if i != 10]  # frame 10 comes from `extra`
+FRAME_10 = "rgb/ballet/0DvqbnEtyNY_053_0010.jpg"
+for name, extra in [
+    ("a frame inflating to 1 GiB", zeros_member(FRAME_10, 2**30)),
+    ("a frame inflating 1000 times", zeros_member(FRAME_10, 4 * 2**20)),
+    ("a bzip2 frame", bzip2_member(FRAME_10)),
+    ("a frame declaring 9000x5000 pixels", jpeg_declaring(FRAME_10, 9000, 5000)),
+    ("a frame declaring 60000x60000 pixels", jpeg_declaring(FRAME_10, 60000, 60000)),
+]:
+    variant("frames", name, "letsdance", 1, want=ROW)(lambda root, extra=extra: letsdance(root, LONG_LD, extra=extra))
+variant("frames", "a clip of one 1 GiB frame", "letsdance", 2)(
+    lambda root: letsdance(root, GOOD_LD, extra=zeros_member("rgb/tango/-2W1PfHleRM_033_0001.jpg", 2**30)))
+
+
+# -- paths: a relative request whose units run from another folder (a Ray node started elsewhere) --------
+def relative_elsewhere(root: Path) -> dict:
+    from tests.helpers_runners import ElsewhereRunner
+
+    args = mirror(root, media_source)
+    (root / "elsewhere").mkdir()
+    return {**args, "runner": ElsewhereRunner(root / "elsewhere"), "output": os.path.relpath(root / "out"),
+            "data_dirs": {"kinetics600": os.path.relpath(args["data_dirs"]["kinetics600"])},
+            "video_dirs": {"kinetics600": os.path.relpath(args["video_dirs"]["kinetics600"])}}
+
+
+variant("paths", "relative paths, units run elsewhere", "kinetics600", 2, want=ROW)(relative_elsewhere)
 
 
 # -- running -----------------------------------------------------------------------------------------

@@ -222,3 +222,24 @@ def attempts_by_node(marks: Path) -> dict[str, list[str]]:
 def environment_variable(name: str) -> str | None:
     """A unit function: the value of ``name`` in the worker's environment."""
     return os.environ.get(name)
+
+
+class ElsewhereRunner:
+    """A runner whose units run from another current folder, as on a Ray node whose
+    ``ray start`` ran in another folder than the build: a path left relative in a request
+    names another file (or none) there. Units run in this process, one at a time."""
+
+    workers = 1
+
+    def __init__(self, where: Path) -> None:
+        self.where = Path(where)
+
+    def run(self, fn: Callable[[Any], Any], units: list[Any]):
+        for unit in units:
+            here = os.getcwd()
+            os.chdir(self.where)
+            try:
+                result = fn(unit)
+            finally:
+                os.chdir(here)
+            yield result

@@ -103,7 +103,10 @@ def test_builder_writes_no_report_the_pipeline_writes_the_ledger(sample_sources,
     assert [r.to_dict() for r in builder.plan().records] == first  # planning twice is the same
     result = da.build(configs=["kinetics600"], data_dirs={"kinetics600": src.data_dir}, options={"kinetics600": src.options},
                       output=out, progress=False, fetch=FetchOptions(offline=True))
-    assert result.ok
+    # Offline with no mirror, every clip is missing: the config fails (no dataset of 0 rows),
+    # and the ledger still says what was asked for and why it is missing.
+    (failure,) = result.failures
+    assert failure.accounting is not None and failure.accounting.rows_written == 0
     ledger = out / "reports" / "kinetics600.download_ledger.csv"
     with ledger.open(newline="") as f:
         rows = list(csv.DictReader(f))

@@ -273,7 +273,7 @@ def test_activitynet_options() -> None:
         ActivityNetBuilder.parse_options({"max_window": "0"})
     assert ActivityNetBuilder.parse_options({"max_window": "4.5"}).max_window == 4.5
     assert ActivityNetBuilder.parse_options({"max_windows_per_segment": "0"}).max_windows_per_segment == 0
-    with pytest.raises(ConfigError, match="0 keeps every window"):
+    with pytest.raises(ConfigError, match="0 \\(every window, up to 1000 a segment\\)"):
         ActivityNetBuilder.parse_options({"max_windows_per_segment": "-1"})
 
 

@@ -199,6 +199,23 @@ def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, loc
     assert folder_snapshot(out) == folder_snapshot(local_ucf)
 
 
+@pytest.mark.slow
+def test_relative_paths_reach_workers_started_in_another_folder(ray_instance, cache, local_ucf, tmp_path):
+    """The cluster's workers run in the folder its nodes were started in, not the driver's:
+    a build run from another folder with a relative ``-O`` and ``--cache-dir`` stores the
+    same clips as with absolute ones (before, the parts were lost or every clip was
+    "unreadable media")."""
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    assert Path.cwd() != driver
+    address = ray.get_runtime_context().gcs_address
+    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "--sample", "--cache-dir", os.path.relpath(cache, driver),
+           "-O", "out", "--part-size", "2", "--runner", "ray", "--ray-address", address]
+    proc = subprocess.run(cmd, cwd=driver, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert folder_snapshot(driver / "out") == folder_snapshot(local_ucf)
+
+
 class HoldingRayRunner(RayRunner):
     """A RayRunner whose unit function holds a unit on one node (:class:`HoldOnNode`)."""
 

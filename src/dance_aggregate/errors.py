@@ -78,5 +78,9 @@ class EmptyConfig(DanceAggregateError):
         self.accounting = accounting
 
 
-class ConfigError(DanceAggregateError):
-    """An unknown config name or an invalid option value."""
+class ConfigError(DanceAggregateError, ValueError):
+    """An unknown config name or an invalid option or request value.
+
+    Also a :class:`ValueError` (an invalid value is what it reports), so code that checked
+    an options dataclass with ``except ValueError`` still catches it.
+    """

@@ -27,7 +27,8 @@ The pipeline carries the plans out (fetch, cut, encode, write) and writes every 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from dance_aggregate.bounds import BOUNDS, ValueRefused, check_fields, from_text, scalar_kind
 from dance_aggregate.builders.classlist import read_class_list
 from dance_aggregate.errors import ConfigError, DataDirError, TaxonomyError
 from dance_aggregate.records import FeatureShard, Plan, Produced
@@ -43,10 +45,18 @@ from dance_aggregate.taxonomy import Taxonomy, load_taxonomy
 
 @dataclass
 class SourceOptions:
-    """Options shared by every builder (subclass to add more)."""
+    """Options shared by every builder (subclass to add more).
 
-    def __post_init__(self) -> None:  # noqa: B027 - hook for subclasses
-        pass
+    Every field whose annotation is a plain scalar (``bool``, ``int``, ``float``, ``str``,
+    optionally ``| None``) is checked here: its type, a finite float, and the bounds declared
+    with :func:`~dance_aggregate.bounds.bounded` (``max_window: float = bounded(10.0, min=0.5,
+    max=3600.0)``). A number option without bounds is a mistake (``tests/test_bounds.py``
+    checks every built-in source). A subclass that checks more (one field against another)
+    calls ``super().__post_init__()`` first.
+    """
+
+    def __post_init__(self) -> None:
+        check_fields(self, fix=lambda name, value: f"{type(self).__name__}({name}={value!r})")
 
 
 class SourceBuilder:
@@ -122,20 +132,50 @@ class SourceBuilder:
         )
 
     @classmethod
-    def parse_options(cls, values: dict[str, str]) -> SourceOptions:
-        """Build ``Options`` from ``KEY=VALUE`` strings (from ``--option``), coercing types."""
+    def parse_options(cls, values: Mapping[str, Any]) -> SourceOptions:
+        """Build ``Options`` from ``KEY=VALUE`` strings (``-o CONFIG.KEY=VALUE``; from Python,
+        a value may also be given as a number or bool), checking names, types and bounds.
+
+        Raises:
+            ConfigError: an unknown key, or a value refused (the message names
+                ``-o CONFIG.KEY``, the value, what is expected and a value that passes).
+        """
+        config = cls.config_name
         fields = {f.name: f for f in dataclasses.fields(cls.Options)}
         kwargs: dict[str, Any] = {}
         for key, raw in values.items():
             if key not in fields:
+                close = difflib.get_close_matches(str(key), list(fields), n=1)
                 raise ConfigError(
-                    f"{cls.config_name}: unknown option {key!r}; options are: {', '.join(sorted(fields)) or 'none'}"
+                    f"{config}: unknown option {key!r} (-o {config}.{key}); options are: {', '.join(sorted(fields)) or 'none'}"
+                    + (f". Did you mean -o {config}.{close[0]}=...?" if close else "")
                 )
-            kwargs[key] = _coerce(raw, fields[key].type, f"{cls.config_name}.{key}")
+            kind = scalar_kind(fields[key].type)
+            if isinstance(raw, str) and kind is not None:
+                f = fields[key]
+                default = f.default if f.default is not dataclasses.MISSING else None
+                try:
+                    raw = from_text(raw, *kind, key, f.metadata.get(BOUNDS), default)
+                except ValueRefused as exc:
+                    raise _option_refused(config, exc, raw) from None
+            kwargs[key] = raw
         try:
             return cls.Options(**kwargs)
+        except ValueRefused as exc:
+            raise _option_refused(config, exc) from None
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{cls.config_name}: {exc}") from exc
+            raise ConfigError(f"{config}: {exc}") from exc
+
+
+def _option_refused(config: str, exc: ValueRefused, raw: Any = None) -> ValueRefused:
+    """``exc`` named as the command line names it: ``-o CONFIG.KEY``, with the fix ``-o CONFIG.KEY=VALUE``."""
+    name = f"-o {config}.{exc.field}"
+
+    def fix(value: Any) -> str:
+        text = "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        return f"{name}={text}"
+
+    return exc.renamed(name, fix, value=exc.value if raw is None else raw)
 
 
 @dataclass(frozen=True)
@@ -267,21 +307,3 @@ def layout_from_doc(doc: str | None) -> str:
             break
         block.append(line)
     return "\n".join(block).strip("\n")
-
-
-def _coerce(raw: str, annotation: Any, what: str) -> Any:
-    text = str(annotation)
-    try:
-        if text.startswith("bool") or text == "<class 'bool'>":
-            if raw.lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if text.startswith("int") or text == "<class 'int'>":
-            return int(raw)
-        if text.startswith("float") or text == "<class 'float'>":
-            return float(raw)
-    except ValueError:
-        raise ConfigError(f"{what}: cannot read {raw!r} as {text}") from None
-    return raw

@@ -91,14 +91,14 @@ class ResplitOptions:
     def __post_init__(self) -> None:
         for name, value in (("validation", self.validation), ("test", self.test)):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ConfigError(f"--resplit: the {name} fraction is {value!r}; give a number in [0, 1), e.g. --resplit 0.1,0.1")
+                raise ConfigError(f"--resplit: the {name} fraction is {value!r}; give a number in [0, 1). Fix: --resplit 0.1,0.1")
         if self.validation + self.test >= 1:
             raise ConfigError(
                 f"--resplit {self.validation},{self.test}: validation + test = {self.validation + self.test:g} leaves "
-                f"nothing for train; keep the sum below 1, e.g. --resplit 0.1,0.1"
+                f"nothing for train; keep the sum below 1. Fix: --resplit 0.1,0.1"
             )
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ConfigError(f"--seed {self.seed!r}: give an integer, e.g. --seed 0")
+            raise ConfigError(f"--seed {self.seed!r}: give a whole number. Fix: --seed 0")
 
     @classmethod
     def parse(cls, text: str, seed: int = 0) -> ResplitOptions:
@@ -113,7 +113,7 @@ class ResplitOptions:
                 raise ValueError
             validation, test = (float(p) for p in parts)
         except ValueError:
-            raise ConfigError(f"--resplit {text!r}: expected two fractions VAL,TEST, e.g. --resplit 0.1,0.1") from None
+            raise ConfigError(f"--resplit {text!r}: expected two fractions VAL,TEST. Fix: --resplit 0.1,0.1") from None
         return cls(validation, test, seed)
 
     def to_dict(self) -> dict[str, float | int]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
@@ -29,8 +30,34 @@ logger = logging.getLogger(__name__)
 IMAGE_EXTS = (".jpg", ".jpeg")
 
 
+#: Largest frame read, in bytes: a 1280x720 JPEG of the release is 100-300 KB, and an 8K
+#: JPEG at the best quality stays far below this. A bigger member (a zip bomb, a video or an
+#: archive named .jpg) is refused as unreadable without being read or inflated whole.
+MAX_FRAME_BYTES = 64 * 2**20
+#: Largest frame decoded, in pixels (8K UHD, 7680x4320); a header declaring more is refused
+#: before anything is decoded.
+MAX_FRAME_PIXELS = 7680 * 4320
+#: Past 1 MiB, a member that inflates to more than this many times its stored size is a zip
+#: bomb, not a frame: JPEG data hardly compresses further (ratios near 1).
+MAX_COMPRESSION_RATIO = 100
+#: Members read in a stream with a bounded step (other methods, bzip2 and LZMA, inflate a
+#: whole block at once, however large it turns out).
+_STREAMED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+#: What reading or decoding one frame may raise; each counts the frame as unreadable.
+FRAME_ERRORS = (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile, Image.DecompressionBombError)
+
+
+class FrameTooLarge(ValueError):
+    """A frame refused before it is read whole: too many bytes or pixels, or a zip member
+    that could inflate without bound (counted as an unreadable frame)."""
+
+
 class FrameContainer:
     """The still frames of a folder or of a zip (read in place, never extracted).
+
+    Every frame is read as a stream of at most :data:`MAX_FRAME_BYTES` (checked against the
+    size the zip or the file system declares first, then against the bytes that actually
+    come out), so no member is ever held whole beyond that bound.
 
     Args:
         path: The folder members are relative to, or the zip file.
@@ -46,33 +73,75 @@ class FrameContainer:
 
     def size(self, member: str) -> tuple[int, int] | None:
         """The ``(width, height)`` of one frame from its header (nothing decoded), or
-        ``None`` when the header cannot be read."""
+        ``None`` when the header cannot be read or the frame is refused (a header of more
+        than :data:`MAX_FRAME_PIXELS` never sets the clip's size)."""
         try:
-            if self.is_zip:
-                if self._zip is None:
-                    self._zip = zipfile.ZipFile(self.path)
-                with self._zip.open(member) as f, Image.open(f) as img:
-                    return img.size
-            with Image.open(self.path / member) as img:
-                return img.size
-        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile):
+            with self.open(member) as f, Image.open(f) as img:
+                w, h = img.size
+        except FRAME_ERRORS:
             return None
+        return (w, h) if w * h <= MAX_FRAME_PIXELS else None
+
+    def open(self, member: str) -> IO[bytes]:
+        """A stream of one frame's bytes, after the checks of its declared size.
+
+        Raises:
+            FrameTooLarge: the member declares more than :data:`MAX_FRAME_BYTES`, inflates
+                more than :data:`MAX_COMPRESSION_RATIO` times, is encrypted or compressed
+                with a method that is not streamed in bounded steps.
+            OSError, KeyError, zipfile.BadZipFile: it cannot be opened.
+        """
+        if not self.is_zip:
+            path = self.path / member
+            declared = os.stat(path).st_size
+            if declared > MAX_FRAME_BYTES:
+                raise FrameTooLarge(f"{member}: {declared} bytes; a frame holds at most {MAX_FRAME_BYTES} (not read)")
+            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(self.path)
+        info = self._zip.getinfo(member)
+        _check_member(info)
+        return self._zip.open(info)
 
     def read(self, member: str) -> bytes:
-        """The bytes of one frame."""
-        if self.is_zip:
-            if self._zip is None:
-                self._zip = zipfile.ZipFile(self.path)
-            return self._zip.read(member)
-        with open(self.path / member, "rb") as f:
-            return f.read()
+        """The bytes of one frame, read as a stream of at most :data:`MAX_FRAME_BYTES` (a
+        member whose declared size lies is stopped there).
 
+        Raises:
+            FrameTooLarge: the frame is refused (see :meth:`open`), or more bytes come out
+                of it than the bound.
+        """
+        with self.open(member) as f:
+            data = f.read(MAX_FRAME_BYTES + 1)
+        if len(data) > MAX_FRAME_BYTES:
+            raise FrameTooLarge(f"{member}: more than {MAX_FRAME_BYTES} bytes come out of it (its declared size is "
+                                f"wrong); a frame holds at most that, so it was not read whole")
+        return data
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    """Refuse a zip member before it is inflated (see :meth:`FrameContainer.open`)."""
+    name = info.orig_filename
+    if info.flag_bits & 0x1:
+        raise FrameTooLarge(f"{name}: encrypted in the zip; frames must be stored or deflated without a password")
+    if info.compress_type not in _STREAMED_METHODS:
+        raise FrameTooLarge(f"{name}: compressed with zip method {info.compress_type}, which inflates whole blocks at "
+                            "once; frames must be stored or deflated (re-zip with plain zip)")
+    if info.file_size > MAX_FRAME_BYTES:
+        raise FrameTooLarge(f"{name}: inflates to {info.file_size} bytes; a frame holds at most {MAX_FRAME_BYTES} "
+                            "(not inflated: a zip bomb or a damaged archive)")
+    if info.file_size > 2**20 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise FrameTooLarge(f"{name}: {info.compress_size} bytes stored inflate to {info.file_size}, more than "
+                            f"{MAX_COMPRESSION_RATIO} times; JPEG frames hardly compress (not inflated: a zip bomb?)")
 
 
 def decode_jpeg(data: bytes, min_short_side: int | None) -> np.ndarray:
     """Decode a JPEG to RGB, letting libjpeg scale down by 1/2, 1/4 or 1/8 while decoding
     when the result keeps at least ``min_short_side`` pixels (much faster than full size)."""
     with Image.open(io.BytesIO(data)) as img:
+        w, h = img.size
+        if w * h > MAX_FRAME_PIXELS:
+            raise FrameTooLarge(f"{w}x{h} pixels; a frame has at most {MAX_FRAME_PIXELS} (8K), so it was not decoded")
         if min_short_side:
             w, h = img.size
             scale = min_short_side / min(w, h)
@@ -133,7 +202,7 @@ class ClipFrames:
     def _read(self, member: str) -> np.ndarray | None:
         try:
             return decode_jpeg(self.source.read(member), self.min_short_side)
-        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
+        except FRAME_ERRORS as exc:
             self.unreadable.append((member, str(exc)))
             gone = len(self.missing) + len(self.unreadable)
             if gone > self.limit:

@@ -8,6 +8,7 @@ deduplicated ``all`` config and the dataset card.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -16,17 +17,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dance_aggregate.bounds import shown
 from dance_aggregate.builders import registry
 from dance_aggregate.builders.base import SourceBuilder
 from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_sets
 from dance_aggregate.dedup.resplit import ResplitOptions
-from dance_aggregate.errors import DanceAggregateError, DiskFullError
+from dance_aggregate.errors import ConfigError, DanceAggregateError, DiskFullError
 from dance_aggregate.files.atomic import disk_full_error, is_disk_full
 from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
 from dance_aggregate.output.reports import Accounting
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.pipeline.failures import FailureCap
 from dance_aggregate.pipeline.request import BuildRequest, BuildResult, ConfigFailure
+from dance_aggregate.pipeline.request_fields import check_field_names
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 
 logger = logging.getLogger(__name__)
@@ -56,12 +59,20 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     temporary files, download folders).
 
     Raises:
+        ConfigError: a field that is not one of :class:`BuildRequest`'s (the message names
+            the closest), or a value of the wrong type or out of range (it names the field).
         DanceAggregateError: for a request that cannot start (unknown config, a config
             without a data dir, no config to build, an unreachable Ray cluster, another
             build writing the folder), when the finished folder is inconsistent (split
             leakage in ``all``), or when the disk is full (:class:`DiskFullError`, naming
             the file; nothing already in the folder was replaced).
     """
+    check_field_names(fields, [f.name for f in dataclasses.fields(BuildRequest)])
+    if request is not None and not isinstance(request, BuildRequest):
+        raise ConfigError(
+            f"build() takes a BuildRequest or the request's fields as keywords, got {shown(request)}. "
+            "Fix: da.build(configs=['ucf101'], data_dirs={'ucf101': '/data/UCF101'})"
+        )
     if request is None:
         request = BuildRequest(**fields)  # type: ignore[arg-type]
     elif fields:

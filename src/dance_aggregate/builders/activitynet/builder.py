@@ -29,13 +29,16 @@ windows make ActivityNet 71 % of the planned pixel rows from 470 videos (about 1
 video; belly dance 1,114 rows from 110 videos against waltz 77 rows in all of Let's Dance).
 Consecutive windows of one performance are near copies: they add rows, not variety. The
 default, 3, keeps every segment and every video (figures in ``docs/balance.md``, made with
-``scripts/activitynet_windows.py``); ``-o activitynet.max_windows_per_segment=0`` keeps all.
+``scripts/activitynet_windows.py``); ``-o activitynet.max_windows_per_segment=0`` keeps all
+(up to :data:`MAX_WINDOWS_PER_SEGMENT`, 1,000 a segment: a segment's windows are counted,
+and only the kept ones are ever listed).
 
 A record is one labelled segment (or one video, when the video cannot be used as a whole:
 a ``testing`` or unknown subset, no annotations, an id that is not a YouTube id, an entry
 of the wrong shape, a key given twice). Segments must be ``[start, end]`` pairs of finite,
-non-negative numbers with ``start <= end``; anything else is excluded with its reason and
-the rest of the file is read.
+non-negative numbers with ``start <= end``, at most 12 hours long once clamped to the video
+(YouTube's upload limit); anything else is excluded with its reason and the rest of the
+file is read.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from dance_aggregate.bounds import bounded
 from dance_aggregate.builders.annotations import (
     DUPLICATE_KEY,
     MALFORMED_ENTRY,
@@ -78,30 +82,39 @@ _OFFICIAL_FORMAT = 'the official ActivityNet 1.3 JSON: {"version", "taxonomy", "
 _BSN_FORMAT = 'the BSN anet_anno_action.json: {"v_<youtube_id>": {"duration_second", "annotations": [...]}}'
 
 
+#: Shortest ``max_window`` (s). The windows of a segment are equal and at most
+#: ``max_window`` long, so at least half of it: 0.25 s, 6 frames at 24 fps and 2 at 8 fps,
+#: about the least a cut re-encoded frame-exactly can hold and still be a clip. A smaller
+#: window is a typo (``1e-9`` would plan billions of windows a segment).
+MIN_MAX_WINDOW = 0.5
+#: Most windows of one segment that become rows, whatever ``max_windows_per_segment`` says
+#: (``0``, "every window", included): 1,000 windows is 2.8 h of one segment at the default
+#: 10 s windows. The kept ones are spread over the segment and the rest counted as
+#: ``window cap``, so the plan of one segment is bounded before any window is listed.
+MAX_WINDOWS_PER_SEGMENT = 1000
+#: Longest segment (s) planned: 12 hours, YouTube's upload limit; a longer one (a time
+#: typed in milliseconds, a hostile file) is excluded as ``invalid segment``.
+MAX_SEGMENT_SECONDS = 12 * 3600.0
+
+
 @dataclass
 class ActivityNetOptions(SourceOptions):
     """Options of the ``activitynet`` config.
 
     Attributes:
-        max_window: Longest clip (s); longer segments are cut into equal consecutive windows.
-        min_segment: Segments shorter than this (s) after clamping are excluded.
+        max_window: Longest clip (s, 0.5 to 3600); longer segments are cut into equal
+            consecutive windows.
+        min_segment: Segments shorter than this (s, 0 to 3600) after clamping are excluded.
         max_windows_per_segment: Most windows of one segment that become rows, spread
-            evenly over it; 0 keeps every window.
+            evenly over it (1 to 1000); 0 keeps every window, up to 1000 a segment.
     """
 
-    max_window: float = 10.0
-    min_segment: float = 0.5
-    max_windows_per_segment: int = DEFAULT_MAX_WINDOWS_PER_SEGMENT
-
-    def __post_init__(self) -> None:
-        if not self.max_window > 0:
-            raise ValueError(f"max_window must be > 0 seconds, got {self.max_window!r}")
-        if self.min_segment < 0:
-            raise ValueError(f"min_segment must be >= 0 seconds, got {self.min_segment!r}")
-        if self.max_windows_per_segment < 0:
-            raise ValueError(
-                f"max_windows_per_segment must be >= 0 (0 keeps every window), got {self.max_windows_per_segment!r}"
-            )
+    max_window: float = bounded(10.0, min=MIN_MAX_WINDOW, max=3600.0, unit="seconds")
+    min_segment: float = bounded(0.5, min=0.0, max=3600.0, unit="seconds")
+    max_windows_per_segment: int = bounded(
+        DEFAULT_MAX_WINDOWS_PER_SEGMENT, min=1, max=MAX_WINDOWS_PER_SEGMENT,
+        special={0: f"every window, up to {MAX_WINDOWS_PER_SEGMENT} a segment"},
+    )
 
 
 def spread_windows(n: int, cap: int) -> list[int]:
@@ -298,6 +311,9 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
                              split, label)
         if duration is not None:
             end = min(end, duration)
+        if end - start > MAX_SEGMENT_SECONDS:
+            raise RecordError(f"{where}: segment {seg!r} lasts {end - start:g} s, longer than YouTube's upload limit "
+                              f"({MAX_SEGMENT_SECONDS / 3600:g} h); expected [start, end] in seconds", INVALID_SEGMENT)
         if end - start < max(self.options.min_segment, 1e-6):
             return Exclusion(rid, "degenerate segment",
                              f"{where}: segment {seg!r} -> [{start:.3f}, {end:.3f}] (min {self.options.min_segment} s)",
@@ -311,14 +327,17 @@ class ActivityNetBuilder(YouTubeSourceBuilder):
         most ``max_windows_per_segment`` of them kept (the others: one ``window cap`` line)."""
         opts = self.options
         youtube_id = sid.rsplit("_s", 1)[0]
+        # n is counted, never listed: only the kept windows (at most MAX_WINDOWS_PER_SEGMENT) are.
         n = max(1, math.ceil((end - start) / opts.max_window - 1e-9))
         step = (end - start) / n
-        kept = spread_windows(n, opts.max_windows_per_segment)
+        cap = min(opts.max_windows_per_segment or MAX_WINDOWS_PER_SEGMENT, MAX_WINDOWS_PER_SEGMENT)
+        kept = spread_windows(n, cap)
         out: list[ClipRecord | Exclusion] = []
         if len(kept) < n:
             out.append(Exclusion(f"{self.source}/{sid}", "window cap",
                                  f"{n - len(kept)} of {n} windows not kept (max_windows_per_segment="
-                                 f"{opts.max_windows_per_segment}; 0 keeps all)", split, label, count=n - len(kept)))
+                                 f"{opts.max_windows_per_segment}; 0 keeps all, up to {MAX_WINDOWS_PER_SEGMENT})",
+                                 split, label, count=n - len(kept)))
         fetch_start, fetch_end = float(math.floor(start)), float(math.ceil(end))
         for j in kept:
             ws, we = round(start + j * step, 6), round(start + (j + 1) * step, 6)

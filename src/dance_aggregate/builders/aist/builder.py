@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
+from dance_aggregate.bounds import bounded
 from dance_aggregate.builders.aist.rows import performance, source_label
 from dance_aggregate.builders.aist.splits import Assignment, plan_names, read_lists
 from dance_aggregate.builders.annotations import read_text, split_lines
@@ -72,18 +73,21 @@ class AistOptions(SourceOptions):
 
     accept_terms: bool = False
     url_template: str = URL_TEMPLATE
-    train_percent: int = 80
-    validation_percent: int = 10
+    train_percent: int = bounded(80, min=0, max=100, unit="percent")
+    validation_percent: int = bounded(10, min=0, max=100, unit="percent")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if "{name}" not in self.url_template:
             raise ValueError(f"url_template must hold {{name}}, got {self.url_template!r}")
         if not self.url_template.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ValueError(f"url_template must be an https:// URL, got {self.url_template!r}")
-        if not (0 <= self.train_percent and 0 <= self.validation_percent
-                and self.train_percent + self.validation_percent <= 100):
-            raise ValueError(f"train_percent + validation_percent must be within 0..100, got "
-                             f"{self.train_percent} + {self.validation_percent}")
+        if self.train_percent + self.validation_percent > 100:
+            raise ValueError(
+                f"train_percent + validation_percent must be at most 100 (the rest is test), got "
+                f"{self.train_percent} + {self.validation_percent}. Fix: lower one, e.g. "
+                f"-o aist.train_percent={100 - self.validation_percent}"
+            )
 
 
 class AistBuilder(SourceBuilder):

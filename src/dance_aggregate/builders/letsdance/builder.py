@@ -15,7 +15,9 @@ A clip is the frames sharing ``<youtube_id>_<start>``, ordered by ``relFrame`` (
 from 1). YouTube ids are 11 characters and may hold ``_`` and ``-``, so names are split
 from the right. Missing frames inside a clip are logged and filled by repeating the
 previous frame (the clip keeps its 30 fps timing); a clip missing more than
-``max_missing`` of its frames is excluded with that reason. Clips have no audio.
+``max_missing`` of its frames is excluded with that reason. A clip whose frame numbers (or
+split-list length) span more than :data:`MAX_CLIP_FRAMES` (an hour) is excluded as
+``invalid frame number`` before its gaps are counted. Clips have no audio.
 
 ``<start>`` is not a frame number: in every listing we know (the split lists below and
 their authors' notes on broken clips) its last two digits are below 60 and values such as
@@ -55,6 +57,7 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from dance_aggregate.bounds import bounded
 from dance_aggregate.builders.annotations import check_youtube_id, display_id, per_record
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.builders.letsdance.splits import (
@@ -73,6 +76,14 @@ _MODULE_DOC = __doc__
 #: Frame rate of the released frames.
 FPS = 30
 _FRAME_RE = re.compile(r"^(?P<yt>.+)_(?P<start>\d+)_(?P<rel>\d+)$")
+#: Short sides a clip may be stored at (``--max-short-side`` has the same bounds).
+MIN_SHORT_SIDE, MAX_SHORT_SIDE = 16, 8192
+#: Most frames one clip may span (1 hour at 30 fps; the release's clips last seconds). A
+#: frame number or split-list length beyond it is excluded as ``invalid frame number``
+#: before the clip's frames are counted, so one hostile name never lists billions of gaps.
+MAX_CLIP_FRAMES = 3600 * FPS
+#: Reason of such a clip.
+INVALID_FRAME_NUMBER = "invalid frame number"
 __all__ = ["FrameSource", "LetsDanceBuilder", "LetsDanceOptions", "ListedClip", "hash_split", "read_split_lists"]
 
 
@@ -92,27 +103,23 @@ class LetsDanceOptions(SourceOptions):
         validation_percent: Hash split: percent of videos in validation (the rest is test).
     """
 
-    max_short_side: int | None = None
-    max_missing: float = 0.1
-    splits: str = ""
-    start_unit: str = "mmss"
-    train_percent: int = 80
-    validation_percent: int = 10
+    max_short_side: int | None = bounded(
+        None, min=MIN_SHORT_SIDE, max=MAX_SHORT_SIDE, unit="pixels", special={0: "keep 1280x720"},
+        none="--max-short-side, 360 by default",
+    )
+    max_missing: float = bounded(0.1, min=0.0, max=1.0, unit="a fraction of the clip's frames")
+    splits: str = bounded("", path=True)
+    start_unit: str = bounded("mmss", choices=("mmss", "frames", "seconds"))
+    train_percent: int = bounded(80, min=0, max=100, unit="percent")
+    validation_percent: int = bounded(10, min=0, max=100, unit="percent")
 
     def __post_init__(self) -> None:
-        if self.max_short_side is not None and self.max_short_side < 0:
-            raise ValueError(f"max_short_side must be >= 0, got {self.max_short_side}")
-        if not 0.0 <= self.max_missing <= 1.0:
-            raise ValueError(f"max_missing must be a fraction in [0, 1], got {self.max_missing}")
-        if self.start_unit not in ("mmss", "frames", "seconds"):
-            raise ValueError(f"start_unit must be mmss, frames or seconds, got {self.start_unit!r}")
-        if not (
-            0 <= self.train_percent
-            and 0 <= self.validation_percent
-            and self.train_percent + self.validation_percent <= 100
-        ):
+        super().__post_init__()
+        if self.train_percent + self.validation_percent > 100:
             raise ValueError(
-                f"train_percent + validation_percent must be within 0..100, got {self.train_percent} + {self.validation_percent}"
+                f"train_percent + validation_percent must be at most 100 (the rest is test), got "
+                f"{self.train_percent} + {self.validation_percent}. Fix: lower one, e.g. "
+                f"-o letsdance.train_percent={100 - self.validation_percent}"
             )
 
 
@@ -219,7 +226,16 @@ class LetsDanceBuilder(SourceBuilder):
         if mapping is None:
             reason = NOT_DANCE if self.taxonomy.is_class("letsdance", str(cls)) else UNKNOWN_CLASS
             return Exclusion(rid, reason, str(cls), split, cls)
-        first, expected, missing = _span(frames, lc.n_frames if lc else None)
+        span = _span(frames, lc.n_frames if lc else None)
+        if span is None:
+            return Exclusion(
+                rid, INVALID_FRAME_NUMBER,
+                f"{display_id(key)}: frames numbered up to {max(frames)}"
+                + (f", {lc.n_frames} frames listed in {lc.where}" if lc and lc.n_frames else "")
+                + f"; a clip spans at most {MAX_CLIP_FRAMES} frames (1 hour at {FPS} fps)",
+                split, cls,
+            )
+        first, expected, missing = span
         if len(missing) > opts.max_missing * expected:
             return Exclusion(
                 rid,
@@ -260,11 +276,14 @@ class LetsDanceBuilder(SourceBuilder):
         )
 
 
-def _span(frames: dict[int, str], listed_frames: int | None) -> tuple[int, int, list[int]]:
+def _span(frames: dict[int, str], listed_frames: int | None) -> tuple[int, int, list[int]] | None:
     """``(first, expected, missing)`` relFrames of a clip: frames are numbered from 1 in the
-    release (a tree numbered from 0 is read as is) up to the last frame present or listed."""
+    release (a tree numbered from 0 is read as is) up to the last frame present or listed;
+    ``None`` when that spans more than :data:`MAX_CLIP_FRAMES` (checked before any gap is listed)."""
     first = 0 if 0 in frames else 1
     last = max(max(frames), (listed_frames or 0) - 1 + first)
+    if last - first + 1 > MAX_CLIP_FRAMES:
+        return None
     return first, last - first + 1, [i for i in range(first, last + 1) if i not in frames]
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from dance_aggregate.bounds import bounded
 from dance_aggregate.builders.annotations import MALFORMED_LINE, display_id, per_record, read_lines, shown
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.errors import RecordError
@@ -52,11 +53,7 @@ class UCF101Options(SourceOptions):
         fold: Which official train/test fold to use (1, 2 or 3).
     """
 
-    fold: int = 1
-
-    def __post_init__(self) -> None:
-        if self.fold not in (1, 2, 3):
-            raise ValueError(f"fold must be 1, 2 or 3, got {self.fold!r}")
+    fold: int = bounded(1, choices=(1, 2, 3))
 
 
 class UCF101Builder(SourceBuilder):

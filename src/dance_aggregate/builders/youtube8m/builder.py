@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from dance_aggregate.bounds import bounded
 from dance_aggregate.builders.annotations import INVALID_ID, per_record, read_csv, shown
 from dance_aggregate.builders.base import SourceBuilder, SourceOptions, layout_from_doc
 from dance_aggregate.builders.youtube8m.tfrecord import parse_record, read_records
@@ -93,11 +94,7 @@ class YouTube8MOptions(SourceOptions):
     """
 
     frame_features: bool = True
-    level: str = "any"
-
-    def __post_init__(self) -> None:
-        if self.level not in ("any", "both", "video", "frame"):
-            raise ValueError(f"level must be any, both, video or frame, got {self.level!r}")
+    level: str = bounded("any", choices=("any", "both", "video", "frame"))
 
 
 def shard_split(name: str) -> str | None:
