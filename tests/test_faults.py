@@ -26,7 +26,7 @@ from dance_aggregate.cli import cli
 from dance_aggregate.dedup import Analysis
 from dance_aggregate.dedup.clusters import Cluster
 from dance_aggregate.dedup.combine import write_duplicates_csv
-from dance_aggregate.errors import DiskFullError, MediaError, OutputError, TooManyFailures
+from dance_aggregate.errors import DiskFullError, EmptyConfig, MediaError, OutputError, TooManyFailures
 from dance_aggregate.fetch.ledger import LedgerEntry, write_ledger_csv
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.files.atomic import atomic_write_text
@@ -99,23 +99,31 @@ def test_cap_counts_one_media_error_reason(tmp_path: Path) -> None:
         build_config(builder, settings(tmp_path / "out"))
 
 
+def excluded_by(run) -> dict[str, int]:
+    """A config whose every record is excluded fails (an empty build is an error) and
+    carries its accounting: the counts by reason this test is about."""
+    with pytest.raises(EmptyConfig) as caught:
+        run()
+    return dict(caught.value.accounting.excluded)
+
+
 def test_cap_spares_mixed_and_expected_failures(tmp_path: Path) -> None:
     # Half the records fail unexpectedly, half are missing: no single reason is most records.
     builder = FlakyBuilder(60, RuntimeError("bug"), fails=lambda i: i % 2 == 0)
-    res = build_config(builder, settings(tmp_path / "a"))
-    assert res.accounting.excluded == {"unexpected error": 30, "missing video": 30}
+    excluded = excluded_by(lambda: build_config(builder, settings(tmp_path / "a")))
+    assert excluded == {"unexpected error": 30, "missing video": 30}
     # Turned off: every record is tried and excluded.
     builder = FlakyBuilder(40, RuntimeError("bug"))
-    res = build_config(builder, settings(tmp_path / "b", FailureCap(max_share=1.0)))
-    assert builder.calls == 40 and res.accounting.excluded == {"unexpected error": 40}
+    excluded = excluded_by(lambda: build_config(builder, settings(tmp_path / "b", FailureCap(max_share=1.0))))
+    assert builder.calls == 40 and excluded == {"unexpected error": 40}
     # Clips missing from an offline mirror are facts about those clips, not a broken setup.
     data = tmp_path / "k600"
     data.mkdir()
     rows = "".join(f"salsa dancing,clip{i:07d},0,10,val\n" for i in range(30))
     (data / "validate.csv").write_text("label,youtube_id,time_start,time_end,split\n" + rows)
     k = Kinetics600Builder(data)
-    res = build_config(k, settings(tmp_path / "k", fetch=FetchOptions(offline=True)))
-    assert res.accounting.excluded == {"missing video": 30}
+    excluded = excluded_by(lambda: build_config(k, settings(tmp_path / "k", fetch=FetchOptions(offline=True))))
+    assert excluded == {"missing video": 30}
 
 
 def test_cap_on_a_parser_that_fails_every_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

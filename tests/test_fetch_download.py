@@ -24,6 +24,7 @@ import soundfile as sf
 
 from dance_aggregate.builders.activitynet import ActivityNetBuilder
 from dance_aggregate.builders.kinetics600 import Kinetics600Builder
+from dance_aggregate.errors import EmptyConfig
 from dance_aggregate.fetch.options import FetchOptions
 from dance_aggregate.fetch.politeness import FilePoliteness
 from dance_aggregate.fetch.ytdlp import classify
@@ -179,14 +180,18 @@ def test_download_build_retries_reasons_and_rerun(tube: FakeTube, tmp_path: Path
 
 
 def test_a_rerun_never_refetches_a_permanent_failure_that_shares_a_unit_with_a_transient_one(
-    tube: FakeTube, tmp_path: Path
+    tube: FakeTube, sources: dict[str, Path], tmp_path: Path
 ) -> None:
     """The unit holding a transient failure runs again; the permanent failure in the same
     unit is answered from the ledger, not fetched again (only --retry-failed does)."""
-    ids = ["e404xxxxxxx", "truncxxxxxx"]  # sorted by id: one unit of part_size 2
+    # Sorted by id, the two failures share a unit of part_size 2; a third clip, in a unit of
+    # its own, succeeds (a config with no row at all is a failed build, not a rerun).
+    tube.add_file("zokxxxxxxxx", sources["ok2xxxxxxxx"])
+    ids = ["e404xxxxxxx", "truncxxxxxx", "zokxxxxxxxx"]
     data = write_kinetics(tmp_path / "k600", [("salsa dancing", vid, 2, 5) for vid in ids])
     out = tmp_path / "out"
     first = build(Kinetics600Builder(data), out, fetch=fast(tube), part_size=2)
+    assert first.accounting.rows_written == 1
     assert first.accounting.excluded == {"download failed: not found": 1, "download failed: network": 1}
     tube.reset_counts()
     again = build(Kinetics600Builder(data), out, fetch=fast(tube), part_size=2)
@@ -221,8 +226,10 @@ def test_activitynet_windows_share_one_download(tube: FakeTube, tmp_path: Path) 
 def test_offline_records_missing_without_network(tube: FakeTube, tmp_path: Path) -> None:
     data = write_kinetics(tmp_path / "k600", [("zumba", "ok2xxxxxxxx", 0, 3), ("zumba", "-dash1xxxxx", 1, 4)])
     out = tmp_path / "out"
-    res = build(Kinetics600Builder(data), out, fetch=fast(tube, offline=True))
-    assert res.accounting.excluded == {"missing video": 2}
+    # Every clip missing offline: the config fails (no row is not a dataset) with its accounting.
+    with pytest.raises(EmptyConfig) as caught:
+        build(Kinetics600Builder(data), out, fetch=fast(tube, offline=True))
+    assert caught.value.accounting.excluded == {"missing video": 2}
     assert sum(tube.requests.values()) == 0
     assert {r["status"] for r in ledger_rows(out, "kinetics600").values()} == {"missing"}
     # Back online, the missing clips are fetched.
@@ -253,6 +260,7 @@ _KILL_SCRIPT = """
 import sys
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.builders.kinetics600 import Kinetics600Builder
+from dance_aggregate.errors import EmptyConfig
 from dance_aggregate.fetch.options import FetchOptions
 from tests.helpers_annotations import write_activitynet_json
 data, out, url = sys.argv[1:4]

@@ -181,7 +181,7 @@ def test_unit_exception_is_not_retried_and_names_the_part(ray_instance, cache, t
 
 
 @pytest.mark.slow
-def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, local_ucf, tmp_path):
+def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, tmp_path):
     """A second driver process joins the running cluster, as on a cluster's head node: its
     job is in the cluster's job table with that process as its driver."""
     from ray._private.state import jobs
@@ -196,7 +196,10 @@ def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, loc
     assert f"connecting to the Ray cluster at {address}" in output
     assert "starting a local Ray instance" not in output
     assert [j["DriverPid"] for j in jobs()].count(proc.pid) == 1, "the build ran as a job of this cluster"
-    assert folder_snapshot(out) == folder_snapshot(local_ucf)
+    # --sample marks its reports and card as the sample: the reference is the same request locally.
+    reference = tmp_path / "reference"
+    build_sample(make_sample(cache), reference, part_size=2, sample=True, cache_dir=cache)
+    assert folder_snapshot(out) == folder_snapshot(reference)
 
 
 @pytest.mark.slow
