@@ -107,7 +107,56 @@ def _given_twice(name: str, first: str, second: str, flag: str, what: str) -> cl
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT_CODE = 130
+
+#: What to do after Ctrl-C, per command (click alone prints only "Aborted!").
+_AFTER_CTRL_C = {
+    "build": "Run the same command again to resume: finished clips are kept and not encoded again, "
+    "and no half-written shard was left in the output folder.",
+    "publish": "Run the same command again to resume: files already on the Hub are skipped.",
+}
+
+
+class _Group(click.Group):
+    """The command group; Ctrl-C in a command ends it with a line that says how to go on
+    and exit code :data:`INTERRUPTED_EXIT_CODE`, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            command = ctx.invoked_subcommand or ""
+            click.echo("", err=True)  # the ^C the terminal echoed ends no line
+            click.echo(f"Interrupted (Ctrl-C). {_AFTER_CTRL_C.get(command, 'Nothing was changed.')}".rstrip(), err=True)
+            raise click.exceptions.Exit(INTERRUPTED_EXIT_CODE) from None
+
+
+class _BuildCommand(click.Command):
+    """``build``: its help ends with the configs it can build (read from the source registry
+    only when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from dance_aggregate.builders import registry
+
+        rows = []
+        for cfg in registry.configs():
+            src = registry.source(cfg.source)
+            notes = [] if cfg.default_build else ["only when named"]
+            if not src.has_pixels:
+                notes.append("features, no video")
+            elif not cfg.in_all:
+                notes.append("not in all")
+            title = src.title + (f" ({', '.join(notes)})" if notes else "")
+            rows.append((cfg.name, f"{title}: --data-dir {cfg.source}=PATH"))
+        rows.append((ALL_CONFIG, "every source with video, deduplicated: each build remakes it from the configs in "
+                                 "the folder (it is not named here)"))
+        with formatter.section("Configs (the CONFIGS argument; each needs its source's --data-dir)"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dance-aggregate")
 def cli() -> None:
     """Build one clean dance-video dataset from UCF101, ActivityNet, Kinetics-600,
@@ -121,7 +170,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(cls=_BuildCommand)
 @click.argument("configs", nargs=-1)
 @click.option("--data-dir", "data_dirs", multiple=True, metavar="SOURCE=PATH", help="Raw files of a source (repeatable).")
 @click.option("--video-dir", "video_dirs", multiple=True, metavar="SOURCE=PATH", help="Local mirror of a source's videos (repeatable).")
