@@ -310,8 +310,10 @@ def _print_result(result, hidden_warnings: int = 0) -> None:
     for f in result.failures:
         click.echo(f"  {f.config:<{width}}  FAILED: {f.error.splitlines()[0]}")
     output = result.output.resolve()
-    if (output / "data").is_dir():  # a dataset is there (a failed first build leaves only .work/)
+    if (output / "data").is_dir():  # a dataset is there
         click.echo(f"Output: {output}  ({result.elapsed:.1f} s)")
+    elif not output.exists():
+        click.echo(f"Nothing was built, so the folder this build made ({output}) was removed.")
     if accounting:
         first = ALL_CONFIG if result.all is not None else next(iter(accounting))
         click.echo(

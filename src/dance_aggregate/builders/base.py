@@ -26,6 +26,7 @@ The pipeline carries the plans out (fetch, cut, encode, write) and writes every 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -251,7 +252,8 @@ def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]
 
 def layout_from_doc(doc: str | None) -> str:
     """The first literal block (the indented lines after ``::``) of a module docstring:
-    builder modules document their raw layout as a tree there, and errors show it."""
+    builder modules document their raw layout as a tree there, and errors show it (so RST
+    literals in it become plain quotes)."""
     if not doc or "::" not in doc:
         return ""
     lines = doc.split("::", 1)[1].splitlines()
@@ -260,7 +262,12 @@ def layout_from_doc(doc: str | None) -> str:
         if line.strip() and not line.startswith("    "):
             break
         block.append(line)
-    return "\n".join(block).strip("\n")
+    # Errors print it on a terminal: RST literals (````--video-dir X=PATH````) in plain quotes.
+    return _RST_LITERAL.sub(r"'\1'", "\n".join(block).strip("\n"))
+
+
+#: An RST inline literal, ````text````.
+_RST_LITERAL = re.compile(r"``(.+?)``")
 
 
 def _coerce(raw: str, annotation: Any, what: str) -> Any:
