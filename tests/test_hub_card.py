@@ -166,6 +166,6 @@ def test_missing_rates_from_the_fetchers_ledger(tmp_path: Path) -> None:
     got = {(r["source"], r["split"]): r for r in ledger_summary(tmp_path)}
     assert got[("kinetics600", "train")] == {
         "source": "kinetics600", "split": "train", "requested": 4, "downloaded": 2, "missing": 2,
-        "rate": "50.0%", "reasons": "offline 1, private 1",
+        "rate": "50.0%", "reasons": "missing video 1, private 1",  # a ledger's old "offline": the reports' name
     }
     assert got[("kinetics600", "validation")]["rate"] == "0.0%"
