@@ -193,7 +193,8 @@ class Source:
         homepage: Where the source is distributed.
         license: Its terms, in words (shown in the card and ``LICENSE.md``).
         license_id: The Hub licence id closest to those terms (``other`` when none fits).
-        citation: How to cite it.
+        citation: How to cite it, in words.
+        bibtex: The same as BibTeX entries (the card's Citation section), one or more.
         has_pixels: Rows carry video (YouTube-8M rows carry features only).
         configs: The configs built from it.
         dedup_priority: When dedup finds equally good copies of a clip, the copy of the
@@ -225,12 +226,13 @@ class Source:
     terms_url: str | None = None
     terms_in_short: str = ""
     multi_view: bool = False
+    bibtex: str = ""
 
     def card_facts(self) -> dict[str, Any]:
         """Provenance and licence facts for the dataset card."""
         return {"name": self.title, "homepage": self.homepage, "license": self.license,
                 "license_id": self.license_id, "citation": self.citation, "redistributable": self.redistributable,
-                "terms_url": self.terms_url, "terms_in_short": self.terms_in_short}
+                "terms_url": self.terms_url, "terms_in_short": self.terms_in_short, "bibtex": self.bibtex.strip()}
 
 
 def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]:
