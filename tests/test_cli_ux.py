@@ -338,6 +338,23 @@ def test_ctrl_c_in_publish_says_the_upload_resumes(runner, monkeypatch, tmp_path
     assert "Aborted!" not in res.output
 
 
+def test_ctrl_c_in_scripts_publish_says_the_same(monkeypatch, tmp_path, capsys):
+    """``python scripts/publish.py``, the other way to publish, ends a Ctrl-C the same way."""
+    import importlib.util
+
+    import dance_aggregate as da
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    spec = importlib.util.spec_from_file_location("publish_script", ROOT / "scripts" / "publish.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(da, "publish", interrupted)
+    assert script.main(["--repo-id", "my-user/dance_aggregate", "--folder", str(tmp_path), "-q"]) == 130
+    assert "Interrupted (Ctrl-C). Run the same command again to resume: files already on the Hub are skipped." in capsys.readouterr().err
+
+
 def test_failed_first_build_leaves_no_folder(runner, tmp_path):
     """Nothing built: the folders the build made (the output and the parents made for it) are
     removed, and the summary says so; a folder that was there stays, without a .work/ of this

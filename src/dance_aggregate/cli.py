@@ -110,8 +110,9 @@ def _given_twice(name: str, first: str, second: str, flag: str, what: str) -> cl
 #: Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED_EXIT_CODE = 130
 
-#: What to do after Ctrl-C, per command (click alone prints only "Aborted!").
-_AFTER_CTRL_C = {
+#: What to do after Ctrl-C, per command (click alone prints only "Aborted!"; scripts/publish.py
+#: says the same).
+AFTER_CTRL_C = {
     "build": "Run the same command again to resume: finished clips are kept and not encoded again, "
     "and no half-written shard was left in the output folder.",
     "publish": "Run the same command again to resume: files already on the Hub are skipped.",
@@ -128,7 +129,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             command = ctx.invoked_subcommand or ""
             click.echo("", err=True)  # the ^C the terminal echoed ends no line
-            click.echo(f"Interrupted (Ctrl-C). {_AFTER_CTRL_C.get(command, 'Nothing was changed.')}".rstrip(), err=True)
+            click.echo(f"Interrupted (Ctrl-C). {AFTER_CTRL_C.get(command, 'Nothing was changed.')}".rstrip(), err=True)
             raise click.exceptions.Exit(INTERRUPTED_EXIT_CODE) from None
 
 
@@ -167,6 +168,7 @@ def cli() -> None:
       dance-aggregate build --sample
     Then, in Python, by the folder's absolute path (the build prints it):
       load_dataset("/abs/path/to/dance_aggregate", "ucf101")
+    `dance-aggregate build --help` lists the configs and the sources they need.
     """
 
 
