@@ -7,16 +7,20 @@ pooled frames, so the whole loop can be tried anywhere. Both keep the last, part
 (a DataLoader's default), so even the sample's two training clips make a step::
 
     dance-aggregate build --sample                     # or a real build into ./dance_aggregate
-    python examples/train_stream.py --data dance_aggregate --config kinetics600 --steps 20
-    torchrun --nproc-per-node 2 examples/train_stream.py --data dance_aggregate
+    python examples/train_stream.py --data ./dance_aggregate --config kinetics600 --steps 20
+    torchrun --nproc-per-node 2 examples/train_stream.py --data ./dance_aggregate
 
-If the folder has no ``--config`` (e.g. a sample built before the Kinetics builder
-existed), the script says so and uses a config that is there.
+``--data`` is the folder's path or a Hub repo id (``NAMESPACE/NAME``); a bare name that is
+no folder here is refused (``datasets`` would look it up on the Hub, retry for half a
+minute, then fail or load a stale cached copy). An unknown ``--config`` is an error that
+lists the configs; if the folder lacks a known one (e.g. a sample built before the Kinetics
+builder existed), the script says so and uses a config that is there.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
@@ -24,16 +28,32 @@ import time
 from pathlib import Path
 
 import numpy as np
+from datasets.exceptions import DatasetNotFoundError
 
 from dance_aggregate.builders import registry
+from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.output.folder import BuiltFolder
-from dance_aggregate.training import DecodeFrames, collate, has_video, stream
+from dance_aggregate.records import ALL_CONFIG
+from dance_aggregate.training import DatasetLocationError, DecodeFrames, collate, dataset_location, has_video, stream
 
 log = logging.getLogger("train_stream")
 
 
+def known_config(wanted: str) -> str | None:
+    """``None`` when ``wanted`` is a config of the dataset, else the error to show."""
+    known = [*registry.config_names(), ALL_CONFIG]
+    if wanted in known:
+        return None
+    close = difflib.get_close_matches(wanted, known, n=1)
+    return (f"unknown config {wanted!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; the configs are: {', '.join(known)}")
+
+
 def pick_config(data: str, wanted: str) -> str:
-    """``wanted`` if the local folder has it, else the best available config (with a clear note)."""
+    """``wanted`` if the local folder has it, else the best available config (with a clear note).
+
+    ``data`` is what :func:`dataset_location` returned: a folder's absolute path or a Hub repo id.
+    """
     folder = Path(data)
     if not folder.is_dir():
         return wanted  # a Hub repo id: let load_dataset resolve it
@@ -45,15 +65,30 @@ def pick_config(data: str, wanted: str) -> str:
             f"error: {folder} has no configs (no data/<config>/*.parquet). Build one first, e.g.\n"
             f"  dance-aggregate build --sample --output {folder}"
         )
-    with_pixels = [c for c in available if c != "youtube8m"]  # youtube8m rows have no video
-    fallback = "all" if "all" in available else (with_pixels or available)[0]
-    source = registry.get_config(wanted).source  # --data-dir takes the source's name, not the config's
-    log.warning(
-        "config %r is not in %s (it has: %s); using %r instead. To build it: "
-        "dance-aggregate build %s --data-dir %s=PATH --output %s",
-        wanted, folder, ", ".join(available), fallback, wanted, source, folder,
-    )
+    with_pixels = [c for c in available if c == ALL_CONFIG or registry.source(registry.get_config(c).source).has_pixels]
+    fallback = ALL_CONFIG if ALL_CONFIG in available else (with_pixels or available)[0]
+    if wanted == ALL_CONFIG:  # every build makes `all` from the configs with video in the folder
+        how = f"dance-aggregate build CONFIG --data-dir SOURCE=PATH --output {folder}"
+    else:  # --data-dir takes the source's name, not the config's
+        how = f"dance-aggregate build {wanted} --data-dir {registry.get_config(wanted).source}=PATH --output {folder}"
+    log.warning("config %r is not in %s (it has: %s); using %r instead. To build it: %s",
+                wanted, folder, ", ".join(available), fallback, how)
     return fallback
+
+
+def at_least(low: int):  # noqa: ANN201 - an argparse type
+    """An argparse type: an integer >= ``low`` (a clear usage error otherwise, not a traceback)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+
+    return parse
 
 
 def torch_available() -> bool:
@@ -66,27 +101,41 @@ def torch_available() -> bool:
 
 def main() -> None:
     p = argparse.ArgumentParser(description="Stream a dance_aggregate config into a training loop.")
-    p.add_argument("--data", default="dance_aggregate", help="dataset folder (or Hub repo id)")
-    p.add_argument("--config", default="kinetics600")
-    p.add_argument("--frames", type=int, default=16, help="frames per clip")
-    p.add_argument("--size", type=int, default=112, help="frames resized to SIZE x SIZE")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers per process")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--steps", type=int, default=0, help="stop after this many steps per epoch (0: whole epoch)")
+    p.add_argument("--data", default="./dance_aggregate",
+                   help="the dataset folder's path, or a Hub repo id NAMESPACE/NAME (default: %(default)s)")
+    p.add_argument("--config", default="kinetics600", help="config to train on (default: %(default)s)")
+    p.add_argument("--frames", type=at_least(1), default=16, help="frames per clip")
+    p.add_argument("--size", type=at_least(8), default=112, help="frames resized to SIZE x SIZE")
+    p.add_argument("--batch-size", type=at_least(1), default=4)
+    p.add_argument("--workers", type=at_least(0), default=2, help="DataLoader workers per process")
+    p.add_argument("--epochs", type=at_least(1), default=1)
+    p.add_argument("--steps", type=at_least(0), default=0, help="stop after this many steps per epoch (0: whole epoch)")
     p.add_argument("--seed", type=int, default=0, help="shuffle seed: the same on every process")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
+    problem = known_config(args.config)
+    if problem:
+        p.error(f"--config: {problem}")
+    try:
+        args.data = dataset_location(args.data)
+    except DatasetLocationError as exc:
+        p.error(f"--data: {exc}")
     rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    config = pick_config(args.data, args.config)
+    try:
+        config = pick_config(args.data, args.config)
+    except DanceAggregateError as exc:  # e.g. a folder that is not a built dataset
+        sys.exit(f"error: {exc}")
     has_torch = torch_available()
-    ds = stream(
-        args.data, config, "train",
-        rank=rank, world_size=world_size, seed=args.seed, buffer_size=64,
-        num_workers=args.workers if has_torch else 1,
-        columns=["id", "label", "video"],  # skip reading audio bytes and features
-    )
+    try:
+        ds = stream(
+            args.data, config, "train",
+            rank=rank, world_size=world_size, seed=args.seed, buffer_size=64,
+            num_workers=args.workers if has_torch else 1,
+            columns=["id", "label", "video"],  # skip reading audio bytes and features
+        )
+    except (DanceAggregateError, DatasetNotFoundError, OSError, ValueError) as exc:  # OSError: ConnectionError too
+        sys.exit(f"error: cannot stream {config!r} of {args.data}: {exc}")
     label_count = ds.features["label"].num_classes  # ClassLabel: the same in every config
     ds = ds.filter(has_video)  # YouTube-8M rows (in `all`) carry features, not pixels
     ds = ds.map(
@@ -97,7 +146,7 @@ def main() -> None:
         train_torch(ds, args, label_count)
     else:
         log.warning("torch is not installed: training a numpy softmax classifier instead of the 3D-conv model "
-                    "(for that one: pip install torch==2.13.0)")
+                    "(for that one, CPU build: pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu)")
         train_numpy(ds, args, label_count)
 
 

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     except da.DanceAggregateError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        from dance_aggregate.cli import AFTER_CTRL_C, INTERRUPTED_EXIT_CODE
+
+        print(f"\nInterrupted (Ctrl-C). {AFTER_CTRL_C['publish']}", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
     print(result.plan.describe())
     print(f"Published in {result.commits} commit(s): {result.url}")
     if result.tag_url:

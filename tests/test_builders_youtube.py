@@ -300,7 +300,7 @@ def test_sample_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert truncated and f"truncated: {truncated} row" in res.output
     with (out / "reports" / "kinetics600.download_ledger.csv").open() as f:
         ledger = sorted((r["youtube_id"], r["status"], r["reason"]) for r in csv.DictReader(f))
-    assert expected["kinetics600"].missing and ledger == sorted((i, "missing", "offline") for i in expected["kinetics600"].missing)
+    assert expected["kinetics600"].missing and ledger == sorted((i, "missing", "missing video") for i in expected["kinetics600"].missing)
     from datasets import load_dataset
 
     for config, exp in expected.items():

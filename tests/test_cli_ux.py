@@ -262,3 +262,161 @@ def test_youtube8m_level_hint_works(runner, tmp_path, sample_sources):
     res = runner.invoke(cli, ["build", "youtube8m", "--data-dir", f"youtube8m={y8m}", "-o", "youtube8m.level=frame", "-O", str(out), "-q"])
     assert res.exit_code == 0, res.output
     assert "holds video-level" not in res.output
+
+
+# -- help, Ctrl-C, failed first builds, plain text ---------------------------------------------
+
+
+def test_build_help_lists_every_config(runner):
+    from dance_aggregate.builders import registry
+
+    res = runner.invoke(cli, ["build", "--help"])
+    assert res.exit_code == 0
+    listing = res.output.split("Configs (the CONFIGS argument", 1)[1]
+    flat = " ".join(listing.split())  # click wraps long lines
+    for cfg in registry.configs():
+        assert re.search(rf"^\s+{cfg.name}\s", listing, flags=re.M), cfg.name
+        assert f"--data-dir {cfg.source}=PATH" in flat
+    assert re.search(r"^\s+all\s+every source with video, deduplicated", listing, flags=re.M)
+    assert "(only when named, not in all)" in flat, "an opt-in config says so"
+
+
+def _forkserver_children(build_pid: int) -> int:
+    """Processes of the build's session that a forkserver made (the forkserver and its workers)."""
+    n = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[3]) == build_pid and b"forkserver" in cmdline:  # fields[3]: the process group
+            n += 1
+    return n
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
+def test_ctrl_c_says_the_same_command_resumes(tmp_path, sample_cache):
+    """A terminal's Ctrl-C signals every process of the job (the build, its forkserver and its
+    workers): one line says to run the same command again, exit code 130, no traceback from
+    any process; and the same command then finishes the build."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "dance_aggregate", "build", "ucf101", "activitynet", "--sample", "-j", "2",
+           "--part-size", "1", "-O", str(out), "--cache-dir", str(sample_cache)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while _forkserver_children(proc.pid) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the forkserver and at least two workers run
+    assert proc.poll() is None, "the build ended before its workers were seen"
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr and "Aborted!" not in stderr, stderr[-3000:]
+    assert "Interrupted (Ctrl-C). Run the same command again to resume" in stderr
+    rerun = subprocess.run(cmd + ["-q"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert re.search(r"ucf101\s+built: 8 rows", rerun.stdout), rerun.stdout
+
+
+def test_ctrl_c_in_publish_says_the_upload_resumes(runner, monkeypatch, tmp_path):
+    """Ctrl-C while publishing (raised where the library is called, as the signal would)."""
+    import dance_aggregate as da
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(da, "publish", interrupted)
+    res = runner.invoke(cli, ["publish", "--repo-id", "my-user/dance_aggregate", "--folder", str(tmp_path)])
+    assert res.exit_code == 130
+    assert "Interrupted (Ctrl-C). Run the same command again to resume: files already on the Hub are skipped." in res.output
+    assert "Aborted!" not in res.output
+
+
+def test_ctrl_c_in_scripts_publish_says_the_same(monkeypatch, tmp_path, capsys):
+    """``python scripts/publish.py``, the other way to publish, ends a Ctrl-C the same way."""
+    import importlib.util
+
+    import dance_aggregate as da
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    spec = importlib.util.spec_from_file_location("publish_script", ROOT / "scripts" / "publish.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(da, "publish", interrupted)
+    assert script.main(["--repo-id", "my-user/dance_aggregate", "--folder", str(tmp_path), "-q"]) == 130
+    assert "Interrupted (Ctrl-C). Run the same command again to resume: files already on the Hub are skipped." in capsys.readouterr().err
+
+
+def test_failed_first_build_leaves_no_folder(runner, tmp_path):
+    """Nothing built: the folders the build made (the output and the parents made for it) are
+    removed, and the summary says so; a folder that was there stays, without a .work/ of this
+    build in it; a previous build's .work/ is never touched."""
+    out = tmp_path / "new" / "deeper" / "dance_aggregate"
+    res = runner.invoke(cli, ["build", "ucf101", "--data-dir", f"ucf101={tmp_path / 'missing'}", "-O", str(out)])
+    assert res.exit_code == 1
+    assert not (tmp_path / "new").exists(), sorted(p.name for p in tmp_path.rglob("*"))
+    assert f"Nothing was built, so the folder this build made ({out}) was removed." in res.output
+    there = tmp_path / "there"
+    there.mkdir()
+    res = runner.invoke(cli, ["build", "ucf101", "--data-dir", f"ucf101={tmp_path / 'missing'}", "-O", str(there), "-q"])
+    assert res.exit_code == 1 and there.is_dir() and list(there.iterdir()) == []
+    assert "was removed" not in res.output
+    (there / ".work" / "parts").mkdir(parents=True)  # an earlier build's work folder
+    res = runner.invoke(cli, ["build", "ucf101", "--data-dir", f"ucf101={tmp_path / 'missing'}", "-O", str(there), "-q"])
+    assert res.exit_code == 1 and (there / ".work" / "parts").is_dir() and (there / ".work" / "build.lock").is_file()
+
+
+def test_unused_output_removal_keeps_every_file(tmp_path):
+    """Only the lock and empty folders go: a download the failed build made is kept for the rerun."""
+    from dance_aggregate.output.leftovers import first_missing, remove_unused_output
+
+    out = tmp_path / "a" / "b"
+    created = first_missing(out)
+    assert created == tmp_path / "a"
+    (out / ".work" / "fetch" / "kinetics600" / "ledger").mkdir(parents=True)
+    (out / ".work" / "fetch" / "kinetics600" / "clip.mp4").write_bytes(b"x")
+    (out / ".work" / "parts" / "empty").mkdir(parents=True)
+    (out / ".work" / "build.lock").write_text("pid 1")
+    removed = remove_unused_output(out, created=created, work_existed=False)
+    assert (out / ".work" / "fetch" / "kinetics600" / "clip.mp4").read_bytes() == b"x"
+    assert not (out / ".work" / "build.lock").exists() and not (out / ".work" / "parts").exists()
+    assert not (out / ".work" / "fetch" / "kinetics600" / "ledger").exists()
+    assert out / ".work" / "parts" / "empty" in removed and out not in removed
+    (out / "data").mkdir()  # a dataset: nothing is removed
+    (out / ".work" / "build.lock").write_text("pid 1")
+    assert remove_unused_output(out, created=created, work_existed=False) == []
+
+
+def _common_errors(tmp_path: Path) -> list[list[str]]:
+    from dance_aggregate.builders import registry
+
+    missing = str(tmp_path / "missing")
+    cases = [["build"], ["build", "kinetics60"], ["build", "ucf101"], ["build", "--sample", "-o", "ucf101.nope=1"],
+             ["build", "--data-dir", "ucf101"], ["stats", missing], ["taxonomy", "--source", "nope"],
+             ["publish", "--repo-id", "my-user/x", "--folder", missing, "--dry-run"], ["publish", "--repo-id", "nope"]]
+    for cfg in registry.configs():  # each source's layout, as a wrong --data-dir shows it
+        cases.append(["build", cfg.name, "--data-dir", f"{cfg.source}={missing}", "-O", str(tmp_path / "o")])
+        cases.append(["build", cfg.name, "-O", str(tmp_path / "o")])
+    return cases
+
+
+def test_common_errors_print_plain_text(runner, tmp_path, monkeypatch):
+    """Messages on a terminal carry no RST markup (````--video-dir X````), and no traceback."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    seen = 0
+    for args in _common_errors(tmp_path):
+        res = runner.invoke(cli, args)
+        assert res.exit_code != 0, args
+        assert "``" not in res.output, f"{args}: {res.output}"
+        assert "Traceback" not in res.output and not isinstance(res.exception, AssertionError), args
+        seen += "Expected" in res.output  # the layouts are among them
+    assert seen >= 6

@@ -1,5 +1,6 @@
 """``examples/train_stream.py`` on the sample build: it trains (a step with a loss) with and
-without torch, and its fallback names a command that builds the missing config."""
+without torch, and its fallback names a command that builds the missing config. (Its
+refusals, of a bare name or an unknown config, are in tests/test_newcomer.py.)"""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def test_trains_on_the_sample_without_torch(sample_build: Path, tmp_path: Path) 
 
 def test_missing_config_fallback_names_the_source(sample_build: Path, tmp_path: Path) -> None:
     out = _run(sample_build, tmp_path, "--config", "kinetics600_motion", "--steps", "1")
-    assert "config 'kinetics600_motion' is not in dance_aggregate" in out
-    assert "dance-aggregate build kinetics600_motion --data-dir kinetics600=PATH" in out
+    folder = tmp_path / "dance_aggregate"  # --data dance_aggregate, a folder here: read by its absolute path
+    assert f"config 'kinetics600_motion' is not in {folder}" in out
+    assert f"dance-aggregate build kinetics600_motion --data-dir kinetics600=PATH --output {folder}" in out
     assert "step 1 loss" in out
 
 

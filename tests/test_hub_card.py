@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,6 +14,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 from PIL import Image
 
+from dance_aggregate.builders import registry
 from dance_aggregate.hub.card import render_card, size_category
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
 from dance_aggregate.hub.checks import run_checks
@@ -166,6 +168,106 @@ def test_missing_rates_from_the_fetchers_ledger(tmp_path: Path) -> None:
     got = {(r["source"], r["split"]): r for r in ledger_summary(tmp_path)}
     assert got[("kinetics600", "train")] == {
         "source": "kinetics600", "split": "train", "requested": 4, "downloaded": 2, "missing": 2,
-        "rate": "50.0%", "reasons": "offline 1, private 1",
+        "rate": "50.0%", "reasons": "missing video 1, private 1",  # a ledger's old "offline": the reports' name
     }
     assert got[("kinetics600", "validation")]["rate"] == "0.0%"
+
+
+# -- citation, terms, counts, reason names, streaming sentence ---------------------------------
+
+
+def _bibtex_entries(text: str) -> list[tuple[str, str, str]]:
+    """``(kind, key, body)`` of each entry; the braces of every entry must balance."""
+    entries = []
+    for m in re.finditer(r"@(\w+)\{([^,\s]+),", text):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        assert depth == 0, f"unbalanced braces in {m.group(2)}"
+        entries.append((m.group(1), m.group(2), text[m.end():i - 1]))
+    return entries
+
+
+def test_every_source_has_its_bibtex() -> None:
+    """One or more entries per source, with the authors and year of its citation in words."""
+    keys = []
+    for source in registry.sources():
+        entries = _bibtex_entries(source.bibtex)
+        assert entries, f"{source.name}: no BibTeX"
+        kind, key, body = entries[0]
+        assert kind in ("article", "inproceedings", "techreport", "misc") and re.search(r"title\s*=", body)
+        year = re.findall(r"\b(19|20)\d\d\b", source.citation)
+        first_year = re.search(r"\b((?:19|20)\d\d)\b", source.citation).group(1)
+        assert year and re.search(rf"year\s*=\s*\{{{first_year}\}}", body), f"{source.name}: year {first_year}"
+        surname = source.citation.split(",")[0].split(".")[0].split()[-1]
+        assert surname in body, f"{source.name}: first author {surname}"
+        keys += [k for _, k, _ in entries]
+    assert len(keys) == len(set(keys)), "BibTeX keys are unique"
+    aist = registry.source("aist").bibtex
+    assert "Tsuchida" in aist and "ISMIR" in aist and "AIST++" in aist
+
+
+def test_card_citation_section(two_sources: Path) -> None:
+    text = (two_sources / "README.md").read_text()
+    section = text.split("\n## Citation\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bibtex\n(.*?)```", section, flags=re.S)
+    keys = [key for block in blocks for _, key, _ in _bibtex_entries(block)]
+    assert keys == ["dance_aggregate", "soomro2012ucf101", "carreira2018kinetics600"], keys  # the sources in the build
+    assert "howpublished = {\\url{https://github.com/dance-aggregate/dance_aggregate}}" in blocks[0]
+    published = render_card(two_sources, "my-user/dance_aggregate")
+    assert "\\url{https://huggingface.co/datasets/my-user/dance_aggregate}" in published
+
+
+def test_terms_in_short_and_removal_requests(two_sources: Path) -> None:
+    local = (two_sources / "README.md").read_text()
+    head = local.split("## How to load", 1)[0]
+    assert "**Terms in short:** for research use; every row stays under the terms of its `source`" in head
+    assert "**Removal requests:**" in head and "https://github.com/dance-aggregate/dance_aggregate/issues" in head
+    published = render_card(two_sources, "my-user/dance_aggregate").split("## How to load", 1)[0]
+    assert "open a discussion at https://huggingface.co/datasets/my-user/dance_aggregate/discussions" in published
+
+
+def test_header_says_what_it_counts(two_sources: Path, tmp_path: Path) -> None:
+    from dance_aggregate.output.folder import BuiltFolder
+
+    built = BuiltFolder.open(two_sources)
+    rows_all = built.total_rows("all")
+    together = sum(built.total_rows(c) for c in built.configs)
+    assert rows_all < together
+    head = (two_sources / "README.md").read_text().split("## How to load", 1)[0]
+    assert f"{rows_all} rows (clips) in `all`, the default config: every source with video, duplicates removed." in head
+    assert f"The 3 configs together hold {together} rows" in head and "from the rows of `all`" in head
+    single = make_folder(tmp_path / "one", {"ucf101": {"train": fake_rows("ucf101", "train", 4)}})
+    head = (single / "README.md").read_text().split("## How to load", 1)[0]
+    assert "4 rows (clips) in its 1 config(s) together (size category `n<1K`)." in head
+
+
+def test_single_shard_sentence_agrees_with_the_streaming_check(two_sources: Path) -> None:
+    """Small splits are one shard each: the card says one worker reads each, and publish's
+    check says the same, not that they stream in parallel."""
+    from dance_aggregate.hub.checks import check_shard_counts
+
+    card = (two_sources / "README.md").read_text()
+    assert "Each split is a single shard in this build, so streaming reads it with one `DataLoader` worker" in card
+    check = check_shard_counts(two_sources)
+    assert check.status == "ok" and "are a single shard, read by one DataLoader worker" in check.detail
+    assert "parallel" not in check.detail
+
+
+@pytest.mark.slow
+def test_one_cause_one_reason_name(sample_build: Path) -> None:
+    """A clip not in the mirror while offline is `missing video` in the summary, the excluded
+    reports, the ledger CSV and both tables of the card; `offline` is no reason anywhere."""
+    from dance_aggregate.files.csvfiles import read_rows
+
+    ledger = list(read_rows(sample_build / "reports" / "kinetics600.download_ledger.csv"))
+    missing = [r for r in ledger if r["status"] == "missing"]
+    assert missing and {r["reason"] for r in missing} == {"missing video"}
+    excluded = {r["reason"] for r in read_rows(sample_build / "reports" / "kinetics600.excluded.csv")}
+    assert "missing video" in excluded
+    card = (sample_build / "README.md").read_text()
+    ledger_table = card.split("## Download ledger", 1)[1].split("\n## ", 1)[0]
+    assert "| kinetics600 | train | 3 | 2 | 1 | 33.3% | missing video 1 |" in ledger_table
+    for table in (ledger_table, card.split("## Build accounting", 1)[1].split("\n## ", 1)[0]):
+        assert not re.search(r"\boffline\b", table)

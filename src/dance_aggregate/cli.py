@@ -107,7 +107,57 @@ def _given_twice(name: str, first: str, second: str, flag: str, what: str) -> cl
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT_CODE = 130
+
+#: What to do after Ctrl-C, per command (click alone prints only "Aborted!"; scripts/publish.py
+#: says the same).
+AFTER_CTRL_C = {
+    "build": "Run the same command again to resume: finished clips are kept and not encoded again, "
+    "and no half-written shard was left in the output folder.",
+    "publish": "Run the same command again to resume: files already on the Hub are skipped.",
+}
+
+
+class _Group(click.Group):
+    """The command group; Ctrl-C in a command ends it with a line that says how to go on
+    and exit code :data:`INTERRUPTED_EXIT_CODE`, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            command = ctx.invoked_subcommand or ""
+            click.echo("", err=True)  # the ^C the terminal echoed ends no line
+            click.echo(f"Interrupted (Ctrl-C). {AFTER_CTRL_C.get(command, 'Nothing was changed.')}".rstrip(), err=True)
+            raise click.exceptions.Exit(INTERRUPTED_EXIT_CODE) from None
+
+
+class _BuildCommand(click.Command):
+    """``build``: its help ends with the configs it can build (read from the source registry
+    only when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from dance_aggregate.builders import registry
+
+        rows = []
+        for cfg in registry.configs():
+            src = registry.source(cfg.source)
+            notes = [] if cfg.default_build else ["only when named"]
+            if not src.has_pixels:
+                notes.append("features, no video")
+            elif not cfg.in_all:
+                notes.append("not in all")
+            title = src.title + (f" ({', '.join(notes)})" if notes else "")
+            rows.append((cfg.name, f"{title}: --data-dir {cfg.source}=PATH"))
+        rows.append((ALL_CONFIG, "every source with video, deduplicated: each build remakes it from the configs in "
+                                 "the folder (it is not named here)"))
+        with formatter.section("Configs (the CONFIGS argument; each needs its source's --data-dir)"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dance-aggregate")
 def cli() -> None:
     """Build one clean dance-video dataset from UCF101, ActivityNet, Kinetics-600,
@@ -118,10 +168,11 @@ def cli() -> None:
       dance-aggregate build --sample
     Then, in Python, by the folder's absolute path (the build prints it):
       load_dataset("/abs/path/to/dance_aggregate", "ucf101")
+    `dance-aggregate build --help` lists the configs and the sources they need.
     """
 
 
-@cli.command()
+@cli.command(cls=_BuildCommand)
 @click.argument("configs", nargs=-1)
 @click.option("--data-dir", "data_dirs", multiple=True, metavar="SOURCE=PATH", help="Raw files of a source (repeatable).")
 @click.option("--video-dir", "video_dirs", multiple=True, metavar="SOURCE=PATH", help="Local mirror of a source's videos (repeatable).")
@@ -261,8 +312,10 @@ def _print_result(result, hidden_warnings: int = 0) -> None:
     for f in result.failures:
         click.echo(f"  {f.config:<{width}}  FAILED: {f.error.splitlines()[0]}")
     output = result.output.resolve()
-    if (output / "data").is_dir():  # a dataset is there (a failed first build leaves only .work/)
+    if (output / "data").is_dir():  # a dataset is there
         click.echo(f"Output: {output}  ({result.elapsed:.1f} s)")
+    elif not output.exists():
+        click.echo(f"Nothing was built, so the folder this build made ({output}) was removed.")
     if accounting:
         first = ALL_CONFIG if result.all is not None else next(iter(accounting))
         click.echo(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -234,7 +235,8 @@ class Source:
         homepage: Where the source is distributed.
         license: Its terms, in words (shown in the card and ``LICENSE.md``).
         license_id: The Hub licence id closest to those terms (``other`` when none fits).
-        citation: How to cite it.
+        citation: How to cite it, in words.
+        bibtex: The same as BibTeX entries (the card's Citation section), one or more.
         has_pixels: Rows carry video (YouTube-8M rows carry features only).
         configs: The configs built from it.
         dedup_priority: When dedup finds equally good copies of a clip, the copy of the
@@ -267,12 +269,13 @@ class Source:
     terms_url: str | None = None
     terms_in_short: str = ""
     multi_view: bool = False
+    bibtex: str = ""
 
     def card_facts(self) -> dict[str, Any]:
         """Provenance and licence facts for the dataset card."""
         return {"name": self.title, "homepage": self.homepage, "license": self.license,
                 "license_id": self.license_id, "citation": self.citation, "redistributable": self.redistributable,
-                "terms_url": self.terms_url, "terms_in_short": self.terms_in_short}
+                "terms_url": self.terms_url, "terms_in_short": self.terms_in_short, "bibtex": self.bibtex.strip()}
 
 
 def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]:
@@ -297,7 +300,8 @@ def load_crosswalk(package: str, name: str = "crosswalk.yaml") -> dict[str, Any]
 
 def layout_from_doc(doc: str | None) -> str:
     """The first literal block (the indented lines after ``::``) of a module docstring:
-    builder modules document their raw layout as a tree there, and errors show it."""
+    builder modules document their raw layout as a tree there, and errors show it (so RST
+    literals in it become plain quotes)."""
     if not doc or "::" not in doc:
         return ""
     lines = doc.split("::", 1)[1].splitlines()
@@ -306,4 +310,9 @@ def layout_from_doc(doc: str | None) -> str:
         if line.strip() and not line.startswith("    "):
             break
         block.append(line)
-    return "\n".join(block).strip("\n")
+    # Errors print it on a terminal: RST literals (````--video-dir X=PATH````) in plain quotes.
+    return _RST_LITERAL.sub(r"'\1'", "\n".join(block).strip("\n"))
+
+
+#: An RST inline literal, ````text````.
+_RST_LITERAL = re.compile(r"``(.+?)``")

@@ -142,7 +142,7 @@ class ClipFetcher:
             entry = self.ledger.get(key) or LedgerEntry(key, request.youtube_id, request.start, request.end)
             if self.options.offline:
                 if entry.status in ("pending", "missing"):
-                    entry.status, entry.reason = "missing", "offline"
+                    entry.status, entry.reason = "missing", L.MISSING_OFFLINE  # one cause, one name everywhere
                     self.ledger.put(entry)
                 raise MediaError(
                     f"{request.youtube_id}: not in the local mirror, and nothing is downloaded offline "

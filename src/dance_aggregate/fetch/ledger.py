@@ -6,7 +6,9 @@ one file and a crash never leaves a half-written row. :func:`write_ledger_csv` r
 the rows of one config as ``reports/<config>.download_ledger.csv``, also atomically.
 
 Statuses: ``ok`` (the file is in the cache), ``failed`` (with a normalised ``reason``
-and whether it is ``transient``), ``missing`` (not in the mirror and ``--offline``).
+and whether it is ``transient``), ``missing`` (not in the mirror and ``--offline``; its
+reason is :data:`MISSING_OFFLINE`, ``missing video``, the name the build's reports, summary
+and card give the same cause).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from dance_aggregate.files.names import safe_stem, without_local_paths
 
 #: Exclusion reason prefix of a clip whose download failed ("download failed: removed").
 FAILED_PREFIX = "download failed: "
-#: Exclusion reason of a clip not in the mirror while offline.
+#: Exclusion reason of a clip not in the mirror while offline, and the ledger's reason for it.
 MISSING_OFFLINE = "missing video"
+#: Reasons earlier versions wrote in the ledger, and their name now (read back as the latter).
+LEGACY_REASONS = {"offline": MISSING_OFFLINE}
 
 # Normalised reasons.
 REMOVED = "removed"
@@ -131,7 +135,9 @@ class Ledger:
         names = {f.name for f in fields(LedgerEntry)}
         if not isinstance(data, dict) or not isinstance(data.get("key"), str):
             return None
-        return LedgerEntry(**{k: v for k, v in data.items() if k in names})
+        entry = LedgerEntry(**{k: v for k, v in data.items() if k in names})
+        entry.reason = LEGACY_REASONS.get(entry.reason, entry.reason)
+        return entry
 
     def put(self, entry: LedgerEntry) -> None:
         """Write ``entry`` atomically."""

@@ -33,10 +33,12 @@ from dance_aggregate.builders import registry
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.files.atomic import atomic_write_bytes, atomic_write_text
 from dance_aggregate.hub.chart import CHART_PATH, draw_chart
+from dance_aggregate.hub.citation import aggregate_bibtex, hub_url, removal_contact
 from dance_aggregate.hub.summaries import dedup_summary, ledger_summary
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import DATA_DIR, shard_pattern
 from dance_aggregate.output.resplit_report import report_from_dict
+from dance_aggregate.output.shards import MIN_ROWS_PER_SHARD, MIN_SHARDS_PER_SPLIT
 from dance_aggregate.output.stats import pretraining_counts
 from dance_aggregate.records import ALL_CONFIG
 from dance_aggregate.schema import COLUMNS, SPLITS, features, source_names
@@ -97,6 +99,22 @@ def dataset_rows(folder: Path | BuiltFolder) -> int:
     return sum(built.total_rows(c) for c in built.configs)
 
 
+def rows_counted(folder: Path | BuiltFolder) -> str:
+    """What the card's header counts, said plainly: the rows of ``all`` (the dataset's
+    clips, deduplicated) next to the rows of every config together (each clip of ``all`` is
+    also a row of its source's config), or the rows of the configs when there is no ``all``."""
+    built = BuiltFolder.of(folder)
+    configs = built.configs
+    together = sum(built.total_rows(c) for c in configs)
+    if ALL_CONFIG in configs:
+        return (
+            f"{built.total_rows(ALL_CONFIG)} rows (clips) in `all`, the default config: every source with video, "
+            f"duplicates removed. The {len(configs)} configs together hold {together} rows, because each clip of "
+            f"`all` is also a row of its source's config"
+        )
+    return f"{together} rows (clips) in its {len(configs)} config(s) together"
+
+
 def sources_present(folder: Path | BuiltFolder) -> list[str]:
     """Sources with at least one row in the folder, in ``source`` ClassLabel order."""
     built = BuiltFolder.of(folder)
@@ -150,7 +168,9 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", he
     """Render the whole card (front matter + body) for ``folder`` (a path or its model).
 
     ``held_back`` (the published copy's :func:`~.redistribution.held_back_summary`) says
-    what a publish leaves out for licence reasons; ``None`` for the local card.
+    what a publish leaves out for licence reasons; ``None`` for the local card. A
+    ``repo_id`` that is no Hub repo id (``NAMESPACE/NAME``) makes a local card: its loading
+    examples read the folder by a path (``/path/to/<folder>``), never by a bare name.
     """
     built = BuiltFolder.of(folder)
     data = card_data(built)
@@ -193,6 +213,9 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", he
     chart_config = default_config(configs)
     example = example_config(configs)
     shard_counts = [len(in_split) for c in configs for in_split in built.shards(c).values()] or [1]
+    # Loading examples name the Hub repo, or for a local card the folder by a path: a bare
+    # name works only from the folder's parent directory, and elsewhere is a Hub lookup.
+    load_from = repo_id if hub_url(repo_id) else f"/path/to/{built.path.name}"
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     body = env.from_string(template_text()).render(
         card_yaml=data.to_yaml().strip(),
@@ -203,7 +226,8 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", he
         accounting=accounting,
         columns=columns,
         labels=labels,
-        repo_id=repo_id,
+        repo_id=load_from,
+        local_card=hub_url(repo_id) is None,
         example_config=example or registry.config_names()[0],
         example_has_video=example is None or _has_pixels(example),
         min_shards=min(shard_counts),
@@ -225,6 +249,11 @@ def render_card(folder: Path | BuiltFolder, repo_id: str = "dance_aggregate", he
         evaluation=_evaluation(built),
         evaluation_table=_evaluation_table(built),
         published_copy=held_back is not None,
+        rows_counted=rows_counted(built),
+        aggregate_bibtex=aggregate_bibtex(repo_id),
+        removal_contact=removal_contact(repo_id),
+        rows_per_shard=MIN_ROWS_PER_SHARD,
+        shards_per_split=MIN_SHARDS_PER_SPLIT,
     )
     return body
 

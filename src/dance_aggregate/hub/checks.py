@@ -241,10 +241,13 @@ def check_shard_counts(folder: Path | BuiltFolder) -> CheckResult:
     name = "streaming"
     built = BuiltFolder.of(folder)
     few = []
+    splits = single = 0
     for config in built.configs:
         for split, shards in built.shards(config).items():
             rows = sum(s.rows for s in shards)
             want = min(MIN_SHARDS_PER_SPLIT, rows // MIN_ROWS_PER_SHARD)
+            splits += 1
+            single += len(shards) == 1
             if len(shards) < want:
                 few.append(f"{config}/{split}: {len(shards)} shard(s) for {rows} rows (want {want})")
     if few:
@@ -255,7 +258,14 @@ def check_shard_counts(folder: Path | BuiltFolder) -> CheckResult:
             f"configs with --shards {MIN_SHARDS_PER_SPLIT} (e.g. dance-aggregate build CONFIG --data-dir SOURCE=PATH "
             f"--shards {MIN_SHARDS_PER_SPLIT}); finished clips are reused, only the shards are rewritten",
         )
-    return CheckResult(name, OK, f"every split has enough shards for parallel streaming (up to {MIN_SHARDS_PER_SPLIT} when rows allow)")
+    rule = f"one shard per {MIN_ROWS_PER_SHARD} rows, up to {MIN_SHARDS_PER_SPLIT}"
+    if single:  # small splits: one shard, so one streaming worker each (as the card says)
+        return CheckResult(
+            name, OK,
+            f"every split has the shards its rows call for ({rule}); {single} of {splits} split(s) hold fewer than "
+            f"{2 * MIN_ROWS_PER_SHARD} rows and are a single shard, read by one DataLoader worker (--shards N writes more)",
+        )
+    return CheckResult(name, OK, f"every split has several shards for parallel streaming ({rule})")
 
 
 def check_leakage(folder: Path | BuiltFolder) -> CheckResult:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dance_aggregate.fetch.ledger import FAILED_PREFIX, LEGACY_REASONS, MISSING_OFFLINE
 from dance_aggregate.files.csvfiles import read_rows
 from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.layout import LEDGER_SUFFIX
@@ -81,7 +82,7 @@ def dedup_summary(folder: Path | BuiltFolder) -> list[dict[str, str]]:
 
 
 #: Exclusion reasons that mean "the clip had no video" (local mirror miss or failed download).
-_MISSING_PREFIXES = ("missing video", "download failed")
+_MISSING_PREFIXES = (MISSING_OFFLINE, FAILED_PREFIX)
 
 
 def ledger_summary(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
@@ -113,7 +114,7 @@ def ledger_summary(folder: Path | BuiltFolder) -> list[dict[str, Any]]:
             if status in SUCCESS_STATUSES:
                 totals[key]["ok"] += 1
             else:
-                reasons[key][str(row.get("reason") or status or "unknown")] += 1
+                reasons[key][_reason_name(str(row.get("reason") or status or "unknown"))] += 1
     for (source, split), c in sorted(totals.items()):
         out.append(_rate_row(source, split, c["requested"], c["ok"], reasons[(source, split)]))
     return out
@@ -135,7 +136,7 @@ def _rate_row(source: str, split: str, wanted: int, present: int, why: Counter[s
 def _fetch_missing_rates(folder: BuiltFolder, config: str, ledger: Path) -> list[dict[str, Any]]:
     """Per split: clips of ``config`` with video (its shards) against clips without (its
     exclusions for missing or undownloadable video), with the ledger's reasons."""
-    ledger_reason = {str(r.get("key") or ""): str(r.get("reason") or "") for r in _rows(ledger)}
+    ledger_reason = {str(r.get("key") or ""): _reason_name(str(r.get("reason") or "")) for r in _rows(ledger)}
     present: Counter[str] = Counter(folder.rows(config))
     missing: Counter[str] = Counter()
     why: dict[str, Counter[str]] = defaultdict(Counter)
@@ -146,11 +147,17 @@ def _fetch_missing_rates(folder: BuiltFolder, config: str, ledger: Path) -> list
         split = str(row.get("split") or "-")
         n = int(row.get("count") or 1)
         missing[split] += n
-        short = reason.split(": ", 1)[1] if reason.startswith("download failed: ") else reason
-        if short == "missing video":
+        short = reason[len(FAILED_PREFIX):] if reason.startswith(FAILED_PREFIX) else reason
+        if short == MISSING_OFFLINE:
             key = str(row.get("id") or "").split("/", 1)[-1]
             short = ledger_reason.get(key) or short
         why[split][short] += n
     splits = [s for s in ("train", "validation", "test") if present[s] or missing[s]]
     splits += sorted(s for s in set(present) | set(missing) if s not in splits)
     return [_rate_row(config, s, present[s] + missing[s], present[s], why[s]) for s in splits]
+
+
+def _reason_name(reason: str) -> str:
+    """A ledger reason under its current name (a ledger of an earlier version said ``offline``
+    where reports say ``missing video``)."""
+    return LEGACY_REASONS.get(reason, reason)

@@ -6,7 +6,7 @@ rows, on raw bytes, or on a path::
     from datasets import load_dataset
     from dance_aggregate.media.decode import sample_frames, read_audio
 
-    ds = load_dataset("dance_aggregate", "ucf101", split="train", streaming=True).decode(False)
+    ds = load_dataset("/path/to/dance_aggregate", "ucf101", split="train", streaming=True).decode(False)
     row = next(iter(ds))
     frames = sample_frames(row, num_frames=8, size=(112, 112))   # (8, 112, 112, 3) uint8
     samples, rate = read_audio(row, sample_rate=16_000, mono=True)  # (n,) float32

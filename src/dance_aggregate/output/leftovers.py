@@ -173,3 +173,81 @@ def _remove_media_temps() -> int:
         except OSError:
             continue
     return removed
+
+
+def first_missing(path: Path) -> Path | None:
+    """The topmost folder of ``path`` (``path`` itself or one of its parents) that does not
+    exist: what making ``path`` creates first. ``None`` when ``path`` exists."""
+    path = Path(path).absolute()
+    if path.exists():
+        return None
+    while not path.parent.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def remove_unused_output(folder: Path, *, created: Path | None, work_existed: bool) -> list[Path]:
+    """After a build that wrote no dataset into ``folder`` (no ``data/``; call it holding
+    :class:`BuildLock`): remove what that build made and left empty.
+
+    Only what this build made goes: its lock file and the empty folders it created (the
+    work folder when it was not there before; ``folder`` and the parents made for it, up to
+    ``created``). A file in them (a download or a finished part a rerun reuses, or anything
+    not the build's) is kept, and so are the folders holding it.
+
+    Args:
+        folder: The output folder.
+        created: The topmost folder the build created for ``folder`` (:func:`first_missing`
+            before the build); ``None`` when ``folder`` existed.
+        work_existed: ``folder/.work`` existed before the build.
+
+    Returns:
+        The paths removed (none when a dataset is there or the folders were not new).
+    """
+    folder = Path(folder).absolute()
+    if (folder / DATA_DIR).is_dir() or work_existed:
+        return []
+    removed: list[Path] = []
+    lock = folder / WORK_DIR / "build.lock"
+    try:
+        lock.unlink()
+        removed.append(lock)
+    except OSError:
+        return []
+    removed += _remove_empty_tree(folder / WORK_DIR)
+    if created is not None:
+        removed += _remove_empty_tree(folder)
+        parent = folder
+        while parent != created and created in parent.parents and not parent.exists():
+            parent = parent.parent
+            if not _rmdir(parent):
+                break
+            removed.append(parent)
+    if folder.exists():
+        logger.debug("%s: kept the files this build made (a rerun reuses them)", folder)
+    elif removed:
+        logger.debug("%s: removed the folder this build made: nothing was built into it", folder)
+    return removed
+
+
+def _remove_empty_tree(top: Path) -> list[Path]:
+    """Remove the empty folders of ``top`` (links not followed), deepest first, and ``top``
+    itself when it ends up empty; files are never touched."""
+    removed: list[Path] = []
+    for root, dirs, _files in os.walk(top, topdown=False, followlinks=False):
+        for name in dirs:
+            path = Path(root) / name
+            if not path.is_symlink() and _rmdir(path):
+                removed.append(path)
+    if top.is_dir() and not top.is_symlink() and _rmdir(top):
+        removed.append(top)
+    return removed
+
+
+def _rmdir(path: Path) -> bool:
+    """Remove ``path`` if it is an empty folder."""
+    try:
+        path.rmdir()
+    except OSError:
+        return False
+    return True

@@ -24,7 +24,8 @@ from dance_aggregate.dedup.pretraining import PretrainingSet, load_pretraining_s
 from dance_aggregate.dedup.resplit import ResplitOptions
 from dance_aggregate.errors import ConfigError, DanceAggregateError, DiskFullError
 from dance_aggregate.files.atomic import disk_full_error, is_disk_full
-from dance_aggregate.output.leftovers import BuildLock, remove_leftovers
+from dance_aggregate.output.layout import DATA_DIR, WORK_DIR
+from dance_aggregate.output.leftovers import BuildLock, first_missing, remove_leftovers, remove_unused_output
 from dance_aggregate.output.reports import Accounting
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.pipeline.failures import FailureCap
@@ -56,7 +57,8 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
 
     A build holds a lock on the output folder (a second build into it stops with a clear
     error) and first removes what an interrupted build left there (staging folders,
-    temporary files, download folders).
+    temporary files, download folders). A build that wrote no dataset removes the folders
+    it made and left empty (the output folder itself when it was new).
 
     Raises:
         ConfigError: a field that is not one of :class:`BuildRequest`'s (the message names
@@ -82,15 +84,19 @@ def build(request: BuildRequest | None = None, /, **fields: object) -> BuildResu
     sample = request.sample
     request = _with_sample(request)
     names = config_names(request)
+    created, work_existed = first_missing(request.output), (request.output / WORK_DIR).exists()
     with BuildLock(request.output):
-        remove_leftovers(request.output)
-        result = _build_configs(request, names, pretraining, sample)
-        if result.configs or (request.output / "data").is_dir():
-            result.all = finalize_folder(
-                request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
-                resplit=request.resplit_options(),
-                shards=request.shards,
-            )
+        try:
+            remove_leftovers(request.output)
+            result = _build_configs(request, names, pretraining, sample)
+            if result.configs or (request.output / DATA_DIR).is_dir():
+                result.all = finalize_folder(
+                    request.output, progress=request.progress, pretraining_to_train=request.pretraining_to_train,
+                    resplit=request.resplit_options(),
+                    shards=request.shards,
+                )
+        finally:  # a first build that built nothing leaves no empty folder behind
+            remove_unused_output(request.output, created=created, work_existed=work_existed)
     result.elapsed = time.monotonic() - t0
     return result
 

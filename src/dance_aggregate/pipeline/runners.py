@@ -13,7 +13,10 @@ Worker processes are forked from a *forkserver* that imported the unit code once
 platform has one: Linux, macOS), so a worker starts in milliseconds and shares the imported
 modules' memory, instead of importing ``datasets``, PyArrow and PyAV again (1.3-1.8 s of CPU
 and about 140 MB per spawned worker, measured in ``docs/scaling.md``). Workers die with the
-build: a killed build (``kill -9``, an OOM kill) leaves no worker encoding on. After each
+build: a killed build (``kill -9``, an OOM kill) leaves no worker encoding on. Ctrl-C is the
+build process's to handle: workers ignore SIGINT (a terminal sends it to every process of the
+job, and each would print a traceback), and the build process stops them when it is
+interrupted (their unfinished parts were never swapped in; a rerun redoes them). After each
 unit a worker hands the memory the unit freed back to the system (:func:`release_memory`),
 so an idle or decoding worker does not sit on the high-water mark of its last part.
 """
@@ -27,6 +30,7 @@ import multiprocessing
 import os
 import platform
 import select
+import signal
 import sys
 import threading
 import time
@@ -99,6 +103,7 @@ def init_worker(driver: int, environ: dict[str, str], queue: Any = None, level: 
     records sent to the build process through ``queue`` (at the build's ``level``)."""
     os.environ.clear()
     os.environ.update(environ)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build process's to handle
     die_with_driver(driver)
     if queue is not None:
         _log_to_queue(queue, level)
@@ -138,8 +143,38 @@ def worker_context(preload: Sequence[str] = WORKER_PRELOAD) -> BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(list(preload))
+        _start_forkserver_deaf_to_ctrl_c(ctx)
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _start_forkserver_deaf_to_ctrl_c(ctx: BaseContext) -> None:
+    """Start the forkserver (if it is not running) with SIGINT ignored, and wait until it has
+    imported :data:`WORKER_PRELOAD`.
+
+    It inherits the ignored SIGINT through ``exec``, so a Ctrl-C while it imports (a second
+    or two) prints no traceback, and the workers it forks ignore SIGINT too. Waiting for the
+    imports (one process that does nothing) means no worker is asked for while the
+    forkserver is still importing: one asked for then, and orphaned by a Ctrl-C, would be
+    forked after the build process is gone and fail loudly. Only the main thread can change
+    signal handlers; elsewhere the forkserver starts as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    ready = ctx.Process(target=_nothing, name="dance_aggregate-forkserver-ready", daemon=True)  # type: ignore[attr-defined]
+    ready.start()
+    ready.join()
+
+
+def _nothing() -> None:
+    """The target of the process that shows the forkserver is ready."""
 
 
 class LocalRunner:
@@ -186,13 +221,27 @@ class LocalRunner:
                 pending.add(pool.submit(fn, unit))
                 if len(pending) >= 2 * self.workers:
                     break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-                    nxt = next(it, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(fn, nxt))
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+                        nxt = next(it, None)
+                        if nxt is not None:
+                            pending.add(pool.submit(fn, nxt))
+            except KeyboardInterrupt:
+                stop_workers(pool)  # else leaving the pool waits for every unit in flight
+                raise
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the units not started and end the pool's workers now (SIGTERM): what they were
+    writing is a temporary a rerun removes, never a finished part."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
 
 
 def _log_to_queue(queue: Any, level: int) -> None:

@@ -10,7 +10,7 @@ same in float32, so the values are bit-identical to the starter code's. Video-le
     from datasets import load_dataset
     from dance_aggregate.training.features import frame_features
 
-    ds = load_dataset("dance_aggregate", "youtube8m", split="train").with_format("numpy")
+    ds = load_dataset("/path/to/dance_aggregate", "youtube8m", split="train").with_format("numpy")
     rgb, audio = frame_features(ds[0])      # float32 (seconds, 1024) and (seconds, 128)
 
 The audio features are the release's embedding of the soundtrack (not sound): YouTube-8M

@@ -8,7 +8,7 @@ loop (see ``docs/training.md`` and ``examples/train_stream.py``)::
     from torch.utils.data import DataLoader
     from dance_aggregate.training import DecodeFrames, collate, stream
 
-    ds = stream("dance_aggregate", "kinetics600", rank=rank, world_size=world_size, seed=0)
+    ds = stream("/path/to/dance_aggregate", "kinetics600", rank=rank, world_size=world_size, seed=0)
     ds = ds.map(DecodeFrames(num_frames=16, size=(112, 112)), remove_columns=["video", "audio"])
     loader = DataLoader(ds, batch_size=8, num_workers=4, collate_fn=collate)
     for epoch in range(epochs):
@@ -47,6 +47,7 @@ from datasets.distributed import split_dataset_by_node
 from dance_aggregate.errors import DanceAggregateError
 from dance_aggregate.media.decode import read_audio, sample_frames
 from dance_aggregate.records import ALL_CONFIG
+from dance_aggregate.training.location import dataset_location
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,10 @@ def stream(
     """Open a config for training: streaming, media undecoded, shuffled, split by node.
 
     Args:
-        path: The dataset folder, its name from the parent directory, or a Hub repo id.
+        path: The dataset folder (its path; a relative path is read from the current
+            directory) or a Hub repo id ``NAMESPACE/NAME``. A bare name that is no folder
+            here is refused (:func:`~dance_aggregate.training.location.dataset_location`):
+            ``datasets`` would look it up on the Hub instead.
         config: Config name (``kinetics600``, ``all``, ...).
         split: Split name.
         rank: This node's rank (``torch.distributed.get_rank()``).
@@ -85,10 +89,13 @@ def stream(
     Returns:
         An ``IterableDataset`` whose ``video``/``audio`` cells are ``{"bytes", "path"}``
         dicts, ready for :class:`DecodeFrames`. Call ``set_epoch(epoch)`` each epoch.
+
+    Raises:
+        DatasetLocationError: ``path`` is neither an existing folder nor a Hub repo id.
     """
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"need 0 <= rank < world_size, got rank={rank!r}, world_size={world_size!r}")
-    ds = load_dataset(str(path), config, split=split, streaming=True, **load_kwargs)
+    ds = load_dataset(dataset_location(path), config, split=split, streaming=True, **load_kwargs)
     ds = ds.decode(False)  # torch-free: the package's PyAV decoder reads the bytes
     if buffer_size:
         ds = ds.shuffle(seed=seed, buffer_size=buffer_size, max_buffer_input_shards=max_buffer_input_shards)

@@ -23,6 +23,15 @@ SOURCE = Source(
     dedup_priority=20,
     crosswalk=load_crosswalk(__name__),
     make_sample=make_sample,
+    bibtex="""
+@inproceedings{caba2015activitynet,
+  author    = {Caba Heilbron, Fabian and Escorcia, Victor and Ghanem, Bernard and Niebles, Juan Carlos},
+  title     = {{ActivityNet}: A Large-Scale Video Benchmark for Human Activity Understanding},
+  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  pages     = {961--970},
+  year      = {2015}
+}
+""",
 )
 
 __all__ = ["SOURCE", "ActivityNetBuilder", "ActivityNetOptions", "spread_windows"]

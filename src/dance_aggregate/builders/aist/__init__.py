@@ -36,6 +36,24 @@ SOURCE = Source(
     terms_in_short="academic research only; the videos and music may not be redistributed without AIST's authorisation",
     # Up to nine cameras film each take: its views are one group, never duplicates.
     multi_view=True,
+    bibtex="""
+@inproceedings{tsuchida2019aist,
+  author    = {Shuhei Tsuchida and Satoru Fukayama and Masahiro Hamasaki and Masataka Goto},
+  title     = {{AIST} Dance Video Database: Multi-genre, Multi-dancer, and Multi-camera Database for Dance Information Processing},
+  booktitle = {Proceedings of the 20th International Society for Music Information Retrieval Conference ({ISMIR} 2019)},
+  address   = {Delft, Netherlands},
+  year      = {2019},
+  month     = nov
+}
+
+@inproceedings{li2021aistpp,
+  author    = {Ruilong Li and Shan Yang and David A. Ross and Angjoo Kanazawa},
+  title     = {{AI} Choreographer: Music Conditioned {3D} Dance Generation with {AIST++}},
+  booktitle = {Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)},
+  pages     = {13401--13412},
+  year      = {2021}
+}
+""",
 )
 
 __all__ = ["SOURCE", "AistBuilder", "AistOptions"]

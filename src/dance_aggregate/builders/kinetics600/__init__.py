@@ -33,6 +33,14 @@ SOURCE = Source(
     dedup_priority=10,
     crosswalk=load_crosswalk(__name__),
     make_sample=make_sample,
+    bibtex="""
+@article{carreira2018kinetics600,
+  author  = {Jo{\\~a}o Carreira and Eric Noland and Andras Banki-Horvath and Chloe Hillier and Andrew Zisserman},
+  title   = {A Short Note about {Kinetics-600}},
+  journal = {arXiv preprint arXiv:1808.01340},
+  year    = {2018}
+}
+""",
 )
 
 __all__ = ["SOURCE", "Kinetics600Builder", "Kinetics600MotionBuilder", "KineticsBuilder", "KineticsOptions"]

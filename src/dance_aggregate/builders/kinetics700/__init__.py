@@ -21,6 +21,12 @@ SOURCE = Source(
     license_id="cc-by-4.0",
     citation="Smaira, Carreira, Noland, Clancy, Wu, Zisserman. A Short Note on the Kinetics-700-2020 Human "
     "Action Dataset. arXiv:2010.10864, 2020.",
+    bibtex="""@article{smaira2020kinetics700,
+  author  = {Lucas Smaira and Jo{\\~a}o Carreira and Eric Noland and Ellen Clancy and Amy Wu and Andrew Zisserman},
+  title   = {A Short Note on the {Kinetics-700-2020} Human Action Dataset},
+  journal = {arXiv preprint arXiv:2010.10864},
+  year    = {2020}
+}""",
     has_pixels=True,
     # No motion config: the body-motion classes are excluded as non-dance.
     configs=(Config("kinetics700", Kinetics700Builder),),

@@ -26,6 +26,14 @@ SOURCE = Source(
     dedup_priority=40,
     crosswalk=load_crosswalk(__name__),
     make_sample=make_sample,
+    bibtex="""
+@article{castro2018letsdance,
+  author  = {Daniel Castro and Steven Hickson and Patsorn Sangkloy and Bhavishya Mittal and Sean Dai and James Hays and Irfan Essa},
+  title   = {Let's Dance: Learning From Online Dance Videos},
+  journal = {arXiv preprint arXiv:1801.07388},
+  year    = {2018}
+}
+""",
 )
 
 __all__ = ["SOURCE", "LetsDanceBuilder", "LetsDanceOptions", "ListedClip", "hash_split", "parse_frame_name", "read_split_lists", "start_seconds"]

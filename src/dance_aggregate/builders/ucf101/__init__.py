@@ -22,6 +22,17 @@ SOURCE = Source(
     dedup_priority=30,
     crosswalk=load_crosswalk(__name__),
     make_sample=make_sample,
+    bibtex="""
+@techreport{soomro2012ucf101,
+  author      = {Khurram Soomro and Amir Roshan Zamir and Mubarak Shah},
+  title       = {{UCF101}: A Dataset of 101 Human Actions Classes From Videos in The Wild},
+  institution = {Center for Research in Computer Vision, University of Central Florida},
+  number      = {CRCV-TR-12-01},
+  year        = {2012},
+  month       = nov,
+  note        = {arXiv:1212.0402}
+}
+""",
 )
 
 __all__ = ["SOURCE", "UCF101Builder", "UCF101Options"]

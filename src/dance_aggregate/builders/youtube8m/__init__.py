@@ -24,6 +24,14 @@ SOURCE = Source(
     dedup_priority=50,
     crosswalk=load_crosswalk(__name__),
     make_sample=make_sample,
+    bibtex="""
+@article{abuelhaija2016youtube8m,
+  author  = {Sami Abu-El-Haija and Nisarg Kothari and Joonseok Lee and Paul Natsev and George Toderici and Balakrishnan Varadarajan and Sudheendra Vijayanarasimhan},
+  title   = {{YouTube-8M}: A Large-Scale Video Classification Benchmark},
+  journal = {arXiv preprint arXiv:1609.08675},
+  year    = {2016}
+}
+""",
 )
 
 __all__ = ["SOURCE", "YouTube8MBuilder", "YouTube8MOptions", "shard_split"]
