@@ -197,13 +197,13 @@ def test_cli_joins_an_existing_cluster_with_ray_address(ray_instance, cache, tmp
     assert "starting a local Ray instance" not in output
     assert [j["DriverPid"] for j in jobs()].count(proc.pid) == 1, "the build ran as a job of this cluster"
     # --sample marks its reports and card as the sample: the reference is the same request locally.
-    reference = tmp_path / "reference"
+    reference = tmp_path / "reference" / "out"  # the card names the folder
     build_sample(make_sample(cache), reference, part_size=2, sample=True, cache_dir=cache)
     assert folder_snapshot(out) == folder_snapshot(reference)
 
 
 @pytest.mark.slow
-def test_relative_paths_reach_workers_started_in_another_folder(ray_instance, cache, local_ucf, tmp_path):
+def test_relative_paths_reach_workers_started_in_another_folder(ray_instance, cache, tmp_path):
     """The cluster's workers run in the folder its nodes were started in, not the driver's:
     a build run from another folder with a relative ``-O`` and ``--cache-dir`` stores the
     same clips as with absolute ones (before, the parts were lost or every clip was
@@ -216,7 +216,9 @@ def test_relative_paths_reach_workers_started_in_another_folder(ray_instance, ca
            "-O", "out", "--part-size", "2", "--runner", "ray", "--ray-address", address]
     proc = subprocess.run(cmd, cwd=driver, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert folder_snapshot(driver / "out") == folder_snapshot(local_ucf)
+    reference = tmp_path / "reference" / "out"  # the same --sample request, run locally (same folder name: the card names it)
+    build_sample(make_sample(cache), reference, part_size=2, sample=True, cache_dir=cache)
+    assert folder_snapshot(driver / "out") == folder_snapshot(reference)
 
 
 class HoldingRayRunner(RayRunner):

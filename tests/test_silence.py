@@ -170,7 +170,8 @@ def test_a_build_stores_a_muted_clip_without_audio_and_counts_it(tmp_path: Path,
     ucf = _ucf_tree(tmp_path / "ucf101")
     out = tmp_path / "dance_aggregate"
     for run in ("first", "rerun"):
-        with caplog.at_level(logging.INFO):
+        # the package's logger itself: a CLI test earlier in the process may have set its level
+        with caplog.at_level(logging.INFO, logger="dance_aggregate"):
             result = build_config(UCF101Builder(ucf), RunSettings(output=out, progress=False))
         assert ("already encoded by an earlier run" in caplog.text) == (run == "rerun")  # the rerun reads manifests
         acc = result.accounting

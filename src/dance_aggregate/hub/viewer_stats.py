@@ -45,7 +45,7 @@ the date statistics of strings that all look like dates (they are skipped here).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,27 +111,76 @@ class Problem:
         return f"{where}: {self.rule}: {self.detail}; fix: {_FIX[self.rule]}"
 
 
+class _SplitFiles:
+    """The shards of one split as the check reads them: each footer parsed once (or handed
+    in, already parsed), the columns the rules need read in one pass per shard, the media
+    columns streamed a batch at a time (their bytes are large)."""
+
+    def __init__(self, paths: Sequence[Path], footers: Mapping[Path, pq.FileMetaData] | None = None) -> None:
+        self._footers: dict[Path, pq.FileMetaData] = dict(footers or {})
+        self.paths = [Path(p) for p in paths]
+        self._columns: dict[str, pa.ChunkedArray] = {}
+
+    def footer(self, path: Path) -> pq.FileMetaData:
+        if path not in self._footers:
+            self._footers[path] = pq.read_metadata(path)
+        return self._footers[path]
+
+    def _open(self, path: Path) -> pq.ParquetFile:
+        return pq.ParquetFile(path, metadata=self.footer(path))
+
+    def viewer_files(self, max_split_size_bytes: int | None) -> _SplitFiles:
+        """The shards the statistics job reads: in name order, up to and including the
+        first whose cumulative uncompressed row-group bytes pass ``max_split_size_bytes``
+        (``None``: all of them)."""
+        chosen: list[Path] = []
+        total = 0
+        for path in sorted(self.paths, key=lambda p: p.name):
+            chosen.append(path)
+            if max_split_size_bytes is None:
+                continue
+            meta = self.footer(path)
+            total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            if total > max_split_size_bytes:
+                break
+        return _SplitFiles(chosen, {p: self.footer(p) for p in chosen if p in self._footers})
+
+    @property
+    def rows(self) -> int:
+        return sum(self.footer(p).num_rows for p in self.paths)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.footer(self.paths[0]).schema.to_arrow_schema()
+
+    def preload(self, names: Sequence[str]) -> None:
+        """Read ``names`` from every shard, one read per shard."""
+        names = [n for n in dict.fromkeys(names) if n not in self._columns]
+        if not names:
+            return
+        tables = []
+        for path in self.paths:
+            with self._open(path) as f:
+                tables.append(f.read(columns=names))
+        for name in names:
+            chunks = [c for t in tables for c in t.column(name).chunks]
+            self._columns[name] = pa.chunked_array(chunks, type=tables[0].schema.field(name).type)
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        self.preload([name])
+        return self._columns[name]
+
+    def media_batches(self, names: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        for path in self.paths:
+            with self._open(path) as f:
+                yield from f.iter_batches(batch_size=64, columns=list(names))
+
+
 def viewer_files(paths: Sequence[Path], max_split_size_bytes: int | None = MAX_SPLIT_SIZE_BYTES) -> list[Path]:
     """The shards of a split that the statistics job reads: in name order, up to and including
     the first whose cumulative uncompressed row-group bytes pass ``max_split_size_bytes``
     (``None``: all of them)."""
-    ordered = sorted((Path(p) for p in paths), key=lambda p: p.name)
-    if max_split_size_bytes is None:
-        return ordered
-    chosen: list[Path] = []
-    total = 0
-    for path in ordered:
-        meta = pq.read_metadata(path)
-        chosen.append(path)
-        total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        if total > max_split_size_bytes:
-            break
-    return chosen
-
-
-def _read(paths: Sequence[Path], column: str) -> pa.ChunkedArray:
-    tables = [pq.read_table(p, columns=[column]) for p in paths]
-    return pa.chunked_array([c for t in tables for c in t.column(0).chunks], type=tables[0].schema.field(0).type)
+    return _SplitFiles(paths).viewer_files(max_split_size_bytes).paths
 
 
 def _integers(column: str, what: str, values: pa.ChunkedArray, problems: list[Problem]) -> None:
@@ -205,21 +254,23 @@ def _class_label(column: str, feature: ClassLabel, values: pa.ChunkedArray, prob
                                 f"(outside the names: {outside[:5]})"))
 
 
-def _media(column: str, paths: Sequence[Path], problems: list[Problem]) -> None:
+def _media(names: Sequence[str], files: _SplitFiles, problems: list[Problem]) -> None:
     """Media cells, a batch at a time (the bytes are large): one duration fails, and so does a
     non-null cell the viewer cannot open (neither bytes nor path)."""
-    present = empty = 0
-    for path in paths:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=64, columns=[column]):
-            cells = pc.drop_null(batch.column(0))
-            present += len(cells)
+    present = dict.fromkeys(names, 0)
+    empty = dict.fromkeys(names, 0)
+    for batch in files.media_batches(names):
+        for name in names:
+            cells = pc.drop_null(batch.column(name))
+            present[name] += len(cells)
             if len(cells) and pa.types.is_struct(cells.type):
                 none = pc.and_(pc.is_null(pc.struct_field(cells, "bytes")), pc.is_null(pc.struct_field(cells, "path")))
-                empty += pc.sum(none).as_py() or 0
-    if present == 1:
-        problems.append(Problem(column, "one value", "one non-null media cell in the rows read (one duration)"))
-    if empty:
-        problems.append(Problem(column, "empty media", f"{empty} cells with neither bytes nor path"))
+                empty[name] += pc.sum(none).as_py() or 0
+    for name in names:
+        if present[name] == 1:
+            problems.append(Problem(name, "one value", "one non-null media cell in the rows read (one duration)"))
+        if empty[name]:
+            problems.append(Problem(name, "empty media", f"{empty[name]} cells with neither bytes nor path"))
 
 
 def _timestamps(column: str, values: pa.ChunkedArray, problems: list[Problem]) -> None:
@@ -232,38 +283,49 @@ def _timestamps(column: str, values: pa.ChunkedArray, problems: list[Problem]) -
     _integers(column, "seconds since the earliest date", since_min, problems)
 
 
-def _check_column(name: str, feature: Any, field: pa.Field, paths: Sequence[Path], n_rows: int,
-                  problems: list[Problem]) -> bool:
-    """Check one column; False when the statistics job skips it."""
+def _kind(feature: Any, field: pa.Field) -> str | None:
+    """Which statistic the job computes for a column, or ``None`` when it skips it."""
     if isinstance(feature, (List, LargeList)):
-        if not (pa.types.is_list(field.type) or pa.types.is_large_list(field.type)):
-            return False  # a fixed-size list: skipped
-        _integers(name, "list lengths", pc.list_value_length(_read(paths, name)), problems)
-        return True
+        # a fixed-size list is skipped
+        return "list" if pa.types.is_list(field.type) or pa.types.is_large_list(field.type) else None
     if isinstance(feature, ClassLabel):
-        _class_label(name, feature, _read(paths, name), problems)
-        return True
+        return "class label"
     if isinstance(feature, (Audio, Video, Image)):
-        _media(name, paths, problems)
-        return True
+        return "media"
     if not isinstance(feature, Value):
-        return False
+        return None
     dtype = feature.dtype
     if dtype in _INT_DTYPES:
-        _integers(name, "values", _read(paths, name), problems)
-    elif dtype in _FLOAT_DTYPES:
-        _floats(name, _read(paths, name), problems)
-    elif dtype in ("string", "large_string"):
-        _strings(name, _read(paths, name), n_rows, problems)
-    elif dtype.startswith("timestamp"):
-        _timestamps(name, _read(paths, name), problems)
-    elif dtype != "bool":
-        return False
-    return True
+        return "int"
+    if dtype in _FLOAT_DTYPES:
+        return "float"
+    if dtype in ("string", "large_string"):
+        return "string"
+    if dtype.startswith("timestamp"):
+        return "timestamp"
+    return "bool" if dtype == "bool" else None
+
+
+def _check_column(name: str, kind: str, feature: Any, files: _SplitFiles, n_rows: int,
+                  problems: list[Problem]) -> None:
+    """Check one column of statistic ``kind`` (media columns: :func:`_media`; bools pass)."""
+    if kind == "list":
+        _integers(name, "list lengths", pc.list_value_length(files.column(name)), problems)
+    elif kind == "class label":
+        _class_label(name, feature, files.column(name), problems)
+    elif kind == "int":
+        _integers(name, "values", files.column(name), problems)
+    elif kind == "float":
+        _floats(name, files.column(name), problems)
+    elif kind == "string":
+        _strings(name, files.column(name), n_rows, problems)
+    elif kind == "timestamp":
+        _timestamps(name, files.column(name), problems)
 
 
 def split_problems(paths: Sequence[Path], features: Features | None = None,
-                   max_split_size_bytes: int | None = MAX_SPLIT_SIZE_BYTES) -> list[Problem]:
+                   max_split_size_bytes: int | None = MAX_SPLIT_SIZE_BYTES,
+                   footers: Mapping[Path, pq.FileMetaData] | None = None) -> list[Problem]:
     """Why the viewer's statistics job would fail one split (empty when it would succeed).
 
     Args:
@@ -271,6 +333,7 @@ def split_problems(paths: Sequence[Path], features: Features | None = None,
         features: The split's features; default: those in the first shard's schema metadata
             (the card's ``dataset_info`` must equal them anyway).
         max_split_size_bytes: Read only the shards the viewer reads; ``None`` checks all.
+        footers: Footers already parsed (path -> metadata), so they are not parsed again.
 
     Returns:
         One :class:`Problem` per column and rule that fails, in column order.
@@ -280,19 +343,28 @@ def split_problems(paths: Sequence[Path], features: Features | None = None,
     """
     if not paths:
         raise ValueError("split_problems got no Parquet file; pass the shards of one split")
-    files = viewer_files(paths, max_split_size_bytes)
-    schema = pq.read_schema(files[0])
+    files = _SplitFiles(paths, footers).viewer_files(max_split_size_bytes)
+    schema = files.schema
     features = features if features is not None else Features.from_arrow_schema(schema)
-    n_rows = sum(pq.read_metadata(p).num_rows for p in files)
-    problems: list[Problem] = []
-    checked = 0
+    n_rows = files.rows
+    checked: dict[str, str] = {}
     for name, feature in features.items():
         if _has_array_xd(feature):
             continue  # Array2D..5D columns are dropped before anything else
-        checked += _check_column(name, feature, schema.field(name), files, n_rows, problems)
+        kind = _kind(feature, schema.field(name))
+        if kind is not None:
+            checked[name] = kind
+    files.preload([n for n, k in checked.items() if k not in ("media", "bool")])  # one read per shard
+    media = [n for n, k in checked.items() if k == "media"]
+    problems: list[Problem] = []
+    for name, kind in checked.items():
+        if kind != "media":
+            _check_column(name, kind, features[name], files, n_rows, problems)
+        elif name == media[0]:  # every media column in one pass, reported in column order
+            _media(media, files, problems)
     if not checked:
         problems.append(Problem("", "no columns", "no column of a type the statistics job supports"))
-    logger.debug("viewer statistics of %d rows in %d file(s): %d problem(s)", n_rows, len(files), len(problems))
+    logger.debug("viewer statistics of %d rows in %d file(s): %d problem(s)", n_rows, len(files.paths), len(problems))
     return problems
 
 

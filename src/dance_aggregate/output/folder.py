@@ -26,10 +26,10 @@ import fnmatch
 import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -45,6 +45,8 @@ from dance_aggregate.output.layout import (
 )
 from dance_aggregate.output.reports import Accounting, ConfigReport, read_report
 from dance_aggregate.schema import SPLITS, arrow_schema
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +213,7 @@ class BuiltFolder:
         self._columns: dict[str, dict[str, pa.Table]] = {}
         self._reports: dict[str, ConfigReport | None] = {}
         self._report_names: list[str] | None = None
+        self._derived: dict[tuple[str, tuple[Shard, ...]], Any] = {}
         self._scan({})
 
     @classmethod
@@ -236,6 +239,7 @@ class BuiltFolder:
         self._scan(old)
         kept = {s.path for s in self.all_shards() if old.get(s.path) is s}
         self._columns = {p: cols for p, cols in self._columns.items() if p in kept}
+        self._derived = {k: v for k, v in self._derived.items() if all(s.path in kept for s in k[1])}
         self._reports.clear()
         self._report_names = None
         return self
@@ -332,6 +336,15 @@ class BuiltFolder:
     def column(self, config: str, name: str) -> dict[str, list[Any]]:
         """Split -> values of column ``name`` of ``config`` (Python objects)."""
         return {split: t.column(name).to_pylist() for split, t in self.columns(config, [name]).items()}
+
+    def derived(self, name: str, shards: Sequence[Shard], compute: Callable[[], T]) -> T:
+        """``compute()``, a result of a whole read of ``shards`` (the viewer-statistics check
+        reads every column), made once while those shards are unchanged: consumers of one
+        model share it as they share footers and columns."""
+        key = (name, tuple(shards))
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def read_config(self, config: str) -> dict[str, pa.Table]:
         """Split -> every row of ``config`` in the shared schema (media included; not cached)."""
