@@ -2,6 +2,10 @@
 
 Library errors (:class:`DanceAggregateError`) become clean one-screen errors here; only
 this module configures logging handlers.
+
+Length (about 420 lines): most of it is click's declarations of every flag with its help
+text, which users read in ``--help``; each command body only turns flags into a library
+call (:mod:`dance_aggregate.api`) and prints the result.
 """
 
 from __future__ import annotations

@@ -28,6 +28,11 @@ data -> the dataset card -> the version tag -> print the URL.
   run) :mod:`.access` checks that the Hub answers and that the token may write to the
   namespace; offline, that check fails at once and points at ``HF_HUB_OFFLINE=1``.
 
+Length (about 460 lines): the plan (what would be sent, the checks) and carrying it out
+(commits, pacing, the tag) share one options type and one plan type, and a dry run must
+print exactly what the real run would do; the parts that stand alone already live beside
+it (:mod:`.access`, :mod:`.checks`, :mod:`.commits`, :mod:`.redistribution`, :mod:`.links`).
+
 ``huggingface_hub.upload_folder`` would also split and resume, but only on its Xet path;
 with Xet disabled (``HF_HUB_DISABLE_XET=1``, or ``hf_xet`` missing) it makes one single
 commit. Batching here keeps the same behaviour on both paths.

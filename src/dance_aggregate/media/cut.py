@@ -21,6 +21,11 @@ What a window becomes, besides a clip:
 - decoding fails, or the file stops before the duration its header declares (a truncated
   download or copy): a ``corrupt media`` error naming the time of the failure;
 - no frame in the window: an ``empty segment`` error.
+
+Length (about 480 lines): one decoding pass (``_Pass``) is one state machine over the
+packets of a file (runs, windows open and closed, holes, early ends, encoders fed as frames
+arrive); splitting it would spread that state over modules. Decoding, encoding and audio
+already live beside it (:mod:`.decode`, :mod:`.encode`, :mod:`.audio`).
 """
 
 from __future__ import annotations
