@@ -73,7 +73,7 @@ def test_a_pass_gives_the_bytes_of_one_window_at_a_time(anet, anet_ctx) -> None:
 
 def test_one_and_two_workers_give_the_same_folder(sample, tmp_path: Path) -> None:
     configs = ("activitynet", "kinetics600")
-    one, two = tmp_path / "one", tmp_path / "two"
+    one, two = tmp_path / "one" / "out", tmp_path / "two" / "out"  # one name: the card names its folder
     build_sample(sample, one, configs, part_size=2, workers=1)
     build_sample(sample, two, configs, part_size=3, workers=2)
     assert folder_snapshot(one) == folder_snapshot(two)
