@@ -953,6 +953,90 @@ def relative_elsewhere(root: Path) -> dict:
 variant("paths", "relative paths, units run elsewhere", "kinetics600", 2, want=ROW)(relative_elsewhere)
 
 
+# -- empty builds and missing folders: a config of no row fails, a missing folder is named -----------------
+NO_ROW = "no row"  # every record excluded: the config must fail (non-zero exit) with its accounting
+
+
+def two_clips(root: Path, labels: tuple[str, str] = ("salsa dancing", "zumba")) -> dict:
+    return kinetics(root, [f"{labels[0]},goodvideo01,1,3,val", f"{labels[1]},goodvideo02,0,2,train"])
+
+
+def video_dir_at(kind: str) -> Callable[[Path], dict]:
+    def make(root: Path) -> dict:
+        args = two_clips(root)
+        where = root / "no-such-folder"
+        if kind == "file":
+            where = write(root / "videos.txt", "not a folder")
+        args["video_dirs"] = {"kinetics600": where}
+        return args
+
+    return make
+
+
+variant("empty", "offline, no --video-dir", "kinetics600", 2, want=NO_ROW)(two_clips)
+variant("empty", "every label unknown", "kinetics600", 2, want=NO_ROW)(
+    lambda root: two_clips(root, ("salsa dancin", "zumbaa")))
+variant("empty", "every line malformed", "ucf101", 2, want=NO_ROW)(lambda root: ucf(root, "SalsaSpin\r\n../x.avi 77\r\n"))
+variant("empty", "--video-dir that does not exist", "kinetics600", "error")(video_dir_at("missing"))
+variant("empty", "--video-dir that is a file", "kinetics600", "error")(video_dir_at("file"))
+variant("empty", "--data-dir that does not exist", "kinetics600", "error")(
+    lambda root: {"data_dirs": {"kinetics600": root / "no-such-folder"}})
+
+
+# -- linked folders: read where a user expects it, a loop read once ------------------------------------------
+def linked_mirror(root: Path) -> dict:
+    """A mirror whose clip sits in a linked sub-folder, plus a link back up the tree."""
+    real = root / "elsewhere" / "clips"
+    media_source(real / "goodvideo01.mp4")
+    videos = root / "mirror"
+    videos.mkdir(parents=True)
+    (videos / "linked").symlink_to(real, target_is_directory=True)
+    (videos / "loop").symlink_to(videos, target_is_directory=True)
+    args = kinetics(root, ["salsa dancing,goodvideo01,1,3,val"])
+    args["video_dirs"] = {"kinetics600": videos}
+    return args
+
+
+def linked_shards(root: Path) -> dict:
+    """YouTube-8M shards under a linked folder of the data dir (and a loop)."""
+    args = yt8m(root, [example()])
+    base = args["data_dirs"]["youtube8m"]
+    shards = write(root / "elsewhere" / "shards" / "train0000.tfrecord", (base / "train0000.tfrecord").read_bytes())
+    (base / "train0000.tfrecord").unlink()
+    (base / "frame").symlink_to(shards.parent, target_is_directory=True)
+    (base / "frame" / "again").symlink_to(base, target_is_directory=True)
+    return args
+
+
+def linked_aist(root: Path) -> dict:
+    """An AIST copy whose videos are a linked folder."""
+    args = aist(root)
+    base = args["data_dirs"]["aist"]
+    (base / "videos").rename(root / "elsewhere-videos")
+    (base / "videos").symlink_to(root / "elsewhere-videos", target_is_directory=True)
+    return args
+
+
+variant("links", "a mirror's clip in a linked folder, a loop", "kinetics600", 1, want=ROW)(linked_mirror)
+variant("links", "YouTube-8M shards in a linked folder", "youtube8m", 1, want=ROW)(linked_shards)
+variant("links", "AIST videos in a linked folder", "aist", 1, want=ROW)(linked_aist)
+
+
+# -- the built-in sample is not data: publish refuses it ----------------------------------------------------
+def sample_folder(root: Path) -> dict:
+    """A copy of the built-in sample's UCF101 config, built with ``--sample``."""
+    if "sample" not in _BUILT:
+        base = Path(tempfile.mkdtemp(prefix="hostile-built-"))
+        da.build(configs=["ucf101"], sample=True, output=base / "out", progress=False, cache_dir=base / "cache",
+                 max_short_side=64)
+        _BUILT["sample"] = (base / "out", {})
+    shutil.copytree(_BUILT["sample"][0], root / "out", symlinks=True)
+    return {"folder": root / "out", "refused": "sample"}
+
+
+variant("publish", "the built-in sample", "ucf101", "error", runner="publish")(sample_folder)
+
+
 # -- running -----------------------------------------------------------------------------------------
 class Hang(BaseException):
     """Raised by the alarm in a variant that does not finish (a BaseException, so that no
@@ -1077,6 +1161,10 @@ def _run_publish(v: Variant, hub: Any, root: Path) -> Outcome:
         return Outcome("LEAK", f"{args['link']}: the link was followed and a file from outside the folder uploaded")
     if error is None:
         return Outcome("SILENT LOSS", "published with exit 0")
+    if "link" not in args:  # refused for another reason, which the message must name
+        named = args["refused"] in error
+        line = next((ln for ln in error.splitlines() if args["refused"] in ln), error.splitlines()[0])
+        return Outcome("clear error" if named else "SILENT LOSS", line.strip()[:160])
     named = f"{args['link']} -> " in error
     return Outcome("clear error" if named else "SILENT LOSS", error.splitlines()[1 if named else 0].strip()[:160])
 
@@ -1140,6 +1228,10 @@ def _run(v: Variant, tube: Any, timeout: int, root: Path) -> Outcome:
     acc = empty if empty is not None else result.accounting()[v.config]
     if acc.records_read != v.expect or not acc.adds_up:
         return Outcome("SILENT LOSS", f"{acc.records_read} records read, {v.expect} in the input; {acc.excluded}")
+    if v.want == NO_ROW:
+        if empty is None:
+            return Outcome("SILENT LOSS", f"a config of {acc.rows_written} rows built with exit 0: {acc.excluded}")
+        return Outcome("handled", "failed, with its accounting: " + ", ".join(f"{k} {n}" for k, n in sorted(acc.excluded.items())))
     got = acc.excluded or {}
     rows_only = v.want in (ROW, SILENT_ROW)
     if v.want is not None and got != ({} if rows_only else {v.want: 1}):
