@@ -37,6 +37,9 @@ class FetchOptions:
         socket_timeout: Network timeout of one request (s).
         margin: Seconds fetched before and after a range (clamped at 0), so the cut never
             falls outside the downloaded file.
+        local_http: Also fetch ``http://`` file URLs from this machine (``127.0.0.1``,
+            ``localhost``): tests, a mirror served locally. Every other file URL must be
+            ``https://`` (:mod:`dance_aggregate.fetch.httpfile`).
     """
 
     url_template: str = DEFAULT_URL_TEMPLATE
@@ -59,6 +62,7 @@ class FetchOptions:
     pause_max: float = 1800.0
     socket_timeout: float = 30.0
     margin: float = 0.0
+    local_http: bool = False
 
     def __post_init__(self) -> None:
         if "{youtube_id}" not in self.url_template:

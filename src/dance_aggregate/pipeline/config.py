@@ -187,7 +187,8 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     finally:
         # Also after an interruption: the ledger says what was fetched so far.
         if ctx.fetch_folder is not None:
-            _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots)
+            offline = ctx.fetch is not None and ctx.fetch.offline
+            _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots, offline)
     timings["units"] = time.monotonic() - t0 - timings["plan"]
     inputs, decisions, dedup = _decide(tally.parts_by_split, settings.pretraining)
     acc = accounting_from(config, tally.read, decisions.rows_by_split(), tally.exclusions)
@@ -297,24 +298,18 @@ def _run_units(
 
 
 def _write_download_ledger(
-    config: str, fetch_folder: Path, records: list[ClipRecord], folder: Path, local_roots: list[Path]
+    config: str, fetch_folder: Path, records: list[ClipRecord], folder: Path, local_roots: list[Path], offline: bool
 ) -> None:
-    """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, with
-    no local path of ``local_roots`` or ``folder`` in it."""
-    requests = fetch_requests(records)
+    """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, in key
+    order, with no local path of ``local_roots`` or ``folder`` in it."""
+    requests = sorted(fetch_requests(records), key=lambda r: r.key)
     if not requests:
         return
-    from dance_aggregate.fetch.ledger import Ledger, write_ledger_csv
+    from dance_aggregate.fetch.ledger import Ledger, report_rows, write_ledger_report
 
-    ledger = Ledger(fetch_folder / "ledger")
-    entries = ledger.entries([r.key for r in requests])
-    seen = {e.key for e in entries}
-    counts = write_ledger_csv(
-        ledger_path(folder, config),
-        entries,
-        [(r.key, r.youtube_id) for r in requests if r.key not in seen],
-        local_roots=[*local_roots, folder],
-    )
+    rows = report_rows(Ledger(fetch_folder / "ledger"), requests, offline=offline)
+    counts = write_ledger_report(ledger_path(folder, config), rows, [*local_roots, folder],
+                                 with_url=any(r.url is not None for r in requests))
     logger.info("%s: download ledger: %s", config, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 

@@ -5,10 +5,10 @@ in a worker process:
 
 - :class:`~dance_aggregate.records.LocalCut`: the records cut from one file (the windows of
   an ActivityNet segment, the clips of one mirrored video) are cut in one decoding pass;
-- :class:`~dance_aggregate.records.RemoteCut`: the range is fetched once into the build's
-  cache (:class:`~dance_aggregate.fetch.fetcher.ClipFetcher`: ledger, retries, the pause
-  shared by workers), then cut like a local file; a download that cannot be decoded is a
-  failed download, recorded in the ledger;
+- :class:`~dance_aggregate.records.RemoteCut`: the range (or, for a URL, the whole file) is
+  fetched once into the build's cache (:class:`~dance_aggregate.fetch.fetcher.ClipFetcher`:
+  ledger, retries, the pause shared by workers), then cut like a local file; a download that
+  cannot be decoded is a failed download, recorded in the ledger;
 - :class:`~dance_aggregate.records.FrameRun`: the frames are decoded, gaps filled, and encoded;
 - :class:`~dance_aggregate.records.FeatureShard`: the source's own reader turns the file into
   rows (:meth:`~dance_aggregate.builders.base.SourceBuilder.read_features`).
@@ -114,8 +114,10 @@ class ProduceContext:
 
 
 def request_of(plan: RemoteCut) -> ClipRequest:
-    """The download a remote cut needs."""
-    return ClipRequest(plan.youtube_id, plan.fetch_start, plan.fetch_end)
+    """The download a remote cut needs: its YouTube range, or its whole file at a URL."""
+    if plan.url is not None:
+        return ClipRequest("", url=plan.url)
+    return ClipRequest(plan.youtube_id or "", plan.fetch_start, plan.fetch_end)
 
 
 def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
