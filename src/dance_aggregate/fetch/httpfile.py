@@ -8,9 +8,9 @@ the fetcher's). Standard library only (``urllib``), no yt-dlp.
 - **Which URLs**: ``https://`` only. ``http://`` is fetched only from this machine
   (``127.0.0.1``, ``localhost``, ``::1``) and only with ``FetchOptions.local_http`` (tests, a
   mirror served locally); any other URL, a URL with credentials, and a redirect to any of
-  those are refused before a byte is sent (``unsupported url``, permanent). Every path
-  segment is re-quoted (:func:`safe_url`), so no character of a file name reaches the
-  request line unescaped.
+  those are refused before a byte is sent (``unsupported url``, permanent), and so is a URL
+  with control characters or ``.``/``..`` segments. Every path segment is re-quoted
+  (:func:`safe_url`), so no character of a file name reaches the request line unescaped.
 - **Resuming**: the file grows in a ``.part`` file. An attempt that finds one asks for the
   rest (``Range: bytes=N-``) and appends on ``206`` when ``Content-Range`` starts at ``N``;
   a server that ignores Range (``200``) sends the whole file, written from byte 0; ``416``
@@ -92,15 +92,20 @@ def safe_url(url: str, options: FetchOptions) -> str:
         FileDownloadFailure: ``unsupported url`` (permanent) for anything but ``https://``
             (or ``http://`` to this machine with ``local_http``), or a URL with credentials.
     """
-    parts = urlsplit(url)
     shown = scrub(url, [])
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise FileDownloadFailure(L.UNSUPPORTED, False, False, f"{shown!r}: a URL with control characters is not fetched")
+    parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:
         raise FileDownloadFailure(L.UNSUPPORTED, False, False, f"{shown}: a URL with credentials is not fetched")
     local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
     if not parts.hostname or not (parts.scheme == "https" or (local and options.local_http)):
         hint = " (http:// to this machine needs FetchOptions(local_http=True))" if local else ""
         raise FileDownloadFailure(L.UNSUPPORTED, False, False, f"{shown}: only https:// URLs are fetched{hint}")
-    path = "/".join(quote(unquote(seg), safe=_PCHAR) for seg in parts.path.split("/"))
+    segments = [unquote(seg) for seg in parts.path.split("/")]
+    if any(seg in (".", "..") for seg in segments):
+        raise FileDownloadFailure(L.UNSUPPORTED, False, False, f"{shown}: a URL with . or .. path segments is not fetched")
+    path = "/".join(quote(seg, safe=_PCHAR) for seg in segments)
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
