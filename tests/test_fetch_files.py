@@ -267,3 +267,30 @@ def test_a_build_of_url_cuts_fetches_once_cuts_and_reports(url_source, tube: Fak
     tube.reset_counts()
     again = build()
     assert again.accounting.rows_written == 2 and sum(tube.requests.values()) == 0  # nothing fetched twice
+
+
+def test_record_forms_and_unit_keys_are_what_they_were_before_urls() -> None:
+    """``ClipRecord.to_dict`` (hashed into unit keys, so into part names a rerun looks for)
+    is ``dataclasses.asdict`` as before, a YouTube plan without the new ``url`` member."""
+    import dataclasses
+    import json
+
+    from dance_aggregate.records import FeatureShard, FrameRun, LocalCut
+
+    plans = [
+        RemoteCut("-5Yp-vToI2E", 1.0, 11.0, fetch_start=1.0, fetch_end=11.0),
+        LocalCut("/m/a.mp4", 0.5, None),
+        FrameRun("/f.zip", ((1, "a/1.jpg"), (2, "a/2.jpg")), 1, 3, (3,), 30.0),
+        FeatureShard("/y/x.tfrecord", "x.tfrecord", {"vocab": [1, 2], "n": {"a": 1.5}}),
+        None,
+    ]
+    for media in plans:
+        record = ClipRecord("s/x", "s", "x", "train", "salsa", "Salsa", "latin", "g", youtube_id="-5Yp-vToI2E",
+                            start_time=1.0, end_time=11.0, media=media, extra={"mean_rgb": [0.5, 1], "t": (1, 2)})
+        old = dataclasses.asdict(record)
+        if isinstance(media, RemoteCut):
+            del old["media"]["url"]
+        old["media_kind"] = type(media).__name__ if media is not None else None
+        assert json.dumps(record.to_dict(), sort_keys=True, default=str) == json.dumps(old, sort_keys=True, default=str)
+    with_url = ClipRecord("s/y", "s", "y", "train", "salsa", "Salsa", "latin", "g", media=RemoteCut(url="https://h/y.mp4"))
+    assert with_url.to_dict()["media"]["url"] == "https://h/y.mp4"

@@ -104,6 +104,7 @@ class ClipFetcher:
         self.cache = self.folder / "cache"
         self.politeness = politeness or FilePoliteness.from_options(self.folder.parent, options)
         self._retried: set[str] = set()
+        self._offline_text: str | None = None
         self._remove_stale_temp()
         if options.cookies and options.range_download:
             logger.info(
@@ -202,8 +203,14 @@ class ClipFetcher:
             return self._download(request, entry)
 
     def _offline_message(self, request: ClipRequest) -> str:
-        where = "local copy" if request.url is not None else "local mirror"
-        return f"{request.name}: not in the {where}, and nothing is downloaded offline ({self.options.offline_hint})"
+        """Why a clip is missing offline. For a YouTube clip, one text shared by every clip
+        (its exclusion line and its log line name the clip): an offline plan of a million
+        clips holds a million of these."""
+        if request.url is not None:
+            return f"{request.url}: not in the local copy, and nothing is downloaded offline ({self.options.offline_hint})"
+        if self._offline_text is None:
+            self._offline_text = f"not in the local mirror, and nothing is downloaded offline ({self.options.offline_hint})"
+        return self._offline_text
 
     def _attempt(self, entry: LedgerEntry) -> None:
         """Count one attempt in ``entry``, after the shared pause allows it."""

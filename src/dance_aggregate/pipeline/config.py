@@ -150,7 +150,8 @@ class _Tally:
     def add(self, res: UnitResult) -> None:
         self.read += res.read
         self.rows_by_split[res.split] += res.rows
-        self.parts_by_split[res.split].append(res.path)
+        if res.rows:  # a part of no rows adds nothing to the shards: never read it again
+            self.parts_by_split[res.split].append(res.path)
         self.exclusions.extend(res.exclusions)
         self.truncated.extend(res.truncated)
         self.silent_audio.extend(res.silent_audio)
@@ -321,7 +322,8 @@ def _decide(
     ``duplicate_ids`` and its ``pretraining_overlap`` (from its YouTube id and the sets)."""
     part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
     key_columns = [*KEY_COLUMNS, "duplicate_ids"]
-    keys = [parts.read_part(p, arrow_schema(), columns=key_columns) for p, _ in part_list]
+    schema = arrow_schema()
+    keys = [parts.read_part(p, schema, columns=key_columns) for p, _ in part_list]
     current = [split for (_, split), k in zip(part_list, keys, strict=True) for _ in range(k.num_rows)]
     all_keys = pa.concat_tables(keys) if keys else arrow_schema().empty_table().select(key_columns)
     dedup, dup_ids = split_rule_on_keys(all_keys, current)
