@@ -44,12 +44,12 @@ from dance_aggregate.pipeline.defaults import (
     DEFAULT_OUTPUT,
     DEFAULT_PART_SIZE,
 )
-from dance_aggregate.pipeline.execute import ProduceContext, fetch_requests
+from dance_aggregate.pipeline.execute import ProduceContext, sorted_requests
 from dance_aggregate.pipeline.failures import FailureCap
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
 from dance_aggregate.progress import progress_bar
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, Plan, RemoteCut
 from dance_aggregate.schema import SPLITS, arrow_schema, features
 
 logger = logging.getLogger(__name__)
@@ -303,14 +303,13 @@ def _write_download_ledger(
 ) -> None:
     """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, in key
     order, with no local path of ``local_roots`` or ``folder`` in it."""
-    requests = sorted(fetch_requests(records), key=lambda r: r.key)
-    if not requests:
+    if not any(isinstance(r.media, RemoteCut) for r in records):
         return
     from dance_aggregate.fetch.ledger import Ledger, report_rows, write_ledger_report
 
-    rows = report_rows(Ledger(fetch_folder / "ledger"), requests, offline=offline)
-    counts = write_ledger_report(ledger_path(folder, config), rows, [*local_roots, folder],
-                                 with_url=any(r.url is not None for r in requests))
+    rows = report_rows(Ledger(fetch_folder / "ledger"), sorted_requests(records), offline=offline)
+    with_url = any(isinstance(r.media, RemoteCut) and r.media.url is not None for r in records)
+    counts = write_ledger_report(ledger_path(folder, config), rows, [*local_roots, folder], with_url=with_url)
     logger.info("%s: download ledger: %s", config, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,20 @@ def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
             req = request_of(r.media)
             out.setdefault(req.key, req)
     return list(out.values())
+
+
+def sorted_requests(records: list[ClipRecord]) -> Iterator[ClipRequest]:
+    """The downloads a plan needs, one per distinct key, in key order (the download
+    ledger's): made one at a time, so a plan of a million clips holds no second million
+    objects for its report (only the sort's keys, while it sorts)."""
+    plans = [r.media for r in records if isinstance(r.media, RemoteCut)]
+    plans.sort(key=lambda p: request_of(p).key)
+    last = None
+    for plan in plans:
+        req = request_of(plan)
+        if req.key != last:
+            last = req.key
+            yield req
 
 
 def produce_records(records: list[ClipRecord], ctx: ProduceContext) -> list[Produced | Exception]:

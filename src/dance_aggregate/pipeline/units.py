@@ -150,8 +150,12 @@ def expected_seconds(records: list[ClipRecord]) -> Callable[[ClipRecord], float]
     ``end_time - start_time`` where both are known, else the mean of the records that
     have both (1 when none has: every record then weighs the same). The unit cost this
     gives is the work of the unit at one resolution; a plan does not know pixels."""
-    known = [r.end_time - r.start_time for r in records if r.start_time is not None and r.end_time is not None]
-    default = sum(known) / len(known) if known else 1.0
+    total, n = 0.0, 0  # summed in order, as sum() of the list would (no list of a million floats)
+    for r in records:
+        if r.start_time is not None and r.end_time is not None:
+            total += r.end_time - r.start_time
+            n += 1
+    default = total / n if n else 1.0
 
     def cost(r: ClipRecord) -> float:
         if r.start_time is not None and r.end_time is not None:
