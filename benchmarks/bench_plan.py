@@ -20,14 +20,15 @@ other row is excluded by rule as ``not a dance class``. Two modes:
 Per setting: wall time, peak RSS of the process tree (sampled from ``/proc`` every 0.1 s, the
 sampler of ``bench_runners.py``; RSS, not PSS, because the question is "does it fit in 1 GB"),
 the same for the build alone (``ru_maxrss`` of the reaped child: the kernel's exact
-high-water mark), files and bytes created under ``<output>/.work``, and the build's own
+high-water mark), files, bytes and disk space (allocated blocks) under ``<output>/.work``, and the build's own
 timings (plan, units, split rule) from its report. ``--timeline`` also prints RSS every
 second, to see which phase holds the peak.
 
 The baseline: ``--baseline-rev REV`` builds the same input with the package at a git
 revision (``git archive``, put first on ``PYTHONPATH``), in the same run and on the same
 machine, so the figures compare like with like; ``--baseline-src DIR`` takes a tree holding
-``src/`` instead. Without one, run several ``--rows`` to show how each figure scales.
+``src/`` instead, and ``--also NAME=DIR`` adds more trees. Without one, run several
+``--rows`` to show how each figure scales.
 """
 
 from __future__ import annotations
@@ -101,16 +102,19 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
-def _files_under(folder: Path) -> tuple[int, int]:
-    n = size = 0
+def _files_under(folder: Path) -> tuple[int, int, int]:
+    """Files under ``folder``, their bytes, and the disk space they take (allocated blocks)."""
+    n = size = disk = 0
     for dirpath, _, names in os.walk(folder):
         for name in names:
             n += 1
             try:
-                size += os.lstat(os.path.join(dirpath, name)).st_size
+                st = os.lstat(os.path.join(dirpath, name))
             except OSError:
-                pass
-    return n, size
+                continue
+            size += st.st_size
+            disk += st.st_blocks * 512
+    return n, size, disk
 
 
 def run_build(data: Path, out: Path, src: Path, workers: int, timeout: float, timeline: bool) -> dict:
@@ -152,7 +156,7 @@ def run_build(data: Path, out: Path, src: Path, workers: int, timeout: float, ti
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode:
         return {"error": f"exit code {proc.returncode}", "output": output[-4000:]}
-    files, size = _files_under(out / ".work")
+    files, size, disk = _files_under(out / ".work")
     report = json.loads((out / "reports" / "kinetics600.json").read_text())
     acc = report["accounting"]
     res = {
@@ -163,6 +167,7 @@ def run_build(data: Path, out: Path, src: Path, workers: int, timeout: float, ti
         "build_maxrss_mb": round(after / 1024) if after > before else None,
         "work_files": files,
         "work_mb": round(size / 2**20, 1),
+        "work_disk_mb": round(disk / 2**20, 1),
         "records_read": acc["records_read"],
         "excluded": acc["excluded"],
         "timings": report.get("timings", {}),
@@ -196,6 +201,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="-j of the build")
     ap.add_argument("--baseline-rev", default=None, help="git revision of the baseline code (git archive)")
     ap.add_argument("--baseline-src", type=Path, default=None, help="a baseline source tree (holding src/)")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=DIR",
+                    help="also build with the tree DIR (holding src/), reported as NAME (repeatable)")
+    ap.add_argument("--no-new", action="store_true", help="do not build with this checkout's code")
     ap.add_argument("--timeline", action="store_true", help="print RSS every second")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per build")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/dance_aggregate_plan"), help="scratch folder")
@@ -203,10 +211,13 @@ def main() -> None:
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     share = 1.0 if args.mode == "all-dance" else args.dance_share
-    codes = {"new": REPO / "src"}
+    codes = {} if args.no_new else {"new": REPO / "src"}
     base = _baseline_src(args)
     if base is not None:
         codes = {"baseline": base, **codes}
+    for item in args.also:
+        name, _, tree = item.partition("=")
+        codes[name] = Path(tree) / "src"
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; mode {args.mode}", flush=True)
     for n in (int(x) for x in args.rows.split(",")):
         t0 = time.monotonic()

@@ -24,9 +24,14 @@ def _exclusions(root: Path, n: int) -> list[Exclusion]:
     return out
 
 
-def test_excluded_csv_streamed_is_the_whole_rendering(tmp_path: Path) -> None:
+def test_excluded_csv_streamed_is_the_whole_rendering(tmp_path: Path, monkeypatch) -> None:
+    from dance_aggregate.output import reports
+
+    monkeypatch.setattr(reports, "_CHUNK", 1000)  # many sorted runs to merge, many chunks to write
     root = tmp_path / "data" / "k600"
     exclusions = _exclusions(root, 23_456)
+    # Ties (same reason and id, e.g. two duplicate rows of one clip) keep their order.
+    exclusions += [Exclusion("k/v00000002", "not a dance class", f"tie {i}") for i in range(3)]
     report = ConfigReport(config="k", accounting=acc_from("k", len(exclusions) + 300, {}, exclusions))
     files = report_files(tmp_path / "out", report, exclusions, [root])
     (path, writer), = [(p, c) for p, c in files.items() if p.name.endswith(".csv")]
@@ -56,3 +61,22 @@ def test_ledger_report_streamed_is_the_whole_rendering(tmp_path: Path) -> None:
     assert out.read_bytes() == without_local_paths(csv_text(LEDGER_COLUMNS, rows), [root]).encode("utf-8")
     assert counts == {"ok": 7000, "failed": 7000, "missing": 7000}
     assert next(read_rows(out))["youtube_id"] == "-0000000000"
+
+
+def test_the_ledger_requests_come_sorted_and_distinct(monkeypatch) -> None:
+    from dance_aggregate.pipeline import execute
+    from dance_aggregate.records import ClipRecord, LocalCut, RemoteCut
+
+    monkeypatch.setattr(execute, "SORT_RUN", 7)
+    records = []
+    for i in range(200):
+        vid = f"{'-' if i % 3 else 'Z'}{(i * 7919) % 97:010d}"
+        start = float(i % 5) + (0.25 if i % 2 else 0.0)  # 1.0 and 1.25 share a key
+        media = LocalCut("/m.mp4") if i % 11 == 0 else RemoteCut(vid, start, start + 10, fetch_start=start, fetch_end=start + 10)
+        records.append(ClipRecord(f"s/{i}", "s", str(i), "train", "salsa", "Salsa", "latin", vid, media=media))
+    old = {}
+    for r in records:  # what the report listed before: the first request of each key, by key
+        if isinstance(r.media, RemoteCut):
+            req = execute.request_of(r.media)
+            old.setdefault(req.key, req)
+    assert list(execute.sorted_requests(records)) == [old[k] for k in sorted(old)]

@@ -21,6 +21,7 @@ worker never depends on which sources its own process registered.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -133,16 +134,26 @@ def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
 
 def sorted_requests(records: list[ClipRecord]) -> Iterator[ClipRequest]:
     """The downloads a plan needs, one per distinct key, in key order (the download
-    ledger's): made one at a time, so a plan of a million clips holds no second million
-    objects for its report (only the sort's keys, while it sorts)."""
+    ledger's), made one at a time: a plan of a million clips holds no second million
+    objects for its report. Runs of :data:`SORT_RUN` plans are sorted, then merged, so at
+    most one run's keys exist at once (a sort of the whole plan would hold a million)."""
     plans = [r.media for r in records if isinstance(r.media, RemoteCut)]
-    plans.sort(key=lambda p: request_of(p).key)
+
+    def key(plan: RemoteCut) -> str:
+        return request_of(plan).key
+
+    runs = [sorted(plans[i : i + SORT_RUN], key=key) for i in range(0, len(plans), SORT_RUN)]
+    del plans
     last = None
-    for plan in plans:
+    for plan in heapq.merge(*runs, key=key):
         req = request_of(plan)
         if req.key != last:
             last = req.key
             yield req
+
+
+#: Plans sorted at a time by :func:`sorted_requests`.
+SORT_RUN = 50_000
 
 
 def produce_records(records: list[ClipRecord], ctx: ProduceContext) -> list[Produced | Exception]:
