@@ -7,8 +7,9 @@ Usage::
     python benchmarks/bench_plan.py --rows 100000,1000000 --baseline-rev 33334ef
 
 Each setting writes a synthetic Kinetics-600 ``train.csv`` of ``--rows`` rows (made once and
-cached in ``--dir``) and builds it with ``dance-aggregate build kinetics600 --offline`` and no
-``--video-dir``, in a fresh subprocess: every dance row is then a
+cached in ``--dir``) and builds it with ``dance-aggregate build kinetics600 --offline``, in a
+fresh subprocess. The ``--video-dir`` mirror holds only three of its dance clips (tiny 10 s
+videos, so that the config writes rows): every other dance row is a
 :class:`~dance_aggregate.records.RemoteCut` that fails offline as ``missing video``, and every
 other row is excluded by rule as ``not a dance class``. Two modes:
 
@@ -64,13 +65,17 @@ _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def make_csv(root: Path, rows: int, dance_share: float, seed: int = 0) -> Path:
-    """A Kinetics-600 data folder with one ``train.csv`` of ``rows`` rows (cached)."""
+    """A Kinetics-600 data folder with one ``train.csv`` of ``rows`` rows and, in
+    ``mirror/``, the videos of its first :data:`MIRRORED` dance clips (cached)."""
     folder = root / f"k600-{rows}-{dance_share}"
     done = folder / ".done"
     if done.is_file():
         return folder
+    from dance_aggregate.media.synth import write_video
+
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    mirrored = 0
     with (folder / "train.csv").open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
@@ -79,8 +84,17 @@ def make_csv(root: Path, rows: int, dance_share: float, seed: int = 0) -> Path:
             vid = "".join(rng.choice(_ID_CHARS) for _ in range(11))
             start = rng.randrange(0, 300)
             w.writerow([label, vid, start, start + 10, "train"])
+            if label in DANCE and mirrored < MIRRORED:
+                write_video(folder / "mirror" / "train" / f"{vid}_{start:06d}_{start + 10:06d}.mp4", mirrored,
+                            seconds=10.0, fps=10, width=64, height=48)
+                mirrored += 1
     done.touch()
     return folder
+
+
+#: Dance clips of the CSV given a mirror file, so the config writes a few rows (a config of
+#: no row fails the build in later versions, and has no report to read the timings from).
+MIRRORED = 3
 
 
 def _rss_kb(pid: int) -> int:
@@ -121,7 +135,7 @@ def run_build(data: Path, out: Path, src: Path, workers: int, timeout: float, ti
     """One offline build in a subprocess; wall time, peak RSS, files in ``.work``."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "dance_aggregate", "build", "kinetics600", "--data-dir", f"kinetics600={data}",
-           "--offline", "-O", str(out), "-q", "-j", str(workers)]
+           "--video-dir", f"kinetics600={data / 'mirror'}", "--offline", "-O", str(out), "-q", "-j", str(workers)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH")) if p)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
@@ -169,6 +183,7 @@ def run_build(data: Path, out: Path, src: Path, workers: int, timeout: float, ti
         "work_mb": round(size / 2**20, 1),
         "work_disk_mb": round(disk / 2**20, 1),
         "records_read": acc["records_read"],
+        "rows_written": acc["rows_written"],
         "excluded": acc["excluded"],
         "timings": report.get("timings", {}),
     }
