@@ -36,6 +36,8 @@ from dance_aggregate.files.names import safe_stem, without_local_paths
 FAILED_PREFIX = "download failed: "
 #: Exclusion reason of a clip not in the mirror while offline.
 MISSING_OFFLINE = "missing video"
+#: The ledger report's reason for such a clip (status ``missing``).
+OFFLINE_REASON = "offline"
 
 # Normalised reasons.
 REMOVED = "removed"
@@ -256,7 +258,7 @@ def report_rows(ledger: Ledger, requests: Iterable[Requested], *, offline: bool)
         if offline and (entry is None or entry.status in ("pending", "missing")):
             if entry is None:
                 entry = LedgerEntry(req.key, req.youtube_id, req.start, req.end, url=req.url or "")
-            entry.status, entry.reason = "missing", "offline"
+            entry.status, entry.reason = "missing", OFFLINE_REASON
         elif entry is None:
             entry = LedgerEntry(key=req.key, youtube_id=req.youtube_id, url=req.url or "")
         yield entry
