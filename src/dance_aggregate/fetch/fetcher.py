@@ -192,11 +192,13 @@ class ClipFetcher:
                 return hit
             entry = entry or LedgerEntry(key, request.youtube_id, request.start, request.end, url=request.url or "")
             if entry.permanent_failure and not (self.options.retry_failed and key not in self._retried):
-                raise MediaError(
-                    f"{request.name}: {entry.reason} (failed {entry.attempts} time(s), last {entry.last_try}; "
-                    f"not retried: rerun with --retry-failed to try again): {entry.detail}",
-                    reason=L.exclusion_reason(entry.reason),
-                )
+                why = (f"failed {entry.attempts} time(s), last {entry.last_try}; "
+                       f"not retried: rerun with --retry-failed to try again")
+                if request.url is not None:  # its detail names the URL and the answer
+                    text = f"{entry.detail} ({entry.reason}; {why})"
+                else:
+                    text = f"{request.name}: {entry.reason} ({why}): {entry.detail}"
+                raise MediaError(text, reason=L.exclusion_reason(entry.reason))
             self._retried.add(key)
             if request.url is not None:
                 return self._download_file(request, entry)
