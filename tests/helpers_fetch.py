@@ -1,8 +1,10 @@
 """A Range-capable HTTP server on 127.0.0.1 that stands in for YouTube in the fetch tests.
 
 It serves generated videos at ``/v/<youtube_id>.mp4`` with HTTP Range support, counts the
-requests and bytes per path, and can misbehave per id: answer 429 a few times, 404, 403,
-send a truncated body, or serve garbage bytes.
+requests and bytes per path, records each request's Range header, and can misbehave per id:
+answer 429 (or 503...) a few times, 404, 403, send a truncated body (every time or only the
+first times), ignore Range, redirect, or serve garbage bytes. The same server stands in for a
+plain file server (``file_url``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class Behaviour:
         truncate: Send only this fraction of the body (with the full Content-Length).
         garbage: Serve random bytes instead of the video.
         delay: Seconds to wait before answering (to kill a build mid-download).
+        truncate_times: Truncate only the first this many answers (None: every answer).
+        ignore_range: Answer a Range request with the whole file (200), as some servers do.
+        redirect: Answer 302 with this ``Location`` instead.
     """
 
     status: int | None = None
@@ -39,7 +44,11 @@ class Behaviour:
     truncate: float | None = None
     garbage: bool = False
     delay: float = 0.0
+    truncate_times: int | None = None
+    ignore_range: bool = False
+    redirect: str | None = None
     served_failures: int = 0
+    served_truncated: int = 0
 
 
 @dataclass
@@ -51,6 +60,7 @@ class FakeTube:
     requests: Counter = field(default_factory=Counter)
     bytes_sent: Counter = field(default_factory=Counter)
     statuses: list[tuple[str, int]] = field(default_factory=list)
+    ranges: list[tuple[str, str | None]] = field(default_factory=list)
     proxied: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -62,6 +72,12 @@ class FakeTube:
         assert self.server is not None
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/v/{{youtube_id}}.mp4"
+
+    def file_url(self, name: str) -> str:
+        """The URL of the file served as ``name`` (``add_file(name, ...)``), ``.mp4`` added."""
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/v/{name}.mp4"
 
     def add_file(self, youtube_id: str, path: Path, behaviour: Behaviour | None = None) -> None:
         self.files[youtube_id] = Path(path).read_bytes()
@@ -76,6 +92,7 @@ class FakeTube:
             self.requests.clear()
             self.bytes_sent.clear()
             self.statuses.clear()
+            self.ranges.clear()
 
     def start(self) -> FakeTube:
         tube = self
@@ -119,6 +136,7 @@ class FakeTube:
                 vid = self._id()
                 with tube.lock:
                     tube.requests[vid or self.path] += 1
+                    tube.ranges.append((vid or self.path, self.headers.get("Range")))
                     if self.path.startswith("http://"):
                         tube.proxied += 1  # an absolute URI: the client used us as its proxy
                 if vid is None or vid not in tube.files:
@@ -129,6 +147,14 @@ class FakeTube:
                     time.sleep(b.delay)
                 if b.status:
                     self._error(vid, b.status)
+                    return
+                if b.redirect:
+                    with tube.lock:
+                        tube.statuses.append((vid, 302))
+                    self.send_response(302)
+                    self.send_header("Location", b.redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 with tube.lock:
                     fail = b.served_failures < b.fail_first
@@ -142,7 +168,7 @@ class FakeTube:
                     data = bytes((i * 7919 + 13) % 251 for i in range(len(data)))
                 size = len(data)
                 start, end = 0, size - 1
-                rng = self.headers.get("Range")
+                rng = None if b.ignore_range else self.headers.get("Range")
                 m = _RANGE.fullmatch(rng.strip()) if rng else None
                 if m and (m.group(1) or m.group(2)):
                     if m.group(1):
@@ -162,17 +188,22 @@ class FakeTube:
                 else:
                     self.send_response(200)
                 body = data[start : end + 1]
+                with tube.lock:
+                    cut = b.truncate is not None and not head and (
+                        b.truncate_times is None or b.served_truncated < b.truncate_times)
+                    if cut:
+                        b.served_truncated += 1
                 self.send_header("Content-Type", "video/mp4")
-                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Accept-Ranges", "none" if b.ignore_range else "bytes")
                 self.send_header("Content-Length", str(len(body)))
-                if b.truncate is not None:
+                if cut:
                     self.send_header("Connection", "close")
                 self.end_headers()
                 with tube.lock:
                     tube.statuses.append((vid, 206 if m else 200))
                 if head:
                     return
-                if b.truncate is not None:
+                if cut:
                     body = body[: int(len(body) * b.truncate)]
                 try:
                     for i in range(0, len(body), 65536):
@@ -182,7 +213,7 @@ class FakeTube:
                             tube.bytes_sent[vid] += len(chunk)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
-                if b.truncate is not None:
+                if cut:
                     self.close_connection = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -13,10 +13,15 @@ media is made, one of a small closed set the pipeline knows how to carry out:
 Sources only parse and plan; they never fetch, cut or encode. An :class:`Exclusion` is a
 record that does not become a row, with its normalised reason; together they make the build
 accounting add up: ``records read = rows written + records excluded``.
+
+Records, plans and exclusions use ``__slots__``: a plan of a million rows holds a million
+of each, and a ``__dict__`` per object was about a sixth of a record's memory.
 """
 
 from __future__ import annotations
 
+import copy
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeAlias
 
@@ -26,7 +31,7 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 ALL_CONFIG = "all"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalCut:
     """Cut ``[start, end)`` (seconds in the file's own time) out of a local media file.
 
@@ -41,30 +46,45 @@ class LocalCut:
     end: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteCut:
     """Fetch a remote video (or a range of it) into the build's cache, then cut
     ``[start, end)`` out of it. Clips that share a download share one fetch.
 
+    Exactly one of ``youtube_id`` and ``url`` is set: ``RemoteCut("dQw4w9WgXcQ", 3.0, 13.0,
+    fetch_start=3.0, fetch_end=13.0)`` or ``RemoteCut(url="https://host/videos/x.mp4")``.
+
     Attributes:
-        youtube_id: The YouTube video (fetched with yt-dlp from the build's URL template),
-            or ``None`` for a plain file at ``url``.
-        start: Start of the clip in the video's time (``None``: from its start).
-        end: End of the clip in the video's time (``None``: to its end).
-        fetch_start: Start of the range to download (``None``: the whole video).
+        youtube_id: The YouTube video (fetched with yt-dlp from the build's URL template).
+        start: Start of the clip in the video's time (in the file's, for a URL; ``None``:
+            from its first frame).
+        end: End of the clip (``None``: to the end).
+        fetch_start: Start of the range to download (``None``: the whole video); never set
+            for a URL (a file is downloaded whole).
         fetch_end: End of the range to download.
-        url: A plain HTTPS file to download whole (resumable), instead of a YouTube video.
+        url: A plain file on a web server (``https://``), downloaded whole with HTTP Range
+            resumption (:mod:`dance_aggregate.fetch.httpfile`); files whose URLs end in the
+            same file name are one download.
     """
 
-    youtube_id: str | None
+    youtube_id: str | None = None
     start: float | None = None
     end: float | None = None
     fetch_start: float | None = None
     fetch_end: float | None = None
     url: str | None = None
 
+    def __post_init__(self) -> None:
+        if (self.youtube_id is None) == (self.url is None):
+            raise ValueError(
+                f"a RemoteCut needs exactly one of youtube_id and url, got youtube_id={self.youtube_id!r}, url={self.url!r}"
+            )
+        if self.url is not None and (self.fetch_start is not None or self.fetch_end is not None):
+            raise ValueError(f"a RemoteCut of a URL downloads the whole file: no fetch range, got {self.url!r} "
+                             f"with fetch_start={self.fetch_start}, fetch_end={self.fetch_end}")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class FrameRun:
     """Encode a run of numbered still frames (JPEGs) into a clip at ``fps``.
 
@@ -92,7 +112,7 @@ class FrameRun:
     max_short_side: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeatureShard:
     """A file of precomputed features (no pixels), read by its source's own reader, which
     turns it into rows and exclusions (one plan record may stand for many rows).
@@ -112,7 +132,53 @@ class FeatureShard:
 MediaPlan: TypeAlias = LocalCut | RemoteCut | FrameRun | FeatureShard
 
 
-@dataclass
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError(
+        f"this {type(self).__name__} is shared by every record that did not set its own: "
+        f"assign a new value (record.labels = [...], record.extra = {{...}}) instead of changing it"
+    )
+
+
+class _SharedLabels(list):  # type: ignore[type-arg]
+    """The default ``labels`` of a record, ``[label]``: one read-only list per label, shared
+    (a list per record was 64 bytes of each record of a million-row plan)."""
+
+    __slots__ = ()
+    append = extend = insert = remove = pop = clear = sort = reverse = _read_only
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+
+    def __reduce__(self) -> tuple[Any, tuple[str, ...]]:
+        return default_labels, tuple(self)
+
+
+class _SharedEmpty(dict):  # type: ignore[type-arg]
+    """The ``extra`` of every record without extra columns: one read-only empty dict."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = update = setdefault = pop = popitem = clear = _read_only
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _no_extra, ()
+
+
+_NO_EXTRA = _SharedEmpty()
+_LABELS: dict[str, _SharedLabels] = {}
+
+
+def _no_extra() -> _SharedEmpty:
+    return _NO_EXTRA
+
+
+def default_labels(label: str) -> list[str]:
+    """``[label]``, as the one read-only list every record of ``label`` without labels of its
+    own shares (it pickles as itself: a worker's records share its copy)."""
+    shared = _LABELS.get(label)
+    if shared is None:
+        shared = _LABELS.setdefault(label, _SharedLabels((label,)))
+    return shared
+
+
+@dataclass(slots=True)
 class ClipRecord:
     """One clip to produce.
 
@@ -146,11 +212,14 @@ class ClipRecord:
     start_time: float | None = None
     end_time: float | None = None
     media: MediaPlan | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=lambda: _NO_EXTRA)
 
     def __post_init__(self) -> None:
         if not self.labels:
-            self.labels = [self.label]
+            self.labels = default_labels(self.label)
+        # A source's label strings repeat (20 classes over a million rows): one copy each.
+        if type(self.source_label) is str:
+            self.source_label = sys.intern(self.source_label)
 
     def base_row(self) -> dict[str, Any]:
         """The row columns known before any media is touched."""
@@ -171,13 +240,36 @@ class ClipRecord:
         return row
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (the plan's kind included)."""
-        out = asdict(self)
+        """JSON-able form (the plan's kind included): what ``dataclasses.asdict`` gives,
+        made without its generic deep copy (units hash a million of these), and without
+        a ``RemoteCut``'s ``url`` when it has none (so a YouTube plan's form, and the unit
+        keys made from it, stay what they were before URLs)."""
+        out = {
+            "id": self.id, "source": self.source, "source_id": self.source_id, "split": self.split,
+            "label": self.label, "source_label": self.source_label, "family": self.family, "group": self.group,
+            "labels": list(self.labels), "youtube_id": self.youtube_id, "start_time": self.start_time,
+            "end_time": self.end_time, "media": _media_dict(self.media),
+            "extra": copy.deepcopy(self.extra) if self.extra else {},
+        }
         out["media_kind"] = type(self.media).__name__ if self.media is not None else None
         return out
 
 
-@dataclass
+def _media_dict(media: MediaPlan | None) -> dict[str, Any] | None:
+    if media is None:
+        return None
+    if isinstance(media, RemoteCut):
+        out = {"youtube_id": media.youtube_id, "start": media.start, "end": media.end,
+               "fetch_start": media.fetch_start, "fetch_end": media.fetch_end}
+        if media.url is not None:
+            out["url"] = media.url
+        return out
+    if isinstance(media, LocalCut):
+        return {"path": media.path, "start": media.start, "end": media.end}
+    return asdict(media)
+
+
+@dataclass(slots=True)
 class Exclusion:
     """A record that does not become a row.
 

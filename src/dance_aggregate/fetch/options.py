@@ -45,6 +45,9 @@ class FetchOptions:
         socket_timeout: Network timeout of one request (s, 0.1 to 3600).
         margin: Seconds fetched before and after a range (clamped at 0, at most 600), so
             the cut never falls outside the downloaded file.
+        local_http: Also fetch ``http://`` file URLs from this machine (``127.0.0.1``,
+            ``localhost``): tests, a mirror served locally. Every other file URL must be
+            ``https://`` (:mod:`dance_aggregate.fetch.httpfile`).
 
     The waits (``backoff_*``, ``pause_*``) are at most a day, ``backoff_base`` at most an hour.
     """
@@ -69,6 +72,7 @@ class FetchOptions:
     pause_max: float = bounded(1800.0, min=0.0, max=_DAY, unit="seconds")
     socket_timeout: float = bounded(30.0, min=0.1, max=_HOUR, unit="seconds")
     margin: float = bounded(0.0, min=0.0, max=600.0, unit="seconds")
+    local_http: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.cookies, os.PathLike):

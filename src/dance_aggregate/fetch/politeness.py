@@ -51,8 +51,9 @@ class Politeness(Protocol):
         """Block until this worker may send its next request; return the seconds waited."""
         ...
 
-    def penalize(self, reason: str) -> float:
-        """A 429 or a bot check: pause every worker; return the seconds the pause has left."""
+    def penalize(self, reason: str, retry_after: float | None = None) -> float:
+        """A 429 or a bot check: pause every worker (``retry_after``: the server's hint in
+        seconds, if any); return the seconds the pause has left."""
         ...
 
     def relax(self) -> None:

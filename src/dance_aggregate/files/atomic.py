@@ -25,9 +25,9 @@ import re
 import shutil
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dance_aggregate.errors import DiskFullError, OutputError
 
@@ -214,9 +214,17 @@ def _remove(folder: Path) -> None:
         remove_temp_dir(folder)
 
 
-def _write_synced(tmp: Path, data: bytes) -> None:
+#: What a staged file holds: its bytes, or a function that writes them into the open file
+#: (a report of a million rows is written chunk by chunk, never held whole).
+Content = bytes | Callable[[BinaryIO], None]
+
+
+def _write_synced(tmp: Path, data: Content) -> None:
     with open(tmp, "xb") as f:
-        f.write(data)
+        if callable(data):
+            data(f)
+        else:
+            f.write(data)
         f.flush()
         os.fsync(f.fileno())
 
@@ -234,9 +242,9 @@ def atomic_write_bytes(path: Path, data: bytes, what: str = "file") -> None:
 
 
 @contextlib.contextmanager
-def staged_writes(files: dict[Path, bytes], what: str = "file") -> Iterator[None]:
-    """Write every file in full under a temporary name now; rename them all into place when
-    the block succeeds, remove them when it raises.
+def staged_writes(files: dict[Path, Content], what: str = "file") -> Iterator[None]:
+    """Write every file in full under a temporary name now (its bytes, or what its function
+    writes); rename them all into place when the block succeeds, remove them when it raises.
 
     What needs disk space happens before the block (e.g. writing shards), so a full disk
     fails it with every old file in place; after the block only renames remain.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dance_aggregate.files.atomic import staged_writes
+from dance_aggregate.files.atomic import Content, staged_writes
 from dance_aggregate.output.reports import ConfigReport, report_files
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, Decisions, InputFile, write_shards
 from dance_aggregate.records import Exclusion
@@ -33,7 +33,7 @@ def assemble(
     decisions: Decisions,
     *,
     local_roots: Sequence[str | Path] = (),
-    extra_files: dict[Path, bytes] | None = None,
+    extra_files: dict[Path, Content] | None = None,
     progress: bool = False,
     shards: int | None = None,
     max_shard_bytes: int = MAX_SHARD_BYTES,

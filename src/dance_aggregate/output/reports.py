@@ -15,16 +15,19 @@ format 2 are still read.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dance_aggregate.errors import OutputError
-from dance_aggregate.files.atomic import json_text, staged_writes
+from dance_aggregate.files.atomic import Content, json_text, staged_writes
 from dance_aggregate.files.csvfiles import csv_text
 from dance_aggregate.files.names import without_local_paths
 from dance_aggregate.output.layout import excluded_path, report_path
@@ -228,21 +231,45 @@ def report_files(
     report: ConfigReport,
     exclusions: list[Exclusion],
     local_roots: Sequence[str | Path] = (),
-) -> dict[Path, bytes]:
+) -> dict[Path, Content]:
     """The content of ``reports/<config>.json`` and ``reports/<config>.excluded.csv`` (cells
     escaped against spreadsheet formulas, see :mod:`dance_aggregate.files.csvfiles`), by
     path, with no local path of ``local_roots`` or the home folder in them
-    (:func:`~dance_aggregate.files.names.without_local_paths`)."""
+    (:func:`~dance_aggregate.files.names.without_local_paths`). The CSV comes as a function
+    that writes it chunk by chunk (:data:`~dance_aggregate.files.atomic.Content`): a config
+    of a million excluded records never holds its whole text."""
     config = report.config
-    rows = (
-        [e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count]
-        for e in sorted(exclusions, key=lambda e: (e.reason, e.id))
-    )
     roots = [*local_roots, folder]
     return {
         report_path(folder, config): without_local_paths(json_text(report.to_json()), roots).encode("utf-8"),
-        excluded_path(folder, config): without_local_paths(csv_text(EXCLUDED_COLUMNS, rows), roots).encode("utf-8"),
+        excluded_path(folder, config): partial(_write_excluded, exclusions, roots),
     }
+
+
+#: Rows of ``excluded.csv`` sorted (and rendered) at a time.
+_CHUNK = 50_000
+
+
+def _write_excluded(exclusions: list[Exclusion], roots: list[str | Path], f: BinaryIO) -> None:
+    """Write ``excluded.csv`` (rows by reason, then id) to ``f``, a chunk of rows at a time:
+    the same bytes as rendering it whole (a local path never spans two lines)."""
+    def key(e: Exclusion) -> tuple[str, str]:
+        return e.reason, e.id
+
+    # Sorted in runs, then merged: a sort of a million exclusions at once holds a million keys.
+    runs = [sorted(exclusions[i : i + _CHUNK], key=key) for i in range(0, len(exclusions), _CHUNK)]
+    ordered = heapq.merge(*runs, key=key)
+    first = True
+    while True:
+        chunk = list(itertools.islice(ordered, _CHUNK))
+        if not chunk and not first:
+            break
+        text = csv_text(EXCLUDED_COLUMNS, ([e.id, e.split or "", e.source_label or "", e.reason, e.detail, e.count]
+                                           for e in chunk))
+        if not first:
+            text = text.split("\n", 1)[1]  # the header once
+        f.write(without_local_paths(text, roots).encode("utf-8"))
+        first = False
 
 
 def write_reports(folder: Path, report: ConfigReport, exclusions: list[Exclusion]) -> None:

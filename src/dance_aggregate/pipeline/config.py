@@ -47,12 +47,12 @@ from dance_aggregate.pipeline.defaults import (
     DEFAULT_OUTPUT,
     DEFAULT_PART_SIZE,
 )
-from dance_aggregate.pipeline.execute import ProduceContext, fetch_requests
+from dance_aggregate.pipeline.execute import ProduceContext, sorted_requests
 from dance_aggregate.pipeline.failures import FailureCap
 from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
 from dance_aggregate.progress import progress_bar
-from dance_aggregate.records import ClipRecord, Exclusion, Plan
+from dance_aggregate.records import ClipRecord, Exclusion, Plan, RemoteCut
 from dance_aggregate.schema import SPLITS, arrow_schema, features
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,8 @@ class _Tally:
     def add(self, res: UnitResult) -> None:
         self.read += res.read
         self.rows_by_split[res.split] += res.rows
-        self.parts_by_split[res.split].append(res.path)
+        if res.rows:  # a part of no rows adds nothing to the shards: never read it again
+            self.parts_by_split[res.split].append(res.path)
         self.exclusions.extend(res.exclusions)
         self.truncated.extend(res.truncated)
         self.silent_audio.extend(res.silent_audio)
@@ -193,7 +194,8 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     finally:
         # Also after an interruption: the ledger says what was fetched so far.
         if ctx.fetch_folder is not None:
-            _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots)
+            offline = ctx.fetch is not None and ctx.fetch.offline
+            _write_download_ledger(config, Path(ctx.fetch_folder), plan.records, folder, local_roots, offline)
     timings["units"] = time.monotonic() - t0 - timings["plan"]
     # One warning naming the labels that are no class of the source (typos, another release).
     warn_unknown_classes(config, _source_title(builder.source), tally.exclusions)
@@ -330,24 +332,17 @@ def _run_units(
 
 
 def _write_download_ledger(
-    config: str, fetch_folder: Path, records: list[ClipRecord], folder: Path, local_roots: list[Path]
+    config: str, fetch_folder: Path, records: list[ClipRecord], folder: Path, local_roots: list[Path], offline: bool
 ) -> None:
-    """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, with
-    no local path of ``local_roots`` or ``folder`` in it."""
-    requests = fetch_requests(records)
-    if not requests:
+    """``reports/<config>.download_ledger.csv``: one row per range the plan downloads, in key
+    order, with no local path of ``local_roots`` or ``folder`` in it."""
+    if not any(isinstance(r.media, RemoteCut) for r in records):
         return
-    from dance_aggregate.fetch.ledger import Ledger, write_ledger_csv
+    from dance_aggregate.fetch.ledger import Ledger, report_rows, write_ledger_report
 
-    ledger = Ledger(fetch_folder / "ledger")
-    entries = ledger.entries([r.key for r in requests])
-    seen = {e.key for e in entries}
-    counts = write_ledger_csv(
-        ledger_path(folder, config),
-        entries,
-        [(r.key, r.youtube_id) for r in requests if r.key not in seen],
-        local_roots=[*local_roots, folder],
-    )
+    rows = report_rows(Ledger(fetch_folder / "ledger"), sorted_requests(records), offline=offline)
+    with_url = any(isinstance(r.media, RemoteCut) and r.media.url is not None for r in records)
+    counts = write_ledger_report(ledger_path(folder, config), rows, [*local_roots, folder], with_url=with_url)
     logger.info("%s: download ledger: %s", config, ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
@@ -359,7 +354,8 @@ def _decide(
     ``duplicate_ids`` and its ``pretraining_overlap`` (from its YouTube id and the sets)."""
     part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
     key_columns = [*KEY_COLUMNS, "duplicate_ids"]
-    keys = [parts.read_part(p, arrow_schema(), columns=key_columns) for p, _ in part_list]
+    schema = arrow_schema()
+    keys = [parts.read_part(p, schema, columns=key_columns) for p, _ in part_list]
     current = [split for (_, split), k in zip(part_list, keys, strict=True) for _ in range(k.num_rows)]
     all_keys = pa.concat_tables(keys) if keys else arrow_schema().empty_table().select(key_columns)
     dedup, dup_ids = split_rule_on_keys(all_keys, current)

@@ -5,10 +5,10 @@ in a worker process:
 
 - :class:`~dance_aggregate.records.LocalCut`: the records cut from one file (the windows of
   an ActivityNet segment, the clips of one mirrored video) are cut in one decoding pass;
-- :class:`~dance_aggregate.records.RemoteCut`: the range is fetched once into the build's
-  cache (:class:`~dance_aggregate.fetch.fetcher.ClipFetcher`: ledger, retries, the pause
-  shared by workers), then cut like a local file; a download that cannot be decoded is a
-  failed download, recorded in the ledger;
+- :class:`~dance_aggregate.records.RemoteCut`: the range (or, for a URL, the whole file) is
+  fetched once into the build's cache (:class:`~dance_aggregate.fetch.fetcher.ClipFetcher`:
+  ledger, retries, the pause shared by workers), then cut like a local file; a download that
+  cannot be decoded is a failed download, recorded in the ledger;
 - :class:`~dance_aggregate.records.FrameRun`: the frames are decoded, gaps filled, and encoded;
 - :class:`~dance_aggregate.records.FeatureShard`: the source's own reader turns the file into
   rows (:meth:`~dance_aggregate.builders.base.SourceBuilder.read_features`).
@@ -21,8 +21,9 @@ worker never depends on which sources its own process registered.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,15 +115,10 @@ class ProduceContext:
 
 
 def request_of(plan: RemoteCut) -> ClipRequest:
-    """The download a remote cut needs.
-
-    Raises:
-        MediaError: a plain-file URL, which this fetcher cannot download yet (``missing video``).
-    """
-    if plan.youtube_id is None:
-        raise MediaError(f"{plan.url}: not in the local copy, and plain-file downloads are not available in this "
-                         "version; put the file in the --data-dir copy", reason=L.MISSING_OFFLINE)
-    return ClipRequest(plan.youtube_id, plan.fetch_start, plan.fetch_end)
+    """The download a remote cut needs: its YouTube range, or its whole file at a URL."""
+    if plan.url is not None:
+        return ClipRequest("", url=plan.url)
+    return ClipRequest(plan.youtube_id or "", plan.fetch_start, plan.fetch_end)
 
 
 def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
@@ -134,6 +130,30 @@ def fetch_requests(records: list[ClipRecord]) -> list[ClipRequest]:
             req = request_of(r.media)
             out.setdefault(req.key, req)
     return list(out.values())
+
+
+def sorted_requests(records: list[ClipRecord]) -> Iterator[ClipRequest]:
+    """The downloads a plan needs, one per distinct key, in key order (the download
+    ledger's), made one at a time: a plan of a million clips holds no second million
+    objects for its report. Runs of :data:`SORT_RUN` plans are sorted, then merged, so at
+    most one run's keys exist at once (a sort of the whole plan would hold a million)."""
+    plans = [r.media for r in records if isinstance(r.media, RemoteCut)]
+
+    def key(plan: RemoteCut) -> str:
+        return request_of(plan).key
+
+    runs = [sorted(plans[i : i + SORT_RUN], key=key) for i in range(0, len(plans), SORT_RUN)]
+    del plans
+    last = None
+    for plan in heapq.merge(*runs, key=key):
+        req = request_of(plan)
+        if req.key != last:
+            last = req.key
+            yield req
+
+
+#: Plans sorted at a time by :func:`sorted_requests`.
+SORT_RUN = 50_000
 
 
 def produce_records(records: list[ClipRecord], ctx: ProduceContext) -> list[Produced | Exception]:

@@ -84,16 +84,35 @@ class UnitResult:
     silent_audio: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _unit_key(ctx: ProduceContext, records: list[ClipRecord]) -> str:
-    h = hashlib.sha1()
-    h.update(__version__.encode())
-    # Parts written under another schema (e.g. float32 frame features) are not reused.
-    h.update(arrow_schema(ctx.features).to_string(show_schema_metadata=False).encode())
-    h.update(repr(ctx.options).encode())
-    h.update(repr(ctx.encode).encode())
+def _unit_key(ctx: ProduceContext, records: list[ClipRecord], settings: hashlib._Hash | None = None) -> str:
+    """The hash naming a unit's part: the version, schema and options (``settings``: their
+    hash, made once by :func:`_settings_hash` for all the units of a plan), then the records."""
+    h = (settings or _settings_hash(ctx)).copy()
     for r in records:
         h.update(json.dumps(r.to_dict(), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
+
+
+def _settings_hash(ctx: ProduceContext) -> hashlib._Hash:
+    h = hashlib.sha1()
+    h.update(__version__.encode())
+    # Parts written under another schema (e.g. float32 frame features) are not reused.
+    h.update(_schema(ctx.features).to_string(show_schema_metadata=False).encode())
+    h.update(repr(ctx.options).encode())
+    h.update(repr(ctx.encode).encode())
+    return h
+
+
+_last_schema: tuple[Any, Any] = (None, None)
+
+
+def _schema(feats: Any) -> Any:
+    """``arrow_schema(feats)``, remembered for the last ``feats`` (5 ms each time otherwise:
+    minutes over the tens of thousands of units of a big plan)."""
+    global _last_schema
+    if _last_schema[0] is not feats:
+        _last_schema = (feats, arrow_schema(feats))
+    return _last_schema[1]
 
 
 def plan_units(ctx: ProduceContext, records: list[ClipRecord], work: str | Path, part_size: int) -> list[WorkUnit]:
@@ -115,9 +134,10 @@ def plan_units(ctx: ProduceContext, records: list[ClipRecord], work: str | Path,
     for r in sorted(records, key=lambda r: r.id):
         by_split[r.split].append(r)
     units = []
+    settings = _settings_hash(ctx)
     for split in sorted(by_split):
         for chunk in _chunks(ctx, by_split[split], part_size):
-            key = _unit_key(ctx, chunk)
+            key = _unit_key(ctx, chunk, settings)
             path = parts.join(work, "parts", ctx.config, f"{split}-{key}.parquet")
             units.append(WorkUnit(ctx, ctx.config, split, chunk, path))
     cost = expected_seconds(records)
@@ -130,8 +150,12 @@ def expected_seconds(records: list[ClipRecord]) -> Callable[[ClipRecord], float]
     ``end_time - start_time`` where both are known, else the mean of the records that
     have both (1 when none has: every record then weighs the same). The unit cost this
     gives is the work of the unit at one resolution; a plan does not know pixels."""
-    known = [r.end_time - r.start_time for r in records if r.start_time is not None and r.end_time is not None]
-    default = sum(known) / len(known) if known else 1.0
+    total, n = 0.0, 0  # summed in order, as sum() of the list would (no list of a million floats)
+    for r in records:
+        if r.start_time is not None and r.end_time is not None:
+            total += r.end_time - r.start_time
+            n += 1
+    default = total / n if n else 1.0
 
     def cost(r: ClipRecord) -> float:
         if r.start_time is not None and r.end_time is not None:
@@ -196,7 +220,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         silent_audio.extend(produced.silent_audio)
         read += produced.read
     feats = unit.context.features
-    table = rows_to_table(rows, feats) if rows else arrow_schema(feats).empty_table()
+    table = rows_to_table(rows, feats) if rows else _schema(feats).empty_table()
     # Part first, manifest last: a worker killed in between leaves no manifest, so the
     # unit is redone (by the engine's retry or the next run), never counted twice.
     parts.write_part(table, unit.path)
