@@ -31,7 +31,7 @@ import json
 import logging
 import math
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -176,6 +176,64 @@ def read_csv(
         else:
             rows.append(CsvRow(where, dict(zip(header, cells, strict=True))))
     return header, rows
+
+
+def iter_csv(path: Path, required: Sequence[str], expected: str, delimiter: str = ",") -> tuple[list[str], Iterator[CsvRow]]:
+    """:func:`read_csv` one line at a time: the header now, the rows as they are read, so a
+    list of a million rows never exists (the same rows and errors; a file that is not UTF-8
+    fails when the bad byte is reached, naming the line after which it came).
+
+    Raises:
+        AnnotationError: the file cannot be read, is not UTF-8, is empty or lacks a required
+            column (for a bad byte after the header: when the rows reach it).
+    """
+    f = open(path, encoding="utf-8-sig", newline=None)  # noqa: SIM115 - the row generator closes it
+    try:
+        n, header = 0, None
+        for line in f:
+            n += 1
+            cells = _cells(line.rstrip("\n"), delimiter)
+            if cells is None or any(cells):
+                header = cells
+                break
+        if not header:
+            raise AnnotationError(f"{path}: no header line; expected {expected}")
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise AnnotationError(f"{path}: header {header} lacks {missing}; expected {expected}")
+    except UnicodeDecodeError as exc:
+        f.close()
+        raise AnnotationError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+    except OSError as exc:
+        f.close()
+        raise AnnotationError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except BaseException:
+        f.close()
+        raise
+    names = header
+
+    def rows(start: int) -> Iterator[CsvRow]:
+        with f:
+            i = start
+            try:
+                for i, raw in enumerate(f, start=start + 1):
+                    line = raw.rstrip("\n")
+                    cells = _cells(line, delimiter)
+                    if cells is not None and not any(cells):
+                        continue
+                    where = f"{path.name}:{i}"
+                    if cells is None:
+                        yield CsvRow(where, {}, f"cannot read line {shown(line)} as CSV (an unbalanced quote?)")
+                    elif len(cells) != len(names):
+                        yield CsvRow(where, {}, f"{len(cells)} fields, the header has {len(names)}: {shown(line)}")
+                    else:
+                        yield CsvRow(where, dict(zip(names, cells, strict=True)))
+            except UnicodeDecodeError as exc:
+                raise AnnotationError(
+                    f"{path}: not UTF-8 text after line {i} ({exc.reason}); re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+                ) from None
+
+    return header, rows(n)
 
 
 def _whole_csv(path: Path, lines: list[str], delimiter: str) -> list[tuple[int, list[str] | None, str]]:

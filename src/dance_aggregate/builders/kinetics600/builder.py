@@ -25,6 +25,7 @@ the YouTube id. The ``kinetics600_motion`` config holds the non-dance body-motio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -37,9 +38,9 @@ from dance_aggregate.builders.annotations import (
     UNKNOWN_SPLIT,
     check_youtube_id,
     display_id,
+    iter_csv,
     parse_range,
     per_record,
-    read_csv,
     read_json,
     shown,
 )
@@ -159,14 +160,15 @@ class KineticsBuilder(YouTubeSourceBuilder):
             return Exclusion(rid, reason, f"{label}: {why}" if why else label, split, label)
         if rid in seen:
             return Exclusion(rid, "duplicate row", raw.where, split, label)
-        seen.add(rid)
         if stem in mirror:
             media = self.clip_media(youtube_id, start, end, mirror[stem], mirror_offset=start)
         elif youtube_id in mirror:
             media = self.clip_media(youtube_id, start, end, mirror[youtube_id])
         else:
             media = self.clip_media(youtube_id, start, end, None)
-        return self.clip_record(stem, split, mapping, label, youtube_id, start, end, media)
+        record = self.clip_record(stem, split, mapping, label, youtube_id, start, end, media)
+        seen.add(record.id)  # the record's own id string (equal to rid): no second copy of a million ids
+        return record
 
 
 class Kinetics600Builder(KineticsBuilder):
@@ -197,18 +199,17 @@ _CSV_FORMAT = "label,youtube_id,time_start,time_end,split (an official Kinetics 
 _JSON_FORMAT = 'the Kinetics JSON: {"<youtube_id>": {"annotations": {"label", "segment": [start, end]}, "subset"}}'
 
 
-def _read_csv(path: Path) -> list[_Raw]:
-    """Every record line of an official Kinetics CSV (BOM, CRLF and stray spaces accepted).
+def _read_csv(path: Path) -> Iterator[_Raw]:
+    """Every record line of an official Kinetics CSV (BOM, CRLF and stray spaces accepted),
+    one at a time (a million-row list is never held: see ``iter_csv``).
 
     Raises:
         AnnotationError: the file is not UTF-8 or lacks youtube_id, time_start or time_end.
     """
-    _, rows = read_csv(path, ("youtube_id", "time_start", "time_end"), _CSV_FORMAT)
-    out = []
+    _, rows = iter_csv(path, ("youtube_id", "time_start", "time_end"), _CSV_FORMAT)
     for row in rows:
-        out.append(_Raw(row.where, row.get("youtube_id"), row.get("time_start"), row.get("time_end"),
-                        row.get("label") or None, row.get("split") or None, row.error))
-    return out
+        yield _Raw(row.where, row.get("youtube_id"), row.get("time_start"), row.get("time_end"),
+                   row.get("label") or None, row.get("split") or None, row.error)
 
 
 def _read_json(path: Path) -> list[_Raw]:
