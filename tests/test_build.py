@@ -246,7 +246,7 @@ def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
 
     ids = [r for t in tables for r in t.column("id").to_pylist()]
     splits = ["train" if i % 3 else "test" for i in range(len(ids))]
-    dup = [[f"x{i}"] for i in range(len(ids))]
+    dup = [f"x{i}" for i in range(len(ids))]
     out = tmp_path / "dance_aggregate"
     shards = write_shards(out, "ucf101", [InputFile(p, 3, 1000) for p in parts], read, Decisions(splits, ids, {"duplicate_ids": dup}))
     back = read_config(out, "ucf101")
