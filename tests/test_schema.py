@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dance_aggregate.schema import (COLUMNS, NO_LABEL, arrow_schema, decode_id_list, decode_labels, encode_id_list, features,
-                                   rows_to_table)
+from dance_aggregate.schema import (
+    COLUMNS,
+    NO_LABEL,
+    arrow_schema,
+    decode_id_list,
+    decode_labels,
+    encode_id_list,
+    features,
+    rows_to_table,
+)
 
 ROOT = Path(__file__).parents[1]
 

@@ -19,8 +19,15 @@ import pytest
 from datasets import ClassLabel, Features, List, Value, Video
 
 from dance_aggregate.hub.viewer_stats import check_folder, check_split, split_problems, viewer_files
-from dance_aggregate.schema import (arrow_schema, decode_frame_hashes, decode_id_list, decode_labels, encode_frame_hashes,
-                                   features, rows_to_table)
+from dance_aggregate.schema import (
+    arrow_schema,
+    decode_frame_hashes,
+    decode_id_list,
+    decode_labels,
+    encode_frame_hashes,
+    features,
+    rows_to_table,
+)
 from dance_aggregate.taxonomy import load_taxonomy
 
 
