@@ -163,20 +163,31 @@ def check(real: Path, out: Path) -> list[tuple[str, str, int, list[str], list[st
             continue
         rows = _rows(planned, sets)
         final, dup = _splits(rows, [r.split for r in planned], every_source=config == ALL_CONFIG)
-        for split in SPLITS:
-            chosen = [dict(r, duplicate_ids=d) for r, s, d in zip(rows, final, dup, strict=True) if s == split]
-            if not chosen:
-                continue
-            table = rows_to_table(chosen)
-            path = out / config / split / "train-00000-of-00001.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path)
-            now = [str(p) for p in split_problems([path])]
-            old_table, old_feats = _old_form(table)
-            old_path = path.with_name("old-00000-of-00001.parquet")
-            pq.write_table(old_table, old_path)
-            before = [str(p) for p in split_problems([old_path], features=old_feats) if p.column in LISTS]
-            results.append((config, split, len(chosen), now, before))
+        if config == ALL_CONFIG:  # and as published: without the rows of sources it may not redistribute
+            held = [not registry.source(r.source).redistributable for r in planned]
+            results += _check_splits(f"{ALL_CONFIG} (published)", rows, [None if h else s for s, h in
+                                                                         zip(final, held, strict=True)], dup, out)
+        results += _check_splits(config, rows, final, dup, out)
+    return results
+
+
+def _check_splits(config: str, rows: list[dict], final: list[str | None], dup: list[list[str]],
+                  out: Path) -> list[tuple[str, str, int, list[str], list[str]]]:
+    results = []
+    for split in SPLITS:
+        chosen = [dict(r, duplicate_ids=d) for r, s, d in zip(rows, final, dup, strict=True) if s == split]
+        if not chosen:
+            continue
+        table = rows_to_table(chosen)
+        path = out / config.replace(" ", "_") / split / "train-00000-of-00001.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+        now = [str(p) for p in split_problems([path])]
+        old_table, old_feats = _old_form(table)
+        old_path = path.with_name("old-00000-of-00001.parquet")
+        pq.write_table(old_table, old_path)
+        before = [str(p) for p in split_problems([old_path], features=old_feats) if p.column in LISTS]
+        results.append((config, split, len(chosen), now, before))
     return results
 
 

@@ -194,8 +194,8 @@ def _real_size_rows(n: int, wide: bool) -> list[dict]:
     names = features()["label"].names
     styles = [x for x in names if len(tax.with_ancestors([x])) in (2, 3)]
     pool = names if wide else styles
-    ids = ["kinetics700/Jf7Gf0x3GmU_000004_000006", "ucf101/v_SalsaSpin_g01_c01", "aist/gBR_sBM_c01_d04_mBR0_ch01",
-           "letsdance/t_R8Bazi0RI_041", "activitynet/Zx8aNcQ4pLs_s00_w00", "ucf101/v_Salsa Spin_g02_c01"]
+    ids = ["kinetics700/Jf7Gf0x3GmU_000004_000006", "ucf101/SalsaSpin/v_SalsaSpin_g01_c01", "aist/gBR_sBM_c01_d04_mBR0_ch01",
+           "letsdance/t_R8Bazi0RI_041", "activitynet/Zx8aNcQ4pLs_s00_w00", "ucf101/Salsa Spin/v_Salsa Spin_g02_c01"]
     sets = ("kinetics400_train", "kinetics700_train") if wide else ("kinetics400_train",)
     rows = []
     for i in range(n):

@@ -36,9 +36,10 @@ __all__ = ["COLUMNS", "HASH_HEX_DIGITS", "NO_LABEL", "SPLITS", "arrow_schema", "
 
 #: Column documentation, rendered into the README and the dataset card.
 COLUMNS: dict[str, str] = {
-    "id": "Globally unique, stable id: `<source>/<source_id>` (e.g. `ucf101/v_SalsaSpin_g01_c01`).",
+    "id": "Globally unique, stable id: `<source>/<source_id>` (e.g. `ucf101/SalsaSpin/v_SalsaSpin_g01_c01`).",
     "source": "Source dataset (ClassLabel, one name per source).",
-    "source_id": "The clip's id in its source (file stem, YouTube id with segment, pseudo id).",
+    "source_id": "The clip's id in its source (UCF101: its path in the split lists without `.avi`; a YouTube id "
+    "with its segment; a file stem; a pseudo id).",
     "youtube_id": "YouTube video id, null where unknown (UCF101, YouTube-8M pseudo ids).",
     "start_time": "Start of the clip in the original video, seconds; null where unknown.",
     "end_time": "End of the clip in the original video, seconds; null where unknown.",
