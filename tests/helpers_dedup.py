@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from dance_aggregate.dedup import KEY_COLUMNS, Analysis, split_rule_on_keys
 from dance_aggregate.media.clip import EncodeOptions, cut_and_encode
-from dance_aggregate.schema import SPLITS
+from dance_aggregate.schema import SPLITS, encode_id_list
 
 W, H, FPS, SECONDS = 160, 120, 12, 14.0
 ENCODE = EncodeOptions(preset="ultrafast")
@@ -307,7 +307,7 @@ def apply_split_rule(splits: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], 
     result, dup = split_rule_on_keys(table.select([*KEY_COLUMNS, "duplicate_ids"]), current)
     if not result.pairs and not result.moves:
         return splits, result
-    table = replace_column(table, "duplicate_ids", dup)
+    table = replace_column(table, "duplicate_ids", [encode_id_list(d) for d in dup])
     split_col = pa.array(result.new_splits)
     out: dict[str, pa.Table] = {}
     for s in SPLITS:

@@ -62,11 +62,11 @@ def test_load_by_bare_name_streaming_and_decode(built_ucf: Path, ucf_sample: Pat
     assert len(rows) == expected_ucf101(ucf_sample).rows["train"]
     test_rows = list(load_dataset("dance_aggregate", "ucf101", split="test", streaming=True).decode(False))
     by_id = {r["id"]: r for r in rows + test_rows}
-    silent = by_id["ucf101/v_SalsaSpin_g02_c01"]
+    silent = by_id["ucf101/SalsaSpin/v_SalsaSpin_g02_c01"]
     assert silent["has_audio"] is False and silent["audio"] is None
-    row = by_id["ucf101/v_SalsaSpin_g09_c01"]
+    row = by_id["ucf101/SalsaSpin/v_SalsaSpin_g09_c01"]
     assert row["has_audio"] and row["group"] == "SalsaSpin_g09" and row["label"] == features()["label"].str2int("salsa")
-    assert row["video"]["path"] == "ucf101-v_SalsaSpin_g09_c01.mp4"
+    assert row["video"]["path"] == "ucf101-SalsaSpin-v_SalsaSpin_g09_c01.mp4"
     frames = sample_frames(row["video"], 4)
     assert frames.shape == (4, 240, 320, 3)
     audio, sr = read_audio(row["audio"], sample_rate=16000, mono=True)
@@ -114,7 +114,7 @@ def test_one_broken_clip_never_kills_the_build(ucf_sample: Path, tmp_path):
     bad = [r for r in res.accounting.excluded if r not in ("not a dance class",)]
     assert len(bad) == 1
     csv_text = (out / "reports" / "ucf101.excluded.csv").read_text()
-    assert "ucf101/v_SalsaSpin_g09_c02" in csv_text and "v_SalsaSpin_g09_c02.avi" in csv_text
+    assert "ucf101/SalsaSpin/v_SalsaSpin_g09_c02" in csv_text and "v_SalsaSpin_g09_c02.avi" in csv_text
 
 
 def _make_tree(root: Path, n: int) -> None:
@@ -246,7 +246,7 @@ def test_shards_assembled_from_parts_in_bounded_memory(tmp_path):
 
     ids = [r for t in tables for r in t.column("id").to_pylist()]
     splits = ["train" if i % 3 else "test" for i in range(len(ids))]
-    dup = [[f"x{i}"] for i in range(len(ids))]
+    dup = [f"x{i}" for i in range(len(ids))]
     out = tmp_path / "dance_aggregate"
     shards = write_shards(out, "ucf101", [InputFile(p, 3, 1000) for p in parts], read, Decisions(splits, ids, {"duplicate_ids": dup}))
     back = read_config(out, "ucf101")

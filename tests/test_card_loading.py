@@ -14,6 +14,7 @@ import pytest
 
 from dance_aggregate.hub.card import render_card
 from dance_aggregate.hub.publish import local_files
+from dance_aggregate.schema import features
 from tests.docs_snippets import parse
 from tests.helpers_hub import fake_rows, make_folder
 
@@ -56,7 +57,7 @@ def test_column_types_survive_markdown(sample_build: Path) -> None:
     for row in rows:
         kind = row.split("|")[2].strip()
         assert kind.startswith("`") and kind.endswith("`"), row
-    assert "| `labels` | `list<ClassLabel>` |" in table
+    assert f"| `labels` | `list<ClassLabel>[{len(features()['label'].names)}]` |" in table
 
 
 def test_chart_caption_table_headers_and_shard_sentence(sample_build: Path, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from dance_aggregate.media.fingerprint import BLANK, FrameHasher
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.output.reports import read_report
 from dance_aggregate.output.shards import write_config
-from dance_aggregate.schema import rows_to_table
+from dance_aggregate.schema import decode_id_list, rows_to_table
 from tests.helpers_dedup import apply_split_rule, encode_corpus, plan_corpus, true_pairs
 
 
@@ -237,7 +237,7 @@ def test_all_keeps_one_best_copy_per_cluster_and_adds_up(corpus, built):
         kept = [c for c in members if c.id in ids]
         assert len(kept) == 1, [c.id for c in members]
         row = next(r for r in rows if r["id"] == kept[0].id)
-        assert set(row["duplicate_ids"]) == {c.id for c in members} - {kept[0].id}
+        assert set(decode_id_list(row["duplicate_ids"])) == {c.id for c in members} - {kept[0].id}
         assert row["width"] == max(c.row["width"] for c in members)  # never the downscaled copy
     report = json.loads((folder / "reports" / "all.json").read_text())
     a = report["accounting"]
@@ -347,7 +347,7 @@ def test_split_rule_within_one_source_config(corpus):
     assert set(out) == {"validation"}
     assert out["validation"].num_rows == len(rows)  # a per-source config keeps every copy
     dups = out["validation"].column("duplicate_ids").to_pylist()
-    assert all(len(d) == len(rows) - 1 for d in dups)
+    assert all(len(decode_id_list(d)) == len(rows) - 1 for d in dups)
     assert len(analysis.moves) == len(rows) - 1
 
 

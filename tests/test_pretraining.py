@@ -118,8 +118,8 @@ def test_build_fills_the_column_counts_it_and_moves_overlap_out_of_held_out_spli
     assert res.exit_code == 0, res.output
     kin = read_config(out, "kinetics600")
     rows = {r["youtube_id"]: r for t in kin.values() for r in t.to_pylist()}
-    assert rows["Jf7Gf0x3GmU"]["pretraining_overlap"] == ["mine"]
-    assert all(r["pretraining_overlap"] == [] for y, r in rows.items() if y != "Jf7Gf0x3GmU")
+    assert rows["Jf7Gf0x3GmU"]["pretraining_overlap"] == "mine"
+    assert all(r["pretraining_overlap"] == "" for y, r in rows.items() if y != "Jf7Gf0x3GmU")
     report = json.loads((out / "reports" / "kinetics600.json").read_text())
     assert report["pretraining"]["sets"] == [{"name": "mine", "file": "pretrained.txt", "ids": 3}]
     assert report["pretraining"]["rows_overlapping"] == {"mine": {"validation": 1}} and report["report_format"] == 3

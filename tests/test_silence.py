@@ -179,9 +179,9 @@ def test_a_build_stores_a_muted_clip_without_audio_and_counts_it(tmp_path: Path,
         assert "silent audio: 1 row written has a source audio track that is digital silence" in acc.summary()
         report = json.loads((out / "reports" / "ucf101.json").read_text())
         assert report["accounting"]["silent_audio"] == 1
-        assert report["silent_audio"] == [{"id": "ucf101/v_SalsaSpin_g09_c01", "reason": DIGITAL_SILENCE, "peak_dbfs": None}]
+        assert report["silent_audio"] == [{"id": "ucf101/SalsaSpin/v_SalsaSpin_g09_c01", "reason": DIGITAL_SILENCE, "peak_dbfs": None}]
     rows = {r["id"]: r for t in read_config(out, "ucf101").values() for r in t.to_pylist()}
-    muted, tone, none = (rows[f"ucf101/v_SalsaSpin_g{g}_c01"] for g in ("09", "08", "01"))
+    muted, tone, none = (rows[f"ucf101/SalsaSpin/v_SalsaSpin_g{g}_c01"] for g in ("09", "08", "01"))
     assert (muted["has_audio"], muted["audio"], muted["num_frames"]) == (False, None, 50)
     with av.open(io.BytesIO(muted["video"]["bytes"])) as c:
         assert not c.streams.audio

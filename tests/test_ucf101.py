@@ -54,16 +54,16 @@ def test_plan_over_real_split_lists(ucf_tree):
     assert reasons == {"not a dance class": 13320 - 133 - 158, "missing video": 133 + 158 - len(PRESENT)}
     ice = [e for e in plan.exclusions if e.source_label == "IceDancing"]
     assert len(ice) == 158 and {e.reason for e in ice} == {"missing video"}  # mapped, only the file is absent
-    r = next(r for r in plan.records if r.source_id == "v_SalsaSpin_g08_c01")
+    r = next(r for r in plan.records if r.source_id == "SalsaSpin/v_SalsaSpin_g08_c01")
     assert (r.id, r.group, r.label, r.source_label, r.family, r.youtube_id) == (
-        "ucf101/v_SalsaSpin_g08_c01", "SalsaSpin_g08", "salsa", "SalsaSpin", "latin", None
+        "ucf101/SalsaSpin/v_SalsaSpin_g08_c01", "SalsaSpin_g08", "salsa", "SalsaSpin", "latin", None
     )
 
 
 @pytest.mark.parametrize("fold,split", [(1, "train"), (2, "test"), (3, "train")])
 def test_folds(ucf_tree, fold, split):
     plan = UCF101Builder(ucf_tree, UCF101Options(fold=fold)).plan()
-    assert {r.source_id: r.split for r in plan.records}["v_SalsaSpin_g08_c01"] == split
+    assert {r.source_id: r.split for r in plan.records}["SalsaSpin/v_SalsaSpin_g08_c01"] == split
 
 
 def test_groups_never_straddle_splits(ucf_tree):
@@ -172,9 +172,45 @@ def test_class_lookup_ignores_case_and_spacing(tmp_path):
     plan = UCF101Builder(root).plan()
     got = {r.source_id: (r.split, r.label, r.source_label) for r in plan.records}
     assert got == {
-        "v_salsaspin_g08_c01": ("train", "salsa", "salsaspin"),
-        "v_IceDancing_g09_c01": ("train", "ice_dance", "IceDancing"),
-        "v_SalsaSpin_g01_c01": ("test", "salsa", "SALSASPIN"),
+        "salsaspin/v_salsaspin_g08_c01": ("train", "salsa", "salsaspin"),
+        "IceDancing/v_IceDancing_g09_c01": ("train", "ice_dance", "IceDancing"),
+        "SALSASPIN/v_SalsaSpin_g01_c01": ("test", "salsa", "SALSASPIN"),
     }
     assert [e.reason for e in plan.exclusions] == ["not a dance class"]
 
+
+
+@pytest.mark.parametrize("fold", [1, 2, 3])
+def test_real_folds_ids_pass_the_viewer_statistics(tmp_path, fold):
+    """UCF101's two dance classes, ``SalsaSpin`` and ``IceDancing``, differ by one character:
+    ids made of file stems alone (``ucf101/v_SalsaSpin_g01_c01``) take exactly two adjacent
+    lengths in every split of the real lists, which fails the Hub viewer's statistics job; the
+    path form (``ucf101/SalsaSpin/v_SalsaSpin_g01_c01``) is twice the class name long and passes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Features, Value
+
+    from dance_aggregate.hub.viewer_stats import split_problems
+    from dance_aggregate.schema import rows_to_table
+
+    root = tmp_path / "UCF101"
+    shutil.copytree(DATA / "ucf101", root / "ucfTrainTestlist", ignore=shutil.ignore_patterns("*.md"))
+    for lst in (root / "ucfTrainTestlist").glob("*list0*.txt"):
+        for line in lst.read_text().splitlines():
+            if line.strip():
+                (root / "UCF-101" / line.split()[0]).parent.mkdir(parents=True, exist_ok=True)
+                (root / "UCF-101" / line.split()[0]).touch()
+    records = UCF101Builder(root, UCF101Options(fold=fold)).plan().records
+    assert {r.source_label for r in records} == {"SalsaSpin", "IceDancing"}
+    for split in ("train", "test"):
+        rows = [r.base_row() for r in records if r.split == split]
+        path = tmp_path / f"{split}-00000-of-00001.parquet"
+        pq.write_table(rows_to_table(rows), path)
+        assert [str(p) for p in split_problems([path])] == []
+        stems = [r["source_id"].split("/", 1)[1] for r in rows]
+        old = tmp_path / "old" / f"{split}-00000-of-00001.parquet"
+        old.parent.mkdir(exist_ok=True)
+        pq.write_table(pa.table({"id": [f"ucf101/{s}" for s in stems], "source_id": stems}), old)
+        feats = Features({"id": Value("string"), "source_id": Value("string")})
+        assert {(p.column, p.rule) for p in split_problems([old], features=feats)} == {("id", "adjacent"),
+                                                                                       ("source_id", "adjacent")}

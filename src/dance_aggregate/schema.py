@@ -18,6 +18,7 @@ source.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,27 +30,34 @@ from dance_aggregate.builders import registry
 from dance_aggregate.records import SPLITS
 from dance_aggregate.taxonomy import load_taxonomy
 
-__all__ = ["COLUMNS", "HASH_HEX_DIGITS", "SPLITS", "arrow_schema", "decode_frame_hashes", "empty_row", "encode_frame_hashes",
-           "encode_labels", "features", "rows_to_table", "source_names"]
+__all__ = ["COLUMNS", "HASH_HEX_DIGITS", "NO_LABEL", "SPLITS", "arrow_schema", "decode_frame_hashes", "decode_id_list",
+           "decode_labels", "empty_row", "encode_frame_hashes", "encode_id_list", "encode_labels", "features",
+           "rows_to_table", "source_names"]
 
 #: Column documentation, rendered into the README and the dataset card.
 COLUMNS: dict[str, str] = {
-    "id": "Globally unique, stable id: `<source>/<source_id>` (e.g. `ucf101/v_SalsaSpin_g01_c01`).",
+    "id": "Globally unique, stable id: `<source>/<source_id>` (e.g. `ucf101/SalsaSpin/v_SalsaSpin_g01_c01`).",
     "source": "Source dataset (ClassLabel, one name per source).",
-    "source_id": "The clip's id in its source (file stem, YouTube id with segment, pseudo id).",
+    "source_id": "The clip's id in its source (UCF101: its path in the split lists without `.avi`; a YouTube id "
+    "with its segment; a file stem; a pseudo id).",
     "youtube_id": "YouTube video id, null where unknown (UCF101, YouTube-8M pseudo ids).",
     "start_time": "Start of the clip in the original video, seconds; null where unknown.",
     "end_time": "End of the clip in the original video, seconds; null where unknown.",
     "label": "Canonical dance label (ClassLabel; the index order is part of the published contract).",
     "labels": "The clip's label and all its ancestors in the label tree, nearest first (`[salsa, latin_dance, dance]`), "
-    "then any other label of multi-label sources (YouTube-8M) with theirs; train at an umbrella level by picking "
-    "`ballroom_dance` / `latin_dance` from it.",
+    "then any other label of multi-label sources (YouTube-8M) with theirs, padded with `-1` to one entry per label "
+    "name (a fixed-length list: the Hub viewer's statistics fail on variable lists; "
+    "`[i for i in labels if i >= 0]` or `dance_aggregate.schema.decode_labels` gives the labels); train at an "
+    "umbrella level by picking `ballroom_dance` / `latin_dance` from it.",
     "source_label": "The source's own label string, unchanged.",
     "family": "Family of the canonical label (ballroom, latin, street, theatrical, folk, ...).",
     "group": "The unit that never straddles splits: UCF101 group (`SalsaSpin_g07`), otherwise the YouTube id.",
-    "duplicate_ids": "Ids of the other copies of this clip found by deduplication (empty when unique).",
+    "duplicate_ids": "Ids of the other copies of this clip found by deduplication, separated by single spaces (a space "
+    "or `%` inside an id is written `%20` / `%25`; `dance_aggregate.schema.decode_id_list` gives the list); empty "
+    "when unique.",
     "pretraining_overlap": "Names of the `--pretraining-ids` sets (e.g. Kinetics-400 train) that contain this clip's "
-    "YouTube video: `[]` when in none; null when no set was given or the clip has no YouTube id.",
+    "YouTube video, separated by single spaces: empty when in none; null when no set was given or the clip has no "
+    "YouTube id.",
     "video": "H.264 + AAC MP4 (`+faststart`), browser-playable (no audio track when `has_audio` is false); null for "
     "feature-only sources.",
     "audio": "The clip's audio as FLAC; null when `has_audio` is false.",
@@ -103,12 +111,16 @@ def _features(sources: tuple[str, ...], label_names: tuple[str, ...]) -> Feature
             "start_time": Value("float64"),
             "end_time": Value("float64"),
             "label": labels,
-            "labels": List(labels),
+            # Fixed length (one entry per label name, padded with NO_LABEL): the Hub viewer's
+            # statistics job fails a split whose list lengths take two adjacent values
+            # (hub/viewer_stats.py), and skips fixed-length lists.
+            "labels": List(labels, length=len(label_names)),
             "source_label": Value("string"),
             "family": Value("string"),
             "group": Value("string"),
-            "duplicate_ids": List(Value("string")),
-            "pretraining_overlap": List(Value("string")),
+            # Text, not list<string>, for the same reason (decode_id_list gives the lists).
+            "duplicate_ids": Value("string"),
+            "pretraining_overlap": Value("string"),
             "video": Video(),
             "audio": Audio(),
             "has_audio": Value("bool"),
@@ -150,7 +162,7 @@ def empty_row() -> dict[str, Any]:
     """A row with every column null (lists empty where the column is a list)."""
     row: dict[str, Any] = {name: None for name in features()}
     row["labels"] = []
-    row["duplicate_ids"] = []
+    row["duplicate_ids"] = ""
     row["frame_hashes"] = ""
     return row
 
@@ -203,9 +215,41 @@ def decode_frame_hashes(text: str | Sequence[int] | None) -> np.ndarray:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
 
 
+#: The ``labels`` entry after a row's last label.
+NO_LABEL = -1
+
+_ESCAPED = re.compile(r"[% \t\n\r\x0b\x0c]")
+_ESCAPE = re.compile(r"%([0-9A-F]{2})")
+
+
+def encode_id_list(ids: Sequence[str] | str | None) -> str | None:
+    """The stored text of a list of ids or names (``duplicate_ids``, ``pretraining_overlap``):
+    joined by single spaces, each id's ``%`` and ASCII whitespace written ``%XX`` (so ids with
+    spaces survive the round trip); ``""`` for an empty list, ``None`` for ``None``."""
+    if ids is None or isinstance(ids, str):
+        return ids
+    return " ".join(_ESCAPED.sub(lambda m: f"%{ord(m.group()):02X}", i) for i in ids)
+
+
+def decode_id_list(text: str | Sequence[str] | None) -> list[str] | None:
+    """The ids of a stored ``duplicate_ids`` / ``pretraining_overlap`` value (``None`` stays
+    ``None``; a list, as folders built before the text form hold, is returned as a list)."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        return list(text)
+    return [_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), w) for w in text.split(" ")] if text else []
+
+
+def decode_labels(labels: Sequence[int | None] | None) -> list[int]:
+    """A row's ``labels`` without the padding: its label indices, nearest first."""
+    return [i for i in labels or [] if i is not None and i >= 0]
+
+
 def encode_labels(row: dict[str, Any], feats: Features | None = None) -> dict[str, Any]:
     """Turn label ids / source names into ClassLabel indices (in place copy); ``labels``
-    gets the ancestors of each of its labels in the label tree."""
+    gets the ancestors of each of its labels in the label tree, padded with
+    :data:`NO_LABEL` to the feature's fixed length."""
     feats = feats or features()
     names = feats["label"].names
     out = dict(row)
@@ -213,10 +257,11 @@ def encode_labels(row: dict[str, Any], feats: Features | None = None) -> dict[st
         out["source"] = feats["source"].str2int(out["source"])
     if isinstance(out.get("label"), str):
         out["label"] = feats["label"].str2int(out["label"])
-    given = [names[x] if isinstance(x, int) else x for x in (out.get("labels") or [])]
+    given = [names[x] if isinstance(x, int) else x for x in (out.get("labels") or []) if x != NO_LABEL]
     if not given and out.get("label") is not None:
         given = [names[out["label"]]]
-    out["labels"] = [feats["label"].str2int(x) for x in load_taxonomy().with_ancestors(given)]
+    indices = [feats["label"].str2int(x) for x in load_taxonomy().with_ancestors(given)]
+    out["labels"] = indices + [NO_LABEL] * (len(names) - len(indices))
     return out
 
 
@@ -234,6 +279,8 @@ def rows_to_table(rows: list[dict[str, Any]], feats: Features | None = None) -> 
         r = empty_row()
         r.update(row)
         r["frame_hashes"] = encode_frame_hashes(r["frame_hashes"])
+        r["duplicate_ids"] = encode_id_list(r["duplicate_ids"]) or ""
+        r["pretraining_overlap"] = encode_id_list(r["pretraining_overlap"])
         full.append(encode_labels(r, feats))
     columns = {name: [r[name] for r in full] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)

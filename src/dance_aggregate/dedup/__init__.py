@@ -46,7 +46,7 @@ from dance_aggregate.dedup.clusters import Cluster, build_clusters, copy_rank
 from dance_aggregate.dedup.match import Pair, find_pairs
 from dance_aggregate.dedup.splits import Move, assign_splits
 from dance_aggregate.media.fingerprint import HASHES_PER_SECOND
-from dance_aggregate.schema import decode_frame_hashes, source_names
+from dance_aggregate.schema import decode_frame_hashes, decode_id_list, source_names
 
 #: Columns dedup reads (never the media).
 KEY_COLUMNS: tuple[str, ...] = (
@@ -157,7 +157,7 @@ def split_rule_on_keys(keys: pa.Table, current: list[str]) -> tuple[Analysis, li
         of its copies added.
     """
     result = analyse(keys.select(list(KEY_COLUMNS)), current)
-    dup = [list(d or []) for d in keys.column("duplicate_ids").to_pylist()]
+    dup = [decode_id_list(d) or [] for d in keys.column("duplicate_ids").to_pylist()]
     for c in result.clusters:
         for m in c.members:
             dup[m] = sorted(set(dup[m]) | {result.ids[o] for o in c.members if o != m})

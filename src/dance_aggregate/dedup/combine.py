@@ -52,7 +52,7 @@ from dance_aggregate.output.layout import duplicates_path
 from dance_aggregate.output.reports import REPORT_FORMAT, Accounting, ConfigReport, PretrainingSection
 from dance_aggregate.output.shards import MAX_SHARD_BYTES, Decisions, InputFile
 from dance_aggregate.records import ALL_CONFIG, Exclusion
-from dance_aggregate.schema import arrow_schema, features, source_names
+from dance_aggregate.schema import arrow_schema, encode_id_list, features, source_names
 from dance_aggregate.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,8 @@ def build_all(
     # Kept rows go to their split under the rule (or the resplit); the other copies of a
     # cluster are dropped.
     final, resplit_report = (resplit_keys(keys, result, keep, resplit) if resplit else (result.new_splits, None))
-    decisions = Decisions([s if k else None for s, k in zip(final, keep, strict=True)], ids, {"duplicate_ids": dup_ids})
+    decisions = Decisions([s if k else None for s, k in zip(final, keep, strict=True)], ids,
+                          {"duplicate_ids": [encode_id_list(d) for d in dup_ids]})
     exclusions = _exclusions(result, keys)
     rows_by_split = decisions.rows_by_split()
     acc = Accounting(

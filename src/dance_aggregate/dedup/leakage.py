@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dance_aggregate.errors import OutputError
 from dance_aggregate.output.folder import BuiltFolder
+from dance_aggregate.schema import decode_id_list
 
 #: Columns whose values must never appear in two splits of a config.
 LEAK_KEYS = ("group", "youtube_id")
@@ -57,7 +58,7 @@ def find_leaks(folder: Path | BuiltFolder, config: str) -> list[Leak]:
         for rid, dups in zip(ids, t.column("duplicate_ids").to_pylist(), strict=True):
             split_of[rid] = split
             if dups:
-                copies[rid] = dups
+                copies[rid] = decode_id_list(dups) or []
     for rid, dups in sorted(copies.items()):
         for d in dups:
             if d in split_of and split_of[d] != split_of[rid]:

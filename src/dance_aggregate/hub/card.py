@@ -322,7 +322,8 @@ def _type_name(feature: Any) -> str:
     if name == "Value":
         return feature.dtype
     if name == "List":
-        return f"list<{_type_name(feature.feature)}>"
+        fixed = f"[{feature.length}]" if getattr(feature, "length", -1) >= 0 else ""
+        return f"list<{_type_name(feature.feature)}>{fixed}"
     if isinstance(feature, dict):
         return "struct"
     return name

@@ -18,7 +18,7 @@ from dance_aggregate.output.folder import BuiltFolder
 from dance_aggregate.output.reports import PretrainingSection
 from dance_aggregate.output.resplit_report import report_from_dict
 from dance_aggregate.records import ALL_CONFIG
-from dance_aggregate.schema import features
+from dance_aggregate.schema import decode_id_list, features
 
 
 def folder_stats(folder: Path | BuiltFolder) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def pretraining_counts(folder: Path | BuiltFolder, config: str) -> dict[str, Any
     names = [s["name"] for s in section.sets if "name" in s]
     splits: dict[str, Any] = {}
     for split, values in built.column(config, "pretraining_overlap").items():
-        counts: Counter[str] = Counter(n for v in values if v for n in v)
+        counts: Counter[str] = Counter(n for v in values if v for n in decode_id_list(v) or [])
         names += [n for n in sorted(counts) if n not in names]
         splits[split] = {
             "rows": len(values),

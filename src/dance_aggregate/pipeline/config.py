@@ -53,7 +53,7 @@ from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
 from dance_aggregate.progress import progress_bar
 from dance_aggregate.records import ClipRecord, Exclusion, Plan, RemoteCut
-from dance_aggregate.schema import SPLITS, arrow_schema, features
+from dance_aggregate.schema import SPLITS, arrow_schema, decode_id_list, encode_id_list, features
 
 logger = logging.getLogger(__name__)
 
@@ -364,8 +364,9 @@ def _decide(
         dedup.new_splits,
         all_keys.column("id").to_pylist(),
         {
-            "duplicate_ids": dup_ids,
-            "pretraining_overlap": overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining),
+            "duplicate_ids": [encode_id_list(d) for d in dup_ids],
+            "pretraining_overlap": [encode_id_list(v) for v in
+                                    overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining)],
             # The split its source gave it (before the split rule joined duplicates and groups).
             "official_split": current,
         },
@@ -378,7 +379,7 @@ def _pretraining_section(sets: Sequence[PretrainingSet], decisions: Decisions) -
     overlap = decisions.columns["pretraining_overlap"]
     found: dict[str, Counter[str]] = {s.name: Counter() for s in sets}
     for names, split in zip(overlap, decisions.splits, strict=True):
-        for name in names or []:
+        for name in decode_id_list(names) or []:
             found[name][split] += 1
     return PretrainingSection(
         sets=[s.describe() for s in sets],
