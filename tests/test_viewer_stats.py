@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import ClassLabel, Features, List, Value, Video
 
+from dance_aggregate.builders import registry
 from dance_aggregate.hub.viewer_stats import check_folder, check_split, split_problems, viewer_files
 from dance_aggregate.schema import arrow_schema, decode_frame_hashes, encode_frame_hashes, rows_to_table
 
@@ -162,21 +163,42 @@ def test_date_columns_are_checked_in_whole_seconds(tmp_path):
     assert _rules([_write(tmp_path, feats, {"t": one_second})]) == {("t", "adjacent")}
 
 
+#: The list columns whose storage form is being changed (their problems are the form's, not
+#: the sample's): a label with its ancestors gives 2 or 3 labels, `all` drops 0 or 1 copy.
+STORAGE_LISTS = ("labels", "duplicate_ids", "pretraining_overlap")
+
+
+@pytest.mark.slow
+def test_no_split_of_the_sample_has_one_value_in_a_column(sample_build: Path):
+    """Every split of every config of the sample (`all` included, after dedup and the split
+    rule moved its rows) gives each numeric, list and media column none or at least two
+    values: one value fails the split in the Hub viewer (dataset-viewer issue 2653), and a
+    user's first look at the sample on the Hub is its statistics tab."""
+    results = check_folder(sample_build)
+    configs = {split.split("/")[0] for split in results}
+    assert {s.name for s in registry.sources() if s.make_sample is not None} | {"all"} <= configs
+    one_value = []
+    for split in results:
+        config, name = split.split("/")
+        for p in split_problems(sorted((sample_build / "data" / config).glob(f"{name}-*.parquet"))):
+            if p.rule == "one value" and p.column not in STORAGE_LISTS:
+                one_value.append(f"{split}: {p}")
+    assert not one_value, "\n".join(one_value)
+
+
 @pytest.mark.slow
 def test_sample_build_fails_the_viewer_statistics_only_where_the_data_cannot_help(sample_build: Path):
-    """Every problem left in the sample build is either a list column's lengths taking two
-    adjacent values (``labels``: a label with its ancestors, 2 or 3 labels; ``duplicate_ids``
-    in ``all``: 0 or 1 copy dropped, where the Kinetics-700 sample shares a clip with
-    Kinetics-600) or a column with one value in a split (the sample's one-row splits):
-    nothing else, and never ``frame_hashes``. Splits without those pass (both UCF101 splits)."""
+    """Every problem left in the sample build is in a list column whose storage form is the
+    cause (``labels``: a label with its ancestors, 2 or 3 labels; ``duplicate_ids`` in
+    ``all``: 0 or 1 copy dropped, where the Kinetics-700 sample shares a clip with
+    Kinetics-600): nothing else, and never ``frame_hashes``. Splits without those pass (both
+    UCF101 splits)."""
     results = check_folder(sample_build)
     assert len(results) >= 10 and all(s.split("/")[1] in ("train", "validation", "test") for s in results)
     for split in results:
         shards = sorted((sample_build / "data" / split.split("/")[0]).glob(f"{split.split('/')[1]}-*.parquet"))
         for p in split_problems(shards):
-            lists = ("labels", "duplicate_ids", "pretraining_overlap")
-            assert (p.column in lists and p.rule == "adjacent") or p.rule == "one value", (split, str(p))
-            assert p.column != "frame_hashes"
+            assert p.column in STORAGE_LISTS and p.rule in ("adjacent", "one value"), (split, str(p))
     assert results["ucf101/train"] == [] and results["ucf101/test"] == []
     rows = pq.read_table(sample_build / "data" / "ucf101" / "train-00000-of-00001.parquet", columns=["frame_hashes"])
     assert rows.schema.field("frame_hashes").type == pa.string()
