@@ -228,6 +228,30 @@ def expected_youtube8m(data_dir: Path, level: str = "both") -> Expected:
     return exp
 
 
+def expected_letsdance(data_dir: Path, max_missing: float = 0.1) -> Expected:
+    """From a frame tree ``<class>/<youtube_id>_<start>_<relFrame:04d>.jpg`` (README): one clip
+    per ``<youtube_id>_<start>``, expected to hold frames 1 to its highest number; one missing
+    more than ``max_missing`` of them is excluded. The split is the documented hash of the id."""
+    from dance_aggregate.builders.letsdance import hash_split
+
+    taxonomy = registry.taxonomy()
+    frames: dict[tuple[str, str], list[int]] = {}
+    for path in sorted(data_dir.glob("*/*.jpg")):
+        key, number = path.stem.rsplit("_", 1)
+        frames.setdefault((path.parent.name, key), []).append(int(number))
+    exp = Expected()
+    for (cls, key), numbers in frames.items():
+        expected = max(numbers)
+        mapping = taxonomy.map("letsdance", cls)
+        if mapping is None:
+            exp.excluded["not a dance class"] += 1
+        elif expected - len(set(numbers)) > max_missing * expected:
+            exp.excluded["too many missing frames"] += 1
+        else:
+            exp._keep(hash_split(key.rsplit("_", 1)[0]), mapping.label)
+    return exp
+
+
 def youtube8m_shards(data_dir: Path, level: str = "both") -> list[Path]:
     """The shards of ``level`` (``video``, ``frame`` or ``both``) under ``data_dir``."""
     levels = ("video", "frame") if level == "both" else (level,)

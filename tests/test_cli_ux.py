@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from dance_aggregate import progress
 from dance_aggregate.cli import cli
+from tests.helpers_sample import MISSING, expected_kinetics600
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +99,7 @@ def test_partly_failed_build_lists_each_config(runner, built_copy, sample_source
 
 
 @pytest.mark.slow
-def test_progress_off_a_terminal_is_log_lines(runner, tmp_path, sample_cache, monkeypatch):
+def test_progress_off_a_terminal_is_log_lines(runner, tmp_path, sample_cache, sample_sources, monkeypatch):
     """CliRunner's stderr is not a terminal: progress comes as whole log lines, once per
     step when the interval is long (never one line per refresh), excluded records called
     exclusions, and the sample's missing clip explained without "build without --offline"."""
@@ -108,10 +109,13 @@ def test_progress_off_a_terminal_is_log_lines(runner, tmp_path, sample_cache, mo
     assert res.exit_code == 0, res.output
     text = res.output
     assert "\r" not in text and "failed=" not in text
+    k = _src(sample_sources, "kinetics600")
+    exp = expected_kinetics600(k.data_dir, k.video_dir)
+    clips = f"{exp.planned}/{exp.planned} clips (100%), rows={exp.rows_written}, excluded={exp.excluded[MISSING]}"
     lines = [ln for ln in text.splitlines() if ln.startswith("kinetics600: clips:")]
-    assert len(lines) == 1 and lines[0].startswith("kinetics600: clips: 4/4 clips (100%), rows=3, excluded=1")
+    assert len(lines) == 1 and lines[0].startswith(f"kinetics600: clips: {clips}"), lines
     writing = [ln for ln in text.splitlines() if ln.startswith("kinetics600: writing:")]
-    assert len(writing) == 1 and writing[0].startswith("kinetics600: writing: 3/3 rows")
+    assert len(writing) == 1 and writing[0].startswith(f"kinetics600: writing: {exp.rows_written}/{exp.rows_written} rows")
     warning = next(ln for ln in text.splitlines() if "excluded (missing video)" in ln)
     assert warning.startswith("kinetics600/") and "--sample build never downloads" in warning
     assert "without --offline" not in text
@@ -200,7 +204,8 @@ def test_shards_option_reshards_and_satisfies_the_training_check(runner, built_c
     assert res.exit_code == 0, res.output
     after = BuiltFolder.open(built_copy)
     k600 = after.shards("kinetics600")
-    assert len(k600["train"]) == 2 and len(k600["validation"]) == 1  # one row: one shard
+    n, rows = int(hint.split()[-1]), after.rows("kinetics600")
+    assert len(k600["train"]) == 2 and all(len(k600[s]) == min(n, r) for s, r in rows.items())  # never an empty shard
     assert len(after.shards("all")["train"]) == 2 and len(after.shards("ucf101")["test"]) == 2
     assert after.rows("kinetics600") == rows_before
     assert check_parallelism(len(k600["train"]), world_size=2, num_workers=1, config="kinetics600") == []

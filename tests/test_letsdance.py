@@ -27,6 +27,7 @@ from dance_aggregate.output.folder import read_config
 from dance_aggregate.pipeline.build import finalize_folder
 from dance_aggregate.pipeline.config import RunSettings, build_config
 from dance_aggregate.schema import features
+from tests.helpers_sample import expected_letsdance
 
 LISTS = Path(__file__).parent / "data" / "letsdance"
 
@@ -98,7 +99,10 @@ def test_real_split_lists() -> None:
 def test_sample_folder_build(sample_dir: Path, tmp_path: Path) -> None:
     res = _build(sample_dir, tmp_path)
     acc = res.accounting
-    assert (acc.records_read, acc.rows_written, acc.excluded) == (5, 4, {"too many missing frames": 1})
+    exp = expected_letsdance(sample_dir)
+    assert exp.excluded == {"too many missing frames": 1}  # the sample's one clip with too many gaps
+    assert (acc.records_read, acc.rows_written, acc.excluded) == (exp.records_read, exp.rows_written, exp.excluded)
+    assert res.accounting.rows_by_split == exp.rows
     rows = _rows(tmp_path)
     gap = rows["letsdance/-2W1PfHleRM_033"]
     assert gap["num_frames"] == 40 and gap["fps"] == 30.0 and not gap["has_audio"] and gap["audio"] is None
@@ -131,7 +135,7 @@ def test_zip_and_folder_give_identical_rows(sample_dir: Path, tmp_path: Path) ->
     archive = _zip_tree(sample_dir, tmp_path / "letsdance.zip")
     _build(sample_dir, tmp_path / "folder")
     res = _build(archive, tmp_path / "zip")
-    assert res.accounting.rows_written == 4
+    assert res.accounting.rows_written == expected_letsdance(sample_dir).rows_written
     folder_rows, zip_rows = _rows(tmp_path / "folder"), _rows(tmp_path / "zip")
     assert folder_rows.keys() == zip_rows.keys()
     for key, row in folder_rows.items():
@@ -142,7 +146,7 @@ def test_zip_without_top_folder(sample_dir: Path, tmp_path: Path) -> None:
     archive = _zip_tree(sample_dir, tmp_path / "flat.zip", prefix="")
     builder = LetsDanceBuilder(archive)
     plan = builder.plan()
-    assert len(plan.records) == 4
+    assert len(plan.records) == expected_letsdance(sample_dir).planned
 
 
 def _write_clip(root: Path, cls: str, key: str, frames: range, seed: int) -> None:
@@ -289,7 +293,8 @@ def test_cli_builds_from_the_zip_with_options(sample_dir: Path, tmp_path: Path) 
     args = ["build", "letsdance", "--data-dir", f"letsdance={archive}", "--output", str(out), "-q"]
     res = CliRunner().invoke(cli, [*args, "-o", "letsdance.max_short_side=90", "-o", "letsdance.max_missing=0.9"])
     assert res.exit_code == 0, res.output
-    assert "letsdance: 5 records read = 5 rows written" in res.output
+    lenient = expected_letsdance(sample_dir, max_missing=0.9)
+    assert not lenient.excluded and f"{lenient.summary('letsdance')} " in res.output
     rows = _rows(tmp_path)
     assert {(r["width"], r["height"]) for r in rows.values()} == {(160, 90)}
     bad = CliRunner().invoke(cli, [*args, "-o", "letsdance.start_unit=hours"])

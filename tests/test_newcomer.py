@@ -19,6 +19,7 @@ from dance_aggregate.errors import ConfigError, DanceAggregateError
 from dance_aggregate.pipeline.hf_builder import DanceAggregateConfig
 from dance_aggregate.training import DatasetLocationError, dataset_location, stream
 from tests.docs_snippets import parse
+from tests.helpers_sample import MISSING, expected_kinetics600
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU_INDEX = "--index-url https://download.pytorch.org/whl/cpu"
@@ -208,14 +209,19 @@ def test_all_without_a_sources_videos_is_an_error_and_a_partial_loss_a_warning(
     with pytest.raises(DanceAggregateError) as err:
         b.download_and_prepare()
     message = str(err.value)  # the source, how many clips and why (a build that fails an empty config says it first)
-    assert "kinetics600" in message and re.search(r"\b4\b.*missing video|missing video: 4", message), message
+    none = expected_kinetics600(src["kinetics600"].data_dir, None).excluded[MISSING]  # every clip the plan keeps
+    assert "kinetics600" in message and re.search(rf"\b{none}\b.*missing video|missing video: {none}", message), message
     b = DanceAggregate(config_name="all", data_dirs=dirs, video_dirs={"kinetics600": str(src["kinetics600"].video_dir)},
                        offline=True, cache_dir=str(tmp_path / "c"), dataset_name="dance_aggregate",
                        output=str(tmp_path / "mirror"))
     with caplog.at_level(logging.WARNING, logger="dance_aggregate.pipeline.hf_builder"):
         b.download_and_prepare()
     lost = [r.getMessage() for r in caplog.records if r.name == "dance_aggregate.pipeline.hf_builder"]
-    assert len(lost) == 1 and "all: 1 of 4 kinetics600 clips have no video (missing video: 1) and are left out" in lost[0]
+    exp = expected_kinetics600(src["kinetics600"].data_dir, src["kinetics600"].video_dir)
+    gone = exp.excluded[MISSING]
+    assert 0 < gone < exp.planned == none  # the sample mirror lacks some clips, not all
+    assert len(lost) == 1, lost
+    assert f"all: {gone} of {exp.planned} kinetics600 clips have no video (missing video: {gone}) and are left out" in lost[0]
     sources = b.as_dataset()["train"].features["source"]
     assert {sources.int2str(v) for v in b.as_dataset()["train"]["source"]} >= {"ucf101", "kinetics600"}
 
