@@ -16,7 +16,7 @@ from dance_aggregate.builders.youtube8m.sample import make_sample as make_youtub
 from dance_aggregate.builders.youtube8m.tfrecord import dequantize, parse_record, read_records
 from dance_aggregate.output.folder import read_config
 from dance_aggregate.pipeline.config import RunSettings, build_config
-from dance_aggregate.schema import features
+from dance_aggregate.schema import decode_labels, features
 from dance_aggregate.training.features import dequantize as dequantize_cell
 from dance_aggregate.training.features import frame_features
 from tests.helpers_sample import expected_youtube8m, youtube8m_shards
@@ -87,7 +87,7 @@ def test_real_shard_build(real_dir: Path, tmp_path: Path) -> None:
     # 5GaA has Dance (181,579 training videos) and Ballroom dance (3,858): both umbrellas,
     # the rarer one is primary; the other is kept in labels.
     assert names[rows["5GaA"]["label"]] == "ballroom_dance"
-    assert [names[i] for i in rows["5GaA"]["labels"]] == ["ballroom_dance", "dance"]
+    assert [names[i] for i in decode_labels(rows["5GaA"]["labels"])] == ["ballroom_dance", "dance"]
     assert rows["5GaA"]["source_label"] == "Ballroom dance"
     assert names[rows["LDaA"]["label"]] == "dance" and rows["LDaA"]["family"] == "umbrella"
     by_id = {
@@ -134,7 +134,7 @@ def test_sample_both_levels(sample_dir: Path, tmp_path: Path) -> None:
     assert names[rows["aa03"]["label"]] == "ballet" and rows["aa03"]["source_label"] == "Classical ballet"
     assert names[rows["aa07"]["label"]] == "swing_dance"  # non-umbrella beats Latin dance and Dance
     # every label with its ancestors: swing_dance, its parent dance, then latin_dance
-    assert [names[i] for i in rows["aa07"]["labels"]] == ["swing_dance", "dance", "latin_dance"]
+    assert [names[i] for i in decode_labels(rows["aa07"]["labels"])] == ["swing_dance", "dance", "latin_dance"]
     assert names[rows["fa01"]["label"]] == "irish_dance"
     frame = rows["fa01"]
     assert frame["mean_rgb"] is None and frame["num_frames"] == 5 and frame["duration"] == 5.0
