@@ -43,13 +43,12 @@ import resource
 import shutil
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runners import _children  # noqa: E402
+from bench_runners import _children, baseline_src  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: The 20 dance classes of Kinetics-600 (the crosswalk's names).
@@ -192,22 +191,6 @@ def run_build(data: Path, out: Path, src: Path, workers: int, timeout: float, ti
     return res
 
 
-def _baseline_src(args: argparse.Namespace) -> Path | None:
-    if args.baseline_src:
-        return args.baseline_src / "src"
-    if not args.baseline_rev:
-        return None
-    dest = args.dir / f"baseline-{args.baseline_rev}"
-    if not (dest / "src").is_dir():
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline_rev, "src"], capture_output=True, check=True)
-        tar = dest / "src.tar"
-        tar.write_bytes(archive.stdout)
-        with tarfile.open(tar) as t:
-            t.extractall(dest, filter="data")
-    return dest / "src"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", default="1000000", help="rows of the CSV, comma-separated for several settings")
@@ -227,7 +210,7 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     share = 1.0 if args.mode == "all-dance" else args.dance_share
     codes = {} if args.no_new else {"new": REPO / "src"}
-    base = _baseline_src(args)
+    base = baseline_src(args)
     if base is not None:
         codes = {"baseline": base, **codes}
     for item in args.also:

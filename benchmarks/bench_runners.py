@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from dance_aggregate.media.synth import write_ucf_avi
 
+REPO = Path(__file__).resolve().parents[1]
 GROUPS = 25  # UCF101 SalsaSpin has 25 groups; folds put g01-g07 in test of fold 1
 
 
@@ -76,6 +78,25 @@ def make_tree(root: Path, clips: int, seconds: float, jobs: int = 1) -> Path:
 
 def _write_avi(path: Path, seed: int, seconds: float, audio: bool) -> None:
     write_ucf_avi(path, seed=seed, seconds=seconds, audio=audio)
+
+
+def baseline_src(args: argparse.Namespace) -> Path | None:
+    """The ``src`` folder of the baseline the benchmark compares against: ``--baseline-src``, or
+    ``--baseline-rev`` exported once (``git archive``) into ``<--dir>/baseline-<rev>``; ``None``
+    for neither."""
+    if args.baseline_src:
+        return args.baseline_src / "src"
+    if not args.baseline_rev:
+        return None
+    dest = args.dir / f"baseline-{args.baseline_rev}"
+    if not (dest / "src").is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline_rev, "src"], capture_output=True, check=True)
+        tar = dest / "src.tar"
+        tar.write_bytes(archive.stdout)
+        with tarfile.open(tar) as t:
+            t.extractall(dest, filter="data")
+    return dest / "src"
 
 
 def _children() -> dict[int, list[int]]:

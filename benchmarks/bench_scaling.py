@@ -37,14 +37,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runners import _digests, make_tree, tree_sample  # noqa: E402
+from bench_runners import _digests, baseline_src, make_tree, tree_sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LABEL = "salsa dancing"  # a Kinetics-600 dance class
@@ -243,22 +242,6 @@ def one_setting(args: argparse.Namespace, workload: str, code: str, src: Path, w
 
 
 # -- main ------------------------------------------------------------------------------------
-def _baseline_src(args: argparse.Namespace) -> Path | None:
-    if args.baseline_src:
-        return args.baseline_src / "src"
-    if not args.baseline_rev:
-        return None
-    dest = args.dir / f"baseline-{args.baseline_rev}"
-    if not (dest / "src").is_dir():
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline_rev, "src"], capture_output=True, check=True)
-        tar = dest / "src.tar"
-        tar.write_bytes(archive.stdout)
-        with tarfile.open(tar) as t:
-            t.extractall(dest, filter="data")
-    return dest / "src"
-
-
 def _row(r: dict | None) -> list[str]:
     if not r or "error" in r:
         return ["-"] * 5 if not r else [r["error"][:28], "", "", "", ""]
@@ -333,7 +316,7 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     out = args.out or args.dir / "results.jsonl"
     codes = {"new": REPO / "src"}
-    base = _baseline_src(args)
+    base = baseline_src(args)
     if base is not None:
         codes = {"baseline": base, **codes}
     trees = {}
