@@ -4,6 +4,7 @@ local mirror of generated clips.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from dance_aggregate.builders.base import SampleSource
@@ -34,8 +35,6 @@ _KINETICS_SAMPLE = [
 
 def make_sample(root: Path) -> SampleSource:
     """Kinetics-600 CSVs in the official format plus a local mirror of generated clips."""
-    import csv
-
     base = root / "kinetics600"
     mirror = base / "videos"
     by_split: dict[str, list[tuple]] = {"train": [], "val": [], "test": []}
@@ -53,12 +52,18 @@ def make_sample(root: Path) -> SampleSource:
                 write_video(path, seed=2000 + i, seconds=2.0, width=160, height=120)
     base.mkdir(parents=True, exist_ok=True)
     for split, name in (("train", "train.csv"), ("val", "validate.csv"), ("test", "test.csv")):
-        with (base / name).open("w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            if split == "test":
-                w.writerow(["youtube_id", "time_start", "time_end", "split"])
-                w.writerows(r[1:] for r in by_split[split])
-            else:
-                w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
-                w.writerows(by_split[split])
+        write_csv(base / name, by_split[split], labelled=split != "test")
     return SampleSource("kinetics600", base, mirror)
+
+
+def write_csv(path: Path, rows: list[tuple], labelled: bool) -> None:
+    """A Kinetics CSV of ``(label, youtube_id, time_start, time_end, split)`` rows; without
+    the label column when not ``labelled`` (the test split's layout)."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        if labelled:
+            w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
+            w.writerows(rows)
+        else:
+            w.writerow(["youtube_id", "time_start", "time_end", "split"])
+            w.writerows(r[1:] for r in rows)

@@ -5,11 +5,11 @@ of generated clips beside them (``k700-2020/<split>/<youtube_id>_<start:06d>_<en
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from dance_aggregate.builders.base import SampleSource
 from dance_aggregate.builders.kinetics600.sample import _KINETICS_SAMPLE as _K600_ROWS
+from dance_aggregate.builders.kinetics600.sample import write_csv
 from dance_aggregate.media.synth import write_video
 
 # Ids, segment starts and class names are those of the real validate.csv (the ids name
@@ -56,12 +56,5 @@ def make_sample(root: Path) -> SampleSource:
             write_video(base / split / f"{yid}_{start:06d}_{end:06d}.mp4", seed=seed, seconds=2.0, width=160, height=120)
     (base / "annotations").mkdir(parents=True, exist_ok=True)
     for split in ("train", "val", "test"):
-        with (base / "annotations" / f"{split}.csv").open("w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            if split == "test":
-                w.writerow(["youtube_id", "time_start", "time_end", "split"])
-                w.writerows(r[1:] for r in by_split[split])
-            else:
-                w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
-                w.writerows(by_split[split])
+        write_csv(base / "annotations" / f"{split}.csv", by_split[split], labelled=split != "test")
     return SampleSource("kinetics700", base, base)
