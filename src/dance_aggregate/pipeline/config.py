@@ -53,7 +53,7 @@ from dance_aggregate.pipeline.runners import LocalRunner, Runner
 from dance_aggregate.pipeline.units import UnitResult, finished_result, plan_units, run_unit
 from dance_aggregate.progress import progress_bar
 from dance_aggregate.records import ClipRecord, Exclusion, Plan, RemoteCut
-from dance_aggregate.schema import SPLITS, arrow_schema, decode_id_list, encode_id_list, features
+from dance_aggregate.schema import SPLITS, arrow_schema, encode_id_list, features
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
     timings["units"] = time.monotonic() - t0 - timings["plan"]
     # One warning naming the labels that are no class of the source (typos, another release).
     warn_unknown_classes(config, _source_title(builder.source), tally.exclusions)
-    inputs, decisions, dedup = _decide(tally.parts_by_split, settings.pretraining)
+    inputs, decisions, dedup, overlap = _decide(tally.parts_by_split, settings.pretraining)
     acc = accounting_from(config, tally.read, decisions.rows_by_split(), tally.exclusions)
     acc.truncated = len(tally.truncated)
     acc.silent_audio = len(tally.silent_audio)
@@ -217,7 +217,7 @@ def build_config(builder: SourceBuilder, settings: RunSettings) -> ConfigResult:
         dedup=dedup.summary(),
         thresholds=thresholds(),
         split_moves=[m.to_dict() for m in dedup.moves],
-        pretraining=_pretraining_section(settings.pretraining, decisions),
+        pretraining=_pretraining_section(settings.pretraining, overlap, decisions.splits),
         # Rows whose media covers less than their annotated range, stored with their
         # true times (README: "Times that match the media").
         truncated=sorted(tally.truncated, key=lambda t: t["id"]),
@@ -348,10 +348,11 @@ def _write_download_ledger(
 
 def _decide(
     parts_by_split: dict[str, list[str]], pretraining: Sequence[PretrainingSet]
-) -> tuple[list[InputFile], Decisions, Analysis]:
+) -> tuple[list[InputFile], Decisions, Analysis, list[list[str] | None]]:
     """The config's final split of every row, decided from the parts' key columns only (a
     duplicate cluster or a group of the config never straddles splits), each row's
-    ``duplicate_ids`` and its ``pretraining_overlap`` (from its YouTube id and the sets)."""
+    ``duplicate_ids`` and its ``pretraining_overlap`` (from its YouTube id and the sets; also
+    returned as lists, the decisions hold the stored text)."""
     part_list = [(p, split) for split in SPLITS for p in sorted(parts_by_split.get(split, []))]
     key_columns = [*KEY_COLUMNS, "duplicate_ids"]
     schema = arrow_schema()
@@ -360,26 +361,26 @@ def _decide(
     all_keys = pa.concat_tables(keys) if keys else arrow_schema().empty_table().select(key_columns)
     dedup, dup_ids = split_rule_on_keys(all_keys, current)
     inputs = [InputFile(p, k.num_rows, parts.size(p)) for (p, _), k in zip(part_list, keys, strict=True)]
+    overlap = overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining)
     decisions = Decisions(
         dedup.new_splits,
         all_keys.column("id").to_pylist(),
         {
             "duplicate_ids": [encode_id_list(d) for d in dup_ids],
-            "pretraining_overlap": [encode_id_list(v) for v in
-                                    overlap_column(all_keys.column("youtube_id").to_pylist(), pretraining)],
+            "pretraining_overlap": [encode_id_list(v) for v in overlap],
             # The split its source gave it (before the split rule joined duplicates and groups).
             "official_split": current,
         },
     )
-    return inputs, decisions, dedup
+    return inputs, decisions, dedup, overlap
 
 
-def _pretraining_section(sets: Sequence[PretrainingSet], decisions: Decisions) -> PretrainingSection:
+def _pretraining_section(sets: Sequence[PretrainingSet], overlap: Sequence[list[str] | None],
+                         splits: Sequence[str | None]) -> PretrainingSection:
     """The sets the rows were checked against and the rows found in each, per split."""
-    overlap = decisions.columns["pretraining_overlap"]
     found: dict[str, Counter[str]] = {s.name: Counter() for s in sets}
-    for names, split in zip(overlap, decisions.splits, strict=True):
-        for name in decode_id_list(names) or []:
+    for names, split in zip(overlap, splits, strict=True):
+        for name in names or []:
             found[name][split] += 1
     return PretrainingSection(
         sets=[s.describe() for s in sets],
