@@ -45,17 +45,10 @@ from dance_aggregate.hub.viewer_stats import split_problems
 from dance_aggregate.records import ALL_CONFIG, ClipRecord
 from dance_aggregate.schema import SPLITS, features, rows_to_table
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from resplit_real import letsdance_records  # noqa: E402
+
 LISTS = ("labels", "duplicate_ids", "pretraining_overlap")
-
-
-def _letsdance(real: Path, tmp: Path) -> Path:
-    for line in (real / "letsdance" / "all_videos_complete.csv").read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2 and parts[0].strip():
-            folder = tmp / parts[0].strip()
-            folder.mkdir(exist_ok=True)
-            (folder / f"{parts[1].strip()}_0001.jpg").touch()
-    return tmp
 
 
 def _ucf101(real: Path, tmp: Path) -> Path:
@@ -82,26 +75,36 @@ def _aist(real: Path, tmp: Path) -> Path:
     return tmp
 
 
-#: config -> (folder under the real data, how to lay it out as the builder reads it).
-SOURCES: dict[str, tuple[str, Callable[[Path, Path], Path] | None]] = {
-    "kinetics600": ("kinetics", None),
-    "kinetics700": ("kinetics700", None),
-    "activitynet": ("activitynet", None),
-    "letsdance": ("letsdance/all_videos_complete.csv", _letsdance),
-    "ucf101": ("ucf101/trainlist01.txt", _ucf101),
-    "aist": ("aist/video_list.txt", _aist),
-    "youtube8m": ("youtube8m", None),
+def _planned(config: str, root: Path) -> list[ClipRecord]:
+    return registry.get_config(config).builder(root).plan().records
+
+
+def _laid_out(layout: Callable[[Path, Path], Path]) -> Callable[[str, Path], list[ClipRecord]]:
+    """Plans from a temporary folder that ``layout(real, tmp)`` fills as the builder reads it."""
+    def planned(config: str, real: Path) -> list[ClipRecord]:
+        with tempfile.TemporaryDirectory(prefix=f"{config}-names-") as tmp:
+            return _planned(config, layout(real, Path(tmp)))
+    return planned
+
+
+#: config -> (what must exist under the real data, how its records are planned from there).
+SOURCES: dict[str, tuple[str, Callable[[str, Path], list[ClipRecord]]]] = {
+    "kinetics600": ("kinetics", lambda c, real: _planned(c, real / "kinetics")),
+    "kinetics700": ("kinetics700", lambda c, real: _planned(c, real / "kinetics700")),
+    "activitynet": ("activitynet", lambda c, real: _planned(c, real / "activitynet")),
+    # resplit_real.py's planner: one empty frame per listed clip.
+    "letsdance": ("letsdance/all_videos_complete.csv",
+                  lambda c, real: letsdance_records(real / "letsdance" / "all_videos_complete.csv")),
+    "ucf101": ("ucf101/trainlist01.txt", _laid_out(_ucf101)),
+    "aist": ("aist/video_list.txt", _laid_out(_aist)),
+    "youtube8m": ("youtube8m", lambda c, real: _planned(c, real / "youtube8m")),
 }
 
 
 def plan(config: str, real: Path) -> list[ClipRecord]:
     """The records of ``config`` planned by its builder from the real files (``[]`` when absent)."""
-    where, layout = SOURCES[config]
-    if not (real / where).exists():
-        return []
-    with tempfile.TemporaryDirectory(prefix=f"{config}-names-") as tmp:
-        root = layout(real, Path(tmp)) if layout else real / where
-        return registry.get_config(config).builder(root).plan().records
+    where, planner = SOURCES[config]
+    return planner(config, real) if (real / where).exists() else []
 
 
 def _rows(records: list[ClipRecord], sets: list) -> list[dict]:
