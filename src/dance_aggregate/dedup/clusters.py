@@ -8,7 +8,7 @@ passes (each source's ``dedup_priority`` in the registry), then the smallest id.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -36,6 +36,18 @@ class UnionFind:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
+
+    def join_equal(self, values: Sequence[Hashable | None]) -> None:
+        """Merge the sets of ``0..len(values)-1`` that share a value (``None`` and ``""`` are
+        no value): a group id or a YouTube id joins every row that holds it."""
+        first: dict[Hashable, int] = {}
+        for k, v in enumerate(values):
+            if v is None or v == "":
+                continue
+            if v in first:
+                self.union(first[v], k)
+            else:
+                first[v] = k
 
     def groups(self) -> list[list[int]]:
         """Every set, as sorted member lists, ordered by smallest member."""

@@ -135,14 +135,7 @@ def join_groups(*columns: Sequence[Hashable | None]) -> list[int]:
         raise ValueError(f"join_groups: columns of different lengths {[len(c) for c in columns]}; give one value per row")
     uf = UnionFind(n)
     for column in columns:
-        first: dict[Hashable, int] = {}
-        for k, v in enumerate(column):
-            if v is None or v == "":
-                continue
-            if v in first:
-                uf.union(first[v], k)
-            else:
-                first[v] = k
+        uf.join_equal(column)
     number: dict[int, int] = {}
     return [number.setdefault(uf.find(k), len(number)) for k in range(n)]
 

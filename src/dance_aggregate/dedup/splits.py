@@ -65,13 +65,7 @@ def assign_splits(
     for p in pairs:
         uf.union(p.i, p.j)
     for keys in (groups, youtube_ids):
-        first: dict[str, int] = {}
-        for k, v in enumerate(keys):
-            if v:
-                if v in first:
-                    uf.union(first[v], k)
-                else:
-                    first[v] = k
+        uf.join_equal(keys)
     best: dict[int, int] = {}
     for k in range(n):
         r = uf.find(k)
