@@ -160,12 +160,7 @@ def read_csv(
     else:
         table = [(i + 1, _cells(line, delimiter), line) for i, line in enumerate(lines)]
     table = [(n, cells, line) for n, cells, line in table if cells is None or any(cells)]  # blank lines are not records
-    header = table[0][1] if table else None
-    if not header:
-        raise AnnotationError(f"{path}: no header line; expected {expected}")
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise AnnotationError(f"{path}: header {header} lacks {missing}; expected {expected}")
+    header = _check_header(path, table[0][1] if table else None, required, expected)
     rows = []
     for n, cells, line in table[1:]:
         where = f"{path.name}:{n}"
@@ -176,6 +171,20 @@ def read_csv(
         else:
             rows.append(CsvRow(where, dict(zip(header, cells, strict=True))))
     return header, rows
+
+
+def _check_header(path: Path, header: list[str] | None, required: Sequence[str], expected: str) -> list[str]:
+    """``header`` when it holds every ``required`` column.
+
+    Raises:
+        AnnotationError: no header line, or a required column missing (naming them).
+    """
+    if not header:
+        raise AnnotationError(f"{path}: no header line; expected {expected}")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise AnnotationError(f"{path}: header {header} lacks {missing}; expected {expected}")
+    return header
 
 
 def iter_csv(path: Path, required: Sequence[str], expected: str, delimiter: str = ",") -> tuple[list[str], Iterator[CsvRow]]:
@@ -196,11 +205,7 @@ def iter_csv(path: Path, required: Sequence[str], expected: str, delimiter: str 
             if cells is None or any(cells):
                 header = cells
                 break
-        if not header:
-            raise AnnotationError(f"{path}: no header line; expected {expected}")
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise AnnotationError(f"{path}: header {header} lacks {missing}; expected {expected}")
+        header = _check_header(path, header, required, expected)
     except UnicodeDecodeError as exc:
         f.close()
         raise AnnotationError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
